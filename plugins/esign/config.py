@@ -1,0 +1,76 @@
+"""Settings from the environment, with embedded defaults for the demo and tests.
+
+Secrets (the key passphrase) come only from the environment or a file named by it; never from code.
+Airflow-facing code may fill the same variables from Connections/Variables before calling in.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from esign.errors import ConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Where things live and how to reach them. Build with :meth:`from_env`."""
+
+    workdir: Path
+    database_url: str
+    templates_dir: Path
+    company_file: Path
+    keys_dir: Path
+    pkcs12_path: Path
+    ca_cert_path: Path
+    public_url: str
+
+    @property
+    def documents_dir(self) -> Path:
+        return self.workdir / "documents"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, project_dir: Path | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        root = Path(env.get("ESIGN_PROJECT_DIR", project_dir or Path.cwd()))
+        workdir = Path(env.get("ESIGN_HOME", root / "var")).resolve()
+        keys_dir = Path(env.get("ESIGN_KEYS_DIR", workdir / "keys"))
+        url = env.get("ESIGN_DATABASE_URL") or f"sqlite:///{workdir / 'esign.db'}"
+        public_url = env.get("ESIGN_PUBLIC_URL", "http://127.0.0.1:8080").rstrip("/")
+        if not public_url.startswith(("http://", "https://")):
+            raise ConfigError(f"ESIGN_PUBLIC_URL: must start with http:// or https:// (got {public_url!r})")
+        return cls(
+            workdir=workdir,
+            database_url=url,
+            templates_dir=Path(env.get("ESIGN_TEMPLATES_DIR", root / "templates")),
+            company_file=Path(env.get("ESIGN_COMPANY_FILE", root / "config" / "company.yaml")),
+            keys_dir=keys_dir,
+            pkcs12_path=Path(env.get("ESIGN_PKCS12_FILE", keys_dir / "director.p12")),
+            ca_cert_path=Path(env.get("ESIGN_CA_CERT_FILE", keys_dir / "company-ca.pem")),
+            public_url=public_url,
+        )
+
+    def verify_url(self, document_id: str) -> str:
+        """The public page the QR code on a certificate of completion points to."""
+        return f"{self.public_url}/verify/{document_id}"
+
+
+def key_passphrase(environ: Mapping[str, str] | None = None) -> bytes:
+    """The PKCS#12 passphrase: ``ESIGN_KEY_PASSPHRASE`` or the file named by ``ESIGN_KEY_PASSPHRASE_FILE``."""
+    env = os.environ if environ is None else environ
+    if value := env.get("ESIGN_KEY_PASSPHRASE"):
+        return value.encode()
+    if file_name := env.get("ESIGN_KEY_PASSPHRASE_FILE"):
+        path = Path(file_name)
+        try:
+            secret = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"ESIGN_KEY_PASSPHRASE_FILE: cannot read {path}: {exc.strerror}") from exc
+        if not secret:
+            raise ConfigError(f"ESIGN_KEY_PASSPHRASE_FILE: {path} is empty")
+        return secret.encode()
+    raise ConfigError(
+        "ESIGN_KEY_PASSPHRASE: not set (set it, or ESIGN_KEY_PASSPHRASE_FILE, to the passphrase of the signing keys)"
+    )

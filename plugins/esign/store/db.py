@@ -1,0 +1,78 @@
+"""Engines for the ledger: SQLite tuned for many short transactions, or any SQLAlchemy URL."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+from esign.errors import StoreError
+from esign.store.schema import metadata
+
+_engines: dict[str, Engine] = {}
+_lock = threading.Lock()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """A new engine; SQLite files get their folder created and WAL mode."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def get_engine(url: str, *, create: bool = True) -> Engine:
+    """One engine per URL per process; creates the schema on first use (idempotent)."""
+    with _lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = make_engine(url)
+            if create:
+                init_schema(engine)
+            _engines[url] = engine
+        return engine
+
+
+def init_schema(engine: Engine) -> None:
+    """Create every registered table that does not exist yet. Safe to run twice."""
+    _register_all_tables()
+    try:
+        metadata.create_all(engine)
+    except Exception as exc:  # a driver error: say which database could not be prepared
+        raise StoreError(f"cannot create the ledger schema in {engine.url.render_as_string()}: {exc}") from exc
+
+
+def dispose_all() -> None:
+    """Close pooled connections (tests, forked workers)."""
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+
+
+def _register_all_tables() -> None:
+    """Import the modules that add tables to ``metadata`` so ``create_all`` sees every one."""
+    import importlib
+
+    for module in ("esign.store.schema", "esign.store.requests_schema", "esign.crm.local_schema"):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not module.startswith(exc.name):
+                raise  # a real import error inside an existing module

@@ -1,0 +1,229 @@
+"""The ledger: documents, versions and the append-only event log, with every stage move checked.
+
+Each write is one short transaction. Creating a document is idempotent on (crm, deal, template, round),
+and a stage move is a conditional UPDATE plus its event in the same transaction, so two workers racing
+on the same document cannot both move it.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy.exc import IntegrityError
+
+from esign.errors import StoreError
+from esign.model import SignatureSlot, Stage, can_move
+from esign.store.records import DocumentRecord, EventRecord, VersionRecord
+from esign.store.schema import document_versions, documents, events
+
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+
+
+def new_document_id() -> str:
+    """``DOC-`` and 16 Crockford base32 characters (80 random bits): short enough to print, never guessed."""
+    return "DOC-" + "".join(secrets.choice(_ALPHABET) for _ in range(16))
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class EventInfo:
+    """Who did something, from where. Everything but the action is optional."""
+
+    actor: str = ""
+    channel: str = ""
+    ip: str = ""
+    user_agent: str = ""
+    detail: str = ""
+
+
+class Ledger:
+    """Reads and writes the ledger tables through one SQLAlchemy engine."""
+
+    def __init__(self, engine: Engine, clock: Callable[[], datetime] = utcnow) -> None:
+        self.engine = engine
+        self._clock = clock
+
+    # -- documents ---------------------------------------------------------------------------------
+    def create_document(
+        self,
+        *,
+        deal_id: str,
+        template_id: str,
+        title: str,
+        counterparty_name: str = "",
+        counterparty_tax_id: str = "",
+        crm: str = "local",
+        round_: int = 1,
+        batch_id: str | None = None,
+        manager_id: str | None = None,
+        stage: Stage = Stage.DRAFT,
+        reason: str | None = None,
+        info: EventInfo | None = None,
+        document_id: str | None = None,
+    ) -> tuple[DocumentRecord, bool]:
+        """Create the document for a deal+template, or return the one that exists (``created`` False)."""
+        if stage not in (Stage.DRAFT, Stage.QUARANTINED):
+            raise StoreError(f"a new document starts as draft or quarantined, not {stage}")
+        existing = self.find(crm=crm, deal_id=deal_id, template_id=template_id, round_=round_)
+        if existing is not None:
+            return existing, False
+        now = self._clock()
+        doc_id = document_id or new_document_id()
+        info = info or EventInfo(actor="pipeline")
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(documents.insert().values(
+                    id=doc_id, crm=crm, deal_id=deal_id, template_id=template_id, round=round_,
+                    batch_id=batch_id, title=title[:300], counterparty_name=counterparty_name[:300],
+                    counterparty_tax_id=counterparty_tax_id[:40], manager_id=manager_id, stage=stage.value,
+                    reason=reason, slots_json="[]", created_at=now, updated_at=now,
+                ))
+                self._insert_event(conn, doc_id, "created" if stage is Stage.DRAFT else "quarantined",
+                                   stage, info if reason is None else _with_detail(info, reason), now)
+        except IntegrityError:
+            found = self.find(crm=crm, deal_id=deal_id, template_id=template_id, round_=round_)
+            if found is None:
+                raise
+            return found, False
+        return self.get(doc_id), True
+
+    def find(self, *, crm: str, deal_id: str, template_id: str, round_: int = 1) -> DocumentRecord | None:
+        query = select(documents).where(
+            documents.c.crm == crm, documents.c.deal_id == deal_id,
+            documents.c.template_id == template_id, documents.c.round == round_,
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return DocumentRecord.from_row(row) if row else None
+
+    def get(self, document_id: str) -> DocumentRecord:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(documents).where(documents.c.id == document_id)).first()
+        if row is None:
+            raise StoreError(f"unknown document {document_id!r}")
+        return DocumentRecord.from_row(row)
+
+    def maybe_get(self, document_id: str) -> DocumentRecord | None:
+        try:
+            return self.get(document_id)
+        except StoreError:
+            return None
+
+    def set_slots(self, document_id: str, slots: Sequence[SignatureSlot]) -> None:
+        payload = json.dumps([s.to_dict() for s in slots])
+        with self.engine.begin() as conn:
+            conn.execute(documents.update().where(documents.c.id == document_id).values(slots_json=payload))
+
+    def list_by_stage(self, stage: Stage, *, limit: int = 1000, after_id: str = "") -> list[DocumentRecord]:
+        query = (select(documents).where(documents.c.stage == stage.value, documents.c.id > after_id)
+                 .order_by(documents.c.id).limit(limit))
+        with self.engine.connect() as conn:
+            return [DocumentRecord.from_row(r) for r in conn.execute(query)]
+
+    def stage_counts(self) -> dict[str, int]:
+        query = select(documents.c.stage, func.count()).group_by(documents.c.stage)
+        with self.engine.connect() as conn:
+            return {stage: int(count) for stage, count in conn.execute(query)}
+
+    # -- versions ----------------------------------------------------------------------------------
+    def add_version(self, document_id: str, kind: str, *, sha256: str, path: str, size: int) -> VersionRecord:
+        """Record a stored file. Recording the same file twice is a no-op; a different one is an error."""
+        current = self.version(document_id, kind)
+        if current is not None:
+            if current.sha256 != sha256:
+                raise StoreError(f"document {document_id} already has a different {kind} version")
+            return current
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(document_versions.insert().values(
+                    document_id=document_id, kind=kind, sha256=sha256, path=path, size=size,
+                    created_at=self._clock(),
+                ))
+        except IntegrityError:
+            pass  # a concurrent writer recorded it; the check below tells whether it is the same file
+        stored = self.version(document_id, kind)
+        if stored is None or stored.sha256 != sha256:
+            raise StoreError(f"document {document_id} already has a different {kind} version")
+        return stored
+
+    def version(self, document_id: str, kind: str) -> VersionRecord | None:
+        query = select(document_versions).where(
+            document_versions.c.document_id == document_id, document_versions.c.kind == kind)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return VersionRecord.from_row(row) if row else None
+
+    def versions(self, document_id: str) -> list[VersionRecord]:
+        query = (select(document_versions).where(document_versions.c.document_id == document_id)
+                 .order_by(document_versions.c.id))
+        with self.engine.connect() as conn:
+            return [VersionRecord.from_row(r) for r in conn.execute(query)]
+
+    def versions_by_sha256(self, sha256: str) -> list[VersionRecord]:
+        query = select(document_versions).where(document_versions.c.sha256 == sha256)
+        with self.engine.connect() as conn:
+            return [VersionRecord.from_row(r) for r in conn.execute(query)]
+
+    # -- events ------------------------------------------------------------------------------------
+    def move(self, document_id: str, target: Stage, action: str, info: EventInfo | None = None,
+             *, reason: str | None = None) -> bool:
+        """Move a document to ``target`` and log the event. False when it is already there (a re-run)."""
+        info = info or EventInfo()
+        now = self._clock()
+        with self.engine.begin() as conn:
+            row = conn.execute(select(documents.c.stage).where(documents.c.id == document_id)).first()
+            if row is None:
+                raise StoreError(f"unknown document {document_id!r}")
+            current = Stage(row[0])
+            if current is target:
+                return False
+            if not can_move(current, target):
+                raise StoreError(f"document {document_id}: cannot move from {current} to {target}")
+            values: dict[str, object] = {"stage": target.value, "updated_at": now}
+            if reason is not None:
+                values["reason"] = reason
+            result = conn.execute(documents.update()
+                                  .where(documents.c.id == document_id, documents.c.stage == current.value)
+                                  .values(**values))
+            if result.rowcount != 1:
+                raise StoreError(f"document {document_id}: moved by someone else while moving to {target}")
+            self._insert_event(conn, document_id, action, target, info, now)
+        return True
+
+    def log(self, document_id: str, action: str, info: EventInfo | None = None) -> None:
+        """Append an event that does not change the stage (a reminder, a code request, a view)."""
+        with self.engine.begin() as conn:
+            self._insert_event(conn, document_id, action, None, info or EventInfo(), self._clock())
+
+    def events(self, document_id: str) -> list[EventRecord]:
+        query = select(events).where(events.c.document_id == document_id).order_by(events.c.id)
+        with self.engine.connect() as conn:
+            return [EventRecord.from_row(r) for r in conn.execute(query)]
+
+    def derived_stage(self, document_id: str) -> Stage | None:
+        """The stage the event log says: the last event that set one."""
+        query = (select(events.c.stage).where(events.c.document_id == document_id, events.c.stage.is_not(None))
+                 .order_by(events.c.id.desc()).limit(1))
+        with self.engine.connect() as conn:
+            value = conn.execute(query).scalar()
+        return Stage(value) if value else None
+
+    def _insert_event(self, conn: Connection, document_id: str, action: str, stage: Stage | None,
+                      info: EventInfo, at: datetime) -> None:
+        conn.execute(events.insert().values(
+            document_id=document_id, at=at, action=action, stage=stage.value if stage else None,
+            actor=info.actor[:200], channel=info.channel[:20], ip=info.ip[:64], user_agent=info.user_agent[:1000],
+            detail=info.detail,
+        ))
+
+
+def _with_detail(info: EventInfo, detail: str) -> EventInfo:
+    return EventInfo(actor=info.actor, channel=info.channel, ip=info.ip, user_agent=info.user_agent, detail=detail)

@@ -1,0 +1,85 @@
+"""Rows of the ledger as plain frozen data, so callers never hold SQLAlchemy objects."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from esign.model import SignatureSlot, Stage
+
+
+def as_utc(value: datetime) -> datetime:
+    """SQLite returns naive datetimes; the ledger stores UTC only."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRecord:
+    id: str
+    crm: str
+    deal_id: str
+    template_id: str
+    round: int
+    batch_id: str | None
+    title: str
+    counterparty_name: str
+    counterparty_tax_id: str
+    manager_id: str | None
+    stage: Stage
+    reason: str | None
+    slots: tuple[SignatureSlot, ...]
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Any) -> DocumentRecord:
+        m = row._mapping
+        return cls(
+            id=m["id"], crm=m["crm"], deal_id=m["deal_id"], template_id=m["template_id"], round=m["round"],
+            batch_id=m["batch_id"], title=m["title"], counterparty_name=m["counterparty_name"],
+            counterparty_tax_id=m["counterparty_tax_id"], manager_id=m["manager_id"], stage=Stage(m["stage"]),
+            reason=m["reason"], slots=tuple(SignatureSlot.from_dict(s) for s in json.loads(m["slots_json"])),
+            created_at=as_utc(m["created_at"]), updated_at=as_utc(m["updated_at"]),
+        )
+
+    def slot(self, role: str) -> SignatureSlot | None:
+        return next((s for s in self.slots if s.role == role), None)
+
+
+@dataclass(frozen=True, slots=True)
+class VersionRecord:
+    document_id: str
+    kind: str
+    sha256: str
+    path: str
+    size: int
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Any) -> VersionRecord:
+        m = row._mapping
+        return cls(document_id=m["document_id"], kind=m["kind"], sha256=m["sha256"], path=m["path"],
+                   size=m["size"], created_at=as_utc(m["created_at"]))
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    id: int
+    document_id: str
+    at: datetime
+    action: str
+    stage: Stage | None
+    actor: str
+    channel: str
+    ip: str
+    user_agent: str
+    detail: str
+
+    @classmethod
+    def from_row(cls, row: Any) -> EventRecord:
+        m = row._mapping
+        return cls(id=m["id"], document_id=m["document_id"], at=as_utc(m["at"]), action=m["action"],
+                   stage=Stage(m["stage"]) if m["stage"] else None, actor=m["actor"], channel=m["channel"],
+                   ip=m["ip"], user_agent=m["user_agent"], detail=m["detail"])
