@@ -13,6 +13,14 @@ from esign.errors import StoreError
 from esign.store.schema import metadata
 
 _engines: dict[str, Engine] = {}
+#: Modules that add tables to ``metadata``; each area owns its own.
+_TABLE_MODULES = (
+    "esign.store.schema",
+    "esign.crm.local_schema",
+    "esign.dispatch.outbox_schema",
+    "esign.requests.schema",
+    "esign.pipeline.schema",
+)
 _lock = threading.Lock()
 
 
@@ -70,7 +78,7 @@ def _register_all_tables() -> None:
     """Import the modules that add tables to ``metadata`` so ``create_all`` sees every one."""
     import importlib
 
-    for module in ("esign.store.schema", "esign.store.requests_schema", "esign.crm.local_schema"):
+    for module in _TABLE_MODULES:
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:
