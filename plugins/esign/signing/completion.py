@@ -1,0 +1,188 @@
+"""The certificate of completion: who signed what, when, from where, and the hashes to check it.
+
+Laid out with platypus so long user agents wrap and many events flow onto further pages.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from xml.sax.saxutils import escape
+
+from reportlab.graphics.barcode.qr import QrCodeWidget
+from reportlab.graphics.shapes import Drawing
+from reportlab.lib.colors import Color
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    Flowable,
+    KeepTogether,
+    LayoutError,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
+from reportlab.platypus.doctemplate import BaseDocTemplate
+
+from esign.errors import SigningError, ValidationError
+from esign.model import AuditEvent, ClientEvidence, Party
+from esign.render.fonts import register_fonts
+from esign.signing.stamps import CHANNEL_LABELS, GREY, INK, clean, stripe, utc_text
+
+TITLE = "Certificado de conclusão"
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_LINE = Color(0.8, 0.82, 0.86)
+_HEAD_BG = Color(0.93, 0.94, 0.97)
+
+
+@dataclass(frozen=True, slots=True)
+class CompletionInfo:
+    """Everything the certificate prints besides the client's evidence."""
+
+    document_id: str
+    title: str
+    company: Party
+    counterparty: Party
+    company_signer_name: str
+    company_signer_title: str
+    company_signed_at: datetime  # UTC
+    events: tuple[AuditEvent, ...]
+    sha256_original: str
+    sha256_company_signed: str
+    verify_url: str
+
+    def check(self) -> None:
+        """Refuse values that would print a misleading certificate."""
+        if not self.document_id.strip():
+            raise ValidationError("document_id", "must not be empty")
+        for name in ("sha256_original", "sha256_company_signed"):
+            if not _HEX64.fullmatch(getattr(self, name)):
+                raise ValidationError(name, "must be 64 lowercase hex characters")
+        if not self.verify_url.startswith(("https://", "http://")) or len(self.verify_url) > 1000:
+            raise ValidationError("verify_url", "must be an http(s) URL of at most 1000 characters")
+
+
+@lru_cache(maxsize=1)
+def _styles() -> dict[str, ParagraphStyle]:
+    regular, bold = register_fonts()
+    base = ParagraphStyle("cert", fontName=regular, fontSize=8.5, leading=11, textColor=Color(0.1, 0.1, 0.1))
+    return {
+        "title": ParagraphStyle("cert-title", parent=base, fontName=bold, fontSize=17, leading=22,
+                                textColor=INK, spaceAfter=4),
+        "h": ParagraphStyle("cert-h", parent=base, fontName=bold, fontSize=10.5, leading=14, textColor=INK,
+                            spaceBefore=10, spaceAfter=4),
+        "body": base,
+        "label": ParagraphStyle("cert-label", parent=base, fontName=bold, textColor=GREY),
+        "hash": ParagraphStyle("cert-hash", parent=base, fontSize=8, leading=10),
+        "cell": ParagraphStyle("cert-cell", parent=base, fontSize=7, leading=8.8),
+        "head": ParagraphStyle("cert-headcell", parent=base, fontName=bold, fontSize=7, leading=8.8),
+        "note": ParagraphStyle("cert-note", parent=base, fontSize=7, leading=9, textColor=GREY, spaceBefore=10),
+    }
+
+
+def _p(text: str, style: str, limit: int = 600) -> Paragraph:
+    return Paragraph(escape(clean(text, limit)), _styles()[style])
+
+
+def _party(party: Party) -> str:
+    parts = [clean(party.name, 200)]
+    if party.tax_id:
+        parts.append(f"documento {clean(party.tax_id, 40)}")
+    if party.address:
+        parts.append(clean(party.address, 200))
+    return " — ".join(parts)
+
+
+def _grid(rows: list[tuple[str, str]], width: float) -> Table:
+    data = [[_p(k, "label"), _p(v, "body", 1000)] for k, v in rows]
+    table = Table(data, colWidths=[width * 0.3, width * 0.7])
+    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
+                               ("LINEBELOW", (0, 0), (-1, -1), 0.3, _LINE),
+                               ("BOTTOMPADDING", (0, 0), (-1, -1), 3), ("TOPPADDING", (0, 0), (-1, -1), 3)]))
+    return table
+
+
+def _events_table(events: tuple[AuditEvent, ...], width: float) -> Table:
+    head = [_p(t, "head") for t in ("Data/hora (UTC)", "Ação", "Ator", "Canal", "IP", "Navegador / detalhe")]
+    rows: list[list[Flowable]] = [head]
+    for ev in sorted(events, key=lambda e: utc_text(e.at, seconds=True)):
+        extra = " · ".join(x for x in (clean(ev.user_agent, 500), clean(ev.detail, 300)) if x)
+        rows.append([_p(utc_text(ev.at, seconds=True), "cell"), _p(ev.action, "cell", 80),
+                     _p(ev.actor, "cell", 160), _p(CHANNEL_LABELS.get(ev.channel, ev.channel), "cell", 40),
+                     _p(ev.ip, "cell", 64), _p(extra, "cell", 900)])
+    fractions = (0.17, 0.14, 0.17, 0.08, 0.14, 0.30)
+    table = Table(rows, colWidths=[width * f for f in fractions], repeatRows=1)
+    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
+                               ("BACKGROUND", (0, 0), (-1, 0), _HEAD_BG),
+                               ("LINEBELOW", (0, 0), (-1, -1), 0.3, _LINE),
+                               ("LEFTPADDING", (0, 0), (-1, -1), 2.5), ("RIGHTPADDING", (0, 0), (-1, -1), 2.5)]))
+    return table
+
+
+def _qr(url: str, size: float) -> Drawing:
+    widget = QrCodeWidget(url, barLevel="M")
+    x1, y1, x2, y2 = widget.getBounds()
+    drawing = Drawing(size, size, transform=[size / (x2 - x1), 0, 0, size / (y2 - y1), 0, 0])
+    drawing.add(widget)
+    return drawing
+
+
+def _story(info: CompletionInfo, evidence: ClientEvidence, width: float) -> list[Flowable]:
+    channel = CHANNEL_LABELS.get(evidence.channel.lower(), evidence.channel)
+    client = evidence.signer_name + (f" (documento {evidence.signer_tax_id})" if evidence.signer_tax_id else "")
+    qr_size = 92.0
+    header = Table([[[_p(TITLE, "title"),
+                      _p("Este certificado registra a assinatura eletrônica do documento abaixo e as "
+                         "evidências coletadas. Aponte a câmera para o código para verificar a integridade:",
+                         "body"),
+                      _p(info.verify_url, "body", 1000)],
+                     _qr(info.verify_url, qr_size)]],
+                   colWidths=[width - qr_size - 8, qr_size + 8])
+    header.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+    return [
+        header,
+        _p("Documento", "h"),
+        _grid([("ID do documento", info.document_id), ("Título", info.title),
+               ("Empresa", _party(info.company)), ("Contraparte", _party(info.counterparty))], width),
+        _p("Signatários", "h"),
+        _grid([("Pela empresa", f"{info.company_signer_name}, {info.company_signer_title}, "
+                                f"{info.company.name} — assinatura digital PAdES em "
+                                f"{utc_text(info.company_signed_at, seconds=True)}"),
+               ("Cliente", f"{client} — assinatura eletrônica em {utc_text(evidence.signed_at, seconds=True)}"),
+               ("Confirmação", f"código enviado por {channel} para {evidence.masked_destination}, confirmado em "
+                               f"{utc_text(evidence.code_verified_at, seconds=True)}"),
+               ("IP do cliente", evidence.ip or "não informado"),
+               ("Navegador do cliente", evidence.user_agent or "não informado")], width),
+        KeepTogether([_p("Integridade (SHA-256)", "h"),
+                      _p("Documento original:", "label"), _p(info.sha256_original, "hash"), Spacer(1, 3),
+                      _p("Versão assinada pela empresa:", "label"), _p(info.sha256_company_signed, "hash")]),
+        _p("Eventos (UTC)", "h"),
+        _events_table(info.events, width),
+        _p("Este certificado é parte do documento final, que é selado com uma assinatura digital PAdES "
+           "cobrindo todas as páginas, inclusive esta. Qualquer alteração posterior invalida o selo.", "note"),
+    ]
+
+
+def certificate_pdf(info: CompletionInfo, evidence: ClientEvidence) -> bytes:
+    """Render the certificate of completion as a standalone PDF (one or more A4 pages)."""
+    info.check()
+    buf = io.BytesIO()
+    doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=46, rightMargin=42, topMargin=40,
+                            bottomMargin=40, title=f"{TITLE} — {clean(info.document_id, 80)}",
+                            author="esign-pipeline")
+
+    def on_page(canvas: Canvas, _doc: BaseDocTemplate) -> None:
+        label = f"{TITLE}, página {canvas.getPageNumber()}"
+        stripe(info.document_id, label)(canvas, A4[0], A4[1])
+
+    try:
+        doc.build(_story(info, evidence, doc.width), onFirstPage=on_page, onLaterPages=on_page)
+    except (LayoutError, ValueError) as exc:
+        raise SigningError(f"certificate of completion: cannot be laid out ({exc})") from exc
+    return buf.getvalue()

@@ -1,0 +1,222 @@
+"""Visible signature blocks drawn as page content: reportlab draws an overlay, pypdf merges it.
+
+Blocks are page content, not widget appearances, so they print and survive any viewer; the
+cryptographic proof is the PAdES signature applied afterwards over the whole file.
+"""
+
+from __future__ import annotations
+
+import io
+import unicodedata
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+from PIL import Image, UnidentifiedImageError
+from pypdf import PageObject, PdfReader
+from reportlab.lib.colors import Color
+from reportlab.lib.utils import ImageReader, simpleSplit
+from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfgen.canvas import Canvas
+
+from esign.errors import SigningError
+from esign.model import ClientEvidence, SignatureSlot
+from esign.render.fonts import register_fonts
+
+INK = Color(0.08, 0.16, 0.42)
+GREY = Color(0.35, 0.35, 0.35)
+FRAME = Color(0.7, 0.72, 0.78)
+STRIPE = Color(0.93, 0.94, 0.96)
+STRIPE_X, STRIPE_WIDTH = 12.0, 11.0  # as esign.render draws it on the contract pages
+_MAX_PNG_PIXELS = 4096 * 4096
+
+Drawer = Callable[[Canvas], None]
+CHANNEL_LABELS = {"sms": "SMS", "email": "e-mail"}
+
+
+def utc_text(at: datetime, seconds: bool = False) -> str:
+    """A datetime as UTC text; naive values are taken as UTC (the ledger stores UTC)."""
+    at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    return at.strftime("%Y-%m-%d %H:%M:%S UTC" if seconds else "%Y-%m-%d %H:%M UTC")
+
+
+def clean(text: str, limit: int = 600) -> str:
+    """Drop control characters (they break PDF text) and cap length so one field cannot fill a page."""
+    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text).strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def find_slot(slots: Sequence[SignatureSlot], role: str, page_count: int) -> SignatureSlot:
+    """The slot for ``role``, checked against the document (a wrong slot must not stamp nowhere)."""
+    for slot in slots:
+        if slot.role == role:
+            if not 0 <= slot.page < page_count:
+                raise SigningError(f"slots: {role!r} slot is on page {slot.page}, "
+                                   f"the document has {page_count} pages")
+            if slot.width <= 0 or slot.height <= 0:
+                raise SigningError(f"slots: {role!r} slot has an empty rectangle")
+            return slot
+    raise SigningError(f"slots: the document has no {role!r} signature slot")
+
+
+def _fit(text: str, font: str, size: float, width: float, min_size: float = 4.5) -> tuple[str, float]:
+    """Shrink ``text`` to ``width`` down to ``min_size``, then cut it with an ellipsis."""
+    while size > min_size and stringWidth(text, font, size) > width:
+        size -= 0.25
+    if stringWidth(text, font, size) > width:
+        while text and stringWidth(text + "…", font, size) > width:
+            text = text[:-1]
+        text += "…"
+    return text, size
+
+
+def _mark(c: Canvas, cx: float, cy: float, r: float) -> None:
+    """A small seal: a ring with a check mark."""
+    c.saveState()
+    c.setStrokeColor(INK)
+    c.setLineWidth(max(0.6, r / 8))
+    c.circle(cx, cy, r)
+    c.circle(cx, cy, r * 0.78)
+    c.setLineWidth(max(0.8, r / 5))
+    path = c.beginPath()
+    path.moveTo(cx - r * 0.38, cy)
+    path.lineTo(cx - r * 0.08, cy - r * 0.3)
+    path.lineTo(cx + r * 0.42, cy + r * 0.32)
+    c.drawPath(path, stroke=1, fill=0)
+    c.restoreState()
+
+
+def company_block(slot: SignatureSlot, signer_name: str, signer_title: str, company_name: str,
+                  signed_at: datetime) -> Drawer:
+    """Drawer for the company block: mark, director name, title, company and signing time."""
+    regular, bold = register_fonts()
+    lines = [(clean(signer_name, 120), bold), (clean(signer_title, 120), regular),
+             (clean(company_name, 160), regular), (f"Assinado eletronicamente em {utc_text(signed_at)}", regular)]
+
+    def draw(c: Canvas) -> None:
+        pad = min(4.0, slot.height * 0.08)
+        c.saveState()
+        c.setStrokeColor(FRAME)
+        c.setLineWidth(0.6)
+        c.roundRect(slot.x, slot.y, slot.width, slot.height, min(4.0, slot.height / 6), stroke=1, fill=0)
+        r = min(slot.height * 0.3, slot.width * 0.12)
+        _mark(c, slot.x + pad + r, slot.y + slot.height / 2, r)
+        left = slot.x + 2 * pad + 2 * r
+        width = slot.x + slot.width - pad - left
+        size = min(9.0, (slot.height - 2 * pad) / (len(lines) * 1.25))
+        y = slot.y + slot.height - pad - size
+        for text, font in lines:
+            fitted, fsize = _fit(text, font, size, width)
+            c.setFillColor(INK if font == bold else GREY)
+            c.setFont(font, fsize)
+            c.drawString(left, y, fitted)
+            y -= size * 1.25
+        c.restoreState()
+
+    return draw
+
+
+def load_drawn_png(data: bytes) -> Image.Image:
+    """Decode the client's drawn signature; anything but a sane PNG is refused by name."""
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            if probe.format != "PNG":
+                raise SigningError(f"drawn_png: expected a PNG image, got {probe.format or 'unknown'}")
+            if probe.width * probe.height > _MAX_PNG_PIXELS:
+                raise SigningError(f"drawn_png: image too large ({probe.width}x{probe.height} pixels)")
+            probe.verify()
+        image = Image.open(io.BytesIO(data))
+        image.load()
+    except SigningError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise SigningError(f"drawn_png: not a readable PNG image ({exc})") from exc
+    return image.convert("RGBA")
+
+
+def client_caption(evidence: ClientEvidence) -> str:
+    """The sentence under the client's signature saying who, when and how the code was confirmed."""
+    channel = CHANNEL_LABELS.get(evidence.channel.lower(), clean(evidence.channel, 20))
+    return (f"Assinado eletronicamente por {clean(evidence.signer_name, 120)} em "
+            f"{utc_text(evidence.signed_at)}, código confirmado por {channel} para "
+            f"{clean(evidence.masked_destination, 80)}")
+
+
+def client_block(slot: SignatureSlot, evidence: ClientEvidence) -> Drawer:
+    """Drawer for the client's block: drawn PNG or typed name in a slanted hand, plus the caption."""
+    regular, _bold = register_fonts()
+    image = load_drawn_png(evidence.drawn_png) if evidence.drawn_png else None
+    typed = clean(evidence.typed_name or evidence.signer_name, 120)
+    caption = client_caption(evidence)
+
+    def draw(c: Canvas) -> None:
+        pad = min(3.0, slot.height * 0.06)
+        width = slot.width - 2 * pad
+        size = min(7.0, max(4.5, slot.height / 12))
+        lines = simpleSplit(caption, regular, size, width)
+        while len(lines) * size * 1.2 > slot.height * 0.45 and size > 4.5:
+            size -= 0.25
+            lines = simpleSplit(caption, regular, size, width)
+        caption_h = len(lines) * size * 1.2
+        c.saveState()
+        c.setFillColor(GREY)
+        c.setFont(regular, size)
+        y = slot.y + pad + caption_h - size
+        for line in lines:
+            c.drawString(slot.x + pad, y, line)
+            y -= size * 1.2
+        base = slot.y + pad + caption_h + 2
+        c.setStrokeColor(FRAME)
+        c.setLineWidth(0.5)
+        c.line(slot.x + pad, base, slot.x + slot.width - pad, base)
+        area_h = slot.y + slot.height - pad - base - 2
+        if area_h > 2:
+            if image is not None:
+                c.drawImage(ImageReader(image), slot.x + pad, base + 2, width, area_h,
+                            preserveAspectRatio=True, anchor="sw", mask="auto")
+            else:
+                name, nsize = _fit(typed, regular, min(22.0, area_h * 0.8), width * 0.85, min_size=6)
+                c.setFillColor(INK)
+                c.translate(slot.x + pad, base + 2 + area_h * 0.2)
+                c.skew(0, 14)  # a slanted hand: the shipped font has no script face
+                c.setFont(regular, nsize)
+                c.drawString(0, 0, name)
+        c.restoreState()
+
+    return draw
+
+
+def stripe(document_id: str, label: str) -> Callable[[Canvas, float, float], None]:
+    """Drawer for the thin ID band along the left edge, with the same geometry as the rendered pages."""
+    regular, _bold = register_fonts()
+    text = f"Documento {clean(document_id, 80)} · {label}"
+
+    def draw(c: Canvas, page_w: float, page_h: float) -> None:
+        margin = min(36.0, page_h * 0.05)
+        c.saveState()
+        c.setFillColor(STRIPE)
+        c.rect(STRIPE_X, margin, STRIPE_WIDTH, page_h - 2 * margin, stroke=0, fill=1)
+        c.setFillColor(GREY)
+        c.setFont(regular, 6.5)
+        c.translate(STRIPE_X + STRIPE_WIDTH / 2 + 2.3, page_h / 2)
+        c.rotate(90)
+        c.drawCentredString(0, 0, text)
+        c.restoreState()
+
+    return draw
+
+
+def overlay_page(page_w: float, page_h: float, drawer: Drawer) -> PageObject:
+    """Render one drawer on a transparent page of the given size."""
+    buf = io.BytesIO()
+    c = Canvas(buf, pagesize=(page_w, page_h), pageCompression=1)
+    drawer(c)
+    c.showPage()
+    c.save()
+    return PdfReader(io.BytesIO(buf.getvalue())).pages[0]
+
+
+def stamp(page: PageObject, drawer: Drawer) -> None:
+    """Merge a drawer's output onto ``page`` (on top of the existing content)."""
+    box = page.mediabox
+    over = overlay_page(float(box.right), float(box.top), drawer)
+    page.merge_page(over)
