@@ -1,0 +1,222 @@
+"""Deal validation with field-named reasons, and text sanitising.
+
+Why collect every problem instead of stopping at the first: a quarantined deal is fixed by a person
+in the CRM, and one round trip per problem wastes their day. Emoji and right-to-left text are NOT
+problems: the renderer draws what the font has and a box for what it lacks.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from decimal import Decimal, InvalidOperation
+
+from esign.errors import ValidationError
+from esign.model import Deal, LineItem, Party
+
+# Field length limits (characters, after sanitising).
+MAX_NAME = 200
+MAX_ADDRESS = 500
+MAX_TITLE = 300
+MAX_FREE_TEXT = 2_000
+MAX_EMAIL = 254
+MAX_ID = 100
+
+# ISO 4217 active alphabetic codes (funds codes and precious metals left out on purpose).
+_ISO_4217_WORDS = """
+AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN BZD
+CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD
+GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT
+LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR
+NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS SRD
+SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VED VES VND VUV WST XAF
+XCD XCG XOF XPF YER ZAR ZMW ZWG ZWL
+"""
+ISO_4217 = frozenset(_ISO_4217_WORDS.split())
+
+_TAX_ID_PUNCT = re.compile(r"[.\-/\s]")
+_CNPJ_SHAPE = re.compile(r"[0-9A-Z]{12}[0-9]{2}")  # alphanumeric CNPJ (from July 2026) included
+_CPF_SHAPE = re.compile(r"[0-9]{11}")
+_EMAIL = re.compile(
+    r"(?P<local>[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*)"
+    r"@(?P<domain>(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+    r"(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59}))"
+)
+_PHONE_SEPARATORS = re.compile(r"[\s().\-]")
+_E164 = re.compile(r"\+[1-9][0-9]{7,14}")
+
+
+def sanitize_text(s: str) -> str:
+    """Drop control characters (keeping newline and tab) and lone surrogates, then normalise to NFC.
+
+    Control characters corrupt PDF text and logs; NFC makes "ã" one code point however the CRM sent it.
+    Format characters (zero-width joiners in emoji, right-to-left marks) are kept: they are text.
+    """
+    kept = [
+        ch for ch in s
+        if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs")
+    ]
+    return unicodedata.normalize("NFC", "".join(kept))
+
+
+def tax_id_digits(tax_id: str) -> str:
+    """The tax ID without punctuation, upper-cased (alphanumeric CNPJs use letters)."""
+    return _TAX_ID_PUNCT.sub("", tax_id).upper()
+
+
+def _mod11_digit(values: list[int], first_weight: int) -> int:
+    total = sum(v * w for v, w in zip(values, range(first_weight, 1, -1), strict=False))
+    rest = total % 11
+    return 0 if rest < 2 else 11 - rest
+
+
+def is_valid_cpf(tax_id: str) -> bool:
+    """Real CPF check-digit validation (11 digits, not all equal)."""
+    digits = tax_id_digits(tax_id)
+    if not _CPF_SHAPE.fullmatch(digits) or len(set(digits)) == 1:
+        return False
+    values = [int(c) for c in digits]
+    return _mod11_digit(values[:9], 10) == values[9] and _mod11_digit(values[:10], 11) == values[10]
+
+
+def _cnpj_weights(n: int) -> list[int]:
+    # weights 5,4,3,2,9,8,...,2 (12 positions) and 6,5,4,3,2,9,...,2 (13 positions)
+    start = n - 7
+    return [*range(start, 1, -1), *range(9, 1, -1)]
+
+
+def is_valid_cnpj(tax_id: str) -> bool:
+    """Real CNPJ check-digit validation, numeric or the new alphanumeric form (value = ASCII - 48)."""
+    chars = tax_id_digits(tax_id)
+    if not _CNPJ_SHAPE.fullmatch(chars) or len(set(chars)) == 1:
+        return False
+    values = [ord(c) - 48 for c in chars]
+    for n in (12, 13):
+        total = sum(v * w for v, w in zip(values[:n], _cnpj_weights(n), strict=True))
+        rest = total % 11
+        if (0 if rest < 2 else 11 - rest) != values[n]:
+            return False
+    return True
+
+
+def tax_id_problem(tax_id: str) -> str | None:
+    """None when the tax ID is a valid CPF or CNPJ, else the reason."""
+    chars = tax_id_digits(tax_id)
+    if not chars:
+        return "missing"
+    if len(chars) == 11:
+        return None if is_valid_cpf(chars) else "invalid CPF check digits"
+    if len(chars) == 14:
+        if not _CNPJ_SHAPE.fullmatch(chars):
+            return "invalid CNPJ format"
+        return None if is_valid_cnpj(chars) else "invalid CNPJ check digits"
+    return f"must be a CPF (11 digits) or a CNPJ (14 characters), got {len(chars)} characters"
+
+
+def email_problem(email: str) -> str | None:
+    """None when the address has a plausible format (no DNS lookups, on purpose)."""
+    if len(email) > MAX_EMAIL:
+        return f"longer than {MAX_EMAIL} characters"
+    match = _EMAIL.fullmatch(email)
+    if match is None or len(match.group("local")) > 64:
+        return "invalid format"
+    return None
+
+
+def normalize_phone(phone: str) -> str:
+    """The phone without the usual separators (spaces, dots, hyphens, parentheses)."""
+    return _PHONE_SEPARATORS.sub("", phone)
+
+
+def phone_problem(phone: str) -> str | None:
+    """None when the phone is E.164 after removing separators."""
+    if _E164.fullmatch(normalize_phone(phone)) is None:
+        return "invalid format (expected E.164 like +5511987654321)"
+    return None
+
+
+def _text_problems(field: str, value: object, limit: int, *, required: bool) -> list[ValidationError]:
+    if not isinstance(value, str):
+        return [ValidationError(field, f"must be text, got {type(value).__name__}")]
+    clean = sanitize_text(value).strip()
+    if required and not clean:
+        return [ValidationError(field, "missing")]
+    if len(clean) > limit:
+        return [ValidationError(field, f"longer than {limit} characters ({len(clean)})")]
+    return []
+
+
+def _decimal(value: object) -> Decimal | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        number = value if isinstance(value, Decimal) else Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    return number if number.is_finite() else None
+
+
+def validate_party(party: Party, prefix: str, *, need_contact: bool = True) -> list[ValidationError]:
+    """Every problem of one party; fields are named ``<prefix>.<field>``."""
+    errors: list[ValidationError] = []
+    errors += _text_problems(f"{prefix}.name", party.name, MAX_NAME, required=True)
+    if not isinstance(party.tax_id, str) or not party.tax_id.strip():
+        errors.append(ValidationError(f"{prefix}.tax_id", "missing"))
+    elif (problem := tax_id_problem(party.tax_id)) is not None:
+        errors.append(ValidationError(f"{prefix}.tax_id", problem))
+    errors += _text_problems(f"{prefix}.address", party.address, MAX_ADDRESS, required=False)
+    errors += _text_problems(f"{prefix}.representative", party.representative, MAX_NAME, required=False)
+    errors += _text_problems(f"{prefix}.representative_title", party.representative_title, MAX_NAME,
+                             required=False)
+    email = party.email.strip() if isinstance(party.email, str) else ""
+    phone = party.phone.strip() if isinstance(party.phone, str) else ""
+    if email and (problem := email_problem(email)) is not None:
+        errors.append(ValidationError(f"{prefix}.email", problem))
+    if phone and (problem := phone_problem(phone)) is not None:
+        errors.append(ValidationError(f"{prefix}.phone", problem))
+    if need_contact and not email and not phone:
+        errors.append(ValidationError(f"{prefix}.email", "missing (an email or a phone is required to reach "
+                                                         "the client)"))
+    return errors
+
+
+def _line_item_problems(index: int, item: LineItem) -> list[ValidationError]:
+    field = f"line_items[{index}]"
+    errors = _text_problems(f"{field}.description", item.description, MAX_FREE_TEXT, required=True)
+    quantity = _decimal(item.quantity)
+    if quantity is None:
+        errors.append(ValidationError(f"{field}.quantity", "not a number"))
+    elif quantity <= 0:
+        errors.append(ValidationError(f"{field}.quantity", "must be positive"))
+    price = _decimal(item.unit_price)
+    if price is None:
+        errors.append(ValidationError(f"{field}.unit_price", "not a number"))
+    elif price < 0:
+        errors.append(ValidationError(f"{field}.unit_price", "must not be negative"))
+    return errors
+
+
+def validate_deal(deal: Deal) -> list[ValidationError]:
+    """All problems of a deal (empty list: usable). Never raises for bad data."""
+    errors: list[ValidationError] = []
+    errors += _text_problems("id", deal.id, MAX_ID, required=True)
+    errors += _text_problems("title", deal.title, MAX_TITLE, required=True)
+    amount = _decimal(deal.amount)
+    if amount is None:
+        errors.append(ValidationError("amount", "not a number"))
+    elif amount < 0:
+        errors.append(ValidationError("amount", "must not be negative"))
+    currency = deal.currency if isinstance(deal.currency, str) else ""
+    if not currency.strip():
+        errors.append(ValidationError("currency", "missing"))
+    elif currency not in ISO_4217:
+        errors.append(ValidationError("currency", f"not an ISO 4217 code: {currency[:10]!r}"))
+    if not isinstance(deal.counterparty, Party):
+        errors.append(ValidationError("counterparty", "missing"))
+    else:
+        errors += validate_party(deal.counterparty, "counterparty")
+    for index, item in enumerate(deal.line_items):
+        errors += _line_item_problems(index, item)
+    for key, value in deal.extra.items():
+        errors += _text_problems(f"extra.{key}", value, MAX_FREE_TEXT, required=False)
+    return errors
