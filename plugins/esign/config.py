@@ -22,6 +22,7 @@ class Settings:
     database_url: str
     templates_dir: Path
     company_file: Path
+    pipeline_file: Path
     keys_dir: Path
     pkcs12_path: Path
     ca_cert_path: Path
@@ -46,6 +47,7 @@ class Settings:
             database_url=url,
             templates_dir=Path(env.get("ESIGN_TEMPLATES_DIR", root / "templates")),
             company_file=Path(env.get("ESIGN_COMPANY_FILE", root / "config" / "company.yaml")),
+            pipeline_file=Path(env.get("ESIGN_PIPELINE_FILE", root / "config" / "pipeline.yaml")),
             keys_dir=keys_dir,
             pkcs12_path=Path(env.get("ESIGN_PKCS12_FILE", keys_dir / "director.p12")),
             ca_cert_path=Path(env.get("ESIGN_CA_CERT_FILE", keys_dir / "company-ca.pem")),
@@ -57,20 +59,31 @@ class Settings:
         return f"{self.public_url}/verify/{document_id}"
 
 
-def key_passphrase(environ: Mapping[str, str] | None = None) -> bytes:
-    """The PKCS#12 passphrase: ``ESIGN_KEY_PASSPHRASE`` or the file named by ``ESIGN_KEY_PASSPHRASE_FILE``."""
+def _secret(name: str, what: str, environ: Mapping[str, str] | None) -> bytes:
+    """A secret from ``NAME`` or from the file named by ``NAME_FILE`` (container secrets)."""
     env = os.environ if environ is None else environ
-    if value := env.get("ESIGN_KEY_PASSPHRASE"):
+    if value := env.get(name):
         return value.encode()
-    if file_name := env.get("ESIGN_KEY_PASSPHRASE_FILE"):
+    if file_name := env.get(f"{name}_FILE"):
         path = Path(file_name)
         try:
             secret = path.read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise ConfigError(f"ESIGN_KEY_PASSPHRASE_FILE: cannot read {path}: {exc.strerror}") from exc
+            raise ConfigError(f"{name}_FILE: cannot read {path}: {exc.strerror}") from exc
         if not secret:
-            raise ConfigError(f"ESIGN_KEY_PASSPHRASE_FILE: {path} is empty")
+            raise ConfigError(f"{name}_FILE: {path} is empty")
         return secret.encode()
-    raise ConfigError(
-        "ESIGN_KEY_PASSPHRASE: not set (set it, or ESIGN_KEY_PASSPHRASE_FILE, to the passphrase of the signing keys)"
-    )
+    raise ConfigError(f"{name}: not set (set it, or {name}_FILE, to {what})")
+
+
+def key_passphrase(environ: Mapping[str, str] | None = None) -> bytes:
+    """The PKCS#12 passphrase: ``ESIGN_KEY_PASSPHRASE`` or the file named by ``ESIGN_KEY_PASSPHRASE_FILE``."""
+    return _secret("ESIGN_KEY_PASSPHRASE", "the passphrase of the signing keys", environ)
+
+
+def link_secret(environ: Mapping[str, str] | None = None) -> bytes:
+    """The HMAC key that derives signing-link tokens and hashes one-time codes (``ESIGN_LINK_SECRET``)."""
+    secret = _secret("ESIGN_LINK_SECRET", "a random string of at least 32 characters", environ)
+    if len(secret) < 32:
+        raise ConfigError("ESIGN_LINK_SECRET: must be at least 32 characters long")
+    return secret

@@ -1,0 +1,97 @@
+"""Commands of the document core: keys, database, verification."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from esign.cli import EXIT_FAIL, EXIT_OK, UsageError
+from esign.config import Settings, key_passphrase
+from esign.workspace import workspace_for
+
+
+def register(sub: Any) -> None:
+    keys = sub.add_parser("keys", help="company CA and the director's signing certificate")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    init = keys_sub.add_parser("init", help="create a company CA and a director certificate (embedded default)")
+    init.add_argument("--force", action="store_true", help="replace existing keys")
+    init.add_argument("--director-name", help="default: the representative in the company file")
+    init.add_argument("--director-title", help="default: the representative's title in the company file")
+    init.add_argument("--valid-days", type=int, default=825)
+    init.set_defaults(handler=keys_init)
+    show = keys_sub.add_parser("show", help="subject, issuer, validity and fingerprint of the signing certificate")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(handler=keys_show)
+
+    db = sub.add_parser("db", help="the ledger database")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_sub.add_parser("init", help="create the ledger tables (safe to run twice)").set_defaults(handler=db_init)
+
+    verify = sub.add_parser("verify", help="is this PDF authentic, altered or unknown?")
+    verify.add_argument("file", help="the PDF to check")
+    verify.add_argument("--json", action="store_true", help="print the result as JSON")
+    verify.add_argument("--offline", action="store_true", help="judge by the signatures only, without the ledger")
+    verify.set_defaults(handler=verify_file)
+
+
+def keys_init(args: argparse.Namespace) -> int:
+    from esign.signing import init_keys
+
+    ws = workspace_for()
+    company = ws.company
+    paths = init_keys(ws.settings.keys_dir, key_passphrase(), company_name=company.party.name,
+                      director_name=args.director_name or company.director_name,
+                      director_title=args.director_title or company.director_title,
+                      valid_days=args.valid_days, force=args.force)
+    print(f"created the company CA and the director's certificate in {ws.settings.keys_dir}")
+    for label, path in vars(paths).items():
+        print(f"  {label}: {path}")
+    return EXIT_OK
+
+
+def keys_show(args: argparse.Namespace) -> int:
+    from esign.signing import describe_identity
+
+    info = describe_identity(workspace_for().identity)
+    if args.json:
+        print(json.dumps(info, indent=2, default=str))
+    else:
+        for key, value in info.items():
+            print(f"{key:>18}: {value}")
+    return EXIT_OK
+
+
+def db_init(_args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    workspace_for(settings).ledger.stage_counts()  # touching the ledger creates the schema
+    print(f"ledger ready at {settings.database_url.split('@')[-1]}")
+    return EXIT_OK
+
+
+def verify_file(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from esign.verify import verify_pdf
+
+    path = Path(args.file)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
+    ws = workspace_for()
+    result = verify_pdf(data, None if args.offline else ws.ledger, ws.trust_roots)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        print(f"{result.status.upper()}: {path}")
+        print(f"  document: {result.document_id or '-'}" + (f" ({result.title})" if result.title else ""))
+        if result.version:
+            print(f"  version:  {result.version}, document stage {result.stage}")
+        print(f"  sha256:   {result.sha256}")
+        for check in result.signatures:
+            verdict = "ok" if check.ok else "NOT OK"
+            print(f"  signature {check.field}: {verdict} — {check.signer} at {check.signed_at}")
+        for reason in result.reasons:
+            print(f"  - {reason}")
+    return EXIT_OK if result.authentic else EXIT_FAIL

@@ -1,0 +1,88 @@
+"""What a run does: template, channel, batch sizes, reminders, CRM stages. Checked before any deal is touched."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from esign.crm.config import CrmStageMap
+from esign.errors import ConfigError
+
+CHANNELS = ("email", "sms", "auto")
+CRMS = ("local", "bitrix24")
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineConfig:
+    crm: str = "local"
+    template: str = "contrato_servicos"
+    channel: str = "auto"
+    batch_size: int = 100
+    max_deals: int = 0
+    link_valid_days: int = 14
+    reminder_after_days: int = 3
+    max_reminders: int = 2
+    auto_approve: bool = False
+    dry_run: bool = False
+    stages: CrmStageMap = field(default_factory=CrmStageMap)
+
+    def __post_init__(self) -> None:
+        if self.crm not in CRMS:
+            raise ConfigError(f"pipeline crm: must be one of {', '.join(CRMS)}, got {self.crm!r}")
+        if self.channel not in CHANNELS:
+            raise ConfigError(f"pipeline channel: must be one of {', '.join(CHANNELS)}, got {self.channel!r}")
+        limits = {"batch_size": (1, 5000), "max_deals": (0, 10_000_000), "link_valid_days": (1, 365),
+                  "reminder_after_days": (1, 365), "max_reminders": (0, 20)}
+        for name, (low, high) in limits.items():
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+                raise ConfigError(f"pipeline {name}: must be a whole number from {low} to {high}, got {value!r}")
+        if not self.template.strip():
+            raise ConfigError("pipeline template: must name a template under templates/")
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> PipelineConfig:
+        """Apply DAG params / Variables; ``None`` values keep the current setting."""
+        return _build(self, {k: v for k, v in overrides.items() if v is not None})
+
+    def as_dict(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["stages"] = self.stages.as_dict()
+        return data
+
+
+def _build(base: PipelineConfig, data: Mapping[str, Any]) -> PipelineConfig:
+    known = {f.name for f in fields(PipelineConfig)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"pipeline: unknown setting(s) {', '.join(unknown)}")
+    values = dict(data)
+    if "stages" in values:
+        stages = values["stages"]
+        if isinstance(stages, CrmStageMap):
+            pass
+        elif isinstance(stages, Mapping):
+            values["stages"] = CrmStageMap.from_mapping({**base.stages.as_dict(), **stages})
+        else:
+            raise ConfigError("pipeline stages: must be a mapping of role to stage code")
+    for flag in ("auto_approve", "dry_run"):
+        if flag in values and not isinstance(values[flag], bool):
+            raise ConfigError(f"pipeline {flag}: must be true or false, got {values[flag]!r}")
+    return replace(base, **values)
+
+
+def load_pipeline_config(path: Path | None, overrides: Mapping[str, Any] | None = None) -> PipelineConfig:
+    """Defaults, then the YAML file (when it exists), then ``overrides``."""
+    config = PipelineConfig()
+    if path is not None and path.exists():
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"pipeline file {path}: not valid YAML ({exc})") from exc
+        if not isinstance(data, dict):
+            raise ConfigError(f"pipeline file {path}: expected a mapping")
+        config = _build(config, data)
+    return config.with_overrides(overrides or {})
