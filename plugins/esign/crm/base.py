@@ -1,0 +1,76 @@
+"""The CRM as the pipeline sees it: a small protocol that the embedded CRM and the Bitrix24 connector implement.
+
+Why a protocol and not a base class: the pipeline only needs these six calls, and a connector should be
+testable on its own without inheriting behaviour. Deal IDs are integers because both Bitrix24 and the
+embedded CRM number deals that way, and ID ranges are how batches are described (small, serialisable).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from esign.model import Deal
+
+
+@dataclass(frozen=True, slots=True)
+class StageInfo:
+    """One deal stage of one pipeline (Bitrix24 ``crm.status.list`` row for ``DEAL_STAGE_<N>``)."""
+
+    id: str  # e.g. "C1:PREPARATION"; the default pipeline uses bare codes ("NEW")
+    name: str
+    category_id: str
+    semantics: str | None = None  # None: in progress, "S": success, "F": failure
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedDeal:
+    """A normalised deal plus what could not be read from the CRM.
+
+    Fetching never raises for bad field values, because one bad deal must be quarantined while the rest
+    of the batch goes on. Unreadable values get a neutral stand-in in ``deal`` (``""``, ``Decimal(0)``) and a
+    ``problems`` entry such as ``"amount: not a number ('abc')"``. Validation proper lives in
+    :mod:`esign.validate`; ``problems`` only covers what normalising lost.
+    """
+
+    deal: Deal
+    problems: tuple[str, ...] = ()
+
+    @property
+    def deal_id(self) -> int:
+        return int(self.deal.id)
+
+
+@runtime_checkable
+class CrmClient(Protocol):
+    """What the pipeline asks of a CRM. Every method is one short round trip (or a few pages)."""
+
+    name: str  # "local", "bitrix24": recorded in the ledger with each document
+
+    def list_stages(self) -> list[StageInfo]:
+        """Every deal stage the CRM knows, in pipeline order."""
+        ...
+
+    def iter_deal_ids(self, stage_id: str, *, limit: int | None = None) -> Iterator[int]:
+        """IDs of the deals in ``stage_id``, ascending, read in pages; at most ``limit`` of them."""
+        ...
+
+    def fetch_deals(self, stage_id: str, first_id: int, last_id: int) -> list[FetchedDeal]:
+        """Deals in ``stage_id`` with ``first_id <= ID <= last_id``, ascending.
+
+        Deals deleted or moved to another stage since they were listed are simply absent.
+        """
+        ...
+
+    def get_deal_stage(self, deal_id: int) -> str | None:
+        """The deal's current stage, or None when the deal no longer exists."""
+        ...
+
+    def move_deal(self, deal_id: int, stage_id: str) -> None:
+        """Move a deal; an unknown stage or a missing deal raises :class:`esign.errors.CrmError`."""
+        ...
+
+    def add_comment(self, deal_id: int, text: str, files: Sequence[tuple[str, bytes]] = ()) -> str:
+        """Add a timeline comment with attached files (name, content); returns the comment ID."""
+        ...
