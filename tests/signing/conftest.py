@@ -10,8 +10,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from esign.model import SignatureSlot
-from esign.signing import KeyPaths, PdfSealer, SigningIdentity, init_keys, load_identity
 from pyhanko.keys.internal import translate_pyca_cryptography_cert_to_asn1
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
@@ -19,6 +17,9 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 from pypdf import PdfReader, PdfWriter
 from reportlab.pdfgen.canvas import Canvas
+
+from esign.model import SignatureSlot
+from esign.signing import KeyPaths, PdfSealer, SigningIdentity, init_keys, load_identity
 
 PASSPHRASE = b"correct horse battery staple"
 DOC_ID = "DOC-2026-000123"

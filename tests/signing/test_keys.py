@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
+
 from esign.errors import KeysError, ValidationError
 from esign.signing import KeyPaths, SigningIdentity, describe_identity, init_keys, load_identity
 

@@ -12,7 +12,7 @@ from pypdf.errors import PyPdfError
 from esign.errors import SigningError
 from esign.model import SignatureSlot
 from esign.signing.pades import PdfSealer
-from esign.signing.stamps import company_block, find_slot, stamp
+from esign.signing.stamps import company_overlay, find_slot, page_size, stamp, utc
 
 COMPANY_FIELD = "esign_company"
 
@@ -33,8 +33,9 @@ def company_sign(pdf: bytes, slots: Sequence[SignatureSlot], sealer: PdfSealer, 
     slot = find_slot(slots, "company", pages)
     writer = PdfWriter(clone_from=reader)
     try:
-        stamp(writer.pages[slot.page],
-              company_block(slot, signer_name, signer_title, company_name, signed_at))
+        page = writer.pages[slot.page]
+        stamp(page, company_overlay(*page_size(page), slot, signer_name, signer_title, company_name,
+                                    utc(signed_at)))
         out = io.BytesIO()
         writer.write(out)
     except (PyPdfError, ValueError, KeyError) as exc:

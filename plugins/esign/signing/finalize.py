@@ -19,7 +19,7 @@ from esign.errors import SigningError
 from esign.model import ClientEvidence, SignatureSlot
 from esign.signing.completion import CompletionInfo, certificate_pdf
 from esign.signing.pades import PdfSealer
-from esign.signing.stamps import client_block, find_slot, stamp
+from esign.signing.stamps import client_block, find_slot, page_size, render_overlay, stamp
 
 SEAL_FIELD = "esign_seal"
 DOC_ID_KEY = "/EsignDocumentId"
@@ -65,7 +65,8 @@ def finalize_document(company_signed_pdf: bytes, slots: Sequence[SignatureSlot],
         writer = PdfWriter()
         for page in reader.pages:
             writer.add_page(page)
-        stamp(writer.pages[slot.page], block)
+        page = writer.pages[slot.page]
+        stamp(page, render_overlay(*page_size(page), block))
         for page in certificate.pages:
             writer.add_page(page)
         metadata = {str(k): v for k, v in (reader.metadata or {}).items()}

@@ -240,3 +240,8 @@ def describe_identity(identity: SigningIdentity, now: datetime | None = None) ->
         "days_left": left,
         "ca": identity.ca_cert.subject.rfc4514_string() if identity.ca_cert is not None else "",
     }
+
+
+def load_ca_certificates(path: Path) -> list[x509.Certificate]:
+    """The company CA certificate(s) that verification trusts (public; no passphrase)."""
+    return _load_ca_file(path)

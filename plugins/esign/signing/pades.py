@@ -26,6 +26,7 @@ from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
 from esign.errors import SigningError
 from esign.signing.keys import SigningIdentity
+from esign.signing.stamps import utc
 
 DIGEST = "sha256"
 #: Extra room (in bytes of DER) over the measured CMS size; the RSA/ECDSA signature length is fixed
@@ -70,10 +71,6 @@ class _TimedPdfSigner(signers.PdfSigner):
         return session
 
 
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 class PdfSealer:
     """Signs PDFs with one identity; build once per process and reuse for every document."""
 
@@ -114,7 +111,7 @@ class PdfSealer:
             field_name=field_name, md_algorithm=DIGEST, subfilter=fields.SigSeedSubFilter.PADES,
             reason=reason or None, location=location or None, name=signer_name or None,
         )
-        pdf_signer = _TimedPdfSigner(meta, self._signer, _utc(signed_at), new_field_spec=spec,
+        pdf_signer = _TimedPdfSigner(meta, self._signer, utc(signed_at), new_field_spec=spec,
                                      stamp_style=NoOpStampStyle())
         try:
             out = pdf_signer.sign_pdf(writer, bytes_reserved=self.bytes_reserved)

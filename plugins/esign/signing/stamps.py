@@ -10,6 +10,7 @@ import io
 import unicodedata
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from PIL import Image, UnidentifiedImageError
 from pypdf import PageObject, PdfReader
@@ -33,10 +34,14 @@ Drawer = Callable[[Canvas], None]
 CHANNEL_LABELS = {"sms": "SMS", "email": "e-mail"}
 
 
+def utc(at: datetime) -> datetime:
+    """``at`` in UTC; naive values are taken as UTC (the ledger stores UTC)."""
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
 def utc_text(at: datetime, seconds: bool = False) -> str:
-    """A datetime as UTC text; naive values are taken as UTC (the ledger stores UTC)."""
-    at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-    return at.strftime("%Y-%m-%d %H:%M:%S UTC" if seconds else "%Y-%m-%d %H:%M UTC")
+    """A datetime as UTC text, to the minute or to the second."""
+    return utc(at).strftime("%Y-%m-%d %H:%M:%S UTC" if seconds else "%Y-%m-%d %H:%M UTC")
 
 
 def clean(text: str, limit: int = 600) -> str:
@@ -205,18 +210,31 @@ def stripe(document_id: str, label: str) -> Callable[[Canvas, float, float], Non
     return draw
 
 
-def overlay_page(page_w: float, page_h: float, drawer: Drawer) -> PageObject:
-    """Render one drawer on a transparent page of the given size."""
+def render_overlay(page_w: float, page_h: float, drawer: Drawer) -> bytes:
+    """Render one drawer on a transparent page of the given size, as a one-page PDF."""
     buf = io.BytesIO()
     c = Canvas(buf, pagesize=(page_w, page_h), pageCompression=1)
     drawer(c)
     c.showPage()
     c.save()
-    return PdfReader(io.BytesIO(buf.getvalue())).pages[0]
+    return buf.getvalue()
 
 
-def stamp(page: PageObject, drawer: Drawer) -> None:
-    """Merge a drawer's output onto ``page`` (on top of the existing content)."""
+@lru_cache(maxsize=32)
+def company_overlay(page_w: float, page_h: float, slot: SignatureSlot, signer_name: str, signer_title: str,
+                    company_name: str, signed_at: datetime) -> bytes:
+    """The company block as an overlay PDF, cached: a batch shares signer and signing minute, and
+    rendering (TTF subsetting included) costs as much as the merge itself."""
+    minute = signed_at.replace(second=0, microsecond=0)
+    return render_overlay(page_w, page_h, company_block(slot, signer_name, signer_title, company_name, minute))
+
+
+def page_size(page: PageObject) -> tuple[float, float]:
+    """Width and height of the canvas that covers the page's MediaBox from the origin."""
     box = page.mediabox
-    over = overlay_page(float(box.right), float(box.top), drawer)
-    page.merge_page(over)
+    return float(box.right), float(box.top)
+
+
+def stamp(page: PageObject, overlay: bytes) -> None:
+    """Merge a one-page overlay PDF onto ``page`` (on top of the existing content)."""
+    page.merge_page(PdfReader(io.BytesIO(overlay)).pages[0])

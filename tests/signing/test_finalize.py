@@ -1,0 +1,203 @@
+"""finalize_document: client block + certificate of completion + seal, checked by outside validators."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import subprocess
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from PIL import Image
+from pyhanko.sign.validation.status import SignatureCoverageLevel
+from pypdf import PdfReader
+
+from esign.errors import SigningError, ValidationError
+from esign.model import AuditEvent, ClientEvidence, Party
+from esign.signing import SEAL_FIELD, CompletionInfo, PdfSealer, company_sign, finalize_document
+
+from .conftest import DOC_ID, SIGNED_AT, SLOTS, HankoResult, make_pdf
+
+CLIENT_AT = SIGNED_AT + timedelta(days=1, minutes=7)
+LONG_UA = ("Mozilla/5.0 (Linux; Android 14; SM-S918B Build/UP1A.231005.007; wv) AppleWebKit/537.36 "
+           "(KHTML, like Gecko) Version/4.0 Chrome/120.0.6099.230 Mobile Safari/537.36 ") * 4 + "X" * 300
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    original: bytes
+    company_signed: bytes
+    info: CompletionInfo
+    evidence: ClientEvidence
+    final: bytes
+
+
+def _events(n: int) -> tuple[AuditEvent, ...]:
+    base = [AuditEvent(at=SIGNED_AT, action="company_signed", actor="Maria Souza", channel="", ip="10.0.0.5"),
+            AuditEvent(at=SIGNED_AT + timedelta(minutes=1), action="sent", actor="sistema", channel="sms")]
+    views = [AuditEvent(at=SIGNED_AT + timedelta(hours=2, seconds=i), action="viewed", actor="João da Silva",
+                        channel="sms", ip=f"203.0.113.{i % 250}", user_agent=LONG_UA) for i in range(n)]
+    return (*base, *views, AuditEvent(at=CLIENT_AT, action="client_signed", actor="João da Silva",
+                                      channel="sms", ip="203.0.113.9", user_agent="Safari/604.1"))
+
+
+def _evidence(**kw: object) -> ClientEvidence:
+    args: dict[str, object] = {"signer_name": "João da Silva", "signed_at": CLIENT_AT, "channel": "sms",
+                               "masked_destination": "+55 11 9****-1234",
+                               "code_verified_at": CLIENT_AT - timedelta(seconds=40), "ip": "203.0.113.9",
+                               "user_agent": LONG_UA, "typed_name": "João da Silva",
+                               "signer_tax_id": "123.456.789-09"}
+    args.update(kw)
+    return ClientEvidence(**args)  # type: ignore[arg-type]
+
+
+def _info(original: bytes, company_signed: bytes, events: tuple[AuditEvent, ...]) -> CompletionInfo:
+    return CompletionInfo(
+        document_id=DOC_ID, title="Contrato de prestação de serviços",
+        company=Party("Acme Serviços Ltda", "12.345.678/0001-90"),
+        counterparty=Party("João da Silva", "123.456.789-09"),
+        company_signer_name="Maria Souza", company_signer_title="Diretora Executiva", company_signed_at=SIGNED_AT,
+        events=events, sha256_original=hashlib.sha256(original).hexdigest(),
+        sha256_company_signed=hashlib.sha256(company_signed).hexdigest(),
+        verify_url=f"https://esign.example.com/verificar/{DOC_ID}")
+
+
+@pytest.fixture(scope="module")
+def case(sealer: PdfSealer) -> Case:
+    original = make_pdf()
+    signed = company_sign(original, SLOTS, sealer, signer_name="Maria Souza", signer_title="Diretora Executiva",
+                          company_name="Acme Serviços Ltda", signed_at=SIGNED_AT)
+    info = _info(original, signed, _events(40))
+    evidence = _evidence()
+    return Case(original, signed, info, evidence, finalize_document(signed, SLOTS, evidence, info, sealer))
+
+
+def test_seal_validates_in_pyhanko(case: Case, hanko_validate: Callable[[bytes], HankoResult]) -> None:
+    result = hanko_validate(case.final)
+    assert (result.intact, result.valid, result.trusted) == (True, True, True)
+    assert result.coverage == SignatureCoverageLevel.ENTIRE_FILE
+    assert (result.field_name, result.count) == (SEAL_FIELD, 1)  # no broken company signature left behind
+
+
+def test_seal_validates_in_pdfsig(case: Case, pdfsig: Callable[[bytes], str]) -> None:
+    report = pdfsig(case.final)
+    assert report.count("Signature #") == 1
+    assert "Signature Validation: Signature is Valid." in report
+    assert "Total document signed" in report
+
+
+def test_qpdf_check(case: Case, qpdf_check: Callable[[bytes], subprocess.CompletedProcess[str]]) -> None:
+    proc = qpdf_check(case.final)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_company_field_and_widget_are_gone(case: Case) -> None:
+    reader = PdfReader(io.BytesIO(case.final))
+    fields = reader.get_fields() or {}
+    assert list(fields) == [SEAL_FIELD]
+    for page in reader.pages:
+        for annot in page.get("/Annots") or []:
+            assert annot.get_object().get("/T") != "esign_company"
+
+
+def test_pages_and_blocks(case: Case) -> None:
+    reader = PdfReader(io.BytesIO(case.final))
+    assert len(reader.pages) >= 2 + 2  # the contract, then a certificate that flowed onto a second page
+    page = " ".join(reader.pages[1].extract_text().split())
+    assert "Maria Souza" in page and "Assinado eletronicamente em 2026-11-28 14:03 UTC" in page
+    assert "Assinado eletronicamente por João da Silva em 2026-11-29 14:10 UTC" in page
+    assert "código confirmado por SMS para +55 11 9****-1234" in page
+    assert "João da Silva" in page
+    assert "Clausula 21" in page  # the contract's own content is still there
+
+
+def test_certificate_content(case: Case) -> None:
+    reader = PdfReader(io.BytesIO(case.final))
+    cert_pages = [p.extract_text() for p in reader.pages[2:]]
+    text = "\n".join(cert_pages)
+    flat = " ".join(text.split())
+    assert "Certificado de conclusão" in cert_pages[0]
+    assert case.info.sha256_original in text and case.info.sha256_company_signed in text
+    assert case.info.sha256_company_signed == hashlib.sha256(case.company_signed).hexdigest()
+    for expected in (DOC_ID, "Contrato de prestação de serviços", "Acme Serviços Ltda", "12.345.678/0001-90",
+                     "123.456.789-09", "Maria Souza", "Diretora Executiva", "+55 11 9****-1234",
+                     case.info.verify_url):
+        assert expected in flat, expected
+    for event in case.info.events:
+        assert event.at.strftime("%Y-%m-%d %H:%M:%S UTC") in flat, event
+    assert flat.count("viewed") == 40 and "client_signed" in flat and "company_signed" in flat
+    assert "203.0.113.39" in flat
+    for page in cert_pages:  # the ID stripe on every certificate page
+        assert f"Documento {DOC_ID}" in page
+
+
+def test_metadata_keeps_document_id(case: Case) -> None:
+    meta = PdfReader(io.BytesIO(case.final)).metadata
+    assert meta["/EsignDocumentId"] == DOC_ID
+    assert meta["/Title"] == "Contrato de teste"
+
+
+def test_drawn_png_is_drawn(sealer: PdfSealer, case: Case, hanko_validate: Callable[[bytes], HankoResult]) -> None:
+    img = Image.new("RGBA", (300, 100), (0, 0, 0, 0))
+    for x in range(20, 280):
+        img.putpixel((x, 50 + (x % 20) - 10), (10, 20, 90, 255))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    final = finalize_document(case.company_signed, SLOTS, _evidence(drawn_png=buf.getvalue(), typed_name=""),
+                              case.info, sealer)
+    assert hanko_validate(final).intact
+    page = PdfReader(io.BytesIO(final)).pages[1]
+    assert len(page.images) == 1
+    assert "João da Silva" in page.extract_text()  # still named in the caption
+
+
+@pytest.mark.parametrize("data", [b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, b"not an image"])
+def test_corrupt_png(sealer: PdfSealer, case: Case, data: bytes) -> None:
+    with pytest.raises(SigningError, match="drawn_png"):
+        finalize_document(case.company_signed, SLOTS, _evidence(drawn_png=data), case.info, sealer)
+
+
+def test_jpeg_is_refused(sealer: PdfSealer, case: Case) -> None:
+    buf = io.BytesIO()
+    Image.new("RGB", (20, 10)).save(buf, format="JPEG")
+    with pytest.raises(SigningError, match="drawn_png: expected a PNG"):
+        finalize_document(case.company_signed, SLOTS, _evidence(drawn_png=buf.getvalue()), case.info, sealer)
+
+
+def test_missing_client_slot(sealer: PdfSealer, case: Case) -> None:
+    with pytest.raises(SigningError, match="no 'client' signature slot"):
+        finalize_document(case.company_signed, [SLOTS[0]], case.evidence, case.info, sealer)
+
+
+@pytest.mark.parametrize(("field", "change"), [
+    ("sha256_original", {"sha256_original": "abc"}),
+    ("sha256_company_signed", {"sha256_company_signed": "G" * 64}),
+    ("document_id", {"document_id": " "}),
+    ("verify_url", {"verify_url": "javascript:alert(1)"}),
+])
+def test_bad_completion_info(sealer: PdfSealer, case: Case, field: str, change: dict[str, str]) -> None:
+    with pytest.raises(ValidationError) as err:
+        finalize_document(case.company_signed, SLOTS, case.evidence, dataclasses.replace(case.info, **change), sealer)
+    assert err.value.field == field
+
+
+def test_unreadable_pdf(sealer: PdfSealer, case: Case) -> None:
+    with pytest.raises(SigningError, match="pdf"):
+        finalize_document(b"garbage", SLOTS, case.evidence, case.info, sealer)
+
+
+def test_empty_client_name(sealer: PdfSealer, case: Case) -> None:
+    with pytest.raises(SigningError, match="signer_name"):
+        finalize_document(case.company_signed, SLOTS, _evidence(signer_name=""), case.info, sealer)
+
+
+def test_many_events_and_no_events(sealer: PdfSealer, case: Case,
+                                   hanko_validate: Callable[[bytes], HankoResult]) -> None:
+    many = finalize_document(case.company_signed, SLOTS, case.evidence,
+                             dataclasses.replace(case.info, events=_events(400)), sealer)
+    assert len(PdfReader(io.BytesIO(many)).pages) > 10 and hanko_validate(many).intact
+    none = finalize_document(case.company_signed, SLOTS, case.evidence, dataclasses.replace(case.info, events=()),
+                             sealer)
+    assert len(PdfReader(io.BytesIO(none)).pages) == 3
