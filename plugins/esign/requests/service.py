@@ -1,0 +1,410 @@
+"""Signing requests: the link a client gets, the one-time code that proves they hold the channel, and the
+client's signature or refusal, each recorded in the ledger exactly once.
+
+The link token is never stored. It is ``base64url(HMAC-SHA256(link_secret, request_id))``: after a crash a
+re-run rebuilds the very same link from the request id, and the database keeps only SHA-256(token) to find
+the request. Codes are stored as HMAC(link_secret, request_id:code) and compared in constant time.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import NoReturn, Protocol
+
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError
+
+from esign.errors import StoreError
+from esign.model import ClientEvidence, Stage
+from esign.requests.errors import (
+    AlreadySignedError,
+    CanceledError,
+    CodeError,
+    DeclinedError,
+    LinkExpiredError,
+    NotReadyError,
+    NotVerifiedError,
+    RequestError,
+    SendFailedError,
+    ThrottledError,
+    UnknownLinkError,
+)
+from esign.requests.inputs import clean_name, clean_reason, mask_destination, normalise_png
+from esign.requests.records import RequestStatus, SigningRequest
+from esign.requests.schema import signing_codes, signing_requests
+from esign.store import EventInfo, Ledger
+from esign.store.ledger import utcnow
+from esign.store.records import as_utc
+
+CODE_TTL = timedelta(minutes=5)
+CODE_MAX_FAILURES = 5
+VERIFIED_TTL = timedelta(minutes=15)
+RESEND_INTERVAL = timedelta(seconds=60)
+MAX_CODES_PER_HOUR = 5
+MAX_CODES_PER_DAY = 10
+CHANNELS = ("email", "sms")
+_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+#: Stages in which a client may still act on a link.
+_ACTIVE_STAGES = (Stage.COMPANY_SIGNED, Stage.SENT, Stage.VIEWED)
+
+
+class CodeSender(Protocol):
+    """Delivers a one-time code to the request's destination (email or SMS). Wired by the edge."""
+
+    def send_code(self, request: SigningRequest, code: str, sequence: int) -> None: ...
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+class SigningRequests:
+    """Creates, resolves and completes signing requests over the ledger's engine."""
+
+    def __init__(self, engine: Engine, ledger: Ledger, link_secret: bytes,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        if len(link_secret) < 32:
+            raise ValueError("the link secret must have at least 32 bytes")
+        self.engine = engine
+        self.ledger = ledger
+        self._secret = link_secret
+        self._clock = clock
+
+    def now(self) -> datetime:
+        return as_utc(self._clock())
+
+    # -- secrets -------------------------------------------------------------------------------------
+    def token_for(self, request: SigningRequest) -> str:
+        """The link token (256 bits), rebuilt from the request id; never stored."""
+        return _b64(hmac.new(self._secret, f"link:{request.id}".encode(), hashlib.sha256).digest())
+
+    def link_for(self, request: SigningRequest, base_url: str) -> str:
+        return f"{base_url.rstrip('/')}/s/{self.token_for(request)}"
+
+    def derive_key(self, purpose: str) -> bytes:
+        """A key for another purpose (the portal's CSRF tokens), so the edge configures one secret only."""
+        return hmac.new(self._secret, f"key:{purpose}".encode(), hashlib.sha256).digest()
+
+    def _code_hmac(self, request_id: str, code: str) -> str:
+        return hmac.new(self._secret, f"code:{request_id}:{code}".encode(), hashlib.sha256).hexdigest()
+
+    # -- create / read -------------------------------------------------------------------------------
+    def create(self, document_id: str, channel: str, destination: str, expires_at: datetime) -> SigningRequest:
+        """The document's open request, or a new one. Idempotent: a re-run gets the same request (and link)."""
+        if channel not in CHANNELS:
+            raise ValueError(f"channel must be one of {CHANNELS}, not {channel!r}")
+        if not destination.strip():
+            raise ValueError("destination is empty")
+        self.ledger.get(document_id)  # an unknown document is a programming error: StoreError
+        for _ in range(3):
+            latest = self.for_document(document_id)
+            if latest is not None and latest.status not in (RequestStatus.EXPIRED, RequestStatus.CANCELED):
+                return latest
+            attempt = latest.attempt + 1 if latest else 1
+            request_id = "REQ-" + _b64(secrets.token_bytes(16))
+            token = _b64(hmac.new(self._secret, f"link:{request_id}".encode(), hashlib.sha256).digest())
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(signing_requests.insert().values(
+                        id=request_id, document_id=document_id, attempt=attempt, token_sha256=_sha256(token),
+                        channel=channel, destination=destination.strip(),
+                        masked_destination=mask_destination(destination.strip()),
+                        status=RequestStatus.OPEN.value, created_at=self.now(), expires_at=as_utc(expires_at),
+                    ))
+            except IntegrityError:
+                continue  # a concurrent caller created this attempt: read it back
+            return self.get(request_id)
+        raise StoreError(f"document {document_id}: could not create a signing request")
+
+    def get(self, request_id: str) -> SigningRequest:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(signing_requests).where(signing_requests.c.id == request_id)).first()
+        if row is None:
+            raise UnknownLinkError("este link não existe")
+        return SigningRequest.from_row(row)
+
+    def for_document(self, document_id: str) -> SigningRequest | None:
+        """The document's latest request (any status), or None."""
+        query = (select(signing_requests).where(signing_requests.c.document_id == document_id)
+                 .order_by(signing_requests.c.attempt.desc()).limit(1))
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return SigningRequest.from_row(row) if row else None
+
+    def lookup(self, token: str) -> SigningRequest:
+        """The request a token belongs to, whatever its status; UnknownLinkError for anything else."""
+        if not _TOKEN_RE.match(token):
+            raise UnknownLinkError("este link não existe")
+        query = select(signing_requests).where(signing_requests.c.token_sha256 == _sha256(token))
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            raise UnknownLinkError("este link não existe")
+        request = SigningRequest.from_row(row)
+        if not hmac.compare_digest(self.token_for(request), token):  # defence in depth against hash misuse
+            raise UnknownLinkError("este link não existe")
+        return request
+
+    def resolve(self, token: str) -> SigningRequest:
+        """The request behind a link, only if the client may still act on it; otherwise a RequestError."""
+        request = self.lookup(token)
+        self._check_open(request)
+        return request
+
+    def _check_open(self, request: SigningRequest) -> None:
+        status = request.status
+        stage = self.ledger.get(request.document_id).stage
+        if status is RequestStatus.SIGNED or stage in (Stage.CLIENT_SIGNED, Stage.COMPLETED):
+            raise AlreadySignedError("este documento já foi assinado")
+        if status is RequestStatus.DECLINED or stage is Stage.DECLINED:
+            raise DeclinedError("este documento foi recusado")
+        if status is RequestStatus.CANCELED or stage in (Stage.CANCELED, Stage.FAILED):
+            raise CanceledError("este pedido de assinatura foi cancelado")
+        if status is RequestStatus.EXPIRED or stage is Stage.EXPIRED or self.now() >= request.expires_at:
+            raise LinkExpiredError("este link expirou")
+        if stage not in _ACTIVE_STAGES:
+            raise NotReadyError("este documento ainda não está disponível para assinatura")
+
+    # -- viewing -------------------------------------------------------------------------------------
+    def mark_viewed(self, request: SigningRequest, ip: str, ua: str) -> None:
+        """First open moves the document sent -> viewed; every later open is a plain ``viewed`` event."""
+        info = self.event_info(request, ip, ua)
+        now = self.now()
+        with self.engine.begin() as conn:
+            conn.execute(signing_requests.update()
+                         .where(signing_requests.c.id == request.id, signing_requests.c.viewed_at.is_(None))
+                         .values(viewed_at=now))
+        if self.ledger.get(request.document_id).stage is Stage.SENT:
+            try:
+                if self.ledger.move(request.document_id, Stage.VIEWED, "viewed", info):
+                    return
+            except StoreError:
+                pass  # moved concurrently (another tab, expiry): just log the view below
+        self.ledger.log(request.document_id, "viewed", info)
+
+    # -- one-time codes ------------------------------------------------------------------------------
+    def issue_code(self, request: SigningRequest, sender: CodeSender, ip: str, ua: str) -> None:
+        """Send a fresh 6-digit code (valid 5 minutes); throttled to one a minute, 5 an hour, 10 a day."""
+        self._check_open(request)
+        now = self.now()
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(signing_codes.c.sequence, signing_codes.c.issued_at)
+                                .where(signing_codes.c.request_id == request.id)
+                                .order_by(signing_codes.c.sequence.desc())).all()
+        issued = [as_utc(r.issued_at) for r in rows]
+        self._throttle(issued, now)
+        sequence = (rows[0].sequence if rows else 0) + 1
+        code = f"{secrets.randbelow(1_000_000):06d}"
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(signing_codes.insert().values(
+                    request_id=request.id, sequence=sequence, code_hmac=self._code_hmac(request.id, code),
+                    issued_at=now, expires_at=now + CODE_TTL, failures=0,
+                ))
+        except IntegrityError as exc:  # a concurrent click issued this sequence
+            raise ThrottledError("um código acabou de ser enviado; aguarde 60 segundos",
+                                 retry_after=int(RESEND_INTERVAL.total_seconds())) from exc
+        info = self.event_info(request, ip, ua, f"código #{sequence} para {request.masked_destination}")
+        try:
+            sender.send_code(request, code, sequence)
+        except Exception as exc:  # the channel failed: record it, tell the client to retry later
+            self.ledger.log(request.document_id, "code_send_failed", info)
+            raise SendFailedError("não foi possível enviar o código agora; tente novamente em instantes") from exc
+        self.ledger.log(request.document_id, "code_sent", info)
+
+    @staticmethod
+    def _throttle(issued: list[datetime], now: datetime) -> None:
+        """Raise ThrottledError when another code now would break one of the resend limits."""
+        waits: list[timedelta] = []
+        if issued and now - issued[0] < RESEND_INTERVAL:
+            waits.append(RESEND_INTERVAL - (now - issued[0]))
+        for window, limit in ((timedelta(hours=1), MAX_CODES_PER_HOUR), (timedelta(days=1), MAX_CODES_PER_DAY)):
+            recent = [t for t in issued if now - t < window]
+            if len(recent) >= limit:
+                waits.append(window - (now - recent[limit - 1]))
+        if waits:
+            seconds = max(1, int(max(waits).total_seconds() + 0.999))
+            wait = f"{seconds} segundos" if seconds < 120 else f"{(seconds + 59) // 60} minutos"
+            raise ThrottledError(f"aguarde {wait} para pedir um novo código", retry_after=seconds)
+
+    def check_code(self, request: SigningRequest, code: str, ip: str, ua: str) -> None:
+        """Confirm the newest code: 5 wrong tries burn it, it expires after 5 minutes, it works only once."""
+        self._check_open(request)
+        now = self.now()
+        with self.engine.connect() as conn:
+            row = conn.execute(select(signing_codes).where(signing_codes.c.request_id == request.id)
+                               .order_by(signing_codes.c.sequence.desc()).limit(1)).first()
+        if row is None or row.used_at is not None:
+            raise CodeError("solicite um novo código", reason="code_missing")
+        if row.failures >= CODE_MAX_FAILURES:
+            raise CodeError("muitas tentativas erradas; solicite um novo código", reason="code_burned")
+        if now >= as_utc(row.expires_at):
+            raise CodeError("o código expirou; solicite um novo código", reason="code_expired")
+        candidate = code.strip()
+        expected = row.code_hmac
+        given = self._code_hmac(request.id, candidate) if re.fullmatch(r"\d{6}", candidate) else ""
+        if not hmac.compare_digest(expected.encode(), given.encode()):
+            self._code_failed(request, row.id, ip, ua)
+        with self.engine.begin() as conn:
+            used = conn.execute(signing_codes.update()
+                                .where(signing_codes.c.id == row.id, signing_codes.c.used_at.is_(None),
+                                       signing_codes.c.failures < CODE_MAX_FAILURES)
+                                .values(used_at=now))
+            if used.rowcount != 1:
+                raise CodeError("solicite um novo código", reason="code_missing")
+            conn.execute(signing_requests.update().where(signing_requests.c.id == request.id)
+                         .values(verified_at=now))
+        self.ledger.log(request.document_id, "code_verified",
+                        self.event_info(request, ip, ua, request.masked_destination))
+
+    def _code_failed(self, request: SigningRequest, code_id: int, ip: str, ua: str) -> NoReturn:
+        with self.engine.begin() as conn:
+            result = conn.execute(signing_codes.update()
+                                  .where(signing_codes.c.id == code_id, signing_codes.c.failures < CODE_MAX_FAILURES)
+                                  .values(failures=signing_codes.c.failures + 1))
+            failures = conn.execute(select(signing_codes.c.failures).where(signing_codes.c.id == code_id)).scalar_one()
+        if result.rowcount != 1:
+            raise CodeError("muitas tentativas erradas; solicite um novo código", reason="code_burned")
+        self.ledger.log(request.document_id, "code_failed",
+                        self.event_info(request, ip, ua, f"tentativa {failures} de {CODE_MAX_FAILURES}"))
+        left = CODE_MAX_FAILURES - failures
+        if left <= 0:
+            raise CodeError("muitas tentativas erradas; solicite um novo código", reason="code_burned")
+        raise CodeError(f"código incorreto; restam {left} tentativas", reason="code_invalid", tries_left=left)
+
+    def is_verified(self, request: SigningRequest) -> bool:
+        """A code was confirmed for this request less than 15 minutes ago (read fresh from the database)."""
+        verified_at = self.get(request.id).verified_at
+        return verified_at is not None and self.now() - verified_at < VERIFIED_TTL
+
+    # -- sign / decline ------------------------------------------------------------------------------
+    def sign(self, request: SigningRequest, typed_name: str, drawn_png: bytes | None, consent: bool,
+             ip: str, ua: str) -> None:
+        """Record the client's signature and move the document to client_signed, exactly once."""
+        self._check_open(request)
+        if not consent:
+            raise RequestError("é preciso concordar com os termos para assinar", reason="consent_required")
+        name = clean_name(typed_name)
+        png = normalise_png(drawn_png) if drawn_png else None
+        current = self._require_verified(request)
+        now = self.now()
+        values = {
+            "status": RequestStatus.SIGNED.value, "closed_at": now, "signed_at": now, "signer_name": name,
+            "typed_name": name, "drawn_png": png, "code_verified_at": current.verified_at,
+            "sign_ip": ip[:64], "sign_user_agent": ua[:1000],
+        }
+        self._close(request, values, AlreadySignedError("este documento já foi assinado"))
+        detail = f"assinado por {name}" + (" (com assinatura desenhada)" if png else "")
+        self._move(request, Stage.CLIENT_SIGNED, "client_signed", self.event_info(request, ip, ua, detail))
+
+    def decline(self, request: SigningRequest, reason: str, ip: str, ua: str) -> None:
+        """Record the client's refusal with their reason and move the document to declined, exactly once."""
+        self._check_open(request)
+        text = clean_reason(reason)
+        self._require_verified(request)
+        now = self.now()
+        self._close(request, {"status": RequestStatus.DECLINED.value, "closed_at": now, "decline_reason": text,
+                              "sign_ip": ip[:64], "sign_user_agent": ua[:1000]},
+                    DeclinedError("este documento já foi recusado"))
+        self._move(request, Stage.DECLINED, "declined", self.event_info(request, ip, ua, text))
+
+    def _require_verified(self, request: SigningRequest) -> SigningRequest:
+        current = self.get(request.id)
+        if current.verified_at is None or self.now() - current.verified_at >= VERIFIED_TTL:
+            raise NotVerifiedError("confirme o código de verificação antes de continuar")
+        return current
+
+    def _close(self, request: SigningRequest, values: dict[str, object], lost: RequestError) -> None:
+        """Conditional UPDATE open -> closed: of two racing submits only one wins, the other gets ``lost``."""
+        with self.engine.begin() as conn:
+            result = conn.execute(signing_requests.update()
+                                  .where(signing_requests.c.id == request.id,
+                                         signing_requests.c.status == RequestStatus.OPEN.value)
+                                  .values(**values))
+        if result.rowcount != 1:
+            self._check_open(self.get(request.id))
+            raise lost
+
+    def _move(self, request: SigningRequest, stage: Stage, action: str, info: EventInfo) -> None:
+        """Mirror a closed request in the ledger; the request row is the source of truth (see reconcile)."""
+        self.ledger.move(request.document_id, stage, action, info)
+
+    # -- evidence and the collect step ---------------------------------------------------------------
+    def evidence(self, document_id: str) -> ClientEvidence:
+        """What the certificate of completion prints about the client's signature."""
+        query = select(signing_requests).where(signing_requests.c.document_id == document_id,
+                                               signing_requests.c.status == RequestStatus.SIGNED.value)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            raise RequestError(f"document {document_id} has no client signature", reason="not_signed")
+        return ClientEvidence(
+            signer_name=row.signer_name, signed_at=as_utc(row.signed_at), channel=row.channel,
+            masked_destination=row.masked_destination, code_verified_at=as_utc(row.code_verified_at),
+            ip=row.sign_ip or "", user_agent=row.sign_user_agent or "", typed_name=row.typed_name or "",
+            drawn_png=row.drawn_png,
+        )
+
+    def pending(self, older_than: timedelta) -> list[SigningRequest]:
+        """Open, unexpired requests created more than ``older_than`` ago (candidates for a reminder)."""
+        now = self.now()
+        query = (select(signing_requests)
+                 .where(signing_requests.c.status == RequestStatus.OPEN.value,
+                        signing_requests.c.created_at <= now - older_than, signing_requests.c.expires_at > now)
+                 .order_by(signing_requests.c.created_at))
+        with self.engine.connect() as conn:
+            return [SigningRequest.from_row(r) for r in conn.execute(query)]
+
+    def expire_due(self, now: datetime | None = None) -> list[str]:
+        """Close open requests past their expiry and move their documents to ``expired``; their ids."""
+        moment = as_utc(now) if now is not None else self.now()
+        query = select(signing_requests).where(signing_requests.c.status == RequestStatus.OPEN.value,
+                                               signing_requests.c.expires_at <= moment)
+        with self.engine.connect() as conn:
+            due = [SigningRequest.from_row(r) for r in conn.execute(query)]
+        expired: list[str] = []
+        for request in due:
+            with self.engine.begin() as conn:
+                result = conn.execute(signing_requests.update()
+                                      .where(signing_requests.c.id == request.id,
+                                             signing_requests.c.status == RequestStatus.OPEN.value)
+                                      .values(status=RequestStatus.EXPIRED.value, closed_at=moment))
+            if result.rowcount != 1:
+                continue  # signed or declined meanwhile
+            if self.ledger.get(request.document_id).stage in _ACTIVE_STAGES:
+                self.ledger.move(request.document_id, Stage.EXPIRED, "expired",
+                                 EventInfo(actor="pipeline", channel=request.channel, detail="link expirado"))
+            expired.append(request.document_id)
+        return expired
+
+    def reconcile(self) -> int:
+        """Repair the ledger after a crash between closing a request and moving its document; moves made."""
+        query = (select(signing_requests).where(signing_requests.c.status.in_(
+            [RequestStatus.SIGNED.value, RequestStatus.DECLINED.value])))
+        moved = 0
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        for row in rows:
+            request = SigningRequest.from_row(row)
+            if self.ledger.get(request.document_id).stage not in (Stage.SENT, Stage.VIEWED):
+                continue
+            info = EventInfo(actor="client", channel=request.channel, ip=row.sign_ip or "",
+                             user_agent=row.sign_user_agent or "", detail="reconciliado")
+            target = Stage.CLIENT_SIGNED if request.status is RequestStatus.SIGNED else Stage.DECLINED
+            moved += int(self.ledger.move(request.document_id, target, target.value, info))
+        return moved
+
+    @staticmethod
+    def event_info(request: SigningRequest, ip: str, ua: str, detail: str = "") -> EventInfo:
+        """The ledger's who/where for something the client did through this request."""
+        return EventInfo(actor="client", channel=request.channel, ip=ip, user_agent=ua, detail=detail)
