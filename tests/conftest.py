@@ -22,3 +22,28 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
 @pytest.fixture
 def ledger(engine: Engine) -> Ledger:
     return Ledger(engine)
+
+
+# -- the document core, end to end ------------------------------------------------------------------
+from esign.config import Settings  # noqa: E402
+from esign.workspace import Workspace  # noqa: E402
+from tests.support import PROJECT_DIR, TEST_PASSPHRASE  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def core_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings of an isolated workdir with the project's templates and company file, and keys made once."""
+    from esign.company import load_company
+    from esign.signing import init_keys
+
+    workdir = tmp_path_factory.mktemp("esign-home")
+    settings = Settings.from_env({"ESIGN_HOME": str(workdir)}, project_dir=PROJECT_DIR)
+    company = load_company(settings.company_file)
+    init_keys(settings.keys_dir, TEST_PASSPHRASE, company_name=company.party.name,
+              director_name=company.director_name, director_title=company.director_title)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def core_ws(core_settings: Settings) -> Workspace:
+    return Workspace(core_settings, passphrase=TEST_PASSPHRASE)

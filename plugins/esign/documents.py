@@ -8,8 +8,9 @@ points at a whole file, and a file never recorded is simply written again (rende
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from esign.errors import EsignError, RenderError, SigningError, ValidationError
 from esign.model import AuditEvent, ClientEvidence, Deal, Party, Stage
@@ -30,24 +31,51 @@ def quarantine_reason(problems: Sequence[str]) -> str:
     return "; ".join(problems)
 
 
+#: Stages after which a deal that comes back to the trigger stage gets a new document (a new round).
+RESTARTABLE = frozenset({Stage.QUARANTINED, Stage.DECLINED, Stage.EXPIRED, Stage.CANCELED, Stage.FAILED})
+
+
 def prepare_document(ws: Workspace, deal: Deal, template_id: str, *, crm: str = "local",
-                     batch_id: str | None = None, problems: Sequence[str] = ()) -> DocumentRecord:
-    """Validate the deal and render its document; bad data ends quarantined with every reason named."""
+                     batch_id: str | None = None, problems: Sequence[str] = (),
+                     may_restart: Callable[[DocumentRecord], bool] | None = None) -> tuple[DocumentRecord, bool]:
+    """Validate the deal and render its document; bad data ends quarantined with every reason named.
+
+    Returns the document and whether this call created it. A deal that already has an open or completed
+    document keeps it; one whose last document ended (declined, expired, ...) gets a new round only when
+    ``may_restart`` says the earlier round is wrapped up (its CRM write-back done).
+    """
+    latest = ws.ledger.latest_for_deal(crm=crm, deal_id=deal.id, template_id=template_id)
+    round_ = 1
+    if latest is not None:
+        if latest.stage in RESTARTABLE and may_restart is not None and may_restart(latest):
+            round_ = latest.round + 1
+        elif latest.stage is Stage.DRAFT and ws.ledger.version(latest.id, "rendered") is None:
+            return _render(ws, deal, template_id, latest), False
+        else:
+            return latest, False
     issues = list(problems) + [str(e) for e in validate_deal(deal)]
     template = ws.templates.get(template_id)
-    title = deal.title.strip() or template.title
-    common = {"deal_id": deal.id, "template_id": template_id, "title": title, "crm": crm, "batch_id": batch_id,
-              "counterparty_name": deal.counterparty.name, "counterparty_tax_id": deal.counterparty.tax_id,
-              "manager_id": deal.manager.id if deal.manager else None}
+    party = deal.counterparty
+    common: dict[str, Any] = {
+              "deal_id": deal.id, "template_id": template_id, "title": deal.title.strip() or template.id,
+              "crm": crm, "round_": round_, "batch_id": batch_id, "counterparty_name": party.name,
+              "counterparty_tax_id": party.tax_id, "counterparty_email": party.email,
+              "counterparty_phone": party.phone, "manager_id": deal.manager.id if deal.manager else None}
     if issues:
-        record, _ = ws.ledger.create_document(**common, stage=Stage.QUARANTINED, reason=quarantine_reason(issues),
-                                              info=EventInfo(actor="validator"))
-        return record
-    record, _ = ws.ledger.create_document(**common)
+        record, created = ws.ledger.create_document(
+            **common, stage=Stage.QUARANTINED, reason=quarantine_reason(issues), info=EventInfo(actor="validator"))
+        return record, created
+    record, created = ws.ledger.create_document(**common)
     if record.stage is not Stage.DRAFT or ws.ledger.version(record.id, "rendered") is not None:
-        return record
+        return record, created
+    return _render(ws, deal, template_id, record), created
+
+
+def _render(ws: Workspace, deal: Deal, template_id: str, record: DocumentRecord) -> DocumentRecord:
+    """Render, store the file atomically, then record it. A render failure quarantines the document."""
     try:
-        rendered = render_document(template, ws.company.party, deal, record.id, issued_at=record.created_at)
+        rendered = render_document(ws.templates.get(template_id), ws.company.party, deal, record.id,
+                                   issued_at=record.created_at)
     except (RenderError, ValidationError) as exc:
         ws.ledger.move(record.id, Stage.QUARANTINED, "quarantined", EventInfo(actor="renderer", detail=str(exc)),
                        reason=str(exc))
@@ -128,7 +156,8 @@ def finalize_signed_document(ws: Workspace, document_id: str, evidence: ClientEv
 def _counterparty(record: DocumentRecord, evidence: ClientEvidence, email: str, phone: str) -> Party:
     """The counterparty as the ledger recorded it, with the person who actually signed."""
     return Party(name=record.counterparty_name or evidence.signer_name, tax_id=record.counterparty_tax_id,
-                 representative=evidence.signer_name, email=email, phone=phone)
+                 representative=evidence.signer_name, email=email or record.counterparty_email,
+                 phone=phone or record.counterparty_phone)
 
 
 def fail_document(ws: Workspace, document_id: str, error: EsignError, actor: str = "pipeline") -> None:

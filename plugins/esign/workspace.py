@@ -26,8 +26,9 @@ VERSION_DIRS = {"rendered": "rendered", "company_signed": "company-signed", "fin
 class Workspace:
     """Lazily built, process-wide handles for one :class:`Settings`."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, passphrase: bytes | None = None) -> None:
         self.settings = settings
+        self._passphrase = passphrase  # tests pass it; processes read it from the environment
 
     @cached_property
     def engine(self) -> Engine:
@@ -47,7 +48,8 @@ class Workspace:
 
     @cached_property
     def identity(self) -> SigningIdentity:
-        return load_identity(self.settings.pkcs12_path, key_passphrase(), self.settings.ca_cert_path)
+        passphrase = self._passphrase if self._passphrase is not None else key_passphrase()
+        return load_identity(self.settings.pkcs12_path, passphrase, self.settings.ca_cert_path)
 
     @cached_property
     def sealer(self) -> PdfSealer:

@@ -60,6 +60,8 @@ class Ledger:
         title: str,
         counterparty_name: str = "",
         counterparty_tax_id: str = "",
+        counterparty_email: str = "",
+        counterparty_phone: str = "",
         crm: str = "local",
         round_: int = 1,
         batch_id: str | None = None,
@@ -83,7 +85,8 @@ class Ledger:
                 conn.execute(documents.insert().values(
                     id=doc_id, crm=crm, deal_id=deal_id, template_id=template_id, round=round_,
                     batch_id=batch_id, title=title[:300], counterparty_name=counterparty_name[:300],
-                    counterparty_tax_id=counterparty_tax_id[:40], manager_id=manager_id, stage=stage.value,
+                    counterparty_tax_id=counterparty_tax_id[:40], counterparty_email=counterparty_email[:320],
+                    counterparty_phone=counterparty_phone[:40], manager_id=manager_id, stage=stage.value,
                     reason=reason, slots_json="[]", created_at=now, updated_at=now,
                 ))
                 self._insert_event(conn, doc_id, "created" if stage is Stage.DRAFT else "quarantined",
@@ -103,6 +106,23 @@ class Ledger:
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
         return DocumentRecord.from_row(row) if row else None
+
+    def latest_for_deal(self, *, crm: str, deal_id: str, template_id: str) -> DocumentRecord | None:
+        """The newest round of a deal's document for a template (a deal may be re-sent after a decline)."""
+        query = (select(documents).where(documents.c.crm == crm, documents.c.deal_id == deal_id,
+                                         documents.c.template_id == template_id)
+                 .order_by(documents.c.round.desc()).limit(1))
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return DocumentRecord.from_row(row) if row else None
+
+    def list_batch(self, batch_id: str, stages: Sequence[Stage] = ()) -> list[DocumentRecord]:
+        """Documents of one batch (optionally only in ``stages``), in ID order."""
+        query = select(documents).where(documents.c.batch_id == batch_id).order_by(documents.c.id)
+        if stages:
+            query = query.where(documents.c.stage.in_([s.value for s in stages]))
+        with self.engine.connect() as conn:
+            return [DocumentRecord.from_row(r) for r in conn.execute(query)]
 
     def get(self, document_id: str) -> DocumentRecord:
         with self.engine.connect() as conn:

@@ -26,6 +26,8 @@ class DocumentRecord:
     title: str
     counterparty_name: str
     counterparty_tax_id: str
+    counterparty_email: str
+    counterparty_phone: str
     manager_id: str | None
     stage: Stage
     reason: str | None
@@ -39,7 +41,8 @@ class DocumentRecord:
         return cls(
             id=m["id"], crm=m["crm"], deal_id=m["deal_id"], template_id=m["template_id"], round=m["round"],
             batch_id=m["batch_id"], title=m["title"], counterparty_name=m["counterparty_name"],
-            counterparty_tax_id=m["counterparty_tax_id"], manager_id=m["manager_id"], stage=Stage(m["stage"]),
+            counterparty_tax_id=m["counterparty_tax_id"], counterparty_email=m["counterparty_email"],
+            counterparty_phone=m["counterparty_phone"], manager_id=m["manager_id"], stage=Stage(m["stage"]),
             reason=m["reason"], slots=tuple(SignatureSlot.from_dict(s) for s in json.loads(m["slots_json"])),
             created_at=as_utc(m["created_at"]), updated_at=as_utc(m["updated_at"]),
         )

@@ -36,6 +36,8 @@ documents = Table(
     Column("title", String(300), nullable=False),
     Column("counterparty_name", String(300), nullable=False, default=""),
     Column("counterparty_tax_id", String(40), nullable=False, default=""),
+    Column("counterparty_email", String(320), nullable=False, default=""),
+    Column("counterparty_phone", String(40), nullable=False, default=""),
     Column("manager_id", String(64)),
     Column("stage", String(20), nullable=False),
     Column("reason", Text),

@@ -11,7 +11,8 @@ from pypdf import PdfReader
 log = logging.getLogger(__name__)
 
 DOCUMENT_ID = re.compile(rb"DOC-[0-9A-HJKMNP-TV-Z]{16}")
-_INFO_ENTRY = re.compile(rb"/EsignDocumentId\s*\((DOC-[0-9A-HJKMNP-TV-Z]{16})\)")
+#: PDF writers may escape the hyphen in a literal string as ``\055``.
+_INFO_ENTRY = re.compile(rb"/EsignDocumentId\s*\(DOC(?:-|\\055)([0-9A-HJKMNP-TV-Z]{16})\)")
 _PDF_HEADER = b"%PDF-"
 
 
@@ -27,7 +28,7 @@ def claimed_document_id(data: bytes) -> str | None:
     """
     match = _INFO_ENTRY.search(data)
     if match:
-        return match.group(1).decode()
+        return "DOC-" + match.group(1).decode()
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted:
