@@ -175,7 +175,8 @@ class _Builder:
             rows.append([self.para(label, "cell_bold", where),
                          self.para(row["value"].render(self.context), "cell", where)])
         table = Table(rows, colWidths=[self.width * 0.3, self.width * 0.7])
-        table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("GRID", (0, 0), (-1, -1), 0.4, GRID),
+        table.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), register_fonts()[0]),
+                                   ("VALIGN", (0, 0), (-1, -1), "TOP"), ("GRID", (0, 0), (-1, -1), 0.4, GRID),
                                    ("BACKGROUND", (0, 0), (0, -1), HEADER_FILL)]))
         return [*self._title(block), table, Spacer(1, 8)]
 
@@ -196,7 +197,7 @@ class _Builder:
                          money(item.total, currency, locale)])
         rows.append([words["grand_total"], "", "", money(self.context["total"], currency, locale)])
         table = Table(rows, colWidths=[self.width * 0.46, self.width * 0.12, self.width * 0.21,
-                                       self.width * 0.21], repeatRows=1)
+                                       self.width * 0.21], repeatRows=1, splitInRow=1)
         table.setStyle(TableStyle([
             ("FONTNAME", (0, 0), (-1, -1), regular), ("FONTSIZE", (0, 0), (-1, -1), 8.5),
             ("FONTNAME", (0, 0), (-1, 0), bold), ("FONTNAME", (0, -1), (-1, -1), bold),
@@ -230,7 +231,8 @@ class _Builder:
             SignatureBox("client", signature_captions(labels[1], counterparty), self.recorder, box_width),
         ]
         table = Table([boxes], colWidths=[self.width / 2, self.width / 2])
-        table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "BOTTOM"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
+        table.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), register_fonts()[0]),
+                                   ("VALIGN", (0, 0), (-1, -1), "BOTTOM"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
                                    ("ALIGN", (0, 0), (0, 0), "LEFT"), ("ALIGN", (1, 0), (1, 0), "RIGHT")]))
         text = self.render(block, "text")
         intro = [self.para(chunk, "body", block.where) for chunk in _paragraphs(text)]

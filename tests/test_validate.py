@@ -1,0 +1,169 @@
+"""Deal validation: every problem named by field, real CPF/CNPJ check digits, and text sanitising."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from esign.errors import ValidationError
+from esign.model import Deal, LineItem, Party
+from esign.validate import (
+    is_valid_cnpj,
+    is_valid_cpf,
+    sanitize_text,
+    tax_id_problem,
+    validate_deal,
+    validate_party,
+)
+
+GOOD_PARTY = Party(name="Ünïcödé Comércio Ltda", tax_id="11.222.333/0001-81", address="Rua A, 1, São Paulo",
+                   email="financeiro@unicode.com.br", phone="+55 11 98765-4321")
+
+
+def deal(**changes: object) -> Deal:
+    values: dict[str, object] = {"id": "D-1", "title": "Implantação", "amount": Decimal("10.00"),
+                                 "currency": "BRL", "counterparty": GOOD_PARTY,
+                                 "line_items": (LineItem("Consultoria", Decimal("1"), Decimal("10.00")),)}
+    values.update(changes)
+    return Deal(**values)  # type: ignore[arg-type]
+
+
+def party(**changes: str) -> Party:
+    values = {"name": GOOD_PARTY.name, "tax_id": GOOD_PARTY.tax_id, "address": GOOD_PARTY.address,
+              "email": GOOD_PARTY.email, "phone": GOOD_PARTY.phone}
+    values.update(changes)
+    return Party(**values)
+
+
+def messages(errors: list[ValidationError]) -> list[str]:
+    return [str(error) for error in errors]
+
+
+def test_a_good_deal_has_no_problems() -> None:
+    assert validate_deal(deal()) == []
+
+
+@pytest.mark.parametrize("value", ["529.982.247-25", "52998224725", "111.444.777-35"])
+def test_valid_cpfs(value: str) -> None:
+    assert is_valid_cpf(value)
+    assert tax_id_problem(value) is None
+
+
+@pytest.mark.parametrize("value", ["529.982.247-26", "111.111.111-11", "5299822472X", "123"])
+def test_invalid_cpfs(value: str) -> None:
+    assert not is_valid_cpf(value)
+
+
+@pytest.mark.parametrize("value", ["11.222.333/0001-81", "11222333000181", "12.ABC.345/01DE-35",
+                                   "12abc34501de35"])
+def test_valid_cnpjs_numeric_and_alphanumeric(value: str) -> None:
+    assert is_valid_cnpj(value)
+
+
+@pytest.mark.parametrize("value", ["11.222.333/0001-82", "00.000.000/0000-00", "12.ABC.345/01DE-36",
+                                   "12.ABC.345/01DE-3X"])
+def test_invalid_cnpjs(value: str) -> None:
+    assert not is_valid_cnpj(value)
+
+
+@pytest.mark.parametrize(("changes", "expected"), [
+    ({"name": ""}, "counterparty.name: missing"),
+    ({"name": "   \n"}, "counterparty.name: missing"),
+    ({"tax_id": ""}, "counterparty.tax_id: missing"),
+    ({"tax_id": "11.222.333/0001-82"}, "counterparty.tax_id: invalid CNPJ check digits"),
+    ({"tax_id": "529.982.247-26"}, "counterparty.tax_id: invalid CPF check digits"),
+    ({"tax_id": "1234"}, "counterparty.tax_id: must be a CPF (11 digits) or a CNPJ (14 characters), got 4 "
+                         "characters"),
+    ({"email": "joao@"}, "counterparty.email: invalid format"),
+    ({"email": "jo ao@x.com"}, "counterparty.email: invalid format"),
+    ({"email": "a..b@x.com"}, "counterparty.email: invalid format"),
+    ({"email": "joao@localhost"}, "counterparty.email: invalid format"),
+    ({"phone": "11987654321"}, "counterparty.phone: invalid format (expected E.164 like +5511987654321)"),
+    ({"phone": "+55 11 98"}, "counterparty.phone: invalid format (expected E.164 like +5511987654321)"),
+    ({"phone": "+1234567890123456"}, "counterparty.phone: invalid format (expected E.164 like +5511987654321)"),
+    ({"phone": "+0123456789"}, "counterparty.phone: invalid format (expected E.164 like +5511987654321)"),
+    ({"email": "", "phone": ""}, "counterparty.email: missing (an email or a phone is required to reach the "
+                                 "client)"),
+    ({"name": "x" * 201}, "counterparty.name: longer than 200 characters (201)"),
+    ({"address": "x" * 5000}, "counterparty.address: longer than 500 characters (5000)"),
+])
+def test_counterparty_problems_name_field_and_reason(changes: dict[str, str], expected: str) -> None:
+    assert messages(validate_deal(deal(counterparty=party(**changes)))) == [expected]
+
+
+def test_one_contact_channel_is_enough() -> None:
+    assert validate_deal(deal(counterparty=party(email=""))) == []
+    assert validate_deal(deal(counterparty=party(phone=""))) == []
+
+
+def test_all_problems_are_reported_together() -> None:
+    bad = deal(title="t" * 301, amount=Decimal("-1"), currency="REAL",
+               counterparty=party(name="", tax_id="000", email="nope", phone="123"),
+               line_items=(LineItem("ok", Decimal("1"), Decimal("1")), LineItem("", Decimal("0"), Decimal("-2")),
+                           LineItem("x" * 2001, Decimal("NaN"), Decimal("1"))))
+    errors = validate_deal(bad)
+    assert all(isinstance(error, ValidationError) for error in errors)
+    assert {error.field for error in errors} == {
+        "title", "amount", "currency", "counterparty.name", "counterparty.tax_id", "counterparty.email",
+        "counterparty.phone", "line_items[1].description", "line_items[1].quantity", "line_items[1].unit_price",
+        "line_items[2].description", "line_items[2].quantity"}
+    assert "title: longer than 300 characters (301)" in messages(errors)
+    assert "line_items[1].quantity: must be positive" in messages(errors)
+    assert "amount: must not be negative" in messages(errors)
+    assert "currency: not an ISO 4217 code: 'REAL'" in messages(errors)
+
+
+@pytest.mark.parametrize("currency", ["brl", "XXX", "", "R$"])
+def test_currency_must_be_iso_4217(currency: str) -> None:
+    assert [error.field for error in validate_deal(deal(currency=currency))] == ["currency"]
+
+
+@pytest.mark.parametrize("currency", ["BRL", "USD", "EUR", "JPY"])
+def test_known_currencies_pass(currency: str) -> None:
+    assert validate_deal(deal(currency=currency)) == []
+
+
+def test_non_numeric_amount_is_a_problem_not_a_crash() -> None:
+    assert messages(validate_deal(deal(amount="abc"))) == ["amount: not a number"]
+
+
+def test_emoji_and_right_to_left_text_are_not_errors() -> None:
+    friendly = party(name="Loja do Zé 😀🦄 שלום مرحبا", address="Rua ✓, 10")
+    assert validate_deal(deal(title="Pedido 🚀 עברית", counterparty=friendly)) == []
+
+
+def test_extra_free_text_is_limited() -> None:
+    assert messages(validate_deal(deal(extra={"notes": "n" * 2001}))) == [
+        "extra.notes: longer than 2000 characters (2001)"]
+
+
+def test_length_limits_count_sanitised_text() -> None:
+    # 200 visible characters plus control characters are still within the limit.
+    assert validate_deal(deal(counterparty=party(name="a" * 200 + "\x00\x07"))) == []
+
+
+def test_validate_party_for_the_company_can_skip_contact() -> None:
+    company = Party(name="Acme", tax_id="11222333000181")
+    assert validate_party(company, "company", need_contact=False) == []
+    assert messages(validate_party(company, "company")) == [
+        "company.email: missing (an email or a phone is required to reach the client)"]
+
+
+def test_sanitize_strips_control_characters_but_keeps_newline_and_tab() -> None:
+    assert sanitize_text("a\x00b\x1bc\x7fd\r\ne\tf\u0085") == "abcd\ne\tf"
+
+
+def test_sanitize_normalises_to_nfc() -> None:
+    decomposed = "Sa\u0303o Paulo"  # "a" + combining tilde
+    assert sanitize_text(decomposed) == "São Paulo"
+    assert len(sanitize_text(decomposed)) == len("São Paulo")
+
+
+def test_sanitize_keeps_emoji_joiners_and_rtl_marks() -> None:
+    text = "👩\u200d💻 \u200fשלום"
+    assert sanitize_text(text) == text
+
+
+def test_sanitize_drops_lone_surrogates() -> None:
+    assert sanitize_text("a\ud800b") == "ab"
