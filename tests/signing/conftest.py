@@ -6,10 +6,15 @@ import io
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import NameOID
 from pyhanko.keys.internal import translate_pyca_cryptography_cert_to_asn1
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
@@ -117,3 +122,32 @@ def qpdf_check(tmp_path: Path) -> Callable[[bytes], subprocess.CompletedProcess[
         return subprocess.run(["qpdf", "--check", str(path)], capture_output=True, text=True, timeout=60)
 
     return run
+
+
+def make_own_p12(tmp_path: Path, key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> tuple[Path, Path]:
+    """A PKCS#12 as a company would bring it: root CA -> intermediate -> signer, root given separately."""
+    now = datetime.now(UTC)
+
+    def cert(subject: str, issuer: str, pub: object, signer: object, ca: bool) -> x509.Certificate:
+        return (x509.CertificateBuilder()
+                .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+                .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+                .public_key(pub).serial_number(x509.random_serial_number())  # type: ignore[arg-type]
+                .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=365))
+                .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+                .add_extension(x509.KeyUsage(digital_signature=not ca, content_commitment=not ca,
+                                             key_encipherment=False, data_encipherment=False,
+                                             key_agreement=False, key_cert_sign=ca, crl_sign=ca,
+                                             encipher_only=False, decipher_only=False), critical=True)
+                .sign(signer, hashes.SHA256()))  # type: ignore[arg-type]
+
+    root_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    mid_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    root = cert("Own Root", "Own Root", root_key.public_key(), root_key, True)
+    mid = cert("Own Intermediate", "Own Root", mid_key.public_key(), root_key, True)
+    leaf = cert("Own Signer", "Own Intermediate", key.public_key(), mid_key, False)
+    p12 = pkcs12.serialize_key_and_certificates(b"own", key, leaf, [mid],
+                                                serialization.BestAvailableEncryption(b"own-pass"))
+    (tmp_path / "own.p12").write_bytes(p12)
+    (tmp_path / "root.pem").write_bytes(root.public_bytes(serialization.Encoding.PEM))
+    return tmp_path / "own.p12", tmp_path / "root.pem"

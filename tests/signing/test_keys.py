@@ -16,7 +16,7 @@ from cryptography.x509.oid import NameOID
 from esign.errors import KeysError, ValidationError
 from esign.signing import KeyPaths, SigningIdentity, describe_identity, init_keys, load_identity
 
-from .conftest import PASSPHRASE
+from .conftest import PASSPHRASE, make_own_p12
 
 
 def test_files_are_private_and_ca_key_encrypted(keys: KeyPaths) -> None:
@@ -156,33 +156,8 @@ def test_init_keys_validates_input(tmp_path: Path, field: str, kwargs: dict[str,
     assert not (tmp_path / "k").exists()
 
 
-def _company_own_p12(tmp_path: Path, key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> tuple[Path, Path]:
-    """A PKCS#12 as a company would bring it: root CA -> intermediate -> signer, root given separately."""
-    now = datetime.now(UTC)
-
-    def cert(subject: str, issuer: str, pub: object, signer: object, ca: bool) -> x509.Certificate:
-        return (x509.CertificateBuilder()
-                .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
-                .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
-                .public_key(pub).serial_number(x509.random_serial_number())  # type: ignore[arg-type]
-                .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=365))
-                .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-                .sign(signer, hashes.SHA256()))  # type: ignore[arg-type]
-
-    root_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    mid_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    root = cert("Own Root", "Own Root", root_key.public_key(), root_key, True)
-    mid = cert("Own Intermediate", "Own Root", mid_key.public_key(), root_key, True)
-    leaf = cert("Own Signer", "Own Intermediate", key.public_key(), mid_key, False)
-    p12 = pkcs12.serialize_key_and_certificates(b"own", key, leaf, [mid],
-                                                serialization.BestAvailableEncryption(b"own-pass"))
-    (tmp_path / "own.p12").write_bytes(p12)
-    (tmp_path / "root.pem").write_bytes(root.public_bytes(serialization.Encoding.PEM))
-    return tmp_path / "own.p12", tmp_path / "root.pem"
-
-
 def test_company_own_pkcs12_with_separate_root(tmp_path: Path) -> None:
-    p12, root = _company_own_p12(tmp_path, rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    p12, root = make_own_p12(tmp_path, rsa.generate_private_key(public_exponent=65537, key_size=2048))
     ident = load_identity(p12, b"own-pass", root)
     assert ident.cert.subject.rfc4514_string() == "CN=Own Signer"
     assert ident.ca_cert is not None and ident.ca_cert.subject.rfc4514_string() == "CN=Own Root"
@@ -204,5 +179,22 @@ def test_key_of_another_certificate_is_refused(identity: SigningIdentity) -> Non
 
 
 def test_ecdsa_pkcs12_loads(tmp_path: Path) -> None:
-    p12, root = _company_own_p12(tmp_path, ec.generate_private_key(ec.SECP256R1()))
+    p12, root = make_own_p12(tmp_path, ec.generate_private_key(ec.SECP256R1()))
     assert isinstance(load_identity(p12, b"own-pass", root).key, ec.EllipticCurvePrivateKey)
+
+
+def test_certificate_not_meant_for_signing(tmp_path: Path) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Encryption only")])
+    now = datetime.now(UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=9))
+            .add_extension(x509.KeyUsage(digital_signature=False, content_commitment=False, key_encipherment=True,
+                                         data_encipherment=False, key_agreement=False, key_cert_sign=False,
+                                         crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+            .sign(key, hashes.SHA256()))
+    path = tmp_path / "enc.p12"
+    path.write_bytes(pkcs12.serialize_key_and_certificates(b"e", key, cert, None,
+                                                           serialization.BestAvailableEncryption(b"pw")))
+    with pytest.raises(KeysError, match="not allowed to sign"):
+        load_identity(path, b"pw")

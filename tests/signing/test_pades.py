@@ -5,9 +5,11 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from pyhanko.keys.internal import translate_pyca_cryptography_cert_to_asn1
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
@@ -18,7 +20,7 @@ from pypdf import PdfReader
 from esign.errors import SigningError
 from esign.signing import PdfSealer, SigningIdentity, init_keys, load_identity
 
-from .conftest import SIGNED_AT, HankoResult, make_pdf
+from .conftest import SIGNED_AT, HankoResult, make_own_p12, make_pdf
 
 
 def _sign(sealer: PdfSealer, pdf: bytes, **kw: object) -> bytes:
@@ -138,3 +140,20 @@ def test_second_signature_keeps_the_first_valid(sealer: PdfSealer, identity: Sig
     root = translate_pyca_cryptography_cert_to_asn1(identity.ca_cert)
     first = validate_pdf_signature(sigs[0], ValidationContext(trust_roots=[root]))
     assert first.intact and first.coverage == SignatureCoverageLevel.ENTIRE_REVISION
+
+
+@pytest.mark.parametrize("kind", ["rsa", "ecdsa"])
+def test_company_own_pkcs12_signs_and_validates(tmp_path: Path, kind: str, pdfsig: Callable[[bytes], str]) -> None:
+    key = (rsa.generate_private_key(public_exponent=65537, key_size=2048) if kind == "rsa"
+           else ec.generate_private_key(ec.SECP256R1()))
+    p12, root_pem = make_own_p12(tmp_path, key)
+    own = load_identity(p12, b"own-pass", root_pem)
+    assert own.ca_cert is not None
+    signed = PdfSealer(own).sign(make_pdf(), "own", reason="r", location="", signer_name="", signed_at=SIGNED_AT)
+    sig = PdfFileReader(io.BytesIO(signed)).embedded_signatures[0]
+    root = translate_pyca_cryptography_cert_to_asn1(own.ca_cert)
+    status = validate_pdf_signature(sig, ValidationContext(trust_roots=[root]))  # via the intermediate
+    assert status.intact and status.valid and status.trusted
+    assert status.coverage == SignatureCoverageLevel.ENTIRE_FILE
+    report = pdfsig(signed)
+    assert "Signature Validation: Signature is Valid." in report and "Total document signed" in report

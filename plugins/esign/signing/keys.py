@@ -195,6 +195,17 @@ def _check_key_matches(cert: x509.Certificate, key: SigningKey, path: Path) -> N
         raise KeysError(f"the private key in {path} does not belong to its certificate") from exc
 
 
+def _check_key_usage(cert: x509.Certificate, path: Path) -> None:
+    """Validators reject signatures from certificates not meant for signing: fail at load, not per document."""
+    try:
+        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        return
+    if not (usage.digital_signature or usage.content_commitment):
+        raise KeysError(f"certificate in {path} is not allowed to sign documents (key usage lacks "
+                        "digitalSignature and nonRepudiation)")
+
+
 def load_identity(p12_path: Path, passphrase: bytes, ca_cert_path: Path | None = None,
                   now: datetime | None = None) -> SigningIdentity:
     """Decrypt a PKCS#12 (ours or the company's own) and check the certificate can sign ``now``."""
@@ -208,6 +219,7 @@ def load_identity(p12_path: Path, passphrase: bytes, ca_cert_path: Path | None =
     if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
         raise KeysError(f"{p12_path}: unsupported key type {type(key).__name__} (use RSA or ECDSA)")
     _check_key_matches(cert, key, p12_path)
+    _check_key_usage(cert, p12_path)
 
     at = _utc(now)
     start, end = cert.not_valid_before_utc, cert.not_valid_after_utc
