@@ -15,10 +15,13 @@ FIRST_NAMES_F = (
 SURNAMES = (
     "Silva", "Santos", "Oliveira", "Souza", "Rodrigues", "Ferreira", "Alves", "Pereira", "Lima", "Gomes",
     "Ribeiro", "Carvalho", "Araújo", "Gonçalves", "Magalhães", "Simões", "Brandão", "Assunção", "Falcão",
-    "Monteiro", "Barbosa", "Reis", "Anjos", "Cardoso", "Teixeira", "Correia", "Nogueira", "Guimarães", "Conceição",
+    "Monteiro", "Barbosa", "Reis", "Costa", "Cunha", "Cardoso", "Teixeira", "Correia", "Nogueira", "Guimarães",
+    "Conceição",
     "Peçanha", "Damásio", "Vieira", "Rocha", "Moraes", "Mendonça", "Sá", "Leão", "Macêdo", "Azevedo",
 )
-PLURAL_SURNAMES = frozenset({"Santos", "Reis", "Anjos", "Prazeres"})
+#: The preposition a surname takes in a name like "Ana da Silva Lima"; "de" for all the others.
+SURNAMES_WITH_DOS = frozenset({"Santos", "Reis"})
+SURNAMES_WITH_DA = frozenset({"Silva", "Conceição", "Rocha", "Assunção", "Costa", "Cunha"})
 
 TITLES = (  # (masculine, feminine)
     ("Diretor Financeiro", "Diretora Financeira"),

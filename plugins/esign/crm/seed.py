@@ -305,9 +305,9 @@ class _Generator:
 
 def _particle(surname: str) -> str:
     """The preposition Brazilian names put before a surname: "dos Santos", "da Silva", "de Souza"."""
-    if surname.endswith("s") and surname in names.PLURAL_SURNAMES:
+    if surname in names.SURNAMES_WITH_DOS:
         return "dos"
-    return "da" if surname.endswith(("a", "ão")) else "de"
+    return "da" if surname in names.SURNAMES_WITH_DA else "de"
 
 
 def _break(kind: str, company: dict[str, Any], contact: dict[str, Any]) -> None:
