@@ -1,0 +1,387 @@
+"""Email: build the pt-BR messages from editable templates, and send many over one SMTP session.
+
+Messages are built once, serialised with ``email.policy.SMTP`` (CRLF line ends; quoted-printable bodies so any
+relay takes them) and stored in the outbox; the sender only moves those exact bytes. The SMTP dialogue is done
+step by step so a failure can be placed: before the message body went out it is safe to retry, after it the
+server may have the message and it is reported ``uncertain`` instead (DESIGN.md, Principles).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import smtplib
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
+from email.utils import format_datetime, parseaddr
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import jinja2
+
+from esign.dispatch.records import DeliveryError, OutboxEntry
+from esign.dispatch.texts import DEFAULT_TZ, format_expiry
+from esign.errors import ConfigError, DispatchError
+
+_MESSAGE_ID = re.compile(r"^<[^<>@\s]+@[^<>@\s]+>$")
+_MESSAGE_ID_HEADER = re.compile(rb"(?im)^Message-ID:[^\r\n]*(?:\r\n[ \t][^\r\n]*)*")
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off", "")
+
+
+# -- templates ------------------------------------------------------------------------------------------
+class EmailTemplates:
+    """The Jinja2 templates of ``templates/email``: ``<kind>.subject.txt``, ``<kind>.txt``, ``<kind>.html``.
+
+    Loaded once per worker. HTML is autoescaped (links and values included); ops may edit the files.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        if not self.directory.is_dir():
+            raise ConfigError(f"email templates: folder {self.directory} does not exist")
+        self._env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(self.directory),
+            autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False),
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=True,
+        )
+
+    def render(self, kind: str, context: Mapping[str, Any]) -> tuple[str, str, str]:
+        """(subject, plain text, HTML) for one message kind."""
+        parts = []
+        for suffix in ("subject.txt", "txt", "html"):
+            name = f"{kind}.{suffix}"
+            try:
+                parts.append(self._env.get_template(name).render(context))
+            except jinja2.TemplateNotFound as exc:
+                raise ConfigError(f"email template {self.directory / name}: missing") from exc
+            except jinja2.TemplateError as exc:
+                raise ConfigError(f"email template {self.directory / name}: {exc}") from exc
+        subject = " ".join(parts[0].split())  # one line: a newline here would break the header
+        return subject, parts[1], parts[2]
+
+
+# -- building ---------------------------------------------------------------------------------------------
+def build_invite(
+    templates: EmailTemplates, *, from_addr: str, to: str, message_id: str, company_name: str,
+    document_title: str, signer_name: str, link: str, expires_at: datetime | date,
+    document_id: str = "", tz_name: str = DEFAULT_TZ, now: datetime | None = None,
+) -> bytes:  # fmt: skip
+    """The invitation to sign: company, document title, the personal signing link and its expiry."""
+    context = {
+        "company_name": company_name, "document_title": document_title, "signer_name": signer_name,
+        "link": _checked_link(link), "expires": format_expiry(expires_at, tz_name),
+    }  # fmt: skip
+    return _compose(templates, "invite", context, from_addr, to, message_id, document_id, now)
+
+
+def build_reminder(
+    templates: EmailTemplates, *, from_addr: str, to: str, message_id: str, company_name: str,
+    document_title: str, signer_name: str, link: str, expires_at: datetime | date, number: int = 1,
+    document_id: str = "", tz_name: str = DEFAULT_TZ, now: datetime | None = None,
+) -> bytes:  # fmt: skip
+    """A reminder (``number`` 1, 2, ...) for a document still waiting for the signer."""
+    context = {
+        "company_name": company_name, "document_title": document_title, "signer_name": signer_name,
+        "link": _checked_link(link), "expires": format_expiry(expires_at, tz_name), "number": number,
+    }  # fmt: skip
+    return _compose(templates, "reminder", context, from_addr, to, message_id, document_id, now)
+
+
+def build_code(
+    templates: EmailTemplates, *, from_addr: str, to: str, message_id: str, company_name: str,
+    document_title: str, signer_name: str, code: str, valid_minutes: int,
+    document_id: str = "", now: datetime | None = None,
+) -> bytes:  # fmt: skip
+    """The one-time confirmation code the signer types on the signing page."""
+    context = {
+        "company_name": company_name, "document_title": document_title, "signer_name": signer_name,
+        "code": code, "valid_minutes": valid_minutes,
+    }  # fmt: skip
+    return _compose(templates, "code", context, from_addr, to, message_id, document_id, now)
+
+
+def _checked_link(link: str) -> str:
+    if not link.startswith(("https://", "http://")) or any(c.isspace() for c in link):
+        raise DispatchError(f"signing link must be an http(s) URL without spaces (got {link!r})")
+    return link
+
+
+def _compose(
+    templates: EmailTemplates, kind: str, context: Mapping[str, Any], from_addr: str, to: str,
+    message_id: str, document_id: str, now: datetime | None,
+) -> bytes:  # fmt: skip
+    if not _MESSAGE_ID.match(message_id):
+        raise DispatchError(f"Message-ID must look like <id@domain> (got {message_id!r})")
+    subject, text, html = templates.render(kind, context)
+    msg = EmailMessage(policy=SMTP_POLICY)
+    try:
+        msg["From"] = from_addr
+        msg["To"] = to
+        msg["Subject"] = subject
+        msg["Date"] = format_datetime(now or datetime.now(UTC))
+        msg["Message-ID"] = message_id
+        msg["Auto-Submitted"] = "auto-generated"
+        if document_id:
+            msg["X-Esign-Document"] = document_id
+    except (ValueError, TypeError) as exc:
+        raise DispatchError(f"{kind} email to {to!r}: bad header value ({exc})") from exc
+    msg.set_content(text, cte="quoted-printable")
+    msg.add_alternative(html, subtype="html", cte="quoted-printable")
+    return msg.as_bytes()
+
+
+def replace_message_id(raw: bytes, message_id: str) -> bytes:
+    """The same serialised message with another Message-ID (an operator's resend is a new message)."""
+    if not _MESSAGE_ID.match(message_id):
+        raise DispatchError(f"Message-ID must look like <id@domain> (got {message_id!r})")
+    head, sep, body = raw.partition(b"\r\n\r\n")
+    new_head, count = _MESSAGE_ID_HEADER.subn(b"Message-ID: " + message_id.encode("ascii"), head, count=1)
+    if count != 1:
+        raise DispatchError("stored email has no Message-ID header")
+    return new_head + sep + body
+
+
+# -- settings -----------------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class SmtpSettings:
+    """How to reach the SMTP relay. The password is never shown in ``repr`` or messages."""
+
+    host: str = "127.0.0.1"
+    port: int = 8025
+    username: str = ""
+    password: str = field(default="", repr=False)
+    starttls: bool = False
+    ssl: bool = False
+    timeout: float = 30.0
+    from_addr: str = "Assinatura Eletrônica <no-reply@esign.local>"
+
+    def __post_init__(self) -> None:
+        if self.starttls and self.ssl:
+            raise ConfigError("ESIGN_SMTP_STARTTLS and ESIGN_SMTP_SSL: choose one (SSL is TLS from the start)")
+        if not 0 < self.port < 65536:
+            raise ConfigError(f"ESIGN_SMTP_PORT: must be 1-65535 (got {self.port})")
+        if self.password and not self.username:
+            raise ConfigError("ESIGN_SMTP_USER: required when a password is set")
+        if self.timeout <= 0:
+            raise ConfigError(f"ESIGN_SMTP_TIMEOUT: must be positive (got {self.timeout})")
+        if "@" not in parseaddr(self.from_addr)[1]:
+            raise ConfigError(f"ESIGN_SMTP_FROM: not an email address ({self.from_addr!r})")
+
+    @property
+    def envelope_from(self) -> str:
+        return parseaddr(self.from_addr)[1]
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> SmtpSettings:
+        """ESIGN_SMTP_HOST/PORT/USER/PASSWORD/STARTTLS/SSL/FROM/TIMEOUT; defaults reach the local demo server."""
+        env = os.environ if environ is None else environ
+        defaults = cls()
+        return cls(
+            host=env.get("ESIGN_SMTP_HOST") or defaults.host,
+            port=_int(env, "ESIGN_SMTP_PORT", defaults.port),
+            username=env.get("ESIGN_SMTP_USER", ""),
+            password=env.get("ESIGN_SMTP_PASSWORD", ""),
+            starttls=_bool(env, "ESIGN_SMTP_STARTTLS"),
+            ssl=_bool(env, "ESIGN_SMTP_SSL"),
+            timeout=_float(env, "ESIGN_SMTP_TIMEOUT", defaults.timeout),
+            from_addr=env.get("ESIGN_SMTP_FROM") or defaults.from_addr,
+        )
+
+
+def _bool(env: Mapping[str, str], name: str) -> bool:
+    value = env.get(name, "").strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(f"{name}: expected true/false (got {value!r})")
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    value = env.get(name, "").strip()
+    try:
+        return int(value) if value else default
+    except ValueError as exc:
+        raise ConfigError(f"{name}: expected a number (got {value!r})") from exc
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    value = env.get(name, "").strip()
+    try:
+        return float(value) if value else default
+    except ValueError as exc:
+        raise ConfigError(f"{name}: expected a number of seconds (got {value!r})") from exc
+
+
+# -- sending ------------------------------------------------------------------------------------------------
+class _DroppedError(Exception):
+    """The connection broke before the message body was sent: reconnecting and retrying is safe."""
+
+
+class SmtpSender:
+    """Sends pre-built messages over ONE SMTP session, opened at the first send and closed on exit.
+
+    Use as a context manager (re-entrant: the session ends when the outermost ``with`` does). Not thread-safe:
+    one sender per worker thread. ``sessions`` counts the connections it opened.
+    """
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+        self.sessions = 0
+        self._smtp: smtplib.SMTP | None = None
+        self._depth = 0
+
+    def __enter__(self) -> Self:
+        self._depth += 1
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._depth = max(0, self._depth - 1)
+        if self._depth == 0:
+            self.close()
+
+    def close(self) -> None:
+        """End the session politely; a server that is already gone is fine."""
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                smtp.close()
+
+    def send(self, entry: OutboxEntry) -> str:
+        """Send an outbox email; returns the server's answer (e.g. its queue id)."""
+        return self.send_raw(entry.destination, entry.payload)
+
+    def send_raw(self, to: str, data: bytes) -> str:
+        """Send serialised bytes to one recipient; reconnects once if the session was dropped."""
+        for attempt in (1, 2):
+            if self._smtp is None:
+                self._smtp = self._connect()
+            try:
+                return self._transmit(self._smtp, to, data)
+            except _DroppedError as exc:
+                self._discard()
+                if attempt == 2:
+                    raise DeliveryError(
+                        f"SMTP {self._where}: connection dropped again after reconnecting ({exc.__cause__!r})",
+                        retryable=True, channel_down=True,
+                    ) from exc  # fmt: skip
+        raise AssertionError("unreachable")
+
+    @property
+    def _where(self) -> str:
+        return f"{self.settings.host}:{self.settings.port}"
+
+    def _connect(self) -> smtplib.SMTP:
+        s = self.settings
+        smtp: smtplib.SMTP | None = None
+        try:
+            if s.ssl:
+                smtp = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=ssl.create_default_context())
+            else:
+                smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+            smtp.ehlo()
+            if s.starttls:
+                smtp.starttls(context=ssl.create_default_context())
+                smtp.ehlo()
+            if s.username:
+                smtp.login(s.username, s.password)
+        except smtplib.SMTPAuthenticationError as exc:
+            _close_quietly(smtp)
+            raise ConfigError(
+                f"SMTP {self._where}: login as {s.username!r} refused ({exc.smtp_code}); check the SMTP connection"
+            ) from exc
+        except smtplib.SMTPNotSupportedError as exc:
+            _close_quietly(smtp)
+            raise ConfigError(f"SMTP {self._where}: {exc} (check STARTTLS/SSL/user settings)") from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            _close_quietly(smtp)
+            raise DeliveryError(
+                f"SMTP {self._where}: cannot open a session ({exc!r})", retryable=True, channel_down=True
+            ) from exc
+        self.sessions += 1
+        return smtp
+
+    def _transmit(self, smtp: smtplib.SMTP, to: str, data: bytes) -> str:
+        code, reply = self._command(smtp, lambda: smtp.mail(self.settings.envelope_from))
+        if code != 250:
+            raise self._refused(smtp, "sender", code, reply)
+        code, reply = self._command(smtp, lambda: smtp.rcpt(to))
+        if code not in (250, 251):
+            raise self._refused(smtp, f"recipient {to}", code, reply)
+        code, reply = self._command(smtp, lambda: _data_command(smtp))
+        if code != 354:
+            raise self._refused(smtp, "DATA", code, reply)
+        try:  # from here on the server may hold the whole message: no automatic retry
+            smtp.send(_dot_stuffed(data))
+            code, reply = smtp.getreply()
+        except (OSError, smtplib.SMTPException) as exc:
+            self._discard()
+            raise DeliveryError(
+                f"SMTP {self._where}: connection lost after the message was sent, before the server's answer "
+                f"({exc!r}); it may have been accepted",
+                retryable=False, uncertain=True,
+            ) from exc  # fmt: skip
+        if code != 250:
+            raise self._refused(smtp, "message", code, reply)
+        return reply.decode("utf-8", "replace")
+
+    def _command(self, smtp: smtplib.SMTP, call: Any) -> tuple[int, bytes]:
+        """Run one envelope command; a broken connection here is safe to retry, bad addresses are permanent."""
+        try:
+            code, reply = call()
+        except UnicodeEncodeError as exc:
+            self._reset(smtp)
+            raise DeliveryError(f"SMTP: address is not ASCII ({exc.object!r})", retryable=False) from exc
+        except (OSError, smtplib.SMTPServerDisconnected) as exc:
+            raise _DroppedError() from exc
+        return int(code), bytes(reply)
+
+    def _refused(self, smtp: smtplib.SMTP, what: str, code: int, reply: bytes) -> DeliveryError:
+        text = f"SMTP {what} refused: {code} {reply.decode('utf-8', 'replace')}"
+        if code == 421:  # the server is closing this session
+            self._discard()
+            return DeliveryError(text, retryable=True)
+        self._reset(smtp)
+        return DeliveryError(text, retryable=not 500 <= code < 600)
+
+    def _reset(self, smtp: smtplib.SMTP) -> None:
+        """Clear the transaction so the next message starts clean; drop a session that cannot."""
+        try:
+            smtp.rset()
+        except (OSError, smtplib.SMTPException):
+            self._discard()
+
+    def _discard(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        _close_quietly(smtp)
+
+
+def _data_command(smtp: smtplib.SMTP) -> tuple[int, bytes]:
+    smtp.putcmd("data")
+    return smtp.getreply()
+
+
+def _dot_stuffed(data: bytes) -> bytes:
+    """RFC 5321 transparency: double leading dots, end with CRLF.CRLF (the bytes are already CRLF)."""
+    body = re.sub(rb"(?m)^\.", b"..", data)
+    if not body.endswith(b"\r\n"):
+        body += b"\r\n"
+    return body + b".\r\n"
+
+
+def _close_quietly(smtp: smtplib.SMTP | None) -> None:
+    if smtp is not None:
+        with contextlib.suppress(OSError):
+            smtp.close()
