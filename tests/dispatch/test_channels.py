@@ -1,0 +1,58 @@
+"""Choosing the channel for a signer and masking destinations."""
+
+from __future__ import annotations
+
+import pytest
+
+from esign.dispatch.channels import choose_channel, mask_destination, normalize_phone
+from esign.dispatch.records import Channel
+from esign.errors import ConfigError, DispatchError
+
+
+@pytest.mark.parametrize(
+    ("email", "phone", "preferred", "expected"),
+    [
+        ("ana@example.com", "+55 11 98765-4321", "auto", (Channel.EMAIL, "ana@example.com")),
+        ("", "(11) 98765-4321", "auto", (Channel.SMS, "+5511987654321")),
+        ("ana@example.com", "11987654321", "sms", (Channel.SMS, "+5511987654321")),
+        (" ana@example.com ", "", "sms", (Channel.EMAIL, "ana@example.com")),
+        ("not-an-email", "+1 415 555 2671", "email", (Channel.SMS, "+14155552671")),
+    ],
+)
+def test_choose_channel(email: str, phone: str, preferred: str, expected: tuple[Channel, str]) -> None:
+    assert choose_channel(email, phone, preferred) == expected
+
+
+def test_no_usable_channel_names_both_fields() -> None:
+    with pytest.raises(DispatchError, match=r"email: missing; phone: missing"):
+        choose_channel("", "  ", "auto")
+    with pytest.raises(DispatchError, match=r"email: not a valid address.*phone: not a valid number"):
+        choose_channel("ana@", "12", "email")
+
+
+def test_unknown_preference_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="channel"):
+        choose_channel("ana@example.com", "", "fax")
+
+
+@pytest.mark.parametrize(
+    ("raw", "normal"),
+    [("0055 11 98765 4321", "+5511987654321"), ("1133334444", "+551133334444"), ("abc", None), ("+0123", None)],
+)
+def test_normalize_phone(raw: str, normal: str | None) -> None:
+    assert normalize_phone(raw) == normal
+
+
+@pytest.mark.parametrize(
+    ("channel", "destination", "masked"),
+    [
+        ("email", "joao@example.com", "j***@example.com"),
+        ("email", "broken", "***"),
+        ("sms", "+5511987654321", "+55 11 9****-4321"),
+        ("sms", "+551133334444", "+55 11 3***-4444"),
+        ("sms", "+14155552671", "+14 *****2671"),
+        ("sms", "123", "***"),
+    ],
+)
+def test_mask_destination(channel: str, destination: str, masked: str) -> None:
+    assert mask_destination(channel, destination) == masked
