@@ -1,0 +1,1 @@
+"""The clients' signing portal: a small server-rendered FastAPI app (no Airflow here)."""

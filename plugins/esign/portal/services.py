@@ -1,0 +1,62 @@
+"""What the portal needs from the rest of the system, gathered in one object built by the edge."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from cryptography import x509
+
+from esign.config import Settings
+from esign.requests import CodeSender, SigningRequests
+from esign.store import Ledger
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+
+class VerificationLike(Protocol):
+    """The part of ``esign.verify.VerificationResult`` the verify pages use: its plain-data form.
+
+    ``to_dict()`` gives status (authentic | altered | unknown), document_id, sha256, reasons and signatures
+    (each a dict with signer, signed_at, intact, valid, trusted, covers_entire_file, ok).
+    """
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+#: ``esign.verify.verify_pdf``: (pdf bytes, ledger, trust roots) -> result.
+VerifyFn = Callable[[bytes, Ledger, Sequence[x509.Certificate]], VerificationLike]
+
+
+@dataclass(frozen=True, slots=True)
+class PortalSettings:
+    """Public URL (decides the cookies' Secure flag), where documents live and where page images are cached."""
+
+    public_url: str
+    documents_dir: Path
+    cache_dir: Path
+    company_name: str = ""
+    max_upload_bytes: int = MAX_UPLOAD_BYTES
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.public_url.startswith("https://")
+
+    @classmethod
+    def from_settings(cls, settings: Settings, company_name: str = "") -> PortalSettings:
+        return cls(public_url=settings.public_url, documents_dir=settings.documents_dir,
+                   cache_dir=settings.workdir / "portal-cache", company_name=company_name)
+
+
+@dataclass(frozen=True, slots=True)
+class PortalServices:
+    """Everything the portal calls: the ledger, the signing requests, the code channel and the verifier."""
+
+    ledger: Ledger
+    requests: SigningRequests
+    sender: CodeSender
+    settings: PortalSettings
+    verify: VerifyFn
+    trust_roots: Sequence[x509.Certificate] = field(default_factory=tuple)

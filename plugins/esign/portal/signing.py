@@ -1,0 +1,168 @@
+"""The client's pages: open the link, get and confirm a code, then sign or decline."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, RedirectResponse, Response
+
+from esign.portal.forms import read_urlencoded
+from esign.portal.web import Portal, client_ip, user_agent
+from esign.requests import (
+    AlreadySignedError,
+    CodeError,
+    InvalidInputError,
+    NotVerifiedError,
+    RequestError,
+    RequestStatus,
+    SigningRequest,
+    ThrottledError,
+)
+
+SMALL_FORM = 8 * 1024
+SIGN_FORM = 2 * 1024 * 1024  # a drawn signature as a base64 data URL (the PNG itself is capped at 1 MB)
+_PNG_PREFIX = "data:image/png;base64,"
+_INTENTS = ("sign", "decline")
+
+
+def _intent(form: dict[str, str]) -> str:
+    intent = form.get("intent", "")
+    return intent if intent in _INTENTS else "sign"
+
+
+def _drawn_png(value: str) -> bytes | None:
+    if not value:
+        return None
+    if not value.startswith(_PNG_PREFIX):
+        raise InvalidInputError("drawn_png", "a assinatura desenhada não pôde ser lida")
+    try:
+        return base64.b64decode(value[len(_PNG_PREFIX):], validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidInputError("drawn_png", "a assinatura desenhada não pôde ser lida") from exc
+
+
+def build_router(portal: Portal) -> APIRouter:
+    router = APIRouter()
+    requests = portal.requests
+
+    def document_context(signing_request: SigningRequest, token: str) -> dict[str, object]:
+        document = portal.ledger.get(signing_request.document_id)
+        return {"token": token, "document": document, "link": signing_request}
+
+    def code_page(request: Request, signing_request: SigningRequest, token: str, intent: str,
+                  message: str = "", status: int = 200, sent: bool = True) -> Response:
+        context = {**document_context(signing_request, token), "intent": intent, "message": message, "sent": sent}
+        return portal.render(request, "code.html", context, status)
+
+    def step_page(request: Request, signing_request: SigningRequest, token: str, intent: str,
+                  message: str = "", status: int = 200, values: dict[str, str] | None = None) -> Response:
+        name = "sign.html" if intent == "sign" else "decline.html"
+        context = {**document_context(signing_request, token), "message": message, "values": values or {}}
+        return portal.render(request, name, context, status)
+
+    @router.get("/s/{token}")
+    async def open_link(request: Request, token: str) -> Response:
+        signing_request = await run_in_threadpool(requests.resolve, token)
+        await run_in_threadpool(requests.mark_viewed, signing_request, client_ip(request), user_agent(request))
+        count = await run_in_threadpool(portal.pages.page_count, signing_request.document_id)
+        context = {**document_context(signing_request, token), "pages": list(range(1, count + 1))}
+        return portal.render(request, "view.html", context)
+
+    @router.get("/s/{token}/pages/{number:int}.png")
+    async def page_image(token: str, number: int) -> Response:
+        signing_request = await run_in_threadpool(requests.resolve, token)
+        path = await run_in_threadpool(portal.pages.page_png, signing_request.document_id, number)
+        return FileResponse(path, media_type="image/png", headers={"Cache-Control": "private, max-age=600"})
+
+    @router.get("/s/{token}/document.pdf")
+    async def download(request: Request, token: str) -> Response:
+        signing_request = await run_in_threadpool(requests.lookup, token)
+        if signing_request.status is not RequestStatus.SIGNED:
+            await run_in_threadpool(requests.resolve, token)
+        path = await run_in_threadpool(portal.pages.pdf_path, signing_request.document_id)
+        info = requests.event_info(signing_request, client_ip(request), user_agent(request))
+        await run_in_threadpool(portal.ledger.log, signing_request.document_id, "downloaded", info)
+        return FileResponse(path, media_type="application/pdf", filename=f"{signing_request.document_id}.pdf")
+
+    @router.post("/s/{token}/code")
+    async def send_code(request: Request, token: str) -> Response:
+        form = await read_urlencoded(request, SMALL_FORM)
+        portal.check_csrf(request, form)
+        signing_request = await run_in_threadpool(requests.resolve, token)
+        intent = _intent(form)
+        try:
+            await run_in_threadpool(requests.issue_code, signing_request, portal.services.sender,
+                                    client_ip(request), user_agent(request))
+        except ThrottledError as exc:
+            response = code_page(request, signing_request, token, intent, str(exc), 429, sent=False)
+            response.headers["Retry-After"] = str(exc.retry_after)
+            return response
+        return code_page(request, signing_request, token, intent)
+
+    @router.post("/s/{token}/verify")
+    async def verify_code(request: Request, token: str) -> Response:
+        form = await read_urlencoded(request, SMALL_FORM)
+        portal.check_csrf(request, form)
+        signing_request = await run_in_threadpool(requests.resolve, token)
+        intent = _intent(form)
+        try:
+            await run_in_threadpool(requests.check_code, signing_request, form.get("code", ""),
+                                    client_ip(request), user_agent(request))
+        except CodeError as exc:
+            return code_page(request, signing_request, token, intent, str(exc), 400, sent=False)
+        response = step_page(request, signing_request, token, intent)
+        await run_in_threadpool(portal.remember_verified, response, signing_request, token)
+        return response
+
+    async def verified(request: Request, token: str) -> SigningRequest:
+        signing_request = await run_in_threadpool(requests.resolve, token)
+        if not await run_in_threadpool(portal.verified_here, request, signing_request):
+            raise NotVerifiedError("confirme o código de verificação antes de continuar")
+        return signing_request
+
+    @router.post("/s/{token}/sign")
+    async def sign(request: Request, token: str) -> Response:
+        form = await read_urlencoded(request, SIGN_FORM)
+        portal.check_csrf(request, form)
+        signing_request = await verified(request, token)
+        values = {"typed_name": form.get("typed_name", "")[:300]}
+        try:
+            png = _drawn_png(form.get("drawn_png", ""))
+            await run_in_threadpool(requests.sign, signing_request, form.get("typed_name", ""), png,
+                                    form.get("consent") == "yes", client_ip(request), user_agent(request))
+        except (InvalidInputError, RequestError) as exc:
+            if exc.reason not in ("invalid_input", "consent_required"):
+                raise
+            return step_page(request, signing_request, token, "sign", str(exc), 400, values)
+        return RedirectResponse(f"/s/{token}/done", status_code=303)
+
+    @router.post("/s/{token}/decline")
+    async def decline(request: Request, token: str) -> Response:
+        form = await read_urlencoded(request, SMALL_FORM)
+        portal.check_csrf(request, form)
+        signing_request = await verified(request, token)
+        try:
+            await run_in_threadpool(requests.decline, signing_request, form.get("reason", ""),
+                                    client_ip(request), user_agent(request))
+        except InvalidInputError as exc:
+            values = {"reason": form.get("reason", "")[:1000]}
+            return step_page(request, signing_request, token, "decline", str(exc), 400, values)
+        return RedirectResponse(f"/s/{token}/done", status_code=303)
+
+    @router.get("/s/{token}/done")
+    async def done(request: Request, token: str) -> Response:
+        signing_request = await run_in_threadpool(requests.lookup, token)
+        if signing_request.status not in (RequestStatus.SIGNED, RequestStatus.DECLINED):
+            if signing_request.status is RequestStatus.OPEN:
+                return RedirectResponse(f"/s/{token}", status_code=303)
+            await run_in_threadpool(requests.resolve, token)  # expired or canceled: raises the right page
+            raise AlreadySignedError("este documento já foi assinado")
+        context = {**document_context(signing_request, token),
+                   "verify_url": f"{portal.settings.public_url}/verify/{signing_request.document_id}"}
+        return portal.render(request, "done.html", context)
+
+    return router
