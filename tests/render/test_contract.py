@@ -280,3 +280,10 @@ def test_english_template_and_custom_blocks(tmp_path: Path, company: Party, make
     assert "Total R$ 16,500.00" in text and "Signed November 28, 2026" in text and "Page 1 of 2" in text
     page = PdfReader(io.BytesIO(doc.pdf)).pages[0]
     assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == (612, 792)
+
+
+def test_plain_ampersand_in_template_text_prints_as_written(tmp_path: Path, company: Party,
+                                                            make_deal: MakeDeal) -> None:
+    library = custom(tmp_path, "  - type: paragraph\n    text: \"P&D, R & D e A&amp;B para {{ deal.id }}\"\n")
+    assert "P&D, R & D e A&B para 4711" in pdf_text(render(library, company, make_deal(),
+                                                           template_id="custom").pdf)

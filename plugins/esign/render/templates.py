@@ -28,6 +28,8 @@ ROLES = ("company", "client")
 DEAL_ATTACHMENT = "deal_attachment"
 _ID_RE = re.compile(r"[a-z0-9][a-z0-9_\-]{0,63}")
 _JINJA_MARKERS = ("{{", "{%", "{#")
+# A "&" that does not start an entity; reportlab would mangle "P&D" into "P&D;".
+_BARE_AMPERSAND = re.compile(r"&(?!#[0-9]+;|#x[0-9a-fA-F]+;|[A-Za-z][A-Za-z0-9]*;)")
 
 #: block type -> (templated keys, plain keys, required keys)
 BLOCK_SCHEMA: dict[str, tuple[frozenset[str], frozenset[str], frozenset[str]]] = {
@@ -48,19 +50,20 @@ BLOCK_SCHEMA: dict[str, tuple[frozenset[str], frozenset[str], frozenset[str]]] =
 class Text:
     """A compiled Jinja2 snippet that knows where it came from (for error messages)."""
 
-    __slots__ = ("_template", "source", "static", "template_id", "where")
+    __slots__ = ("_template", "line", "source", "static", "template_id", "where")
 
     def __init__(self, source: str, template_id: str, where: str, filename: str) -> None:
-        self.source = source
+        line = line_of(source)
+        self.line = line
+        self.source = _BARE_AMPERSAND.sub("&amp;", source)
         self.template_id = template_id
         self.where = where
-        line = line_of(source)
         # Snippets without Jinja syntax skip the Jinja call at render time (most clause text).
         self.static = not any(marker in source for marker in _JINJA_MARKERS)
         self._template: jinja2.Template | None = None
         if not self.static:
             try:
-                self._template = ENV.from_string(source)
+                self._template = ENV.from_string(self.source)
             except jinja2.TemplateSyntaxError as exc:
                 at = line + (exc.lineno or 1) - 1 if line else exc.lineno
                 raise RenderError(f"template {template_id!r} ({filename}) line {at}: {where}: "
@@ -73,8 +76,7 @@ class Text:
         try:
             return self._template.render(context)
         except jinja2.TemplateError as exc:
-            line = line_of(self.source)
-            raise RenderError(f"template {self.template_id!r} line {line}: {self.where}: {exc}") from exc
+            raise RenderError(f"template {self.template_id!r} line {self.line}: {self.where}: {exc}") from exc
 
 
 @dataclass(frozen=True)
