@@ -48,8 +48,9 @@ def test_shipped_templates_load(library: TemplateLibrary) -> None:
     assert {slot.role for slot in nda.slots} == {"company", "client"}
 
 
-def test_templates_are_parsed_once(library: TemplateLibrary) -> None:
+def test_templates_are_parsed_once_per_process(library: TemplateLibrary) -> None:
     assert library.get("contrato_servicos") is library.get("contrato_servicos")
+    assert TemplateLibrary(TEMPLATES_DIR).get("contrato_servicos") is library.get("contrato_servicos")
 
 
 def test_edited_template_is_reloaded(tmp_path: Path) -> None:

@@ -277,8 +277,14 @@ def parse_template_file(path: Path, templates_dir: Path) -> DocumentTemplate:
     return parser.parse(data)
 
 
+# Parsed templates of the whole process, shared by every TemplateLibrary (workers build several):
+# resolved file path -> ((mtime_ns, size), template).
+_PARSED: dict[Path, tuple[tuple[int, int], DocumentTemplate]] = {}
+_PARSED_LOCK = threading.Lock()
+
+
 class TemplateLibrary:
-    """The templates of one folder, each parsed once and kept until its file changes.
+    """The templates of one folder, each parsed once per process and kept until its file changes.
 
     Keyed by the file's modification time and size, so ops can edit a template while a worker runs
     and the next document picks the change up, without re-parsing on every call.
@@ -286,8 +292,6 @@ class TemplateLibrary:
 
     def __init__(self, templates_dir: Path) -> None:
         self.templates_dir = Path(templates_dir)
-        self._cache: dict[str, tuple[tuple[int, int], DocumentTemplate]] = {}
-        self._lock = threading.Lock()
 
     def ids(self) -> list[str]:
         """The ids of the templates in the folder (one ``<id>.yaml`` file each)."""
@@ -299,17 +303,20 @@ class TemplateLibrary:
         """The compiled template; RenderError for an unknown id or a broken file (naming the line)."""
         if not isinstance(template_id, str) or not _ID_RE.fullmatch(template_id):
             raise RenderError(f"template {template_id!r}: invalid id (lowercase letters, digits, _ and -)")
-        path = self.templates_dir / f"{template_id}.yaml"
+        path = (self.templates_dir / f"{template_id}.yaml").resolve()
         try:
             stat = path.stat()
         except FileNotFoundError:
             known = ", ".join(self.ids()) or "none"
             raise RenderError(f"template {template_id!r}: unknown template (known: {known})") from None
         key = (stat.st_mtime_ns, stat.st_size)
-        cached = self._cache.get(template_id)
+        cached = _PARSED.get(path)
         if cached is not None and cached[0] == key:
             return cached[1]
-        with self._lock:
-            template = parse_template_file(path, self.templates_dir)
-            self._cache[template_id] = (key, template)
+        with _PARSED_LOCK:
+            cached = _PARSED.get(path)
+            if cached is not None and cached[0] == key:
+                return cached[1]
+            template = parse_template_file(path, path.parent)
+            _PARSED[path] = (key, template)
         return template
