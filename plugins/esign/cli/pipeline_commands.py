@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from esign.cli import demo_command
+
 
 def register(sub: Any) -> None:
-    from esign.cli import demo_command
-
     demo_command.register(sub)

@@ -1,0 +1,218 @@
+"""The demo's main job: seed, send through Airflow, let simulated clients sign, collect, verify, report."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from esign.demo import environment
+from esign.demo.inbox import Inbox
+from esign.errors import EsignError
+
+Echo = Callable[[str], None]
+#: What ten demo clients do: seven sign, one declines, two never open the link.
+CLIENT_MIX = ("sign",) * 7 + ("decline",) + ("none",) * 2
+
+
+@dataclass
+class StepTimer:
+    """Wall time and item counts per step, for the summary's documents/s."""
+
+    rows: list[tuple[str, float, int]] = field(default_factory=list)
+
+    @contextmanager
+    def step(self, name: str, echo: Echo) -> Iterator[list[int]]:
+        echo(f"==> {name}")
+        counter = [0]
+        start = time.perf_counter()
+        yield counter
+        elapsed = time.perf_counter() - start
+        self.rows.append((name, elapsed, counter[0]))
+        rate = f", {counter[0] / elapsed:.1f}/s" if counter[0] and elapsed > 0 else ""
+        echo(f"    done in {elapsed:.1f} s ({counter[0]} items{rate})")
+
+
+def run_dag_in_child(dag_id: str, conf: dict[str, object], log_path: Path, progress: Callable[[], str],
+                     echo: Echo) -> None:
+    """Run a DAG with ``dag.test()`` in a child process, logging to a file and echoing ledger progress."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("w", encoding="utf-8") as log:
+        child = subprocess.Popen([sys.executable, "-m", "esign.hooks.dag_runner", dag_id, json.dumps(conf)],
+                                 stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))
+        last = ""
+        while child.poll() is None:
+            time.sleep(1.0)
+            now = progress()
+            if now != last:
+                echo(f"    {now}")
+                last = now
+    if child.returncode != 0:
+        tail = log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-15:]
+        raise EsignError(f"Airflow run of {dag_id} failed (log: {log_path}):\n" + "\n".join(tail))
+
+
+@dataclass
+class DemoResult:
+    workdir: Path
+    stages: dict[str, int]
+    crm_stages: dict[str, int]
+    quarantine: list[tuple[str, str]]
+    completed: list[Path]
+    verified: int
+    timings: list[tuple[str, float, int]]
+    client_actions: dict[str, int]
+
+
+def run_demo(deals: int, workdir: Path, project_dir: Path, echo: Echo = print, seed: int = 7) -> DemoResult:
+    """Everything ``esign demo`` does; returns what the summary prints."""
+    environment.configure(workdir, project_dir)
+    environment.reset_workdir(workdir)
+    from esign.config import Settings
+    from esign.dispatch.mailserver import LocalMailServer
+    from esign.workspace import reset_workspaces, workspace_for
+
+    mail = LocalMailServer(workdir / "mail")
+    mail.start()
+    os.environ["ESIGN_SMTP_HOST"], os.environ["ESIGN_SMTP_PORT"] = "127.0.0.1", str(mail.port)
+    from esign.demo.servers import PortalServer, free_port
+
+    portal_port = free_port()
+    os.environ["ESIGN_PUBLIC_URL"] = f"http://127.0.0.1:{portal_port}"
+    reset_workspaces()
+    settings = Settings.from_env()
+    ws = workspace_for(settings)
+    timer = StepTimer()
+    try:
+        with timer.step("keys and demo data", echo) as count:
+            _ensure_keys(ws, echo)
+            from esign.crm.seed import seed_demo
+
+            summary = seed_demo(ws.engine, deals, rng_seed=seed)
+            count[0] = summary.deals
+            echo(f"    seeded {summary.deals} deals ({len(summary.broken)} with broken data on purpose)")
+        from esign.pipeline.services import portal_services, services_for
+        from esign.portal.app import create_app
+
+        services = services_for({"auto_approve": True})
+        with PortalServer(create_app(portal_services(services)), port=portal_port) as portal:
+            echo(f"    portal at {portal.url}, SMTP at 127.0.0.1:{mail.port}")
+            with timer.step("esign_send through Airflow (render, approve, sign, dispatch)", echo) as count:
+                run_dag_in_child("esign_send", {"auto_approve": True}, workdir / "airflow" / "demo-send.log",
+                                 lambda: _stage_line(ws), echo)
+                count[0] = sum(ws.ledger.stage_counts().values())
+            with timer.step("clients open their links and sign or decline on the portal", echo) as count:
+                actions = _act_as_clients(ws, services, Inbox(workdir / "mail", workdir / "sms" / "outbox.jsonl"),
+                                          seed, echo)
+                count[0] = sum(actions.values())
+            with timer.step("esign_collect through Airflow (finalize, seal, verify, CRM)", echo) as count:
+                run_dag_in_child("esign_collect", {}, workdir / "airflow" / "demo-collect.log",
+                                 lambda: _stage_line(ws), echo)
+                count[0] = ws.ledger.stage_counts().get("completed", 0)
+        with timer.step("verify every completed PDF (esign verify + pdfsig)", echo) as count:
+            completed, verified = _verify_completed(ws)
+            count[0] = len(completed)
+    finally:
+        mail.stop()
+    return DemoResult(workdir=workdir, stages=ws.ledger.stage_counts(), crm_stages=_crm_stages(ws),
+                      quarantine=_quarantine(ws), completed=completed, verified=verified, timings=timer.rows,
+                      client_actions=actions)
+
+
+def _ensure_keys(ws, echo: Echo) -> None:  # type: ignore[no-untyped-def]
+    from esign.config import key_passphrase
+    from esign.signing import init_keys
+
+    if ws.settings.pkcs12_path.exists():
+        return
+    company = ws.company
+    init_keys(ws.settings.keys_dir, key_passphrase(), company_name=company.party.name,
+              director_name=company.director_name, director_title=company.director_title)
+    echo(f"    created the demo company CA and {company.director_name}'s certificate in {ws.settings.keys_dir}")
+
+
+def _stage_line(ws) -> str:  # type: ignore[no-untyped-def]
+    counts = ws.ledger.stage_counts()
+    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "starting Airflow..."
+
+
+def _act_as_clients(ws, services, inbox: Inbox, seed: int, echo: Echo) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """7 in 10 sign, 1 in 10 declines, 2 in 10 never open the link (they stay pending); order shuffled by seed."""
+    from esign.demo.clients import act
+    from esign.dispatch.records import message_id_for
+    from esign.model import Stage
+
+    actions: Counter[str] = Counter()
+    pending = ws.ledger.list_by_stage(Stage.SENT, limit=100_000)
+    random.Random(seed).shuffle(pending)
+    plan = [(record, CLIENT_MIX[i % len(CLIENT_MIX)]) for i, record in enumerate(pending)]
+    for n, (record, decision) in enumerate(plan):
+        if decision == "none":
+            actions["left pending"] += 1
+            continue
+        request = services.requests.for_document(record.id)
+        link = inbox.signing_link(message_id_for(f"invite:{request.id}")) if request else None
+        if link is None:
+            actions["no link received"] += 1
+            continue
+        try:
+            act(link, request.destination, inbox, decision=decision,
+                name=_signer_name(ws, record, record.counterparty_name), seed=n)
+            actions["signed" if decision == "sign" else "declined"] += 1
+        except EsignError as exc:
+            actions["client errors"] += 1
+            echo(f"    client of {record.id}: {exc}")
+        if (n + 1) % 10 == 0:
+            echo(f"    {n + 1}/{len(plan)} clients done")
+    return dict(actions)
+
+
+def _signer_name(ws, record, fallback: str) -> str:  # type: ignore[no-untyped-def]
+    """The deal's contact person signs in the counterparty's name (read from the embedded CRM)."""
+    from sqlalchemy import select
+
+    from esign.crm.local_schema import crm_contacts, crm_deals
+
+    query = (select(crm_contacts.c.name).select_from(crm_deals.join(crm_contacts))
+             .where(crm_deals.c.id == int(record.deal_id)))
+    with ws.engine.connect() as conn:
+        name = conn.execute(query).scalar()
+    return str(name or fallback)
+
+
+def _verify_completed(ws) -> tuple[list[Path], int]:  # type: ignore[no-untyped-def]
+    from esign.model import Stage
+    from esign.verify import verify_pdf
+
+    paths = [ws.version_path("final", r.id) for r in ws.ledger.list_by_stage(Stage.COMPLETED, limit=100_000)]
+    ok = 0
+    for path in paths:
+        result = verify_pdf(path.read_bytes(), ws.ledger, ws.trust_roots)
+        pdfsig = subprocess.run(["pdfsig", str(path)], capture_output=True, text=True, check=False).stdout
+        if result.authentic and "Signature is Valid" in pdfsig and "Total document signed" in pdfsig:
+            ok += 1
+    return paths, ok
+
+
+def _crm_stages(ws) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    from sqlalchemy import func, select
+
+    from esign.crm.local_schema import crm_deals
+
+    with ws.engine.connect() as conn:
+        rows = conn.execute(select(crm_deals.c.stage_id, func.count()).group_by(crm_deals.c.stage_id))
+        return {str(stage): int(n) for stage, n in rows}
+
+
+def _quarantine(ws) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    from esign.model import Stage
+
+    return [(r.deal_id, r.reason or "") for r in ws.ledger.list_by_stage(Stage.QUARANTINED, limit=1000)]

@@ -1,0 +1,74 @@
+"""Build :class:`~esign.pipeline.services.Services` from Airflow's Connections, Variables and DAG params.
+
+- ``smtp_default`` (Connection): the SMTP relay; extras ``from_email``, ``timeout``, ``disable_tls``,
+  ``disable_ssl`` as in Airflow's SMTP provider. Without the Connection, ``ESIGN_SMTP_*`` variables apply.
+- ``esign_pipeline`` (Variable, JSON): overrides of ``config/pipeline.yaml`` for every run.
+- DAG params: overrides for one run; ``null`` keeps the configured value.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from esign.dispatch.email import SmtpSettings
+from esign.errors import ConfigError
+from esign.pipeline.services import Services, services_for
+
+log = logging.getLogger(__name__)
+
+#: DAG params that map onto pipeline settings.
+RUN_SETTINGS = ("crm", "template", "channel", "batch_size", "max_deals", "auto_approve", "dry_run",
+                "reminder_after_days", "max_reminders", "link_valid_days")
+
+
+def smtp_from_connection(conn_id: str = "smtp_default") -> SmtpSettings:
+    """SMTP settings from an Airflow Connection, or from the environment when there is none."""
+    from airflow.sdk import BaseHook
+
+    try:
+        conn = BaseHook.get_connection(conn_id)
+    except Exception:  # Airflow raises its own not-found type; any failure means "not configured"
+        log.info("no Airflow connection %r: SMTP settings come from ESIGN_SMTP_* variables", conn_id)
+        return SmtpSettings.from_env()
+    extra = conn.extra_dejson or {}
+    defaults = SmtpSettings.from_env()
+    ssl = not _flag(extra.get("disable_ssl", False))
+    starttls = not _flag(extra.get("disable_tls", False)) and not ssl
+    return SmtpSettings(
+        host=conn.host or defaults.host, port=int(conn.port or defaults.port), username=conn.login or "",
+        password=conn.password or "", ssl=ssl, starttls=starttls,
+        timeout=float(extra.get("timeout", defaults.timeout)),
+        from_addr=str(extra.get("from_email") or defaults.from_addr),
+    )
+
+
+def _flag(value: object) -> bool:
+    return value is True or str(value).strip().lower() in ("1", "true", "yes")
+
+
+def pipeline_overrides(params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The Variable ``esign_pipeline`` (JSON), then this run's params."""
+    from airflow.sdk import Variable
+
+    overrides: dict[str, Any] = {}
+    raw = Variable.get("esign_pipeline", default=None)
+    if raw:
+        try:
+            data = json.loads(raw) if isinstance(raw, str) else raw
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"Airflow Variable esign_pipeline: not valid JSON ({exc})") from exc
+        if not isinstance(data, dict):
+            raise ConfigError("Airflow Variable esign_pipeline: expected a JSON object")
+        overrides.update(data)
+    for key in RUN_SETTINGS:
+        value = (params or {}).get(key)
+        if value is not None and value != "":
+            overrides[key] = value
+    return overrides
+
+
+def services_from_context(params: Mapping[str, Any] | None) -> Services:
+    return services_for(pipeline_overrides(params), smtp=smtp_from_connection())

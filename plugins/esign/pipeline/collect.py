@@ -1,0 +1,136 @@
+"""The steps of a collect run: finalize what clients signed, write results back, remind, expire.
+
+Each step is idempotent: it reads the ledger for what still needs doing and does only that.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from esign.dispatch.records import MessageKind
+from esign.documents import fail_document, finalize_signed_document
+from esign.errors import EsignError
+from esign.model import Stage
+from esign.pipeline import writeback
+from esign.pipeline.messages import reminder_message
+from esign.pipeline.send import mark_sent
+from esign.pipeline.services import Services
+from esign.store import EventInfo
+from esign.verify import verify_pdf
+
+log = logging.getLogger(__name__)
+
+#: A row left ``sending`` this long is from a crashed worker: reconciled, never re-sent blindly.
+STALE_SENDING = timedelta(minutes=15)
+
+
+def recover(services: Services) -> dict[str, int]:
+    """Repair what a crash may have left half done: outbox rows, request/ledger moves, sent marks."""
+    stale = services.outbox.reconcile_stale(STALE_SENDING)
+    moved = services.requests.reconcile()
+    sent = mark_sent(services)
+    return {"uncertain": len(stale), "reconciled": moved, **sent}
+
+
+def signed_documents(services: Services, limit: int = 5000) -> list[str]:
+    """IDs of documents the client signed and that still need finalizing."""
+    return [r.id for r in services.ws.ledger.list_by_stage(Stage.CLIENT_SIGNED, limit=limit)]
+
+
+def finalize_documents(services: Services, document_ids: list[str]) -> dict[str, int]:
+    """Seal each signed document, verify it, attach it to the deal and move the deal to "signed"."""
+    counts: Counter[str] = Counter()
+    ws = services.ws
+    for doc_id in document_ids:
+        try:
+            record = ws.ledger.get(doc_id)
+            if record.stage is Stage.CLIENT_SIGNED:
+                finalize_signed_document(ws, doc_id, services.requests.evidence(doc_id))
+                counts["finalized"] += 1
+            data = ws.version_path("final", doc_id).read_bytes()
+            verdict = verify_pdf(data, ws.ledger, ws.trust_roots)
+            if not verdict.authentic:
+                raise EsignError(f"the sealed file does not verify: {'; '.join(verdict.reasons)}")
+            record = ws.ledger.get(doc_id)
+            if not writeback.is_done(services, doc_id, "signed"):
+                ws.ledger.log(doc_id, "verified", EventInfo(actor="pipeline", detail=f"sha256 {verdict.sha256}"))
+                comment = (f"Contrato {doc_id} assinado por todas as partes. Arquivo final verificado "
+                           f"(SHA-256 {verdict.sha256}). Verificação: {ws.settings.verify_url(doc_id)}")
+                writeback.write_back(services, record, "signed", comment, [(f"{doc_id}.pdf", data)])
+                counts["written_back"] += 1
+        except EsignError as exc:
+            log.warning("document %s: finalize failed: %s", doc_id, exc)
+            counts["errors"] += 1
+            if ws.ledger.get(doc_id).stage is Stage.CLIENT_SIGNED:
+                fail_document(ws, doc_id, exc)
+    return dict(counts)
+
+
+def write_back_endings(services: Services, limit: int = 5000) -> dict[str, int]:
+    """Declined, expired and completed-but-not-written-back documents: tell the CRM once each."""
+    counts: Counter[str] = Counter()
+    ledger = services.ws.ledger
+    for stage, target in ((Stage.DECLINED, "declined"), (Stage.EXPIRED, "expired"), (Stage.FAILED, "failed")):
+        records = ledger.list_by_stage(stage, limit=limit)
+        done = writeback.done_targets(services, [r.id for r in records])
+        for record in records:
+            if (record.id, target) in done or record.batch_id is None:
+                continue
+            text = {
+                "declined": f"O cliente recusou o contrato {record.id}. Motivo: {record.reason or '-'}",
+                "expired": f"O link de assinatura do contrato {record.id} expirou sem assinatura.",
+                "failed": f"O contrato {record.id} falhou: {record.reason or '-'}",
+            }[target]
+            try:
+                counts[target] += int(writeback.write_back(services, record, target, text))
+            except EsignError as exc:
+                log.warning("deal %s: write-back %s failed: %s", record.deal_id, target, exc)
+                counts["crm_errors"] += 1
+    return dict(counts)
+
+
+def send_reminders(services: Services, now: datetime | None = None) -> dict[str, int]:
+    """Remind clients who have not signed after ``reminder_after_days``, at most ``max_reminders`` times."""
+    config = services.config
+    if config.max_reminders == 0 or config.dry_run:
+        return {}
+    now = now or datetime.now(UTC)
+    every = timedelta(days=config.reminder_after_days)
+    entry_ids: list[int] = []
+    for request in services.requests.pending(older_than=every):
+        record = services.ws.ledger.get(request.document_id)
+        if record.stage not in (Stage.SENT, Stage.VIEWED):
+            continue
+        earlier = [e for e in services.outbox.entries(document_id=record.id)
+                   if str(e.kind) == MessageKind.REMINDER and e.request_id == request.id]
+        if len(earlier) >= config.max_reminders:
+            continue
+        last = max((e.created_at for e in earlier), default=request.created_at)
+        if now - last < every:
+            continue
+        entry = services.outbox.enqueue(reminder_message(services, request, record, len(earlier) + 1))
+        services.ws.ledger.log(record.id, "reminder_queued",
+                               EventInfo(actor="pipeline", channel=request.channel, detail=f"#{len(earlier) + 1}"))
+        entry_ids.append(entry.id)
+    counts: dict[str, Any] = {"queued": len(entry_ids)}
+    if entry_ids:
+        report = services.outbox.deliver_pending(services.email_sender(), services.sms_gateway,
+                                                 limit=len(entry_ids), batch=entry_ids)
+        counts.update(sent=report.sent, failed=report.failed, retried=report.retried)
+    return counts
+
+
+def expire_requests(services: Services, now: datetime | None = None) -> dict[str, int]:
+    """Close links past their deadline; their documents become ``expired`` (written back by the next step)."""
+    return {"expired": len(services.requests.expire_due(now))}
+
+
+def deliver_leftovers(services: Services, limit: int = 1000) -> dict[str, int]:
+    """Send outbox rows a failed or retried run left pending (SMTP was down, a 4xx, ...)."""
+    report = services.outbox.deliver_pending(services.email_sender(), services.sms_gateway, limit=limit)
+    counts = {"sent": report.sent, "failed": report.failed, "retried": report.retried}
+    counts.update({f"after_{k}": v for k, v in mark_sent(services).items()})
+    return counts

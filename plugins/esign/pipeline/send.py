@@ -1,0 +1,275 @@
+"""The steps of a bulk send, one function per DAG task; each is idempotent and returns small counts.
+
+plan -> prepare (validate + render) -> [director approves] -> company-sign -> request + dispatch -> CRM awaiting.
+Batches are ID ranges of deals, so a task's input is a few numbers, never records.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from itertools import islice
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from esign.dispatch.channels import choose_channel
+from esign.dispatch.records import Channel
+from esign.documents import company_sign_document, fail_document, prepare_document
+from esign.errors import DispatchError, EsignError
+from esign.model import Stage
+from esign.pipeline import writeback
+from esign.pipeline.messages import invite_message
+from esign.pipeline.schema import batches
+from esign.pipeline.services import Services
+from esign.store import DocumentRecord, EventInfo
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchSpec:
+    """A mapped task's whole input: which deals (an ID range) of which run."""
+
+    batch_id: str
+    first_id: int
+    last_id: int
+    count: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BatchSpec:
+        return cls(str(data["batch_id"]), int(data["first_id"]), int(data["last_id"]), int(data["count"]))
+
+
+def _chunks(ids: Iterable[int], size: int) -> Iterator[list[int]]:
+    it = iter(ids)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+def plan_batches(services: Services, run_id: str) -> list[dict[str, Any]]:
+    """Check the configuration against the CRM, then cut the trigger stage into ID-range batches."""
+    config = services.config
+    services.ws.templates.get(config.template)  # an unknown template fails here, before any deal
+    config.stages.validate(services.crm.list_stages())
+    limit = config.max_deals or None
+    specs = []
+    now = datetime.now(UTC)
+    for n, ids in enumerate(_chunks(services.crm.iter_deal_ids(config.stages.trigger, limit=limit),
+                                    config.batch_size)):
+        spec = BatchSpec(f"{run_id}#{n:05d}", ids[0], ids[-1], len(ids))
+        _record_batch(services, run_id, spec, now)
+        specs.append(spec.to_dict())
+    log.info("run %s: %d batches", run_id, len(specs))
+    return specs
+
+
+def _record_batch(services: Services, run_id: str, spec: BatchSpec, now: datetime) -> None:
+    values = {"run_id": run_id, "crm": services.crm.name, "template_id": services.config.template,
+              "stage_id": services.config.stages.trigger, "first_id": spec.first_id, "last_id": spec.last_id,
+              "planned": spec.count, "updated_at": now}
+    with services.ws.engine.begin() as conn:
+        try:
+            with conn.begin_nested():
+                conn.execute(batches.insert().values(id=spec.batch_id, created_at=now, counts_json="{}", **values))
+        except IntegrityError:
+            conn.execute(batches.update().where(batches.c.id == spec.batch_id).values(**values))
+
+
+def _save_counts(services: Services, batch_id: str, step: str, counts: dict[str, int]) -> None:
+    with services.ws.engine.begin() as conn:
+        current = conn.execute(select(batches.c.counts_json).where(batches.c.id == batch_id)).scalar() or "{}"
+        data = json.loads(current)
+        data[step] = counts
+        conn.execute(batches.update().where(batches.c.id == batch_id)
+                     .values(counts_json=json.dumps(data), updated_at=datetime.now(UTC)))
+
+
+def prepare_batch(services: Services, batch: dict[str, Any]) -> dict[str, int]:
+    """Validate and render every deal of the batch; bad ones are quarantined, the rest go on."""
+    spec = BatchSpec.from_dict(batch)
+    config = services.config
+    counts: Counter[str] = Counter()
+    fetched = services.crm.fetch_deals(config.stages.trigger, spec.first_id, spec.last_id)
+    counts["missing"] = max(spec.count - len(fetched), 0)  # deleted or moved since planning
+    for item in fetched:
+        try:
+            record, created = prepare_document(
+                services.ws, item.deal, config.template, crm=services.crm.name, batch_id=spec.batch_id,
+                problems=item.problems, may_restart=lambda r: writeback.restart_allowed(services, r))
+        except EsignError as exc:
+            log.warning("deal %s: %s", item.deal.id, exc)
+            counts["errors"] += 1
+            continue
+        except Exception:  # one deal's unexpected failure must not stop the batch; the next run retries it
+            log.exception("deal %s: unexpected error while preparing", item.deal.id)
+            counts["errors"] += 1
+            continue
+        if not created and record.batch_id != spec.batch_id:
+            counts["existing"] += 1
+            continue
+        if record.stage is Stage.QUARANTINED:
+            counts["quarantined"] += 1
+            _write_back_quarantine(services, record)
+        elif record.stage is Stage.DRAFT:
+            counts["prepared"] += 1
+        else:
+            counts[record.stage.value] += 1
+    result = dict(counts)
+    _save_counts(services, spec.batch_id, "prepare", result)
+    return result
+
+
+def _write_back_quarantine(services: Services, record: DocumentRecord) -> None:
+    comment = (f"Contrato não gerado: dados do negócio precisam de correção ({record.reason}). "
+               f"Corrija e mova o negócio de volta para a etapa de preparação. Documento {record.id}.")
+    try:
+        writeback.write_back(services, record, "quarantined", comment)
+    except EsignError as exc:  # the CRM write-back is retried by the next run; the document stays quarantined
+        log.warning("document %s: quarantine write-back failed: %s", record.id, exc)
+
+
+def summarize_run(services: Services, run_id: str, sample_size: int = 5) -> dict[str, Any]:
+    """Counts and a sample of what the director is asked to approve."""
+    with services.ws.engine.connect() as conn:
+        ids = [row[0] for row in conn.execute(select(batches.c.id).where(batches.c.run_id == run_id))]
+    stages: Counter[str] = Counter()
+    sample: list[dict[str, str]] = []
+    for batch_id in ids:
+        for record in services.ws.ledger.list_batch(batch_id):
+            stages[record.stage.value] += 1
+            if record.stage is Stage.DRAFT and len(sample) < sample_size:
+                sample.append({"document": record.id, "deal": record.deal_id, "title": record.title,
+                               "counterparty": record.counterparty_name})
+    return {"run_id": run_id, "batches": len(ids), "stages": dict(stages), "to_sign": stages.get("draft", 0),
+            "sample": sample}
+
+
+def approve_run(services: Services, run_id: str, approved_by: str) -> int:
+    """Record who approved the run's batches for the company signature; the count of batches."""
+    now = datetime.now(UTC)
+    with services.ws.engine.begin() as conn:
+        result = conn.execute(batches.update().where(batches.c.run_id == run_id, batches.c.approved_by.is_(None))
+                              .values(approved_by=approved_by, approved_at=now, updated_at=now))
+    return int(result.rowcount or 0)
+
+
+def _approver(services: Services, batch_id: str) -> str | None:
+    with services.ws.engine.connect() as conn:
+        return conn.execute(select(batches.c.approved_by).where(batches.c.id == batch_id)).scalar()
+
+
+def sign_batch(services: Services, batch: dict[str, Any]) -> dict[str, int]:
+    """Company-sign the batch's drafts; refuses a batch nobody approved."""
+    spec = BatchSpec.from_dict(batch)
+    approver = _approver(services, spec.batch_id)
+    if approver is None:
+        raise EsignError(f"batch {spec.batch_id}: not approved for the company signature")
+    counts: Counter[str] = Counter()
+    if services.config.dry_run:
+        return {"dry_run": 1}
+    for record in services.ws.ledger.list_batch(spec.batch_id, [Stage.DRAFT]):
+        try:
+            company_sign_document(services.ws, record.id, approved_by=approver)
+            counts["signed"] += 1
+        except EsignError as exc:
+            log.warning("document %s: company signature failed: %s", record.id, exc)
+            fail_document(services.ws, record.id, exc)
+            counts["failed"] += 1
+    result = dict(counts)
+    _save_counts(services, spec.batch_id, "sign", result)
+    return result
+
+
+def dispatch_batch(services: Services, batch: dict[str, Any]) -> dict[str, int]:
+    """Create each signing request, record its invitation in the outbox, send, and mark documents sent."""
+    spec = BatchSpec.from_dict(batch)
+    if services.config.dry_run:
+        return {"dry_run": 1}
+    counts: Counter[str] = Counter()
+    entry_ids: list[int] = []
+    expires = datetime.now(UTC).replace(microsecond=0) + timedelta(days=services.config.link_valid_days)
+    for record in services.ws.ledger.list_batch(spec.batch_id, [Stage.COMPANY_SIGNED]):
+        try:
+            request = services.requests.for_document(record.id)
+            if request is None:
+                channel, destination = choose_channel(record.counterparty_email, record.counterparty_phone,
+                                                      services.config.channel)
+                request = services.requests.create(record.id, channel.value, destination, expires)
+            entry_ids.append(services.outbox.enqueue(invite_message(services, request, record)).id)
+        except DispatchError as exc:
+            fail_document(services.ws, record.id, exc)
+            counts["failed"] += 1
+    if entry_ids:
+        report = services.outbox.deliver_pending(services.email_sender(), services.sms_gateway,
+                                                 limit=len(entry_ids), batch=entry_ids)
+        counts.update({k: v for k, v in asdict(report).items() if v})
+    counts.update(mark_sent(services, spec.batch_id))
+    result = dict(counts)
+    _save_counts(services, spec.batch_id, "dispatch", result)
+    return result
+
+
+def mark_sent(services: Services, batch_id: str | None = None) -> dict[str, int]:
+    """Move company-signed documents whose invitation left (or may have left) to ``sent``.
+
+    ``uncertain`` rows (a crash between the server accepting and the outbox recording) count as sent: sending
+    again could deliver twice; reminders and an operator's resend cover a lost one.
+    """
+    counts: Counter[str] = Counter()
+    records = (services.ws.ledger.list_batch(batch_id, [Stage.COMPANY_SIGNED]) if batch_id
+               else services.ws.ledger.list_by_stage(Stage.COMPANY_SIGNED))
+    for record in records:
+        request = services.requests.for_document(record.id)
+        if request is None:
+            continue
+        entry = services.outbox.get_by_key(f"invite:{request.id}")
+        if entry is None:
+            continue
+        state = str(entry.state)
+        if state in ("sent", "uncertain"):
+            detail = "enviado" if state == "sent" else "envio incerto (falha durante o envio); lembretes cobrem"
+            services.ws.ledger.move(record.id, Stage.SENT, "sent",
+                                    EventInfo(actor="pipeline", channel=request.channel, detail=detail))
+            counts["marked_sent"] += 1
+        elif state == "failed":
+            fail_document(services.ws, record.id, DispatchError(f"invitation not delivered: {entry.last_error}"))
+            counts["undeliverable"] += 1
+    return dict(counts)
+
+
+def mark_awaiting(services: Services, batch: dict[str, Any]) -> dict[str, int]:
+    """Move the deals of sent documents to the CRM's "awaiting signature" stage (once each)."""
+    spec = BatchSpec.from_dict(batch)
+    counts: Counter[str] = Counter()
+    records = services.ws.ledger.list_batch(spec.batch_id, [Stage.SENT, Stage.VIEWED])
+    done = writeback.done_targets(services, [r.id for r in records])
+    for record in records:
+        if (record.id, "awaiting") in done:
+            continue
+        request = services.requests.for_document(record.id)
+        via = "e-mail" if request and request.channel == Channel.EMAIL else "SMS"
+        comment = f"Contrato {record.id} enviado para assinatura por {via}."
+        try:
+            counts["moved"] += int(writeback.write_back(services, record, "awaiting", comment))
+        except EsignError as exc:
+            log.warning("deal %s: could not move to awaiting: %s", record.deal_id, exc)
+            counts["crm_errors"] += 1
+    for record in services.ws.ledger.list_batch(spec.batch_id, [Stage.FAILED]):
+        if (record.id, "failed") not in done:
+            try:
+                writeback.write_back(services, record, "failed", f"Falha no envio do contrato: {record.reason}")
+                counts["failed_written_back"] += 1
+            except EsignError as exc:
+                log.warning("deal %s: could not write back the failure: %s", record.deal_id, exc)
+    result = dict(counts)
+    _save_counts(services, spec.batch_id, "crm", result)
+    return result

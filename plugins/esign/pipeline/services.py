@@ -1,0 +1,102 @@
+"""The composition root of a worker: CRM client, outbox, senders and signing requests for one workspace.
+
+Built once per process per settings (like :class:`~esign.workspace.Workspace`). The Airflow edge and the CLI
+fill the environment (or pass explicit SMTP settings) and call in; nothing here knows about Airflow.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from esign.config import link_secret
+from esign.crm.base import CrmClient
+from esign.dispatch.email import EmailTemplates, SmtpSender, SmtpSettings
+from esign.dispatch.outbox import Outbox
+from esign.dispatch.sms import FileSmsGateway, HttpSmsGateway, SmsGateway
+from esign.errors import ConfigError
+from esign.pipeline.config import PipelineConfig, load_pipeline_config
+from esign.portal.services import PortalServices, PortalSettings
+from esign.requests.service import SigningRequests
+from esign.workspace import Workspace, workspace_for
+
+
+@dataclass
+class Services:
+    """Everything a pipeline step needs, built lazily and kept for the life of the worker."""
+
+    ws: Workspace
+    config: PipelineConfig
+    smtp: SmtpSettings = field(default_factory=SmtpSettings.from_env)
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+
+    @cached_property
+    def crm(self) -> CrmClient:
+        if self.config.crm == "local":
+            from esign.crm.local import LocalCrm
+
+            return LocalCrm(self.ws.engine)
+        raise ConfigError(f"pipeline crm: {self.config.crm!r} has no connector in this version (use 'local')")
+
+    @cached_property
+    def outbox(self) -> Outbox:
+        return Outbox(self.ws.engine)
+
+    @cached_property
+    def requests(self) -> SigningRequests:
+        return SigningRequests(self.ws.engine, self.ws.ledger, link_secret(self.environ))
+
+    @cached_property
+    def email_templates(self) -> EmailTemplates:
+        return EmailTemplates(self.ws.settings.templates_dir / "email")
+
+    def email_sender(self) -> SmtpSender:
+        """A sender for one batch: one SMTP session, opened on first use and closed at the end."""
+        return SmtpSender(self.smtp)
+
+    @cached_property
+    def sms_gateway(self) -> SmsGateway:
+        """``ESIGN_SMS_URL`` + ``ESIGN_SMS_API_KEY`` for an HTTP provider; else the embedded outbox file."""
+        url = self.environ.get("ESIGN_SMS_URL", "")
+        if url:
+            key = self.environ.get("ESIGN_SMS_API_KEY", "")
+            if not key:
+                raise ConfigError("ESIGN_SMS_API_KEY: required when ESIGN_SMS_URL is set")
+            return HttpSmsGateway(url, key)
+        return FileSmsGateway(self.ws.settings.workdir / "sms" / "outbox.jsonl")
+
+
+_cache: dict[tuple[Any, ...], Services] = {}
+
+
+def services_for(overrides: Mapping[str, Any] | None = None, ws: Workspace | None = None,
+                 smtp: SmtpSettings | None = None) -> Services:
+    """The worker's services for these settings and run overrides (cached per process)."""
+    ws = ws or workspace_for()
+    config = load_pipeline_config(ws.settings.pipeline_file, overrides)
+    smtp = smtp or SmtpSettings.from_env()
+    key = (id(ws), repr(config), repr(smtp))
+    services = _cache.get(key)
+    if services is None:
+        services = _cache[key] = Services(ws=ws, config=config, smtp=smtp)
+    return services
+
+
+def reset_services() -> None:
+    _cache.clear()
+
+
+def portal_services(services: Services) -> PortalServices:
+    """What the clients' portal needs, wired to this worker's ledger, requests and outbox."""
+    from esign.pipeline.messages import OutboxCodeSender
+    from esign.verify import verify_pdf
+
+    ws = services.ws
+    return PortalServices(
+        ledger=ws.ledger, requests=services.requests, sender=OutboxCodeSender(services),
+        settings=PortalSettings.from_settings(ws.settings, company_name=ws.company.party.name),
+        verify=verify_pdf, trust_roots=tuple(ws.trust_roots),
+    )

@@ -1,0 +1,71 @@
+"""CRM write-backs (stage move + timeline comment), each done once per document and target.
+
+The intent is recorded first (``pending``), then the CRM is called, then the row is marked ``done``. A crash
+in between leaves ``pending``; the next run repeats the call. Moving a stage twice is harmless; a comment may
+then appear twice, which is visible and harmless, while a lost write-back would leave a deal stuck.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from esign.pipeline.schema import crm_sync
+from esign.pipeline.services import Services
+from esign.store import DocumentRecord
+
+TARGETS = ("awaiting", "signed", "declined", "expired", "quarantined", "failed")
+
+
+def is_done(services: Services, document_id: str, target: str) -> bool:
+    query = select(crm_sync.c.state).where(crm_sync.c.document_id == document_id, crm_sync.c.target == target)
+    with services.ws.engine.connect() as conn:
+        return conn.execute(query).scalar() == "done"
+
+
+def done_targets(services: Services, document_ids: Sequence[str]) -> set[tuple[str, str]]:
+    """(document, target) pairs already written back, for a whole batch in one query."""
+    if not document_ids:
+        return set()
+    query = select(crm_sync.c.document_id, crm_sync.c.target).where(
+        crm_sync.c.document_id.in_(list(document_ids)), crm_sync.c.state == "done")
+    with services.ws.engine.connect() as conn:
+        return {(row[0], row[1]) for row in conn.execute(query)}
+
+
+def write_back(services: Services, record: DocumentRecord, target: str, comment: str,
+               files: Sequence[tuple[str, bytes]] = ()) -> bool:
+    """Move the deal to the configured stage for ``target`` and comment; False when already done."""
+    if target not in TARGETS:
+        raise ValueError(f"unknown write-back target {target!r}")
+    if services.config.dry_run:
+        return False
+    now = datetime.now(UTC)
+    engine = services.ws.engine
+    try:
+        with engine.begin() as conn:
+            conn.execute(crm_sync.insert().values(document_id=record.id, target=target, state="pending",
+                                                  detail="", updated_at=now))
+    except IntegrityError:
+        if is_done(services, record.id, target):
+            return False
+    deal_id = int(record.deal_id)
+    services.crm.add_comment(deal_id, comment, files)
+    services.crm.move_deal(deal_id, getattr(services.config.stages, target))
+    with engine.begin() as conn:
+        conn.execute(crm_sync.update()
+                     .where(crm_sync.c.document_id == record.id, crm_sync.c.target == target)
+                     .values(state="done", updated_at=datetime.now(UTC)))
+    return True
+
+
+def restart_allowed(services: Services, record: DocumentRecord) -> bool:
+    """A deal back in the trigger stage after its document ended may get a new round, once written back."""
+    if record.stage.value == "canceled":
+        return True  # an operator canceled it; a deal moved back to the trigger stage starts over
+    target = {"quarantined": "quarantined", "declined": "declined", "expired": "expired",
+              "failed": "failed"}.get(record.stage.value)
+    return target is not None and is_done(services, record.id, target)
