@@ -23,6 +23,7 @@ from esign.requests import (
     DeclinedError,
     InvalidInputError,
     LinkExpiredError,
+    NotReadyError,
     NotVerifiedError,
     RequestError,
     RequestStatus,
@@ -437,3 +438,16 @@ def test_masking() -> None:
 def test_secret_must_be_long(engine: Engine, clocked_ledger: Ledger) -> None:
     with pytest.raises(ValueError, match="32 bytes"):
         SigningRequests(engine, clocked_ledger, b"short")
+
+
+def test_a_document_not_yet_recorded_as_sent_can_be_viewed_but_not_signed(
+        service: SigningRequests, clocked_ledger: Ledger, recorder: CodeRecorder, clock: Clock) -> None:
+    doc, _ = clocked_ledger.create_document(deal_id="77", template_id="contrato", title="Contrato")
+    clocked_ledger.move(doc.id, Stage.COMPANY_SIGNED, "company_signed")
+    request = service.create(doc.id, "email", "ana@example.com", clock.now + timedelta(days=1))
+    service.mark_viewed(request, IP, UA)  # logged, no stage move from company_signed
+    assert clocked_ledger.get(doc.id).stage is Stage.COMPANY_SIGNED
+    _verify(service, request, recorder)
+    with pytest.raises(NotReadyError):
+        service.sign(request, "Ana Souza", None, True, IP, UA)
+    assert service.get(request.id).status is RequestStatus.OPEN

@@ -40,6 +40,10 @@ def create_app(services: PortalServices) -> FastAPI:
     app.include_router(verifying.build_router(portal))
     _install_log_redaction()
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return Response(status_code=204)  # browsers ask on every page; no icon, and no 404 noise
+
     @app.get("/healthz")
     def healthz() -> Response:
         with services.ledger.engine.connect() as conn:

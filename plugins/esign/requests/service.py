@@ -319,7 +319,15 @@ class SigningRequests:
         self._move(request, Stage.DECLINED, "declined", self.event_info(request, ip, ua, text))
 
     def _require_verified(self, request: SigningRequest) -> SigningRequest:
+        """The request, fresh, if its code was confirmed recently and the ledger can take the client's answer."""
         current = self.get(request.id)
+        self._check_open(current)  # a concurrent submit may have closed it since the caller resolved it
+        stage = self.ledger.get(request.document_id).stage
+        if stage not in (Stage.SENT, Stage.VIEWED):
+            if stage not in (Stage.DRAFT, Stage.COMPANY_SIGNED):
+                self._check_open(self.get(request.id))  # closed meanwhile: the precise error
+            # still company_signed: the dispatch step has not recorded the send yet
+            raise NotReadyError("este documento ainda não pode ser assinado; tente novamente em alguns minutos")
         if current.verified_at is None or self.now() - current.verified_at >= VERIFIED_TTL:
             raise NotVerifiedError("confirme o código de verificação antes de continuar")
         return current
