@@ -18,7 +18,7 @@ from esign.pipeline import writeback
 from esign.pipeline.messages import reminder_message
 from esign.pipeline.send import mark_sent
 from esign.pipeline.services import Services
-from esign.store import EventInfo
+from esign.store import DocumentRecord, EventInfo
 from esign.verify import verify_pdf
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ def write_back_endings(services: Services, limit: int = 5000) -> dict[str, int]:
             if (record.id, target) in done or record.batch_id is None:
                 continue
             text = {
-                "declined": f"O cliente recusou o contrato {record.id}. Motivo: {record.reason or '-'}",
+                "declined": f"O cliente recusou o contrato {record.id}. Motivo: {_decline_reason(services, record)}",
                 "expired": f"O link de assinatura do contrato {record.id} expirou sem assinatura.",
                 "failed": f"O contrato {record.id} falhou: {record.reason or '-'}",
             }[target]
@@ -90,6 +90,11 @@ def write_back_endings(services: Services, limit: int = 5000) -> dict[str, int]:
                 log.warning("deal %s: write-back %s failed: %s", record.deal_id, target, exc)
                 counts["crm_errors"] += 1
     return dict(counts)
+
+
+def _decline_reason(services: Services, record: DocumentRecord) -> str:
+    request = services.requests.for_document(record.id)
+    return (request.decline_reason if request else None) or record.reason or "-"
 
 
 def send_reminders(services: Services, now: datetime | None = None) -> dict[str, int]:
@@ -106,10 +111,9 @@ def send_reminders(services: Services, now: datetime | None = None) -> dict[str,
             continue
         earlier = [e for e in services.outbox.entries(document_id=record.id)
                    if str(e.kind) == MessageKind.REMINDER and e.request_id == request.id]
-        if len(earlier) >= config.max_reminders:
-            continue
-        last = max((e.created_at for e in earlier), default=request.created_at)
-        if now - last < every:
+        # reminder n is due n * every after the link was created; a late run sends one, never a burst
+        due = min(int((now - request.created_at) / every), config.max_reminders)
+        if len(earlier) >= due:
             continue
         entry = services.outbox.enqueue(reminder_message(services, request, record, len(earlier) + 1))
         services.ws.ledger.log(record.id, "reminder_queued",

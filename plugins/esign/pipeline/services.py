@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from esign.config import link_secret
 from esign.crm.base import CrmClient
@@ -23,6 +23,9 @@ from esign.portal.services import PortalServices, PortalSettings
 from esign.requests.service import SigningRequests
 from esign.workspace import Workspace, workspace_for
 
+if TYPE_CHECKING:
+    from esign.crm.bitrix24.settings import Bitrix24Settings
+
 
 @dataclass
 class Services:
@@ -32,6 +35,15 @@ class Services:
     config: PipelineConfig
     smtp: SmtpSettings = field(default_factory=SmtpSettings.from_env)
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    bitrix24: Bitrix24Settings | None = None  # from an Airflow Connection; None: ESIGN_BITRIX24_* variables
+
+    def __post_init__(self) -> None:
+        """Stage names in the settings become codes now, before any step reads ``config.stages``."""
+        from esign.crm.bitrix24.stages import looks_like_code, resolve_stage_map
+
+        if not all(looks_like_code(code) for code in self.config.stages.as_dict().values()):
+            stages = resolve_stage_map(self.config.stages, self.crm.list_stages())
+            self.config = replace(self.config, stages=stages)
 
     @cached_property
     def crm(self) -> CrmClient:
@@ -39,7 +51,11 @@ class Services:
             from esign.crm.local import LocalCrm
 
             return LocalCrm(self.ws.engine)
-        raise ConfigError(f"pipeline crm: {self.config.crm!r} has no connector in this version (use 'local')")
+        if self.config.crm == "bitrix24":
+            from esign.crm.bitrix24 import Bitrix24Crm, Bitrix24Settings
+
+            return Bitrix24Crm(self.bitrix24 or Bitrix24Settings.from_env(self.environ))
+        raise ConfigError(f"pipeline crm: {self.config.crm!r} has no connector in this version")
 
     @cached_property
     def outbox(self) -> Outbox:
@@ -73,15 +89,15 @@ _cache: dict[tuple[Any, ...], Services] = {}
 
 
 def services_for(overrides: Mapping[str, Any] | None = None, ws: Workspace | None = None,
-                 smtp: SmtpSettings | None = None) -> Services:
+                 smtp: SmtpSettings | None = None, bitrix24: Bitrix24Settings | None = None) -> Services:
     """The worker's services for these settings and run overrides (cached per process)."""
     ws = ws or workspace_for()
     config = load_pipeline_config(ws.settings.pipeline_file, overrides)
     smtp = smtp or SmtpSettings.from_env()
-    key = (id(ws), repr(config), repr(smtp))
+    key = (id(ws), repr(config), repr(smtp), bitrix24)
     services = _cache.get(key)
     if services is None:
-        services = _cache[key] = Services(ws=ws, config=config, smtp=smtp)
+        services = _cache[key] = Services(ws=ws, config=config, smtp=smtp, bitrix24=bitrix24)
     return services
 
 

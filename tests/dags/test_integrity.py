@@ -1,0 +1,58 @@
+"""Every DAG imports without errors and carries tags, an owner and retries on every task."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.dags.conftest import airflow_env, run_python
+
+INSPECT = """
+import json
+from airflow.dag_processing.dagbag import DagBag
+from airflow.configuration import conf
+bag = DagBag(conf.get("core", "dags_folder"))
+out = {"errors": {k: v.splitlines()[-1] for k, v in bag.import_errors.items()}, "dags": {}}
+for dag_id, dag in bag.dags.items():
+    out["dags"][dag_id] = {
+        "tags": sorted(dag.tags), "max_active_runs": dag.max_active_runs,
+        "schedule": repr(dag.schedule), "params": sorted(dag.params.keys()),
+        "tasks": {t.task_id: {"owner": t.owner, "retries": t.retries, "type": type(t).__name__,
+                              "upstream": sorted(t.upstream_task_ids)} for t in dag.tasks},
+    }
+print("JSON" + json.dumps(out))
+"""
+
+
+@pytest.fixture(scope="module")
+def info(airflow_home: Path) -> dict[str, Any]:
+    """What the DagBag says about every DAG, read once in a child process."""
+    out = run_python(INSPECT, airflow_env(airflow_home))
+    data: dict[str, Any] = json.loads(out.split("JSON", 1)[1])
+    return data
+
+
+def test_dags_import_and_follow_the_house_rules(info: dict[str, Any]) -> None:
+    assert info["errors"] == {}
+    assert {"esign_send", "esign_collect"} <= set(info["dags"])
+    for dag_id, dag in info["dags"].items():
+        assert "esign" in dag["tags"], dag_id
+        assert dag["max_active_runs"] == 1, dag_id
+        for task_id, task in dag["tasks"].items():
+            assert task["owner"] == "esign-ops", (dag_id, task_id)
+            if task["type"] != "ApprovalOperator":
+                assert task["retries"] >= 1, (dag_id, task_id)
+
+
+def test_send_dag_waits_for_an_approval_before_signing(info: dict[str, Any]) -> None:
+    send = info["dags"]["esign_send"]
+    tasks = send["tasks"]
+    assert tasks["director_approval"]["type"] == "ApprovalOperator"
+    assert tasks["director_approval"]["upstream"] == ["choose_approval"]
+    assert set(tasks["record_approval"]["upstream"]) == {"auto_approve", "director_approval"}
+    assert tasks["deliver.sign"]["upstream"] == ["plan", "record_approval"]
+    assert {"template", "max_deals", "batch_size", "channel", "dry_run", "auto_approve"} <= set(send["params"])
+    assert "*/10" in info["dags"]["esign_collect"]["schedule"]

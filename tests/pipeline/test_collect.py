@@ -1,0 +1,85 @@
+"""esign_collect's steps without Airflow: finalize + CRM, declines, reminders, expiry, a new round."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from esign.crm.local import LocalCrm
+from esign.model import Stage
+from esign.pipeline import collect, send
+from esign.verify import verify_pdf
+from tests.pipeline.conftest import Pipe, client_declines, client_signs, run_send
+
+
+def test_signed_documents_are_sealed_verified_and_attached_to_the_deal(pipe: Pipe) -> None:
+    run_send(pipe.services)
+    sent = pipe.ws.ledger.list_by_stage(Stage.SENT)
+    for record in sent[:3]:
+        client_signs(pipe.services, record.id)
+    ids = collect.signed_documents(pipe.services)
+    assert sorted(ids) == sorted(r.id for r in sent[:3])
+    counts = collect.finalize_documents(pipe.services, ids)
+    assert counts == {"finalized": 3, "written_back": 3}
+    crm = LocalCrm(pipe.ws.engine)
+    for doc_id in ids:
+        record = pipe.ws.ledger.get(doc_id)
+        assert record.stage is Stage.COMPLETED
+        data = pipe.ws.version_path("final", doc_id).read_bytes()
+        assert verify_pdf(data, pipe.ws.ledger, pipe.ws.trust_roots).authentic
+        assert crm.get_deal_stage(int(record.deal_id)) == "C1:WON"
+        last = crm.comments(int(record.deal_id))[-1]
+        assert doc_id in last.text and last.files == ((f"{doc_id}.pdf", data),)
+    # a retried finalize task repeats nothing
+    assert collect.finalize_documents(pipe.services, ids) == {}
+    assert len(crm.comments(int(pipe.ws.ledger.get(ids[0]).deal_id))) == 2  # "sent" + "signed"
+
+
+def test_declines_move_the_deal_with_the_reason(pipe: Pipe) -> None:
+    run_send(pipe.services)
+    record = pipe.ws.ledger.list_by_stage(Stage.SENT)[0]
+    client_declines(pipe.services, record.id, "Prazo de pagamento inaceitável")
+    assert collect.write_back_endings(pipe.services) == {"declined": 1}
+    assert collect.write_back_endings(pipe.services) == {}
+    crm = LocalCrm(pipe.ws.engine)
+    assert crm.get_deal_stage(int(record.deal_id)) == "C1:LOSE"
+    assert "Prazo de pagamento inaceitável" in crm.comments(int(record.deal_id))[-1].text
+
+
+def test_declined_deal_moved_back_gets_a_new_round(pipe: Pipe) -> None:
+    run_send(pipe.services)
+    record = pipe.ws.ledger.list_by_stage(Stage.SENT)[0]
+    client_declines(pipe.services, record.id)
+    collect.write_back_endings(pipe.services)
+    LocalCrm(pipe.ws.engine).move_deal(int(record.deal_id), "C1:PREPARATION")
+    [batch] = send.plan_batches(pipe.services, "run-2")
+    assert send.prepare_batch(pipe.services, batch) == {"missing": 0, "prepared": 1}
+    latest = pipe.ws.ledger.latest_for_deal(crm="local", deal_id=record.deal_id, template_id=record.template_id)
+    assert latest is not None and latest.round == 2 and latest.id != record.id
+
+
+def test_reminders_follow_the_schedule_and_the_limit(pipe: Pipe) -> None:
+    run_send(pipe.services)
+    pending = len(pipe.ws.ledger.list_by_stage(Stage.SENT))
+    base = datetime.now(UTC)
+    services = pipe.services
+    services.requests._clock = lambda: base + timedelta(days=3, minutes=1)  # type: ignore[attr-defined]
+    assert collect.send_reminders(services, now=base + timedelta(days=3, minutes=1))["queued"] == pending
+    assert collect.send_reminders(services, now=base + timedelta(days=3, minutes=2))["queued"] == 0
+    services.requests._clock = lambda: base + timedelta(days=7)  # type: ignore[attr-defined]
+    assert collect.send_reminders(services, now=base + timedelta(days=7))["queued"] == pending
+    services.requests._clock = lambda: base + timedelta(days=11)  # type: ignore[attr-defined]
+    assert collect.send_reminders(services, now=base + timedelta(days=11))["queued"] == 0  # max 2
+    reminders = [e for e in services.outbox.entries() if str(e.kind) == "reminder"]
+    assert len(reminders) == 2 * pending and all(str(e.state) == "sent" for e in reminders)
+
+
+def test_expired_links_end_the_document_and_the_deal(pipe: Pipe) -> None:
+    run_send(pipe.services)
+    sent = pipe.ws.ledger.list_by_stage(Stage.SENT)
+    client_signs(pipe.services, sent[0].id)
+    later = datetime.now(UTC) + timedelta(days=15)
+    assert collect.expire_requests(pipe.services, now=later) == {"expired": len(sent) - 1}
+    assert pipe.ws.ledger.get(sent[0].id).stage is Stage.CLIENT_SIGNED
+    assert collect.write_back_endings(pipe.services) == {"expired": len(sent) - 1}
+    crm = LocalCrm(pipe.ws.engine)
+    assert crm.get_deal_stage(int(sent[1].deal_id)) == "C1:UC_EXPIRED"
