@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from esign.cli import demo_command
+from esign.cli import demo_command, ops_commands
 
 
 def register(sub: Any) -> None:
     demo_command.register(sub)
+    ops_commands.register(sub)
