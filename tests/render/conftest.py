@@ -7,10 +7,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from tests.render.helpers import TEMPLATES_DIR
 
 from esign.model import Deal, LineItem, Manager, Party
 from esign.render import TemplateLibrary
+from tests.render.helpers import TEMPLATES_DIR
 
 
 @pytest.fixture(scope="session")

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
-from tests.render.helpers import ISSUED_AT, TEMPLATES_DIR, pdf_text, poppler_text, qpdf_check
 
 from esign.errors import RenderError, ValidationError
 from esign.model import Deal, LineItem, Party
 from esign.render import RenderedDocument, TemplateLibrary, render_document
+from tests.render.helpers import ISSUED_AT, TEMPLATES_DIR, pdf_text, poppler_text, qpdf_check
 
 MakeDeal = Callable[..., Deal]
 

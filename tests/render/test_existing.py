@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import RectangleObject
-from tests.render.helpers import ISSUED_AT, pdf_text, poppler_text, qpdf_check, simple_pdf
 
 from esign.errors import RenderError, ValidationError
 from esign.model import Deal, Party
 from esign.render import RenderedDocument, TemplateLibrary, render_document
+from tests.render.helpers import ISSUED_AT, pdf_text, poppler_text, qpdf_check, simple_pdf
 
 MakeDeal = Callable[..., Deal]
 ATTACHMENT_TEMPLATE = "id: anexo\ntitle: \"Anexo {{ deal.id }}\"\nkind: pdf\nsource: deal_attachment\n"

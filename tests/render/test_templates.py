@@ -8,10 +8,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from tests.render.helpers import TEMPLATES_DIR
 
 from esign.errors import RenderError
 from esign.render import TemplateLibrary
+from tests.render.helpers import TEMPLATES_DIR
 
 MINIMAL = """\
 id: {id}

@@ -48,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:  # output piped into `head` and closed early: not an error of ours
         sys.stderr.close()
-        return code if "code" in locals() else EXIT_OK
+        return EXIT_OK
     return code
 
 

@@ -2,6 +2,9 @@
 
 - ``smtp_default`` (Connection): the SMTP relay; extras ``from_email``, ``timeout``, ``disable_tls``,
   ``disable_ssl`` as in Airflow's SMTP provider. Without the Connection, ``ESIGN_SMTP_*`` variables apply.
+- ``bitrix24_default`` (Connection): the Bitrix24 inbound webhook, as extra ``webhook_url``, or the URL as
+  password, or host + login (user ID) + password (code); extras ``burst``/``rate`` set the client's limits.
+  Without the Connection, ``ESIGN_BITRIX24_WEBHOOK`` applies.
 - ``esign_pipeline`` (Variable, JSON): overrides of ``config/pipeline.yaml`` for every run.
 - DAG params: overrides for one run; ``null`` keeps the configured value.
 """
@@ -13,6 +16,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from esign.crm.bitrix24.settings import Bitrix24Settings
 from esign.dispatch.email import SmtpSettings
 from esign.errors import ConfigError
 from esign.pipeline.services import Services, services_for
@@ -45,6 +49,19 @@ def smtp_from_connection(conn_id: str = "smtp_default") -> SmtpSettings:
     )
 
 
+def bitrix24_from_connection(conn_id: str = "bitrix24_default") -> Bitrix24Settings | None:
+    """Bitrix24 settings from an Airflow Connection; None when there is none (then the environment applies)."""
+    from airflow.sdk import BaseHook
+
+    try:
+        conn = BaseHook.get_connection(conn_id)
+    except Exception:  # Airflow raises its own not-found type; any failure means "not configured"
+        log.debug("no Airflow connection %r: Bitrix24 settings come from ESIGN_BITRIX24_* variables", conn_id)
+        return None
+    return Bitrix24Settings.from_connection(host=conn.host, login=conn.login, password=conn.password,
+                                            schema=conn.schema, extra=conn.extra_dejson or {})
+
+
 def _flag(value: object) -> bool:
     return value is True or str(value).strip().lower() in ("1", "true", "yes")
 
@@ -71,4 +88,5 @@ def pipeline_overrides(params: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def services_from_context(params: Mapping[str, Any] | None) -> Services:
-    return services_for(pipeline_overrides(params), smtp=smtp_from_connection())
+    return services_for(pipeline_overrides(params), smtp=smtp_from_connection(),
+                        bitrix24=bitrix24_from_connection())
