@@ -1,0 +1,97 @@
+"""Bitrix24 records (legacy ``crm.*`` rows: strings or null) turned into the shared ``Raw*`` records.
+
+Why no parsing here: numbers stay the strings the portal sent; :func:`esign.crm.normalize.normalize_deal` parses
+them exactly (Decimal) and turns bad values into ``problems``, the same way for every connector.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from esign.crm.normalize import RawCompany, RawContact, RawItem, RawManager
+
+Row = Mapping[str, Any]
+
+DEAL_SELECT = ("ID", "TITLE", "STAGE_ID", "CATEGORY_ID", "COMPANY_ID", "CONTACT_ID", "ASSIGNED_BY_ID",
+               "OPPORTUNITY", "CURRENCY_ID")
+_ADDRESS = ("ADDRESS", "ADDRESS_2", "ADDRESS_CITY", "ADDRESS_PROVINCE", "ADDRESS_POSTAL_CODE")
+
+
+def ref_id(value: object) -> str | None:
+    """A link to another record: None for null, "", "0" (Bitrix24's "no company")."""
+    text = "" if value is None else str(value).strip()
+    return None if text in ("", "0") else text
+
+
+def opt(value: object) -> str | None:
+    """A scalar field as text; lists (multiple user fields) give their first value."""
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if value is None or isinstance(value, dict):
+        return None
+    return str(value)
+
+
+def multi_value(value: object) -> str | None:
+    """PHONE/EMAIL multi-field: the first WORK value, else the first non-empty one."""
+    if not isinstance(value, Sequence) or isinstance(value, str):
+        return opt(value)
+    entries = [e for e in value if isinstance(e, Mapping) and str(e.get("VALUE") or "").strip()]
+    for entry in entries:
+        if str(entry.get("VALUE_TYPE") or "").upper() == "WORK":
+            return str(entry["VALUE"]).strip()
+    return str(entries[0]["VALUE"]).strip() if entries else None
+
+
+def full_name(row: Row, *keys: str) -> str | None:
+    parts = [str(row.get(k) or "").strip() for k in keys]
+    name = " ".join(p for p in parts if p)
+    return name or None
+
+
+def company(row: Row, tax_field: str) -> RawCompany:
+    address = ", ".join(str(row.get(k)).strip() for k in _ADDRESS if str(row.get(k) or "").strip())
+    return RawCompany(id=str(row.get("ID")), name=opt(row.get("TITLE")), tax_id=opt(row.get(tax_field)),
+                      address=address or None)
+
+
+def contact(row: Row, tax_field: str) -> RawContact:
+    return RawContact(id=str(row.get("ID")), name=full_name(row, "NAME", "SECOND_NAME", "LAST_NAME"),
+                      title=opt(row.get("POST")), cpf=opt(row.get(tax_field)),
+                      email=multi_value(row.get("EMAIL")), phone=multi_value(row.get("PHONE")))
+
+
+def manager(row: Row, departments: Mapping[str, str]) -> RawManager:
+    dept_ids = row.get("UF_DEPARTMENT") or []
+    dept = next((departments[str(d)] for d in dept_ids if str(d) in departments), None) \
+        if isinstance(dept_ids, list) else None
+    return RawManager(id=str(row.get("ID")), name=full_name(row, "NAME", "LAST_NAME"),
+                      email=opt(row.get("EMAIL")), department=dept)
+
+
+def items(rows: object) -> list[RawItem]:
+    """``crm.deal.productrows.get`` rows; PRICE is the final unit price (discount and tax applied)."""
+    if not isinstance(rows, list):
+        return []
+    return [RawItem(description=opt(r.get("PRODUCT_NAME")), quantity=opt(r.get("QUANTITY")),
+                    unit_price=opt(r.get("PRICE"))) for r in rows if isinstance(r, Mapping)]
+
+
+def primary_contact(rows: object, fallback: str | None) -> str | None:
+    """From ``crm.deal.contact.items.get``: the IS_PRIMARY one, else the first by SORT; else the deal's CONTACT_ID."""
+    if not isinstance(rows, list):
+        return fallback
+    bound = [r for r in rows if isinstance(r, Mapping) and ref_id(r.get("CONTACT_ID"))]
+    if not bound:
+        return None
+    primary = [r for r in bound if str(r.get("IS_PRIMARY") or "").upper() == "Y"]
+    chosen = primary[0] if primary else min(bound, key=lambda r: _sort_key(r.get("SORT")))
+    return ref_id(chosen.get("CONTACT_ID"))
+
+
+def _sort_key(value: object) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        return 0

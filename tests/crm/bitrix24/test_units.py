@@ -1,0 +1,83 @@
+"""Small parts on their own: PHP query encoding, the leaky bucket, backoff, multi-fields, error shapes."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from esign.crm.bitrix24 import records
+from esign.crm.bitrix24.errors import (
+    Bitrix24AuthError,
+    Bitrix24NotFoundError,
+    Bitrix24RateLimitError,
+    Bitrix24ServerError,
+    classify,
+    is_retryable,
+)
+from esign.crm.bitrix24.query import command, php_query
+from esign.crm.bitrix24.ratelimit import LeakyBucket, backoff_delay
+from tests.crm.bitrix24.conftest import FakeClock
+from tests.crm.bitrix24.fake_portal import parse_php_query
+
+
+def test_php_query_round_trips_through_the_portals_parser() -> None:
+    params = {"filter": {">ID": "$result[cmd_0][49][ID]", "STAGE_ID": "C1:PREPARAÇÃO", "@ID": [1, 2]},
+              "order": {"ID": "ASC"}, "select": ["ID", "TITLE"], "start": -1, "skip": None, "flag": True,
+              "amount": Decimal("1.10")}
+    query = php_query(params)
+    assert "%24result%5Bcmd_0%5D%5B49%5D%5BID%5D" in query  # encoded like http_build_query
+    assert parse_php_query(query) == {
+        "filter": {">ID": "$result[cmd_0][49][ID]", "STAGE_ID": "C1:PREPARAÇÃO", "@ID": ["1", "2"]},
+        "order": {"ID": "ASC"}, "select": ["ID", "TITLE"], "start": "-1", "flag": "Y", "amount": "1.10"}
+    assert command("crm.deal.get", {"id": 5}) == "crm.deal.get?id=5"
+    assert command("crm.category.list") == "crm.category.list"
+    with pytest.raises(TypeError):
+        php_query({"x": object()})
+
+
+def test_leaky_bucket_allows_the_burst_then_drains_at_the_rate() -> None:
+    clock = FakeClock()
+    bucket = LeakyBucket(burst=50, rate=2.0, clock=clock, sleep=clock.sleep)
+    for _ in range(50):
+        assert bucket.acquire() == 0
+    assert bucket.acquire() == pytest.approx(0.5)
+    assert bucket.acquire() == pytest.approx(0.5)
+    clock.now += 100  # idle: the bucket empties
+    assert bucket.acquire() == 0
+    bucket.fill()
+    assert bucket.acquire() == pytest.approx(0.5)
+    enterprise = LeakyBucket(burst=250, rate=5.0, clock=clock, sleep=clock.sleep)
+    assert sum(enterprise.acquire() for _ in range(260)) == pytest.approx(10 / 5.0)
+
+
+def test_backoff_doubles_up_to_the_cap() -> None:
+    assert [backoff_delay(n, 1.0, 10.0) for n in range(1, 7)] == [1, 2, 4, 8, 10, 10]
+
+
+def test_multi_fields_prefer_work_then_the_first_value() -> None:
+    home, work = {"VALUE_TYPE": "HOME", "VALUE": "a@x"}, {"VALUE_TYPE": "WORK", "VALUE": "b@x"}
+    assert records.multi_value([home, work]) == "b@x"
+    blank_work, mobile = {"VALUE_TYPE": "WORK", "VALUE": " "}, {"VALUE_TYPE": "MOBILE", "VALUE": "+55"}
+    assert records.multi_value([blank_work, mobile]) == "+55"
+    assert records.multi_value([]) is None and records.multi_value(None) is None
+    assert records.ref_id("0") is None and records.ref_id(None) is None and records.ref_id(" 12 ") == "12"
+    assert records.opt(["first", "second"]) == "first" and records.opt(Decimal("0.10")) == "0.10"
+
+
+@pytest.mark.parametrize(("status", "code", "description", "kind", "retry"), [
+    (400, "", "Not found", Bitrix24NotFoundError, False),
+    (400, "NOT_FOUND", "Element not found", Bitrix24NotFoundError, False),
+    (400, "ERROR_NOT_FOUND", "Entity not found", Bitrix24NotFoundError, False),
+    (401, "NO_AUTH_FOUND", "Wrong authorization data", Bitrix24AuthError, False),
+    (403, "insufficient_scope", "", Bitrix24AuthError, False),
+    (503, "QUERY_LIMIT_EXCEEDED", "Too many requests", Bitrix24RateLimitError, True),
+    (429, "QUERY_LIMIT_EXCEEDED", "Too many requests", Bitrix24RateLimitError, True),
+    (429, "OPERATION_TIME_LIMIT", "Method is blocked", Bitrix24RateLimitError, True),
+    (500, "INTERNAL_SERVER_ERROR", "Internal server error", Bitrix24ServerError, True),
+    (None, "INTERNAL_SERVER_ERROR", "inside a batch", Bitrix24ServerError, True),
+])
+def test_error_shapes(status: int | None, code: str, description: str, kind: type, retry: bool) -> None:
+    error = classify("crm.deal.get", status, code, description)
+    assert type(error) is kind and is_retryable(error) is retry
+    assert error.method == "crm.deal.get" and error.code == code and error.status == status
