@@ -1,0 +1,169 @@
+"""Turn the metric queries' rows into the tables analysts read: conversion, percentiles, buckets.
+
+Everything that needs arithmetic the SQL cannot do portably (durations, percentiles, day buckets) lives
+here, once, so the notebooks only display what these functions return.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+
+from esign.reporting.queries import as_utc
+
+#: The main path of the lifecycle, in order, and the ends a document may leave it by.
+FUNNEL_PATH = ("created", "company_signed", "sent", "viewed", "client_signed", "completed")
+#: A client may sign without a recorded view: conversion skips over optional stages.
+FUNNEL_OPTIONAL = frozenset({"viewed"})
+FUNNEL_ENDS = ("quarantined", "declined", "expired", "canceled", "failed")
+THROUGHPUT_KINDS = ("created", "sent", "signed", "declined", "expired")
+#: Upper bounds (seconds) of the time-to-sign histogram and the pending-age SLA buckets.
+SIGN_BUCKETS = ((3600, "< 1 h"), (4 * 3600, "1-4 h"), (86400, "4-24 h"), (3 * 86400, "1-3 days"),
+                (7 * 86400, "3-7 days"), (None, "> 7 days"))
+AGE_BUCKETS = ((86400, "< 1 day"), (3 * 86400, "1-3 days"), (7 * 86400, "3-7 days"),
+               (14 * 86400, "7-14 days"), (None, "> 14 days"))
+
+
+def _pct(part: float, whole: float) -> float | None:
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+def funnel_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """Stages in lifecycle order with the share of created documents and the step-to-step conversion."""
+    counts = {str(s): int(n) for s, n in zip(rows.get("stage", []), rows.get("documents", []), strict=True)}
+    created = counts.get("created", 0)
+    out = []
+    previous: int | None = None
+    for stage in FUNNEL_PATH:
+        n = counts.get(stage, 0)
+        out.append({"stage": stage, "documents": n, "pct_of_created": _pct(n, created),
+                    "pct_of_previous": _pct(n, previous) if previous is not None else None})
+        if stage not in FUNNEL_OPTIONAL:
+            previous = n
+    for stage in FUNNEL_ENDS:
+        n = counts.get(stage, 0)
+        out.append({"stage": stage, "documents": n, "pct_of_created": _pct(n, created), "pct_of_previous": None})
+    return pd.DataFrame(out, columns=["stage", "documents", "pct_of_created", "pct_of_previous"])
+
+
+def with_durations(rows: pd.DataFrame) -> pd.DataFrame:
+    """The time-to-sign rows with ``seconds`` from the link going out to the client's signature."""
+    out = rows.copy()
+    out["seconds"] = (out["signed_at"] - out["sent_at"]).dt.total_seconds() if len(out) else pd.Series(dtype=float)
+    return out
+
+
+def duration_stats(seconds: pd.Series) -> dict[str, float | int | None]:
+    """Count, median and p90 (linear interpolation) of a series of durations in seconds."""
+    values = seconds.dropna()
+    if values.empty:
+        return {"signed": 0, "median_s": None, "p90_s": None}
+    return {"signed": len(values), "median_s": float(values.quantile(0.5)), "p90_s": float(values.quantile(0.9))}
+
+
+def stats_by(rows: pd.DataFrame, column: str, label: str | None = None) -> pd.DataFrame:
+    """Time-to-sign statistics per value of ``column`` (template, channel, manager, ...)."""
+    timed = with_durations(rows)
+    columns = [label or column, "signed", "median_s", "p90_s"]
+    if timed.empty:
+        return pd.DataFrame(columns=columns)
+    keys = timed[column].fillna("(none)").astype(str)
+    table = [{columns[0]: key, **duration_stats(group["seconds"])} for key, group in timed.groupby(keys)]
+    return pd.DataFrame(table, columns=columns).sort_values("signed", ascending=False, kind="stable")
+
+
+def histogram(seconds: pd.Series, buckets: tuple[tuple[int | None, str], ...] = SIGN_BUCKETS) -> pd.DataFrame:
+    """How many durations fall in each bucket (every bucket listed, empty ones with 0)."""
+    counts = dict.fromkeys((label for _, label in buckets), 0)
+    for value in seconds.dropna():
+        counts[_bucket(float(value), buckets)] += 1
+    return pd.DataFrame({"bucket": list(counts), "count": list(counts.values())})
+
+
+def _bucket(value: float, buckets: tuple[tuple[int | None, str], ...]) -> str:
+    for bound, label in buckets:
+        if bound is None or value < bound:
+            return label
+    return buckets[-1][1]
+
+
+def channel_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """Requests per channel and status, with the share signed."""
+    statuses = ["open", "signed", "declined", "expired", "canceled"]
+    columns = ["channel", "requests", *statuses, "pct_signed"]
+    if rows.empty:
+        return pd.DataFrame(columns=columns)
+    pivot = rows.pivot_table(index="channel", columns="status", values="requests", aggfunc="sum", fill_value=0)
+    table = pivot.reindex(columns=statuses, fill_value=0).astype(int)
+    table.insert(0, "requests", pivot.sum(axis=1).astype(int))
+    table["pct_signed"] = [_pct(s, t) for s, t in zip(table["signed"], table["requests"], strict=True)]
+    return table.reset_index()[columns]
+
+
+def manager_table(rows: pd.DataFrame, timed: pd.DataFrame, by: str = "manager") -> pd.DataFrame:
+    """Documents, outcomes and median time to sign per manager (or ``by="department"``)."""
+    columns = [by, "documents", "completed", "declined", "pct_completed", "median_s"]
+    if rows.empty:
+        return pd.DataFrame(columns=columns)
+    frame = rows.copy()
+    frame["manager"] = [_manager_label(mid, name) for mid, name in zip(frame["manager_id"], frame["manager"],
+                                                                         strict=True)]
+    frame["department"] = frame["department"].where(frame["department"].notna(), "(unknown)").astype(str)
+    names = frame.drop_duplicates("manager_id").set_index("manager_id")[by]
+    durations = with_durations(timed)
+    durations[by] = durations["manager_id"].map(names).fillna("(unknown)") if len(durations) else []
+    out = []
+    for key, group in frame.groupby(by):
+        documents = int(group["documents"].sum())
+        completed = int(group.loc[group["stage"] == "completed", "documents"].sum())
+        declined = int(group.loc[group["stage"] == "declined", "documents"].sum())
+        seconds = durations.loc[durations[by] == key, "seconds"] if len(durations) else pd.Series(dtype=float)
+        out.append({by: key, "documents": documents, "completed": completed, "declined": declined,
+                    "pct_completed": _pct(completed, documents), "median_s": duration_stats(seconds)["median_s"]})
+    return pd.DataFrame(out, columns=columns).sort_values("documents", ascending=False, kind="stable")
+
+
+def _manager_label(manager_id: object, name: object) -> str:
+    if isinstance(name, str) and name:
+        return name
+    return f"manager {manager_id}" if isinstance(manager_id, str) and manager_id else "(no manager)"
+
+
+def throughput_daily(rows: pd.DataFrame, since: datetime, until: datetime) -> pd.DataFrame:
+    """Events per UTC day for every day of the period (days without activity are 0)."""
+    days = pd.date_range(as_utc(since).date(), (pd.Timestamp(as_utc(until)) - pd.Timedelta(microseconds=1)).date(),
+                         freq="D")
+    table = pd.DataFrame(0, index=pd.Index(days.date, name="day"), columns=list(THROUGHPUT_KINDS))
+    if not rows.empty:
+        counts = rows.assign(day=rows["at"].dt.date).groupby(["day", "kind"]).size().unstack(fill_value=0)
+        table = table.add(counts.reindex(columns=list(THROUGHPUT_KINDS), fill_value=0), fill_value=0).astype(int)
+    return table.reset_index()
+
+
+def pending_buckets(rows: pd.DataFrame, as_of: datetime) -> pd.DataFrame:
+    """Open requests by age at ``as_of`` (SLA buckets), with how many are already past their expiry."""
+    moment = pd.Timestamp(as_utc(as_of))
+    ages = (moment - rows["created_at"]).dt.total_seconds() if len(rows) else pd.Series(dtype=float)
+    table = histogram(ages, AGE_BUCKETS).rename(columns={"count": "requests"})
+    overdue = [0] * len(table)
+    for age, expires in zip(ages, rows.get("expires_at", []), strict=True):
+        if expires <= moment:
+            overdue[list(table["bucket"]).index(_bucket(float(age), AGE_BUCKETS))] += 1
+    table["past_expiry"] = overdue
+    return table
+
+
+def reminder_effect(rows: pd.DataFrame) -> pd.DataFrame:
+    """Documents sent in the period split by reminder and outcome: did a reminder precede the signature?"""
+    groups = ["signed without a reminder", "signed after a reminder", "reminded, not signed",
+              "not reminded, not signed"]
+    counts = dict.fromkeys(groups, 0)
+    for reminders, first, signed in zip(rows.get("reminders", []), rows.get("first_reminder_at", []),
+                                        rows.get("signed_at", []), strict=True):
+        reminded = int(reminders) > 0 and pd.notna(first)
+        if pd.notna(signed):
+            counts[groups[1] if reminded and first <= signed else groups[0]] += 1
+        else:
+            counts[groups[2] if reminded else groups[3]] += 1
+    return pd.DataFrame({"outcome": groups, "documents": [counts[g] for g in groups]})

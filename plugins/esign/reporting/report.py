@@ -1,0 +1,145 @@
+"""Everything one report shows, computed once from the metric queries (the notebooks only display it)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import pandas as pd
+from sqlalchemy import Engine
+
+from esign.reporting import metrics
+from esign.reporting.queries import as_utc, load_metric
+
+#: The run report's steps, the events that time them and the counts_json key that counts them.
+RUN_STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("prepare", ("created", "quarantined")),
+    ("sign", ("company_signed",)),
+    ("dispatch", ("sent",)),
+    ("crm", ()),
+)
+
+
+@dataclass
+class SigningReport:
+    """The tables of the daily signing report for ``[since, until)``, and its key figures."""
+
+    since: datetime
+    until: datetime
+    funnel: pd.DataFrame
+    timed: pd.DataFrame
+    by_template: pd.DataFrame
+    by_channel_time: pd.DataFrame
+    sign_histogram: pd.DataFrame
+    channels: pd.DataFrame
+    managers: pd.DataFrame
+    departments: pd.DataFrame
+    throughput: pd.DataFrame
+    decline_reasons: pd.DataFrame
+    problems: pd.DataFrame
+    delivery_problems: pd.DataFrame
+    pending: pd.DataFrame
+    reminders: pd.DataFrame
+    figures: dict[str, float | int | None] = field(default_factory=dict)
+
+    @property
+    def has_activity(self) -> bool:
+        """False for a fresh install or a quiet period: nothing happened and nothing is pending."""
+        return bool(self.throughput[list(metrics.THROUGHPUT_KINDS)].to_numpy().sum()) or bool(
+            self.pending["requests"].sum())
+
+
+def build_signing_report(engine: Engine, since: datetime, until: datetime,
+                         now: datetime | None = None) -> SigningReport:
+    """Run every metric for the period; pending ages are measured at ``until`` (or ``now`` if earlier)."""
+    since, until = as_utc(since), as_utc(until)
+    as_of = min(until, as_utc(now or datetime.now(UTC)))
+
+    def load(name: str) -> pd.DataFrame:
+        return load_metric(engine, name, since, until)
+
+    timed = metrics.with_durations(load("time_to_sign"))
+    managers = load("managers")
+    throughput = metrics.throughput_daily(load("throughput"), since, until)
+    pending = metrics.pending_buckets(load("pending_requests"), as_of)
+    reminders = load("reminders")
+    funnel = metrics.funnel_table(load("funnel"))
+    stats = metrics.duration_stats(timed["seconds"])
+    totals = {kind: int(throughput[kind].sum()) for kind in metrics.THROUGHPUT_KINDS}
+    counts = dict(zip(funnel["stage"], funnel["documents"], strict=True))
+    figures: dict[str, float | int | None] = {
+        **totals,
+        "completed_of_created": int(counts["completed"]),
+        "quarantined_of_created": int(counts["quarantined"]),
+        "median_s": stats["median_s"], "p90_s": stats["p90_s"],
+        "pending": int(pending["requests"].sum()), "past_expiry": int(pending["past_expiry"].sum()),
+        "reminders_sent": int(reminders["reminders"].sum()) if len(reminders) else 0,
+    }
+    return SigningReport(
+        since=since, until=until, funnel=funnel, timed=timed,
+        by_template=metrics.stats_by(timed, "template_id", "template"),
+        by_channel_time=metrics.stats_by(timed, "channel"),
+        sign_histogram=metrics.histogram(timed["seconds"]),
+        channels=metrics.channel_table(load("channels")),
+        managers=metrics.manager_table(managers, timed, "manager"),
+        departments=metrics.manager_table(managers, timed, "department"),
+        throughput=throughput, decline_reasons=load("decline_reasons"), problems=load("problems"),
+        delivery_problems=load("delivery_problems"), pending=pending,
+        reminders=metrics.reminder_effect(reminders), figures=figures,
+    )
+
+
+@dataclass
+class RunReport:
+    """One esign_send run: its batches, per-step counts and timing, and the deals it set aside."""
+
+    run_id: str
+    batches: pd.DataFrame
+    steps: pd.DataFrame
+    quarantined: pd.DataFrame
+    figures: dict[str, float | int | str | None] = field(default_factory=dict)
+
+    @property
+    def found(self) -> bool:
+        return not self.batches.empty
+
+
+def build_run_report(engine: Engine, run_id: str) -> RunReport:
+    """Counts per step from ``counts_json`` summed over the batches, time per step from the events."""
+    batches = load_metric(engine, "run_batches", run_id=run_id)
+    events = load_metric(engine, "run_events", run_id=run_id)
+    quarantined = load_metric(engine, "run_quarantine", run_id=run_id)
+    totals: dict[str, dict[str, int]] = {}
+    for raw in batches.get("counts_json", []):
+        for step, counts in (json.loads(raw or "{}") or {}).items():
+            bucket = totals.setdefault(step, {})
+            for key, value in counts.items():
+                bucket[key] = bucket.get(key, 0) + int(value)
+    steps = []
+    for step, actions in RUN_STEPS:
+        timed = events[events["action"].isin(actions)] if actions else events.iloc[0:0]
+        started = timed["at"].min() if len(timed) else None
+        finished = timed["at"].max() if len(timed) else None
+        seconds = (finished - started).total_seconds() if started is not None and finished is not None else None
+        documents = int(timed["document_id"].nunique())
+        steps.append({
+            "step": step, "counts": ", ".join(f"{k} {v}" for k, v in sorted(totals.get(step, {}).items())),
+            "documents": documents, "started": started, "finished": finished, "seconds": seconds,
+            "docs_per_second": round(documents / seconds, 2) if seconds else None,
+        })
+    documents = int(events["document_id"].nunique())
+    send_events = events[events["action"].isin([a for _, actions in RUN_STEPS for a in actions])]
+    start = batches["created_at"].min() if len(batches) else None
+    end = max([t for t in (send_events["at"].max() if len(send_events) else None,
+                           batches["updated_at"].max() if len(batches) else None) if t is not None], default=None)
+    seconds = (end - start).total_seconds() if start is not None and end is not None else None
+    figures: dict[str, float | int | str | None] = {
+        "batches": len(batches), "planned": int(batches["planned"].sum()) if len(batches) else 0,
+        "documents": documents, "quarantined": int((quarantined["stage"] == "quarantined").sum()),
+        "failed": int((quarantined["stage"] == "failed").sum()), "seconds": seconds,
+        "docs_per_second": round(documents / seconds, 2) if seconds else None,
+        "approved_by": ", ".join(sorted({str(a) for a in batches.get("approved_by", []) if pd.notna(a)})) or None,
+    }
+    return RunReport(run_id=run_id, batches=batches, steps=pd.DataFrame(steps), quarantined=quarantined,
+                     figures=figures)

@@ -1,0 +1,6 @@
+-- Stage events of the documents created by one run's batches: their timestamps time each step.
+SELECT e.document_id AS document_id, e.action AS action, e.stage AS stage, e.at AS at
+FROM events e
+JOIN documents d ON d.id = e.document_id
+JOIN pipeline_batches b ON b.id = d.batch_id
+WHERE b.run_id = :run_id AND e.stage IS NOT NULL

@@ -1,0 +1,7 @@
+-- Deals of one run that were quarantined or failed, with the reason.
+SELECT d.deal_id AS deal_id, d.id AS document_id, d.stage AS stage,
+       COALESCE(d.reason, '(no reason recorded)') AS reason
+FROM documents d
+JOIN pipeline_batches b ON b.id = d.batch_id
+WHERE b.run_id = :run_id AND d.stage IN ('quarantined', 'failed')
+ORDER BY d.deal_id
