@@ -25,6 +25,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
 from esign.errors import SigningError
+from esign.eventloop import outside_event_loop
 from esign.signing.keys import SigningIdentity
 from esign.signing.stamps import utc
 
@@ -82,8 +83,8 @@ class PdfSealer:
     def _measure_reserve(self) -> int:
         """Size the /Contents hole once from a dry-run CMS (hex doubles the size)."""
         attrs = PdfCMSSignedAttributes(signing_time=datetime.now(UTC))
-        cms = asyncio.run(self._signer.async_sign(bytes(32), DIGEST, dry_run=True, use_pades=True,
-                                                  signed_attr_settings=attrs))
+        coro = self._signer.async_sign(bytes(32), DIGEST, dry_run=True, use_pades=True, signed_attr_settings=attrs)
+        cms = outside_event_loop(asyncio.run, coro)
         return (len(cms.dump()) + _RESERVE_MARGIN) * 2
 
     def sign(self, pdf: bytes, field_name: str, *, reason: str, location: str, signer_name: str,
@@ -114,7 +115,7 @@ class PdfSealer:
         pdf_signer = _TimedPdfSigner(meta, self._signer, utc(signed_at), new_field_spec=spec,
                                      stamp_style=NoOpStampStyle())
         try:
-            out = pdf_signer.sign_pdf(writer, bytes_reserved=self.bytes_reserved)
+            out = outside_event_loop(pdf_signer.sign_pdf, writer, bytes_reserved=self.bytes_reserved)
         except (HankoSigningError, PdfError, ValueError, KeyError) as exc:
             raise SigningError(f"cannot sign field {field_name!r}: {exc}") from exc
         data: bytes = out.getvalue()

@@ -18,6 +18,8 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
+from esign.eventloop import outside_event_loop
+
 log = logging.getLogger(__name__)
 
 #: A file with more signatures than this is refused (each validation costs time; ours carry one).
@@ -57,6 +59,10 @@ def _to_asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
 
 def check_signatures(data: bytes, trust_roots: Sequence[x509.Certificate]) -> SignatureScan:
     """Validate each signature; coverage must be the entire file for a document to count as intact."""
+    return outside_event_loop(_check_signatures, data, trust_roots)
+
+
+def _check_signatures(data: bytes, trust_roots: Sequence[x509.Certificate]) -> SignatureScan:
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
         embedded = list(reader.embedded_signatures)
