@@ -1,12 +1,13 @@
-"""Commands of the batch pipeline (demo, CRM, portal, status)."""
+"""Commands of the batch pipeline (demo, CRM, operations)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from esign.cli import demo_command, ops_commands
+from esign.cli import crm_command, demo_command, ops_commands
 
 
 def register(sub: Any) -> None:
     demo_command.register(sub)
+    crm_command.register(sub)
     ops_commands.register(sub)
