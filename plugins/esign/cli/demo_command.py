@@ -54,3 +54,6 @@ def _print_summary(result: Any) -> None:
     print(f"  {result.workdir / 'documents' / 'completed'}")
     print(f"  mail: {result.workdir / 'mail'}   SMS: {result.workdir / 'sms' / 'outbox.jsonl'}")
     print(f"  Airflow logs: {result.workdir / 'airflow'}")
+    print("Reports:")
+    for path in result.reports:
+        print(f"  {path}")

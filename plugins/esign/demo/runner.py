@@ -70,6 +70,7 @@ class DemoResult:
     verified: int
     timings: list[tuple[str, float, int]]
     client_actions: dict[str, int]
+    reports: list[Path]
 
 
 def run_demo(deals: int, workdir: Path, project_dir: Path, echo: Echo = print, seed: int = 7) -> DemoResult:
@@ -120,11 +121,16 @@ def run_demo(deals: int, workdir: Path, project_dir: Path, echo: Echo = print, s
         with timer.step("verify every completed PDF (esign verify + pdfsig)", echo) as count:
             completed, verified = _verify_completed(ws)
             count[0] = len(completed)
+        with timer.step("reports for analysts (papermill notebooks -> HTML)", echo) as count:
+            from esign.reporting import reports_for_demo
+
+            reports = reports_for_demo(settings, None)
+            count[0] = len(reports)
     finally:
         mail.stop()
     return DemoResult(workdir=workdir, stages=ws.ledger.stage_counts(), crm_stages=_crm_stages(ws),
                       quarantine=_quarantine(ws), completed=completed, verified=verified, timings=timer.rows,
-                      client_actions=actions)
+                      client_actions=actions, reports=reports)
 
 
 def _ensure_keys(ws, echo: Echo) -> None:  # type: ignore[no-untyped-def]

@@ -86,8 +86,8 @@ def latest_run_id(database_url: str) -> str | None:
 
 
 def reports_dir(settings: Settings) -> Path:
-    """Where the pipeline publishes reports: ``reports/`` in its working directory."""
-    return settings.workdir / "reports"
+    """Where the pipeline publishes reports: ``reports/`` in the project folder (``ESIGN_REPORTS_DIR``)."""
+    return settings.reports_dir
 
 
 def reports_for_demo(settings: Settings, run_id: str | None) -> list[Path]:
