@@ -12,6 +12,7 @@ import pendulum
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import Asset, Param, dag, task, task_group
 
+from esign.access.approval import login_for_responder
 from esign.hooks.airflow_services import services_from_context
 from esign.pipeline import send
 
@@ -76,10 +77,13 @@ def esign_send() -> None:
     @task(trigger_rule="none_failed_min_one_success")
     def record_approval(ti: Any = None, params: dict[str, Any] | None = None, run_id: str | None = None) -> int:
         answer = ti.xcom_pull(task_ids="director_approval") if ti is not None else None
-        approver = "auto-approve (configuration)"
+        services = services_from_context(params)
+        approver, user = "auto-approve (configuration)", None
         if answer:
-            approver = f"director:{(answer.get('responded_by_user') or {}).get('name', 'unknown')}"
-        return send.approve_run(services_from_context(params), str(run_id), approver)
+            airflow_user = (answer.get("responded_by_user") or {}).get("name")
+            approver = f"director:{airflow_user or 'unknown'}"
+            user = login_for_responder(services.ws.engine, airflow_user)  # Airflow login -> esign user
+        return send.approve_run(services, str(run_id), approver, user=user)
 
     @task_group
     def deliver(batch: dict[str, Any]) -> None:

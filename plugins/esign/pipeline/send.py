@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from esign.access.approval import authorize_approval
 from esign.dispatch.channels import choose_channel
 from esign.dispatch.records import Channel
 from esign.documents import company_sign_document, fail_document, prepare_document
@@ -153,13 +154,25 @@ def summarize_run(services: Services, run_id: str, sample_size: int = 5) -> dict
             "sample": sample}
 
 
-def approve_run(services: Services, run_id: str, approved_by: str) -> int:
-    """Record who approved the run's batches for the company signature; the count of batches."""
+def approve_run(services: Services, run_id: str, approved_by: str, *, user: str | None = None) -> int:
+    """Record who approved the run's batches for the company signature; the count of batches.
+
+    Once permissions are configured, ``user`` must hold ``company.sign`` over every deal of the run, and is
+    what gets recorded; otherwise :class:`~esign.access.AccessDeniedError` and nothing is approved.
+    """
+    managers = [r.manager_id for r in _run_documents(services, run_id)]
+    approved_by = authorize_approval(services.ws.engine, user, managers) or approved_by
     now = datetime.now(UTC)
     with services.ws.engine.begin() as conn:
         result = conn.execute(batches.update().where(batches.c.run_id == run_id, batches.c.approved_by.is_(None))
                               .values(approved_by=approved_by, approved_at=now, updated_at=now))
     return int(result.rowcount or 0)
+
+
+def _run_documents(services: Services, run_id: str) -> list[DocumentRecord]:
+    with services.ws.engine.connect() as conn:
+        ids = [row[0] for row in conn.execute(select(batches.c.id).where(batches.c.run_id == run_id))]
+    return [r for batch_id in ids for r in services.ws.ledger.list_batch(batch_id, [Stage.DRAFT])]
 
 
 def _approver(services: Services, batch_id: str) -> str | None:

@@ -20,6 +20,8 @@ _TABLE_MODULES = (
     "esign.dispatch.outbox_schema",
     "esign.requests.schema",
     "esign.pipeline.schema",
+    "esign.access.schema",
+    "esign.rules.schema",
 )
 _lock = threading.Lock()
 

@@ -1,0 +1,1 @@
+"""The staff document register: search, open and act on documents, each action checked against permissions."""

@@ -1,0 +1,1 @@
+"""Automation rules: triggers on deals and documents, conditions on deal fields, actions in the CRM and outbox."""
