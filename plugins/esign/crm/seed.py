@@ -272,7 +272,10 @@ class _Generator:
             elif kind is None and rng.random() < PERSON_SHARE:
                 company = None
                 contact = len(plan.contacts)
-                plan.contacts.append(self.contact(None, "email.example.com", rng.choice(names.CITIES)[2]))
+                person = self.contact(None, "email.example.com", rng.choice(names.CITIES)[2])
+                if contact % 2 == 0:
+                    person["email"] = None  # every other individual client is reached by SMS only
+                plan.contacts.append(person)
             else:
                 company = len(plan.companies)
                 row, city = self.company()
