@@ -48,7 +48,7 @@ def make_engine(url: str) -> Engine:
 
 
 def get_engine(url: str, *, create: bool = True) -> Engine:
-    """One engine per URL per process; creates the schema on first use (idempotent)."""
+    """One engine per URL per process; brings the schema to head on first use (idempotent, see init_schema)."""
     with _lock:
         engine = _engines.get(url)
         if engine is None:
@@ -60,12 +60,28 @@ def get_engine(url: str, *, create: bool = True) -> Engine:
 
 
 def init_schema(engine: Engine) -> None:
-    """Create every registered table that does not exist yet. Safe to run twice."""
+    """Bring the schema to head. Safe to run twice, and from several processes at once.
+
+    PostgreSQL (production) only changes through the versioned migrations in ``esign.store.migrations``.
+    A new SQLite file (embedded default, tests) is created from the metadata in one step and stamped at head,
+    which is much faster per test; a test keeps both paths producing the same schema.
+    """
+    from esign.store import migrations
+
+    if engine.dialect.name != "sqlite":
+        migrations.upgrade(engine)
+        return
     _register_all_tables()
     try:
-        metadata.create_all(engine)
+        with engine.begin() as conn:
+            fresh = migrations.current_revision(conn) is None
+            if fresh:
+                metadata.create_all(conn)
+                migrations.stamp_head(conn)
     except Exception as exc:  # a driver error: say which database could not be prepared
         raise StoreError(f"cannot create the ledger schema in {engine.url.render_as_string()}: {exc}") from exc
+    if not fresh:
+        migrations.upgrade(engine)  # a versioned file: apply what it lacks (a no-op at head)
 
 
 def dispose_all() -> None:
