@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 import subprocess
@@ -77,6 +78,7 @@ def run_demo(deals: int, workdir: Path, project_dir: Path, echo: Echo = print, s
     """Everything ``esign demo`` does; returns what the summary prints."""
     environment.configure(workdir, project_dir)
     environment.reset_workdir(workdir)
+    logging.getLogger("traitlets").setLevel(logging.ERROR)  # notebook clients' shutdown chatter
     from esign.config import Settings
     from esign.dispatch.mailserver import LocalMailServer
     from esign.workspace import reset_workspaces, workspace_for
@@ -124,13 +126,29 @@ def run_demo(deals: int, workdir: Path, project_dir: Path, echo: Echo = print, s
         with timer.step("reports for analysts (papermill notebooks -> HTML)", echo) as count:
             from esign.reporting import reports_for_demo
 
-            reports = reports_for_demo(settings, None)
+            with _stderr_to(workdir / "reports.log"):  # notebook kernels print transport warnings there
+                reports = reports_for_demo(settings, None)
             count[0] = len(reports)
     finally:
         mail.stop()
     return DemoResult(workdir=workdir, stages=ws.ledger.stage_counts(), crm_stages=_crm_stages(ws),
                       quarantine=_quarantine(ws), completed=completed, verified=verified, timings=timer.rows,
                       client_actions=actions, reports=reports)
+
+
+@contextmanager
+def _stderr_to(path: Path) -> Iterator[None]:
+    """Send this process's (and its children's) standard error to ``path`` for the duration."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with path.open("ab") as log:
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def _ensure_keys(ws, echo: Echo) -> None:  # type: ignore[no-untyped-def]
