@@ -86,21 +86,22 @@ class CodeRecorder:
         self.codes[request.id] = code
 
 
-def client_signs(services: Services, document_id: str, name: str = "Cliente Teste") -> None:
+def _confirmed_request(services: Services, document_id: str):  # type: ignore[no-untyped-def]
+    """The document's signing request after the client asked for a code and typed it."""
     requests = services.requests
     request = requests.for_document(document_id)
     assert request is not None
     recorder = CodeRecorder()
     requests.issue_code(request, recorder, "198.51.100.4", "pytest")
     requests.check_code(request, recorder.codes[request.id], "198.51.100.4", "pytest")
-    requests.sign(request, name, None, True, "198.51.100.4", "pytest")
+    return request
+
+
+def client_signs(services: Services, document_id: str, name: str = "Cliente Teste") -> None:
+    request = _confirmed_request(services, document_id)
+    services.requests.sign(request, name, None, True, "198.51.100.4", "pytest")
 
 
 def client_declines(services: Services, document_id: str, reason: str = "Preço errado") -> None:
-    requests = services.requests
-    request = requests.for_document(document_id)
-    assert request is not None
-    recorder = CodeRecorder()
-    requests.issue_code(request, recorder, "198.51.100.4", "pytest")
-    requests.check_code(request, recorder.codes[request.id], "198.51.100.4", "pytest")
-    requests.decline(request, reason, "198.51.100.4", "pytest")
+    request = _confirmed_request(services, document_id)
+    services.requests.decline(request, reason, "198.51.100.4", "pytest")
