@@ -23,6 +23,7 @@ def test_report_prints_paths_for_the_chosen_days_and_run(tmp_path: Path, monkeyp
                                                          capsys: pytest.CaptureFixture[str]) -> None:
     calls: list[tuple[object, ...]] = []
     monkeypatch.setenv("ESIGN_HOME", str(tmp_path))
+    monkeypatch.setenv("ESIGN_REPORTS_DIR", str(tmp_path / "reports"))
     monkeypatch.setenv("ESIGN_DATABASE_URL", "sqlite:///ledger.db")
     monkeypatch.setattr(esign.reporting, "generate_report",
                         lambda url, since, until, out: calls.append((url, since, until, out)) or out / "s.html")
