@@ -63,12 +63,16 @@ def esign_collect() -> None:
         return collect.send_reminders(services_from_context(None))
 
     @task(trigger_rule="none_failed")
+    def rules() -> dict[str, int]:
+        return collect.evaluate_rules(services_from_context(None))
+
+    @task(trigger_rule="none_failed")
     def deliver_leftovers() -> dict[str, int]:
         return collect.deliver_leftovers(services_from_context(None))
 
     chunks = find_signed()
     recover() >> expire() >> chunks
-    finalize.expand(document_ids=chunks) >> write_back() >> remind() >> deliver_leftovers()
+    finalize.expand(document_ids=chunks) >> write_back() >> remind() >> rules() >> deliver_leftovers()
 
 
 esign_collect()

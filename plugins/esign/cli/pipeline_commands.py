@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from esign.cli import access_command, crm_command, demo_command, doctor_command, ops_commands, report_command
+from esign.cli import (
+    access_command,
+    crm_command,
+    demo_command,
+    doctor_command,
+    ops_commands,
+    report_command,
+    rules_command,
+)
 
 
 def register(sub: Any) -> None:
@@ -12,5 +20,6 @@ def register(sub: Any) -> None:
     crm_command.register(sub)
     ops_commands.register(sub)
     access_command.register(sub)
+    rules_command.register(sub)
     doctor_command.register(sub)
     report_command.register(sub)

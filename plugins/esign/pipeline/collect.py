@@ -138,3 +138,12 @@ def deliver_leftovers(services: Services, limit: int = 1000) -> dict[str, int]:
     counts = {"sent": report.sent, "failed": report.failed, "retried": report.retried}
     counts.update({f"after_{k}": v for k, v in mark_sent(services).items()})
     return counts
+
+
+def evaluate_rules(services: Services, now: datetime | None = None) -> dict[str, int]:
+    """Fire the automation rules (``config/rules.yaml``), each once per trigger occurrence."""
+    from esign.rules.config import load_rules, rules_path
+    from esign.rules.engine import evaluate
+
+    path = rules_path(services.ws.settings.pipeline_file, services.environ)
+    return evaluate(services, load_rules(path), now)

@@ -1,0 +1,123 @@
+"""What a firing rule does: CRM moves and comments, tasks, reminders and emails (queued in the outbox).
+
+The CRM protocol has no tasks: a follow-up task is a timeline comment prefixed ``Tarefa:``. Messages take the
+firing's key as their outbox dedupe key, so a retried firing never sends twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from email.message import EmailMessage
+from email.utils import formatdate
+
+from sqlalchemy import select
+
+from esign.crm.local_schema import crm_managers
+from esign.dispatch.email import replace_message_id
+from esign.dispatch.records import Channel, MessageKind, OutgoingMessage, message_id_for
+from esign.errors import EsignError
+from esign.model import Stage
+from esign.pipeline.services import Services
+from esign.rules.config import Action, Rule
+from esign.rules.triggers import Occurrence
+from esign.store import DocumentRecord, EventInfo
+
+
+class RuleActionError(EsignError):
+    """An action could not be done (no signing link to remind, no manager email, ...)."""
+
+
+class _Blank(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def render(text: str, rule: Rule, occurrence: Occurrence, record: DocumentRecord | None) -> str:
+    values = _Blank(deal_id=occurrence.deal_id, document_id=occurrence.document_id or "", rule=rule.name,
+                    title=record.title if record else "", counterparty=record.counterparty_name if record else "")
+    return text.format_map(values)
+
+
+def run_action(services: Services, rule: Rule, occurrence: Occurrence, action: Action, n: int) -> str:
+    """Do one action; a short note of what was done (for the firing's detail)."""
+    record = services.ws.ledger.get(occurrence.document_id) if occurrence.document_id else None
+    deal = int(occurrence.deal_id)
+    p = action.params
+    if action.type == "move_deal":
+        services.crm.move_deal(deal, p["stage"])
+        return f"deal moved to {p['stage']}"
+    if action.type == "comment":
+        services.crm.add_comment(deal, render(p["text"], rule, occurrence, record))
+        return "comment added"
+    if action.type == "task":
+        services.crm.add_comment(deal, "Tarefa: " + render(p["text"], rule, occurrence, record))
+        return "task added (as a timeline comment)"
+    if action.type == "send_document":
+        trigger = services.config.stages.trigger
+        services.crm.move_deal(deal, trigger)
+        services.crm.add_comment(deal, f"Contrato ({p['template']}, canal {p.get('channel', 'auto')}) solicitado "
+                                       f"pela regra {rule.name}: o próximo esign_send gera e envia.")
+        return f"deal queued for esign_send in {trigger}"
+    key = f"rule:{occurrence.key}:{n}"
+    if action.type == "remind":
+        return _remind(services, record, key)
+    if action.type == "email_manager":
+        return _email_manager(services, rule, occurrence, record, action, key)
+    raise RuleActionError(f"unknown action {action.type!r}")
+
+
+def _remind(services: Services, record: DocumentRecord | None, key: str) -> str:
+    from esign.pipeline.messages import reminder_message
+
+    if record is None or record.stage not in (Stage.SENT, Stage.VIEWED):
+        raise RuleActionError("remind: the document is not waiting for the client")
+    request = services.requests.for_document(record.id)
+    if request is None:
+        raise RuleActionError(f"remind: document {record.id} has no signing link")
+    earlier = [e for e in services.outbox.entries(document_id=record.id) if str(e.kind) == MessageKind.REMINDER]
+    message = reminder_message(services, request, record, len(earlier) + 1)
+    new_id = message_id_for(key)
+    payload = message.payload
+    if request.channel == Channel.EMAIL and isinstance(payload, bytes):
+        payload = replace_message_id(payload, new_id)
+    entry = services.outbox.enqueue(replace(message, dedupe_key=key, message_id=new_id, payload=payload))
+    services.ws.ledger.log(record.id, "reminder_queued", EventInfo(actor="rules", channel=request.channel,
+                                                                   detail=f"outbox {entry.id}"))
+    return f"reminder queued (outbox {entry.id})"
+
+
+def _email_manager(services: Services, rule: Rule, occurrence: Occurrence, record: DocumentRecord | None,
+                   action: Action, key: str) -> str:
+    manager_id = record.manager_id if record else None
+    if manager_id is None:
+        manager_id = _deal_manager(services, occurrence.deal_id)
+    email = _manager_email(services, manager_id)
+    if not email:
+        raise RuleActionError(f"email_manager: deal {occurrence.deal_id} has no responsible manager with an email")
+    msg = EmailMessage()
+    msg["From"] = services.smtp.from_addr
+    msg["To"] = email
+    msg["Subject"] = render(action.params["subject"], rule, occurrence, record)
+    msg["Date"] = formatdate(usegmt=True)
+    msg["Message-ID"] = message_id_for(key)
+    msg.set_content(render(action.params["text"], rule, occurrence, record))
+    entry = services.outbox.enqueue(OutgoingMessage(
+        dedupe_key=key, document_id=occurrence.document_id or f"deal:{occurrence.deal_id}"[:40], request_id="",
+        kind=MessageKind.NOTICE, channel=Channel.EMAIL, destination=email, message_id=str(msg["Message-ID"]),
+        payload=msg.as_bytes()))
+    return f"manager emailed (outbox {entry.id})"
+
+
+def _deal_manager(services: Services, deal_id: str) -> str | None:
+    stage = services.crm.get_deal_stage(int(deal_id))
+    fetched = services.crm.fetch_deals(stage, int(deal_id), int(deal_id)) if stage else []
+    manager = fetched[0].deal.manager if fetched else None
+    return manager.id if manager else None
+
+
+def _manager_email(services: Services, manager_id: str | None) -> str:
+    if not manager_id or not manager_id.isdigit():
+        return ""
+    with services.ws.engine.connect() as conn:
+        value = conn.execute(select(crm_managers.c.email).where(crm_managers.c.id == int(manager_id))).scalar()
+    return str(value or "")
