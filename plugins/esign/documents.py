@@ -90,10 +90,20 @@ def _render(ws: Workspace, deal: Deal, template_id: str, record: DocumentRecord)
 
 def company_sign_document(ws: Workspace, document_id: str, *, approved_by: str,
                           signed_at: datetime | None = None) -> DocumentRecord:
-    """Apply the director's visible block and PAdES signature to a rendered draft (no-op when done)."""
-    record = ws.ledger.get(document_id)
-    if record.stage is not Stage.DRAFT:
-        return record
+    """Apply the director's visible block and PAdES signature to a rendered draft (no-op when done).
+
+    Another worker signing the same draft right now: returned unchanged (still a draft), that worker finishes it.
+    """
+    with ws.ledger.exclusive(document_id) as mine:
+        record = ws.ledger.get(document_id)
+        if not mine or record.stage is not Stage.DRAFT:
+            return record
+        return _company_sign(ws, record, approved_by, signed_at)
+
+
+def _company_sign(ws: Workspace, record: DocumentRecord, approved_by: str,
+                  signed_at: datetime | None) -> DocumentRecord:
+    document_id = record.id
     if ws.ledger.version(document_id, "company_signed") is None:
         rendered = ws.ledger.version(document_id, "rendered")
         if rendered is None:
@@ -122,10 +132,20 @@ def audit_trail(ws: Workspace, document_id: str) -> tuple[AuditEvent, ...]:
 
 def finalize_signed_document(ws: Workspace, document_id: str, evidence: ClientEvidence,
                              counterparty_email: str = "", counterparty_phone: str = "") -> DocumentRecord:
-    """Client's block + certificate of completion + seal; the document becomes ``completed``."""
-    record = ws.ledger.get(document_id)
-    if record.stage is Stage.COMPLETED:
-        return record
+    """Client's block + certificate of completion + seal; the document becomes ``completed``.
+
+    Another worker sealing the same document right now: returned unchanged, that worker finishes it.
+    """
+    with ws.ledger.exclusive(document_id) as mine:
+        record = ws.ledger.get(document_id)
+        if not mine or record.stage is Stage.COMPLETED:
+            return record
+        return _finalize(ws, record, evidence, counterparty_email, counterparty_phone)
+
+
+def _finalize(ws: Workspace, record: DocumentRecord, evidence: ClientEvidence, counterparty_email: str,
+              counterparty_phone: str) -> DocumentRecord:
+    document_id = record.id
     if record.stage is not Stage.CLIENT_SIGNED:
         raise SigningError(f"document {document_id}: is {record.stage}, not client_signed")
     if ws.ledger.version(document_id, "final") is None:

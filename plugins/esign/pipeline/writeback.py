@@ -63,9 +63,15 @@ def write_back(services: Services, record: DocumentRecord, target: str, comment:
 
 
 def restart_allowed(services: Services, record: DocumentRecord) -> bool:
-    """A deal back in the trigger stage after its document ended may get a new round, once written back."""
+    """A deal back in the trigger stage after its document ended may get a new round, once written back.
+
+    The deal's stage is read again from the CRM here: a worker that fetched the deal before another worker's
+    write-back moved it out of the trigger stage must not take that stale read for a return (a second round).
+    """
     if record.stage.value == "canceled":
-        return True  # an operator canceled it; a deal moved back to the trigger stage starts over
-    target = {"quarantined": "quarantined", "declined": "declined", "expired": "expired",
-              "failed": "failed"}.get(record.stage.value)
-    return target is not None and is_done(services, record.id, target)
+        allowed = True  # an operator canceled it; a deal moved back to the trigger stage starts over
+    else:
+        target = {"quarantined": "quarantined", "declined": "declined", "expired": "expired",
+                  "failed": "failed"}.get(record.stage.value)
+        allowed = target is not None and is_done(services, record.id, target)
+    return allowed and services.crm.get_deal_stage(int(record.deal_id)) == services.config.stages.trigger

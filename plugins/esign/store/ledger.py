@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from esign.errors import StoreError
@@ -22,6 +23,8 @@ from esign.store.records import DocumentRecord, EventRecord, VersionRecord
 from esign.store.schema import document_versions, documents, events
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+#: First key of the per-document advisory locks (the second is the hash of the document ID).
+_LOCK_NAMESPACE = 0x65536967  # "eSig"
 
 
 def new_document_id() -> str:
@@ -199,7 +202,9 @@ class Ledger:
         info = info or EventInfo()
         now = self._clock()
         with self.engine.begin() as conn:
-            row = conn.execute(select(documents.c.stage).where(documents.c.id == document_id)).first()
+            # FOR UPDATE: a concurrent move of the same document waits here and then sees the new stage
+            row = conn.execute(select(documents.c.stage).where(documents.c.id == document_id)
+                               .with_for_update()).first()
             if row is None:
                 raise StoreError(f"unknown document {document_id!r}")
             current = Stage(row[0])
@@ -217,6 +222,26 @@ class Ledger:
                 raise StoreError(f"document {document_id}: moved by someone else while moving to {target}")
             self._insert_event(conn, document_id, action, target, info, now)
         return True
+
+    @contextmanager
+    def exclusive(self, document_id: str) -> Iterator[bool]:
+        """Whether this process may work on the document now: False while another process holds it.
+
+        For steps that write a file before recording it (signing, sealing): two workers signing the same draft
+        would produce two different files for one version. PostgreSQL: a session advisory lock, released at the
+        end or when the process dies. SQLite (one embedded process): always True.
+        """
+        if self.engine.dialect.name != "postgresql":
+            yield True
+            return
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            key = {"ns": _LOCK_NAMESPACE, "id": document_id}
+            got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:ns, hashtext(:id))"), key).scalar())
+            try:
+                yield got
+            finally:
+                if got:
+                    conn.execute(text("SELECT pg_advisory_unlock(:ns, hashtext(:id))"), key)
 
     def log(self, document_id: str, action: str, info: EventInfo | None = None) -> None:
         """Append an event that does not change the stage (a reminder, a code request, a view)."""
