@@ -23,7 +23,7 @@ def register(sub: Any) -> None:
     status.add_argument("--json", action="store_true")
     status.set_defaults(handler=show_status)
 
-    portal = sub.add_parser("portal", help="serve the clients' signing pages and the verification page")
+    portal = sub.add_parser("portal", help="serve the clients' signing pages, the verification page and /staff")
     portal.add_argument("--host", default="127.0.0.1")
     portal.add_argument("--port", type=int, default=8080)
     portal.set_defaults(handler=serve_portal)
@@ -83,11 +83,10 @@ def show_status(args: argparse.Namespace) -> int:
 def serve_portal(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from esign.pipeline.services import portal_services, services_for
-    from esign.portal.app import create_app
+    from esign.pipeline.services import services_for
+    from esign.pipeline.web import web_app
 
-    app = create_app(portal_services(services_for()))
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    uvicorn.run(web_app(services_for()), host=args.host, port=args.port, log_level="info")
     return EXIT_OK
 
 

@@ -102,11 +102,11 @@ def run_demo(deals: int, workdir: Path, project_dir: Path, echo: Echo = print, s
             summary = seed_demo(ws.engine, deals, rng_seed=seed)
             count[0] = summary.deals
             echo(f"    seeded {summary.deals} deals ({len(summary.broken)} with broken data on purpose)")
-        from esign.pipeline.services import portal_services, services_for
-        from esign.portal.app import create_app
+        from esign.pipeline.services import services_for
+        from esign.pipeline.web import web_app
 
         services = services_for({"auto_approve": True})
-        with PortalServer(create_app(portal_services(services)), port=portal_port) as portal:
+        with PortalServer(web_app(services), port=portal_port) as portal:
             echo(f"    portal at {portal.url}, SMTP at 127.0.0.1:{mail.port}")
             with timer.step("esign_send through Airflow (render, approve, sign, dispatch)", echo) as count:
                 run_dag_in_child("esign_send", {"auto_approve": True}, workdir / "airflow" / "demo-send.log",
