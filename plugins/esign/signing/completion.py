@@ -6,15 +6,15 @@ Laid out with platypus so long user agents wrap and many events flow onto furthe
 from __future__ import annotations
 
 import io
+import itertools
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from xml.sax.saxutils import escape
 
-from reportlab.graphics.barcode.qr import QrCodeWidget
-from reportlab.graphics.shapes import Drawing
-from reportlab.lib.colors import Color
+from reportlab.graphics.barcode import qrencoder
+from reportlab.lib.colors import Color, black
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfgen.canvas import Canvas
@@ -125,12 +125,40 @@ def _events_table(events: tuple[AuditEvent, ...], width: float) -> Table:
     return table
 
 
-def _qr(url: str, size: float) -> Drawing:
-    widget = QrCodeWidget(url, barLevel="M")
-    x1, y1, x2, y2 = widget.getBounds()
-    drawing = Drawing(size, size, transform=[size / (x2 - x1), 0, 0, size / (y2 - y1), 0, 0])
-    drawing.add(widget)
-    return drawing
+class _QrCode(Flowable):  # type: ignore[misc]  # reportlab ships no type hints
+    """The verification link as a QR code, encoded once and drawn as one filled path.
+
+    reportlab's QrCodeWidget encodes the code twice (once to measure it, once to draw it) and builds a shape per
+    run of modules; the encoding (mask selection) dominates the certificate's cost. Same modules, same look.
+    """
+
+    def __init__(self, url: str, size: float, level: str = "M", border: int = 4) -> None:
+        super().__init__()
+        code = qrencoder.QRCode(None, getattr(qrencoder.QRErrorCorrectLevel, level))
+        code.addData(url)
+        code.make()
+        self.modules: list[list[bool | None]] = code.modules
+        self.size = size
+        self.border = border
+
+    def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
+        return self.size, self.size
+
+    def draw(self) -> None:
+        box = self.size / (len(self.modules) + 2 * self.border)
+        path = self.canv.beginPath()
+        for r, row in enumerate(self.modules):
+            column = 0
+            for dark, run in itertools.groupby(bool(m) for m in row):
+                count = len(list(run))
+                if dark:
+                    path.rect((column + self.border) * box, self.size - (r + self.border + 1) * box,
+                              count * box, box)
+                column += count
+        self.canv.saveState()
+        self.canv.setFillColor(black)
+        self.canv.drawPath(path, stroke=0, fill=1)
+        self.canv.restoreState()
 
 
 def _story(info: CompletionInfo, evidence: ClientEvidence, width: float) -> list[Flowable]:
@@ -142,7 +170,7 @@ def _story(info: CompletionInfo, evidence: ClientEvidence, width: float) -> list
                          "evidências coletadas. Aponte a câmera para o código para verificar a integridade:",
                          "body"),
                       _p(info.verify_url, "body", 1000)],
-                     _qr(info.verify_url, qr_size)]],
+                     _QrCode(info.verify_url, qr_size)]],
                    colWidths=[width - qr_size - 8, qr_size + 8])
     header.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
     return [
