@@ -40,6 +40,8 @@ def _print_summary(result: Any) -> None:
     for stage, count in sorted(result.crm_stages.items()):
         print(f"  {stage:<16} {count:>6}")
     print("Clients:", ", ".join(f"{k} {v}" for k, v in sorted(result.client_actions.items())))
+    if result.rules_fired:
+        print("Automation rules fired:", ", ".join(f"{k} {v}" for k, v in sorted(result.rules_fired.items())))
     if result.quarantine:
         print("Quarantined deals (kept aside with the reason):")
         for deal_id, reason in result.quarantine:

@@ -45,5 +45,6 @@ def configure(workdir: Path, project_dir: Path) -> None:
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{airflow_home / 'airflow.db'}",
         "AIRFLOW__CORE__PARALLELISM": "4",
     })
+    os.environ.setdefault("ESIGN_RULES_FILE", str(project_dir / "config" / "rules.demo.yaml"))
     demo_secret_file(workdir / "keys" / "demo-passphrase", "ESIGN_KEY_PASSPHRASE")
     demo_secret_file(workdir / "keys" / "demo-link-secret", "ESIGN_LINK_SECRET")

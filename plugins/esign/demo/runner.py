@@ -72,6 +72,7 @@ class DemoResult:
     timings: list[tuple[str, float, int]]
     client_actions: dict[str, int]
     reports: list[Path]
+    rules_fired: dict[str, int]
 
 
 def run_demo(deals: int, workdir: Path, project_dir: Path, echo: Echo = print, seed: int = 7) -> DemoResult:
@@ -133,7 +134,7 @@ def run_demo(deals: int, workdir: Path, project_dir: Path, echo: Echo = print, s
         mail.stop()
     return DemoResult(workdir=workdir, stages=ws.ledger.stage_counts(), crm_stages=_crm_stages(ws),
                       quarantine=_quarantine(ws), completed=completed, verified=verified, timings=timer.rows,
-                      client_actions=actions, reports=reports)
+                      client_actions=actions, reports=reports, rules_fired=_rules_fired(ws))
 
 
 @contextmanager
@@ -234,6 +235,21 @@ def _crm_stages(ws) -> dict[str, int]:  # type: ignore[no-untyped-def]
     with ws.engine.connect() as conn:
         rows = conn.execute(select(crm_deals.c.stage_id, func.count()).group_by(crm_deals.c.stage_id))
         return {str(stage): int(n) for stage, n in rows}
+
+
+def _rules_fired(ws) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """Automation rule firings recorded in the event log, by rule."""
+    from sqlalchemy import func, select
+
+    from esign.store.schema import events
+
+    query = (select(events.c.detail, func.count()).where(events.c.action == "rule_fired")
+             .group_by(events.c.detail))
+    fired: Counter[str] = Counter()
+    with ws.engine.connect() as conn:
+        for detail, n in conn.execute(query):
+            fired[str(detail).split(":")[0] or "?"] += int(n)
+    return dict(fired)
 
 
 def _quarantine(ws) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
