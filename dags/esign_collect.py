@@ -5,31 +5,22 @@ Thin wiring only: every step is a function of ``esign.pipeline.collect``.
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
-
-import pendulum
 from airflow.sdk import Asset, dag, task
 
 from esign.hooks.airflow_services import services_from_context
+from esign.hooks.dag_defaults import START_DATE, default_args
 from esign.pipeline import collect
 
 DOCUMENTS_COMPLETED = Asset("esign://documents/completed")
 FINALIZE_CHUNK = 100
 
-DEFAULT_ARGS: dict[str, Any] = {
-    "owner": "esign-ops",
-    "retries": 3,
-    "retry_delay": timedelta(seconds=20),
-    "retry_exponential_backoff": True,
-    "max_retry_delay": timedelta(minutes=10),
-}
+DEFAULT_ARGS = default_args()
 
 
 @dag(
     dag_id="esign_collect",
     schedule="*/10 * * * *",
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,

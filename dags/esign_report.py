@@ -7,30 +7,23 @@ code hidden) into ``reports/<day>/`` of the working directory. The latest send r
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
-import pendulum
 from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
 from esign.config import Settings
+from esign.hooks.dag_defaults import START_DATE, default_args
 from esign.reporting import default_period, generate_report, generate_run_report, latest_run_id, reports_dir
 
 DOCUMENTS_COMPLETED = Asset("esign://documents/completed")
 
-DEFAULT_ARGS: dict[str, Any] = {
-    "owner": "esign-ops",
-    "retries": 2,
-    "retry_delay": timedelta(minutes=1),
-    "retry_exponential_backoff": True,
-    "max_retry_delay": timedelta(minutes=10),
-}
+DEFAULT_ARGS = default_args(retries=2, retry_delay=timedelta(minutes=1))
 
 
 @dag(
     dag_id="esign_report",
     schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable("0 6 * * *", timezone="UTC"),
                                  assets=[DOCUMENTS_COMPLETED]),
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,

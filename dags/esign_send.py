@@ -8,29 +8,23 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import pendulum
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import Asset, Param, dag, task, task_group
 
 from esign.access.approval import login_for_responder
 from esign.hooks.airflow_services import services_from_context
+from esign.hooks.dag_defaults import START_DATE, default_args
 from esign.pipeline import send
 
 DOCUMENTS_SENT = Asset("esign://documents/sent")
 
-DEFAULT_ARGS: dict[str, Any] = {
-    "owner": "esign-ops",
-    "retries": 3,
-    "retry_delay": timedelta(seconds=20),
-    "retry_exponential_backoff": True,
-    "max_retry_delay": timedelta(minutes=10),
-}
+DEFAULT_ARGS = default_args()
 
 
 @dag(
     dag_id="esign_send",
     schedule=None,
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,

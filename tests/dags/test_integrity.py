@@ -21,6 +21,7 @@ for dag_id, dag in bag.dags.items():
         "tags": sorted(dag.tags), "max_active_runs": dag.max_active_runs,
         "schedule": repr(dag.schedule), "params": sorted(dag.params.keys()),
         "tasks": {t.task_id: {"owner": t.owner, "retries": t.retries, "type": type(t).__name__,
+                              "failure_callback": bool(t.on_failure_callback),
                               "upstream": sorted(t.upstream_task_ids)} for t in dag.tasks},
     }
 print("JSON" + json.dumps(out))
@@ -42,6 +43,7 @@ def test_dags_import_and_follow_the_house_rules(info: dict[str, Any]) -> None:
         assert "esign" in dag["tags"], dag_id
         assert dag["max_active_runs"] == 1, dag_id
         for task_id, task in dag["tasks"].items():
+            assert task["failure_callback"], (dag_id, task_id)
             assert task["owner"] == "esign-ops", (dag_id, task_id)
             if task["type"] != "ApprovalOperator":
                 assert task["retries"] >= 1, (dag_id, task_id)
