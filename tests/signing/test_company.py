@@ -61,11 +61,13 @@ def test_block_is_page_content_in_the_slot(company_signed: bytes) -> None:
 
 def test_block_uses_the_embedded_project_font(company_signed: bytes) -> None:
     reader = PdfReader(io.BytesIO(company_signed))
-    fonts = reader.pages[1]["/Resources"]["/Font"]
-    names = {str(f.get_object()["/BaseFont"]) for f in fonts.values()}
+    resources = reader.pages[1]["/Resources"]
+    stamps = [x.get_object() for x in resources.get("/XObject", {}).values()]  # the block is a Form XObject
+    fonts = [f.get_object() for r in [resources, *(x["/Resources"] for x in stamps)]
+             for f in r.get("/Font", {}).values()]
+    names = {str(f["/BaseFont"]) for f in fonts}
     assert {"/AAAAAA+DejaVuSans", "/AAAAAA+DejaVuSans-Bold"} <= names, names
-    for font in fonts.values():
-        font = font.get_object()
+    for font in fonts:
         if "DejaVuSans" in str(font["/BaseFont"]):
             assert "/FontFile2" in font["/FontDescriptor"]  # embedded, not left to the viewer
 

@@ -13,7 +13,15 @@ from datetime import UTC, datetime
 from functools import lru_cache
 
 from PIL import Image, UnidentifiedImageError
-from pypdf import PageObject, PdfReader
+from pypdf import PageObject, PdfReader, PdfWriter
+from pypdf.generic import (
+    ArrayObject,
+    DecodedStreamObject,
+    DictionaryObject,
+    FloatObject,
+    IndirectObject,
+    NameObject,
+)
 from reportlab.lib.colors import Color
 from reportlab.lib.utils import ImageReader, simpleSplit
 from reportlab.pdfbase.pdfmetrics import stringWidth
@@ -236,5 +244,49 @@ def page_size(page: PageObject) -> tuple[float, float]:
 
 
 def stamp(page: PageObject, overlay: bytes) -> None:
-    """Merge a one-page overlay PDF onto ``page`` (on top of the existing content)."""
-    page.merge_page(PdfReader(io.BytesIO(overlay)).pages[0])
+    """Draw a one-page overlay PDF on top of ``page`` (a page of a PdfWriter), as a Form XObject.
+
+    Why not pypdf's ``merge_page``: it parses and re-serialises the page's whole content stream (thousands of
+    operators on a contract page), which cost as much as the signature itself. Here the existing content is left
+    as it is, wrapped in q/Q so its graphics state cannot leak, and one ``Do`` of the overlay is appended.
+    """
+    writer = page.indirect_reference.pdf if page.indirect_reference is not None else None
+    if writer is None or not hasattr(writer, "_add_object"):
+        page.merge_page(PdfReader(io.BytesIO(overlay)).pages[0])  # a page outside a writer: the slow way
+        return
+    source = PdfReader(io.BytesIO(overlay)).pages[0]
+    box = page.mediabox
+    form = DecodedStreamObject()
+    content = source.get_contents()
+    form.set_data(content.get_data() if content is not None else b"")
+    form.update({
+        NameObject("/Type"): NameObject("/XObject"), NameObject("/Subtype"): NameObject("/Form"),
+        NameObject("/BBox"): ArrayObject(FloatObject(v) for v in (min(0.0, float(box.left)),
+                                                                   min(0.0, float(box.bottom)),
+                                                                   float(box.right), float(box.top))),
+        NameObject("/Resources"): source[NameObject("/Resources")].clone(writer),
+    })
+    form_ref = writer._add_object(form.flate_encode())
+    resources = page.get(NameObject("/Resources"))
+    resources = resources.get_object() if resources is not None else DictionaryObject()
+    page[NameObject("/Resources")] = resources
+    xobjects = resources.get(NameObject("/XObject"))
+    xobjects = xobjects.get_object() if xobjects is not None else DictionaryObject()
+    resources[NameObject("/XObject")] = xobjects
+    n = 0
+    while NameObject(f"/EsignStamp{n}") in xobjects:
+        n += 1
+    name = NameObject(f"/EsignStamp{n}")
+    xobjects[name] = form_ref
+    contents = page.get(NameObject("/Contents"))
+    target = contents.get_object() if contents is not None else None
+    existing = list(target) if isinstance(target, ArrayObject) else ([contents] if contents is not None else [])
+    page[NameObject("/Contents")] = ArrayObject(
+        [_stream_ref(writer, b"q\n"), *existing, _stream_ref(writer, b"\nQ\nq " + name.encode() + b" Do Q\n")])
+
+
+def _stream_ref(writer: PdfWriter, data: bytes) -> IndirectObject:
+    stream = DecodedStreamObject()
+    stream.set_data(data)
+    ref: IndirectObject = writer._add_object(stream)
+    return ref
