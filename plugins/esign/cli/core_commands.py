@@ -27,12 +27,20 @@ def register(sub: Any) -> None:
     db = sub.add_parser("db", help="the ledger database")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_sub.add_parser("init", help="create the ledger tables (safe to run twice)").set_defaults(handler=db_init)
+    db_sub.add_parser("upgrade", help="apply the ledger's schema migrations up to head (safe to run twice)"
+                      ).set_defaults(handler=_db_upgrade)
 
     verify = sub.add_parser("verify", help="is this PDF authentic, altered or unknown?")
     verify.add_argument("file", help="the PDF to check")
     verify.add_argument("--json", action="store_true", help="print the result as JSON")
     verify.add_argument("--offline", action="store_true", help="judge by the signatures only, without the ledger")
     verify.set_defaults(handler=verify_file)
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    from esign.cli.doctor_command import db_upgrade
+
+    return db_upgrade(args)
 
 
 def keys_init(args: argparse.Namespace) -> int:

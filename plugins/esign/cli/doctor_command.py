@@ -40,18 +40,6 @@ def register(sub: Any) -> None:
     doctor = sub.add_parser("doctor", help="check configuration, database, migrations, keys, SMTP and CRM")
     doctor.add_argument("--timeout", type=float, default=10.0, help="seconds per network check (default 10)")
     doctor.set_defaults(handler=doctor_command)
-    _register_db_upgrade(sub)
-
-
-def _register_db_upgrade(sub: Any) -> None:
-    """Add ``upgrade`` to the ``db`` group that core_commands registered (argparse has no public lookup)."""
-    db = sub.choices.get("db")
-    if db is None:
-        db = sub.add_parser("db", help="the ledger database")
-    actions = [a for a in db._actions if isinstance(a, argparse._SubParsersAction)]
-    db_sub = actions[0] if actions else db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
-    db_sub.add_parser("upgrade", help="apply the ledger's schema migrations up to head (safe to run twice)"
-                      ).set_defaults(handler=db_upgrade)
 
 
 def db_upgrade(_args: argparse.Namespace) -> int:

@@ -48,7 +48,10 @@ def finalize_documents(services: Services, document_ids: list[str]) -> dict[str,
         try:
             record = ws.ledger.get(doc_id)
             if record.stage is Stage.CLIENT_SIGNED:
-                finalize_signed_document(ws, doc_id, services.requests.evidence(doc_id))
+                record = finalize_signed_document(ws, doc_id, services.requests.evidence(doc_id))
+                if record.stage is not Stage.COMPLETED:
+                    counts["busy"] += 1  # another worker is sealing it right now and will finish it
+                    continue
                 counts["finalized"] += 1
             data = ws.version_path("final", doc_id).read_bytes()
             verdict = verify_pdf(data, ws.ledger, ws.trust_roots)
