@@ -1,0 +1,291 @@
+"""Bulk-run benchmark: 10,000 deals through the send and collect chains, against the primitive bound.
+
+``make bench`` runs it: ``.venv/bin/python bench/pipeline_bench.py [--deals 10000] [--workers 2]``.
+
+It seeds the deals into a fresh embedded workdir (SQLite ledger, local CRM, local SMTP server), then runs the
+pipeline's own step functions over batch descriptors the way the DAGs do (plan, prepare, approve, sign, dispatch,
+CRM "awaiting"; clients sign through ``SigningRequests``; recover, expire, finalize + verify + write-back, endings)
+with mapped batches spread over a pool of worker processes (``esign.pipeline.parallel``). In the same run it
+measures the primitive bound on the same pool: rendering the same template, company-signing with the loaded key
+and sending a pre-built message; sealing and validating. It prints, per step and per chain, documents/s, wall
+time, CPU time and peak memory of each process, the ratio pipeline / bound, checks exactly-once in the ledger
+and verifies a sample of the output (``verify_pdf`` and ``pdfsig``). Figures go to ``var/bench/`` as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import pipeline_steps  # noqa: E402
+from bench.pipeline_checks import ledger_problems, verify_sample  # noqa: E402
+
+from esign.config import Settings  # noqa: E402
+from esign.crm.seed import seed_demo  # noqa: E402
+from esign.dispatch.email import SmtpSettings  # noqa: E402
+from esign.dispatch.mailserver import LocalMailServer  # noqa: E402
+from esign.model import Stage  # noqa: E402
+from esign.pipeline import collect, send  # noqa: E402
+from esign.pipeline.config import PipelineConfig  # noqa: E402
+from esign.pipeline.parallel import StepPool, WorkerSpec  # noqa: E402
+from esign.pipeline.services import Services  # noqa: E402
+from esign.signing import init_keys  # noqa: E402
+from esign.workspace import Workspace  # noqa: E402
+
+PASSPHRASE = b"bench-only-passphrase"
+LINK_SECRET = "bench-only-link-secret-0123456789abcdef0123"  # noqa: S105 - a throwaway bench workdir
+RUN_ID = "bench-run"
+
+
+@dataclass
+class Step:
+    """One measured step: documents it handled, wall and CPU seconds, peak RSS of each process (MiB)."""
+
+    name: str
+    chain: str
+    docs: int = 0
+    wall: float = 0.0
+    cpu: float = 0.0
+    peak_mib: dict[str, float] = field(default_factory=dict)
+    counts: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def rate(self) -> float:
+        return self.docs / self.wall if self.wall > 0 else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "chain": self.chain, "docs": self.docs, "wall_s": round(self.wall, 3),
+                "cpu_s": round(self.cpu, 3), "docs_per_s": round(self.rate, 2), "peak_rss_mib": self.peak_mib,
+                "counts": dict(self.counts)}
+
+
+class Recorder:
+    """Times steps run in this process or on the pool, and keeps every process's peak memory."""
+
+    def __init__(self) -> None:
+        self.steps: list[Step] = []
+        self.peaks: dict[str, float] = {}
+
+    def _peak(self, who: str, mib: float) -> None:
+        self.peaks[who] = max(self.peaks.get(who, 0.0), mib)
+
+    def local(self, name: str, chain: str, work: Callable[[], dict[str, Any]], docs_key: str | None = None) -> Step:
+        step = Step(name, chain)
+        wall, cpu = time.perf_counter(), time.process_time()
+        counts = work()
+        step.wall, step.cpu = time.perf_counter() - wall, time.process_time() - cpu
+        step.counts.update({k: v for k, v in counts.items() if isinstance(v, int)})
+        step.docs = int(counts.get(docs_key, 0)) if docs_key else 0
+        self._finish(step, {})
+        return step
+
+    def pooled(self, name: str, chain: str, pool: StepPool, function: Callable[[Services, Any], Any],
+               items: Iterable[Any], docs_key: str | Callable[[Counter[str]], int]) -> Step:
+        step = Step(name, chain)
+        workers: dict[str, float] = {}
+        wall, cpu = time.perf_counter(), time.process_time()
+        for result in pool.map(function, items):
+            step.cpu += result.cpu
+            workers[f"worker-{result.pid}"] = max(workers.get(f"worker-{result.pid}", 0), result.peak_rss_mib)
+            step.counts.update({k: v for k, v in (result.value or {}).items() if isinstance(v, int)})
+        step.wall = time.perf_counter() - wall
+        step.cpu += time.process_time() - cpu
+        step.docs = docs_key(step.counts) if callable(docs_key) else step.counts.get(docs_key, 0)
+        self._finish(step, workers)
+        return step
+
+    def _finish(self, step: Step, workers: dict[str, float]) -> None:
+        step.peak_mib = {"main": _own_peak_mib(), **{k: round(v, 1) for k, v in workers.items()}}
+        for who, mib in step.peak_mib.items():
+            self._peak(who, mib)
+        self.steps.append(step)
+        print(f"  {step.chain:<8} {step.name:<34} {step.docs:>7} docs {step.wall:8.1f} s wall "
+              f"{step.cpu:8.1f} s cpu {step.rate:8.1f} docs/s  {dict(step.counts)}", flush=True)
+
+
+def _own_peak_mib() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def _chunks(total: int, size: int) -> Iterator[tuple[int, int]]:
+    for first in range(0, total, size):
+        yield first, min(size, total - first)
+
+
+def _signed_chunks(ws: Workspace, size: int) -> Iterator[list[str]]:
+    """Client-signed document IDs in pages of ``size``, read as the pool asks for them (never all at once)."""
+    after = ""
+    while page := ws.ledger.list_by_stage(Stage.CLIENT_SIGNED, limit=size, after_id=after):
+        after = page[-1].id
+        yield [r.id for r in page]
+
+
+def _bound(pool: StepPool, function: Callable[[Services, Any], Any], docs: int, chunk: int,
+           port: int | None = None) -> dict[str, float]:
+    """Primitive rate on the same pool: docs / wall, and each primitive's share of the workers' time."""
+    spent: Counter[str] = Counter()
+    items = [(first, count, port) if port is not None else (first, count) for first, count in _chunks(docs, chunk)]
+    start = time.perf_counter()
+    for result in pool.map(function, items):
+        spent.update(result.value)
+    wall = time.perf_counter() - start
+    parts = {k: v for k, v in spent.items() if k != "docs"}
+    busy = sum(parts.values()) or 1.0
+    figures = {"docs": docs, "wall_s": round(wall, 3), "docs_per_s": round(docs / wall, 2)}
+    for name, seconds in parts.items():  # per primitive: the rate if it alone had the pool's whole wall time
+        figures[f"{name}_docs_per_s"] = round(docs / (wall * seconds / busy), 2)
+    return figures
+
+
+def _prepare_workdir(workdir: Path, deals: int) -> tuple[Settings, int]:
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    settings = Settings.from_env({"ESIGN_HOME": str(workdir), "ESIGN_PUBLIC_URL": "http://127.0.0.1:9"},
+                                 project_dir=ROOT)
+    ws = Workspace(settings, passphrase=PASSPHRASE)
+    company = ws.company
+    init_keys(settings.keys_dir, PASSPHRASE, company_name=company.party.name, director_name=company.director_name,
+              director_title=company.director_title)
+    seeded = seed_demo(ws.engine, deals, rng_seed=7)
+    ws.engine.dispose()
+    return settings, seeded.deals
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--deals", type=int, default=10_000)
+    parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--workers", type=int, default=0, help="pool processes (default: one per core)")
+    parser.add_argument("--bound-docs", type=int, default=0, help="documents for the bound (default: 3%%, 60-300)")
+    parser.add_argument("--sample", type=int, default=25, help="completed documents verified with pdfsig")
+    parser.add_argument("--keep", action="store_true", help="keep the workdir (var/bench/work) afterwards")
+    args = parser.parse_args()
+    out_dir = ROOT / "var" / "bench"
+    workdir = out_dir / "work"
+    bound_docs = args.bound_docs or max(60, min(300, args.deals * 3 // 100))
+    load_before = os.getloadavg()
+    print(f"pipeline bench: {args.deals} deals, batch size {args.batch_size}, load {load_before[0]:.2f}", flush=True)
+
+    rec = Recorder()
+    settings_holder: list[Settings] = []
+    seeded_holder: list[int] = []
+
+    def seed() -> dict[str, Any]:
+        settings, seeded = _prepare_workdir(workdir, args.deals)
+        settings_holder.append(settings)
+        seeded_holder.append(seeded)
+        return {"seeded": seeded}
+
+    rec.local("seed deals + keys", "setup", seed, "seeded")
+    settings, seeded = settings_holder[0], seeded_holder[0]
+    config = PipelineConfig(auto_approve=True, batch_size=args.batch_size)
+    environ = {"ESIGN_LINK_SECRET": LINK_SECRET}
+
+    with LocalMailServer(workdir / "mail") as mail, LocalMailServer(workdir / "bound-mail") as bound_mail:
+        smtp = SmtpSettings(host="127.0.0.1", port=mail.port)
+        spec = WorkerSpec(settings=settings, config=config, smtp=smtp, environ=environ, passphrase=PASSPHRASE)
+        services = Services(ws=Workspace(settings, passphrase=PASSPHRASE), config=config, smtp=smtp,
+                            environ=environ)
+        ws = services.ws
+        with StepPool(spec, args.workers or None) as pool:
+            rec.local("start workers (keys, fonts, templates)", "setup",
+                      lambda: {"workers": len(pool.warm_up())})
+            bound_send = _bound(pool, pipeline_steps.bound_send, bound_docs, 10, bound_mail.port)
+            print(f"  bound    send primitives: {bound_send}", flush=True)
+
+            batches: list[dict[str, Any]] = []
+
+            def plan() -> dict[str, Any]:
+                batches.extend(send.plan_batches(services, RUN_ID))
+                return {"batches": len(batches), "deals": sum(int(b["count"]) for b in batches)}
+
+            rec.local("plan batches", "send", plan, "deals")
+            rec.pooled("prepare (validate + render)", "send", pool, send.prepare_batch, batches,
+                       lambda c: c["prepared"] + c["quarantined"])
+            rec.local("approve run", "send",
+                      lambda: {"batches": send.approve_run(services, RUN_ID, "bench-director")})
+            rec.pooled("company sign", "send", pool, send.sign_batch, batches, "signed")
+            rec.pooled("dispatch (request + SMTP)", "send", pool, send.dispatch_batch, batches, "marked_sent")
+            rec.pooled("CRM awaiting", "send", pool, send.mark_awaiting, batches, "moved")
+            rec.pooled("clients sign / decline", "clients", pool, pipeline_steps.clients_answer, batches,
+                       lambda c: c["signed"] + c["declined"])
+
+            bound_collect = _bound(pool, pipeline_steps.bound_collect, bound_docs, 10)
+            print(f"  bound    collect primitives: {bound_collect}", flush=True)
+            rec.local("recover", "collect", lambda: collect.recover(services))
+            rec.local("expire", "collect", lambda: collect.expire_requests(services))
+            rec.pooled("finalize + verify + write-back", "collect", pool, collect.finalize_documents,
+                       _signed_chunks(ws, 25), "finalized")
+            rec.local("write back endings", "collect", lambda: collect.write_back_endings(services), "declined")
+        received = mail.handler.received
+
+    load_after = os.getloadavg()
+    print("checks", flush=True)
+    problems = ledger_problems(ws, seeded, received)
+    sample = verify_sample(ws, args.sample)
+    stages = ws.ledger.stage_counts()
+    report = _report(rec, bound_send, bound_collect, stages)
+    report.update(deals=seeded, batch_size=args.batch_size, workers=pool.workers, cpus=os.cpu_count(),
+                  load_before=load_before, load_after=load_after, stages=stages, ledger_problems=problems,
+                  sample=sample, emails_received=received, at=datetime.now(UTC).isoformat())
+    _print_summary(report)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"pipeline-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+    path.write_text(json.dumps(report, indent=2, default=str))
+    print(f"figures written to {path.relative_to(ROOT)}")
+    if not args.keep:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 1 if problems or sample["failures"] else 0
+
+
+def _report(rec: Recorder, bound_send: dict[str, float], bound_collect: dict[str, float],
+            stages: dict[str, int]) -> dict[str, Any]:
+    chains: dict[str, dict[str, float]] = {}
+    for chain, docs in (("send", stages.get("sent", 0) + stages.get("viewed", 0) + stages.get("completed", 0)
+                         + stages.get("declined", 0) + stages.get("client_signed", 0)),
+                        ("collect", stages.get("completed", 0))):
+        steps = [s for s in rec.steps if s.chain == chain]
+        wall, cpu = sum(s.wall for s in steps), sum(s.cpu for s in steps)
+        bound = (bound_send if chain == "send" else bound_collect)["docs_per_s"]
+        rate = docs / wall if wall else 0.0
+        chains[chain] = {"docs": docs, "wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "docs_per_s": round(rate, 2),
+                         "bound_docs_per_s": bound, "pipeline_over_bound": round(rate / bound, 3) if bound else 0.0}
+    return {"steps": [s.as_dict() for s in rec.steps], "chains": chains, "peak_rss_mib": rec.peaks,
+            "bound": {"send": bound_send, "collect": bound_collect}}
+
+
+def _print_summary(report: dict[str, Any]) -> None:
+    print(f"\n{'step':<44} {'docs':>7} {'docs/s':>8} {'wall s':>8} {'cpu s':>8}  peak MiB per process")
+    for s in report["steps"]:
+        peaks = " ".join(f"{v:.0f}" for v in s["peak_rss_mib"].values())
+        print(f"{s['chain'] + ': ' + s['name']:<44} {s['docs']:>7} {s['docs_per_s']:>8.1f} {s['wall_s']:>8.1f} "
+              f"{s['cpu_s']:>8.1f}  {peaks}")
+    for name, c in report["chains"].items():
+        print(f"{name + ' chain':<44} {c['docs']:>7} {c['docs_per_s']:>8.1f} {c['wall_s']:>8.1f} {c['cpu_s']:>8.1f}"
+              f"  bound {c['bound_docs_per_s']:.1f} docs/s, pipeline/bound {c['pipeline_over_bound']:.2f}")
+    print(f"peak RSS MiB: {report['peak_rss_mib']}")
+    print(f"load average before/after: {report['load_before'][0]:.2f} / {report['load_after'][0]:.2f} "
+          f"on {report['cpus']} CPUs, {report['workers']} workers")
+    print(f"stages: {report['stages']}")
+    print(f"exactly-once problems: {report['ledger_problems'] or 'none'}")
+    sample = report["sample"]
+    print(f"verified sample: {sample['sampled']} documents (verify_pdf{' + pdfsig' if sample['pdfsig'] else ''}), "
+          f"{len(sample['failures'])} failures {sample['failures'][:3]}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

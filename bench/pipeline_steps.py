@@ -1,0 +1,131 @@
+"""What the benchmark runs inside pool workers besides the pipeline's own steps: clients, and the primitive bound.
+
+Each function takes the worker's Services (built once per worker) and a small picklable argument, like a step.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from esign.dispatch.email import SmtpSender, build_invite
+from esign.model import AuditEvent, ClientEvidence, Party, Stage
+from esign.pipeline.services import Services
+from esign.render import render_document
+from esign.requests.records import SigningRequest
+from esign.signing import CompletionInfo, company_sign, finalize_document
+from esign.verify import verify_pdf
+from tests.support import make_deal
+
+CLIENT_IP, CLIENT_UA = "198.51.100.4", "Mozilla/5.0 (Linux; Android 14) Mobile Safari/537.36 (bench)"
+#: One client in this many declines; the others sign (every one of them, so collect has the whole run to do).
+DECLINE_EVERY = 20
+
+
+class _CodeRecorder:
+    """The client's phone: keeps the code it was sent (the portal would send it by SMS or e-mail)."""
+
+    def __init__(self) -> None:
+        self.code = ""
+
+    def send_code(self, request: SigningRequest, code: str, sequence: int) -> None:
+        self.code = code
+
+
+def clients_answer(services: Services, batch: dict[str, Any]) -> dict[str, int]:
+    """Every client of the batch asks for a code, types it, and signs (one in DECLINE_EVERY declines)."""
+    requests, counts = services.requests, {"signed": 0, "declined": 0}
+    for record in services.ws.ledger.list_batch(str(batch["batch_id"]), [Stage.SENT]):
+        request = requests.for_document(record.id)
+        if request is None:
+            continue
+        phone = _CodeRecorder()
+        requests.issue_code(request, phone, CLIENT_IP, CLIENT_UA)
+        requests.check_code(request, phone.code, CLIENT_IP, CLIENT_UA)
+        if int(record.deal_id) % DECLINE_EVERY == 0:
+            requests.decline(request, "Valores em desacordo com a proposta", CLIENT_IP, CLIENT_UA)
+            counts["declined"] += 1
+        else:
+            requests.sign(request, record.counterparty_name or "Cliente", None, True, CLIENT_IP, CLIENT_UA)
+            counts["signed"] += 1
+    return counts
+
+
+def bound_send(services: Services, arg: tuple[int, int, int]) -> dict[str, float]:
+    """The send chain's primitives alone: render the same template, company-sign with the loaded key, and send a
+    pre-built invitation over one SMTP session (to ``port``). No ledger, no files. Seconds spent per primitive."""
+    first, count, port = arg
+    ws, company = services.ws, services.ws.company
+    template = ws.templates.get(services.config.template)
+    spent = {"render": 0.0, "sign": 0.0, "send": 0.0, "docs": float(count)}
+    signed_at = datetime.now(UTC).replace(microsecond=0)
+    message = build_invite(services.email_templates, from_addr=services.smtp.from_addr, to="bound@example.com",
+                           message_id="<bound@esign.local>", company_name=company.party.name,
+                           document_title="Contrato", signer_name="Cliente", link="http://127.0.0.1/s/x",
+                           expires_at=signed_at + timedelta(days=14), document_id="DOC-BOUND")
+    with SmtpSender(replace(services.smtp, port=port)) as sender:
+        for n in range(first, first + count):
+            deal = make_deal(str(900_000 + n), title=f"Contrato de manutenção {n}")
+            t0 = time.perf_counter()
+            doc = render_document(template, company.party, deal, f"DOC-{n:016d}", signed_at)
+            t1 = time.perf_counter()
+            company_sign(doc.pdf, doc.slots, ws.sealer, signer_name=company.director_name,
+                         signer_title=company.director_title, company_name=company.party.name, signed_at=signed_at)
+            t2 = time.perf_counter()
+            sender.send_raw("bound@example.com", message)
+            t3 = time.perf_counter()
+            spent["render"] += t1 - t0
+            spent["sign"] += t2 - t1
+            spent["send"] += t3 - t2
+    return spent
+
+
+_signed_cache: dict[str, Any] = {}
+
+
+def _company_signed_sample(services: Services) -> tuple[bytes, bytes, Any]:
+    """One rendered + company-signed contract per worker, the input the finalize bound starts from."""
+    if "pdf" not in _signed_cache:
+        ws, company = services.ws, services.ws.company
+        at = datetime.now(UTC).replace(microsecond=0)
+        doc = render_document(ws.templates.get(services.config.template), company.party, make_deal("999999"),
+                              "DOC-0000000000BOUND", at)
+        signed = company_sign(doc.pdf, doc.slots, ws.sealer, signer_name=company.director_name,
+                              signer_title=company.director_title, company_name=company.party.name, signed_at=at)
+        _signed_cache.update(original=doc.pdf, pdf=signed, slots=doc.slots)
+    return _signed_cache["original"], _signed_cache["pdf"], _signed_cache["slots"]
+
+
+def bound_collect(services: Services, arg: tuple[int, int]) -> dict[str, float]:
+    """The collect chain's primitives alone: client block + certificate + seal, then signature validation."""
+    first, count = arg
+    ws, company = services.ws, services.ws.company
+    original, signed, slots = _company_signed_sample(services)
+    at = datetime.now(UTC).replace(microsecond=0)
+    events = tuple(AuditEvent(at=at + timedelta(seconds=i), action=a, actor="bench", channel="email", ip=CLIENT_IP,
+                              user_agent=CLIENT_UA)
+                   for i, a in enumerate(("created", "company_signed", "sent", "code_sent", "code_verified",
+                                          "client_signed")))
+    spent = {"finalize": 0.0, "verify": 0.0, "docs": float(count)}
+    for n in range(first, first + count):
+        doc_id = f"DOC-{n:016d}"
+        evidence = ClientEvidence(signer_name=f"Cliente {n}", signed_at=at, channel="email",
+                                  masked_destination="c***@example.com", code_verified_at=at, ip=CLIENT_IP,
+                                  user_agent=CLIENT_UA, typed_name=f"Cliente {n}")
+        info = CompletionInfo(document_id=doc_id, title="Contrato", company=company.party,
+                              counterparty=Party(f"Cliente {n}", "11.222.333/0001-81"),
+                              company_signer_name=company.director_name,
+                              company_signer_title=company.director_title, company_signed_at=at, events=events,
+                              sha256_original=hashlib.sha256(original).hexdigest(),
+                              sha256_company_signed=hashlib.sha256(signed).hexdigest(),
+                              verify_url=ws.settings.verify_url(doc_id))
+        t0 = time.perf_counter()
+        final = finalize_document(signed, slots, evidence, info, ws.sealer)
+        t1 = time.perf_counter()
+        verify_pdf(final, None, ws.trust_roots)
+        spent["finalize"] += t1 - t0
+        spent["verify"] += time.perf_counter() - t1
+    return spent
