@@ -6,48 +6,32 @@ The server URL defaults to the local trust-auth server and can be changed with E
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import Engine, create_engine, func, insert, select, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Engine, func, insert, select
 
 from esign.crm import CrmStageMap, LocalCrm, seed_demo
 from esign.crm.local_schema import crm_deals
 from esign.errors import CrmError
 from esign.store import init_schema, make_engine
 from esign.validate import validate_deal
+from tests.prod.postgres import throwaway_database
 
 from .conftest import FIXED_NOW, TRIGGER
 
 pytestmark = pytest.mark.postgres
 
-ADMIN_URL = os.environ.get("ESIGN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-
-
 @pytest.fixture(scope="module")
 def pg_engine() -> Iterator[Engine]:
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"esign_test_{secrets.token_hex(6)}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except OperationalError as exc:
-        admin.dispose()
-        pytest.skip(f"PostgreSQL not reachable at {make_url(ADMIN_URL).render_as_string()}: {exc}")
-    engine = make_engine(make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False))
-    try:
-        init_schema(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_database() as url:
+        engine = make_engine(url)
+        try:
+            init_schema(engine)
+            yield engine
+        finally:
+            engine.dispose()
 
 
 @pytest.fixture(scope="module")

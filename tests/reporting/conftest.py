@@ -9,16 +9,12 @@ D6 (A, Bruno) quarantined. D7 was created and completed in February: outside the
 from __future__ import annotations
 
 import json
-import os
-import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, insert, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Engine, insert
 
 from esign.crm.local_schema import crm_departments, crm_managers
 from esign.dispatch.outbox_schema import outbox
@@ -26,13 +22,13 @@ from esign.model import Stage
 from esign.pipeline.schema import batches
 from esign.requests.schema import signing_requests
 from esign.store import EventInfo, Ledger, init_schema, make_engine
+from tests.prod.postgres import throwaway_database
 
 SINCE = datetime(2026, 3, 1, tzinfo=UTC)
 UNTIL = datetime(2026, 3, 8, tzinfo=UTC)
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 RUN_ID = "manual__r1"
 BATCH_ID = f"{RUN_ID}#00000"
-ADMIN_URL = os.environ.get("ESIGN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 MINUTE, HOUR, DAY = timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
 
@@ -152,21 +148,11 @@ def empty_url(tmp_path: Path) -> str:
 @pytest.fixture(scope="module")
 def pg_report_engine() -> Iterator[Engine]:
     """The scenario on PostgreSQL in a throwaway database, dropped afterwards (skipped without a server)."""
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"esign_report_{secrets.token_hex(6)}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except OperationalError as exc:
-        admin.dispose()
-        pytest.skip(f"PostgreSQL not reachable at {make_url(ADMIN_URL).render_as_string()}: {exc}")
-    engine = make_engine(make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False))
-    try:
-        init_schema(engine)
-        populate(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_database("esign_report") as url:
+        engine = make_engine(url)
+        try:
+            init_schema(engine)
+            populate(engine)
+            yield engine
+        finally:
+            engine.dispose()
