@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfgen import canvas
+
 from esign.model import ClientEvidence, Deal, LineItem, Manager, Party, Stage
+from esign.requests.records import SigningRequest
 from esign.workspace import Workspace
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -53,3 +58,43 @@ def complete_document(ws: Workspace, deal: Deal) -> str:
     finalize_signed_document(ws, record.id, sample_evidence())
     return record.id
 
+
+
+class Clock:
+    """A clock the test moves by hand, so 5-minute windows and expiries are tested without sleeping."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@dataclass
+class CodeRecorder:
+    """The other side of the CodeSender protocol: keeps the codes that would go out by email/SMS."""
+
+    sent: list[tuple[str, str, int]] = field(default_factory=list)  # (request id, code, sequence)
+    fail: bool = False
+
+    def send_code(self, request: SigningRequest, code: str, sequence: int) -> None:
+        if self.fail:
+            raise ConnectionError("SMS gateway down")
+        self.sent.append((request.id, code, sequence))
+
+    @property
+    def last_code(self) -> str:
+        return self.sent[-1][1]
+
+
+def make_pdf(path: Path, pages: int = 2, text: str = "Contrato de prestação de serviços") -> bytes:
+    """A small plain PDF written to ``path`` (a stand-in for a company-signed document)."""
+    c = canvas.Canvas(str(path), pagesize=A4)
+    for n in range(1, pages + 1):
+        c.drawString(72, 760, f"{text} — página {n}")
+        c.showPage()
+    c.save()
+    return path.read_bytes()

@@ -7,7 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,24 +24,11 @@ from esign.portal.services import PortalServices, PortalSettings
 from esign.requests import SigningRequest, SigningRequests
 from esign.store import EventInfo, Ledger, sha256_hex
 from esign.verify import verify_pdf
+from tests.support import CodeRecorder
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
-
-
-@dataclass
-class CodeRecorder:
-    """The other side of the CodeSender protocol: keeps the codes the client would receive."""
-
-    sent: list[tuple[str, str, int]] = field(default_factory=list)
-
-    def send_code(self, request: SigningRequest, code: str, sequence: int) -> None:
-        self.sent.append((request.id, code, sequence))
-
-    @property
-    def last_code(self) -> str:
-        return self.sent[-1][1]
 
 
 @dataclass

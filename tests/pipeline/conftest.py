@@ -16,7 +16,7 @@ from esign.dispatch.mailserver import LocalMailServer, ReceivedMessage, read_mes
 from esign.pipeline.config import PipelineConfig
 from esign.pipeline.services import Services
 from esign.workspace import Workspace
-from tests.support import PROJECT_DIR, TEST_PASSPHRASE
+from tests.support import PROJECT_DIR, TEST_PASSPHRASE, CodeRecorder
 
 LINK_SECRET = "pipeline-tests-link-secret-0123456789abcdef"
 
@@ -76,16 +76,6 @@ def run_send(services: Services, run_id: str = "run-1") -> list[dict[str, object
     return batches
 
 
-class CodeRecorder:
-    """The other end of the code channel: keeps the codes it was asked to send."""
-
-    def __init__(self) -> None:
-        self.codes: dict[str, str] = {}
-
-    def send_code(self, request, code: str, sequence: int) -> None:  # type: ignore[no-untyped-def]
-        self.codes[request.id] = code
-
-
 def _confirmed_request(services: Services, document_id: str):  # type: ignore[no-untyped-def]
     """The document's signing request after the client asked for a code and typed it."""
     requests = services.requests
@@ -93,7 +83,7 @@ def _confirmed_request(services: Services, document_id: str):  # type: ignore[no
     assert request is not None
     recorder = CodeRecorder()
     requests.issue_code(request, recorder, "198.51.100.4", "pytest")
-    requests.check_code(request, recorder.codes[request.id], "198.51.100.4", "pytest")
+    requests.check_code(request, recorder.last_code, "198.51.100.4", "pytest")
     return request
 
 

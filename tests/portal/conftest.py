@@ -5,15 +5,13 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from reportlab.lib.pagesizes import A4
-from reportlab.pdfgen import canvas
 from sqlalchemy import Engine
 
 from esign.model import Stage
@@ -22,42 +20,9 @@ from esign.portal.services import PortalServices, PortalSettings, VerifyFn
 from esign.requests import SigningRequest, SigningRequests
 from esign.store import EventInfo, Ledger, sha256_hex
 from esign.verify import verify_pdf
+from tests.support import Clock, CodeRecorder, make_pdf
 
 COMPANY = "Acme Serviços Ltda"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
-@dataclass
-class CodeRecorder:
-    """The other side of the CodeSender protocol: keeps the codes that would go out by SMS/email."""
-
-    sent: list[tuple[str, str, int]] = field(default_factory=list)
-
-    def send_code(self, request: SigningRequest, code: str, sequence: int) -> None:
-        self.sent.append((request.id, code, sequence))
-
-    @property
-    def last_code(self) -> str:
-        return self.sent[-1][1]
-
-
-def make_pdf(path: Path, pages: int = 2, text: str = "Contrato de prestação de serviços") -> bytes:
-    c = canvas.Canvas(str(path), pagesize=A4)
-    for n in range(1, pages + 1):
-        c.drawString(72, 760, f"{text} — página {n}")
-        c.showPage()
-    c.save()
-    return path.read_bytes()
 
 
 def csrf_of(html: str) -> str:

@@ -4,57 +4,15 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from reportlab.lib.pagesizes import A4
-from reportlab.pdfgen import canvas
 from sqlalchemy import Engine
 
 from esign.model import Stage
-from esign.requests import SigningRequest, SigningRequests
+from esign.requests import SigningRequests
 from esign.store import EventInfo, Ledger, sha256_hex
-
-
-class Clock:
-    """A clock the test moves by hand, so 5-minute windows are tested without sleeping."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
-@dataclass
-class CodeRecorder:
-    """The other side of the CodeSender protocol: keeps what would have been sent by email/SMS."""
-
-    sent: list[tuple[str, str, int]] = field(default_factory=list)  # (request id, code, sequence)
-    fail: bool = False
-
-    def send_code(self, request: SigningRequest, code: str, sequence: int) -> None:
-        if self.fail:
-            raise ConnectionError("SMS gateway down")
-        self.sent.append((request.id, code, sequence))
-
-    @property
-    def last_code(self) -> str:
-        return self.sent[-1][1]
-
-
-def make_pdf(path: Path, pages: int = 2) -> bytes:
-    c = canvas.Canvas(str(path), pagesize=A4)
-    for n in range(1, pages + 1):
-        c.drawString(72, 760, f"Contrato de prestação de serviços — página {n}")
-        c.showPage()
-    c.save()
-    return path.read_bytes()
+from tests.support import Clock, CodeRecorder, make_pdf
 
 
 @pytest.fixture
