@@ -9,7 +9,7 @@ export UV_PYTHON := $(PYTHON)
 export AIRFLOW_HOME ?= $(CURDIR)/var/airflow
 export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 
-.PHONY: setup demo test test-prod lint bench portal clean help
+.PHONY: setup system-deps demo test test-prod lint bench portal clean help
 
 help:
 	@echo "make demo   - set up and run the main job on the embedded defaults"
@@ -27,14 +27,19 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 
 setup: $(VENV)/.synced
 
+# System tools (poppler-utils, qpdf, chromium): installed with apt-get when missing and running as root.
+system-deps:
+	bash scripts/system-deps.sh
+
 demo: setup
+	bash scripts/system-deps.sh poppler-utils
 	$(RUN)/esign demo
 
 lint: setup
 	$(RUN)/ruff check plugins tests dags bench
 	$(RUN)/mypy
 
-test: lint
+test: lint system-deps
 	$(RUN)/pytest
 
 # Production shape without Docker: Airflow api-server, scheduler, dag-processor and a Celery worker (Redis broker,

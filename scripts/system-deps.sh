@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The system tools the project uses besides Python packages: poppler-utils (pdfsig, pdftoppm), qpdf, and Debian's
+# chromium for the browser tests. Installs what is missing with apt-get when run as root; otherwise says what to
+# install. `make demo` needs poppler-utils; `make test` needs all three.
+set -euo pipefail
+want=("$@")
+((${#want[@]})) || want=(poppler-utils qpdf chromium)
+declare -A probe=([poppler-utils]=pdfsig [qpdf]=qpdf [chromium]=chromium)
+need=()
+for pkg in "${want[@]}"; do
+  command -v "${probe[$pkg]:-$pkg}" >/dev/null || need+=("$pkg")
+done
+((${#need[@]})) || exit 0
+if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}"
+else
+  echo "missing system packages: ${need[*]} (install them, e.g. sudo apt-get install ${need[*]})" >&2
+  exit 1
+fi
