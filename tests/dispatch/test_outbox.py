@@ -245,3 +245,65 @@ def test_an_unexpected_error_leaves_that_row_uncertain_and_releases_the_rest(
     states = [outbox.get(i).state for i in ids]  # type: ignore[union-attr]
     assert states == [OutboxState.SENT, OutboxState.UNCERTAIN, OutboxState.PENDING, OutboxState.PENDING]
     assert [outbox.get(i).attempts for i in ids[2:]] == [0, 0]  # type: ignore[union-attr]
+
+
+def test_enqueue_many_is_one_batch_and_idempotent_on_each_key(
+    outbox: Outbox, engine: Engine, make_invite: MakeInvite
+) -> None:
+    first = outbox.enqueue(make_invite("R1"))
+    entries = outbox.enqueue_many([make_invite("R0"), make_invite("R1", to="someone.else@example.com"),
+                                   make_invite("R2")])
+    assert [e.request_id for e in entries] == ["R0", "R1", "R2"]
+    assert entries[1] == first  # the existing row is returned unchanged
+    assert [e.state for e in entries] == [OutboxState.PENDING] * 3
+    again = outbox.enqueue_many([make_invite("R2"), make_invite("R0")])
+    assert [e.id for e in again] == [entries[2].id, entries[0].id]
+    assert _rows(engine) == 3
+    with pytest.raises(DispatchError, match="destination is empty"):
+        outbox.enqueue_many([make_invite("R3"), replace(make_invite("R4"), destination="")])
+    assert _rows(engine) == 3  # nothing of a refused batch is written
+
+
+def test_enqueue_many_racing_enqueue_makes_one_row_per_key(
+    outbox: Outbox, engine: Engine, make_invite: MakeInvite
+) -> None:
+    messages = [make_invite(f"R{i}") for i in range(20)]
+    barrier = threading.Barrier(3)
+    results: list[list[int]] = []
+
+    def worker() -> None:
+        barrier.wait(10)
+        results.append([e.id for e in outbox.enqueue_many(messages)])
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(results) == 3 and results[0] == results[1] == results[2]
+    assert _rows(engine) == 20
+
+
+def test_delivery_marks_accepted_rows_sent_in_groups(
+    outbox: Outbox, make_invite: MakeInvite
+) -> None:
+    ids = [e.id for e in outbox.enqueue_many([make_invite(f"R{i}") for i in range(5)])]
+    sender = _Counting()
+    report = outbox.deliver_pending(sender, None, record_every=2)
+    assert report.sent == 5 and sender.calls == 5
+    assert [outbox.get(i).state for i in ids] == [OutboxState.SENT] * 5  # type: ignore[union-attr]
+    assert all(outbox.get(i).provider_ref == "ok" for i in ids)  # type: ignore[union-attr]
+
+
+class _Counting:
+    calls = 0
+
+    def __enter__(self) -> _Counting:
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        return None
+
+    def send(self, entry: OutboxEntry) -> str:
+        self.calls += 1
+        return "ok"

@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import Engine, select
 
+from esign.errors import StoreError
 from esign.model import Stage
 from esign.requests import (
     AlreadySignedError,
@@ -82,6 +83,22 @@ def test_create_is_idempotent_and_the_link_is_derived_not_stored(
     assert token not in [str(v) for v in row]
     assert row.token_sha256 == hashlib.sha256(token.encode()).hexdigest()
     assert request_.masked_destination == "+5511*****4321"
+
+
+def test_create_many_keeps_open_requests_and_makes_the_missing_ones(
+        service: SigningRequests, request_: SigningRequest, sent_document: Callable[..., str],
+        clock: Clock) -> None:
+    other = sent_document()
+    expires = clock.now + timedelta(days=14)
+    made = service.create_many([(request_.document_id, "email", "x@example.com"),
+                                (other, "email", "cliente@example.com")], expires)
+    assert made[request_.document_id] == request_  # the open request is kept, as create does
+    assert made[other] == service.for_document(other) and made[other].destination == "cliente@example.com"
+    again = service.create_many([(other, "sms", "+55 11 98765-4321")], expires)
+    assert again == {other: made[other]}
+    assert service.create(other, "email", "y@example.com", expires) == made[other]
+    with pytest.raises(StoreError):
+        service.create_many([("DOC-NOPE", "email", "x@example.com")], expires)
 
 
 def test_a_rerun_with_the_same_secret_rebuilds_the_same_link(

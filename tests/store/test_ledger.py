@@ -121,3 +121,19 @@ def test_stage_counts(ledger: Ledger) -> None:
     ledger.move(a, Stage.COMPANY_SIGNED, "company_signed")
     ledger.move(b, Stage.FAILED, "failed")
     assert ledger.stage_counts() == {"draft": 1, "company_signed": 1, "failed": 1}
+
+
+def test_move_many_moves_each_once_with_one_event_each(ledger: Ledger) -> None:
+    ids = [_create(ledger, deal=str(n)) for n in range(4)]
+    ledger.move(ids[1], Stage.COMPANY_SIGNED, "company_signed")  # elsewhere already
+    infos = [(doc_id, EventInfo(actor="director", detail=doc_id)) for doc_id in ids]
+    moved = ledger.move_many(infos, Stage.DRAFT, Stage.COMPANY_SIGNED, "company_signed")
+    assert moved == sorted([ids[0], ids[2], ids[3]])
+    assert ledger.move_many(infos, Stage.DRAFT, Stage.COMPANY_SIGNED, "company_signed") == []  # a re-run
+    for doc_id in ids:
+        assert ledger.get(doc_id).stage is Stage.COMPANY_SIGNED
+        assert ledger.derived_stage(doc_id) is Stage.COMPANY_SIGNED
+        assert [e.action for e in ledger.events(doc_id)] == ["created", "company_signed"]
+    assert ledger.events(ids[2])[-1].detail == ids[2]
+    with pytest.raises(StoreError, match="cannot move from draft to completed"):
+        ledger.move_many(infos, Stage.DRAFT, Stage.COMPLETED, "completed")

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Protocol
 
-from sqlalchemy import Engine, func, insert, or_, select, update
+from sqlalchemy import Engine, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from esign.dispatch.channels import mask_destination
@@ -100,6 +100,57 @@ class Outbox:
             return existing  # another worker recorded the same intent first
         return OutboxEntry.from_row(row)
 
+    def enqueue_many(self, messages: Sequence[OutgoingMessage]) -> list[OutboxEntry]:
+        """``enqueue`` for a batch in one read and one transaction; entries in the order of ``messages``.
+
+        Same guarantees: idempotent on each dedupe key (rows that exist are returned unchanged, never rewritten).
+        A message that fails validation raises before anything is written. If another worker recorded one of
+        the same intents meanwhile, the batch insert rolls back as a whole and each message is recorded (or
+        read back) on its own, exactly as ``enqueue`` does.
+        """
+        if not messages:
+            return []
+        keys = [m.dedupe_key for m in messages]
+        if len(set(keys)) != len(keys):
+            raise DispatchError("outbox: the same dedupe key twice in one batch")
+        found = self.get_many_by_key(keys)
+        now = self._clock()
+        rows: list[dict[str, object]] = []
+        for msg in messages:
+            if msg.dedupe_key in found:
+                continue
+            try:
+                channel, kind = Channel(msg.channel), MessageKind(msg.kind)
+            except ValueError as exc:
+                raise DispatchError(f"outbox {msg.dedupe_key}: {exc}") from exc
+            if not msg.destination:
+                raise DispatchError(f"outbox {msg.dedupe_key}: destination is empty")
+            payload = msg.payload.encode("utf-8") if isinstance(msg.payload, str) else bytes(msg.payload)
+            rows.append(dict(
+                dedupe_key=msg.dedupe_key, document_id=msg.document_id, request_id=msg.request_id,
+                kind=kind.value, channel=channel.value, destination=msg.destination, message_id=msg.message_id,
+                payload=payload, state=OutboxState.PENDING.value, attempts=0, created_at=now, updated_at=now,
+            ))  # fmt: skip
+        if rows:
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(insert(outbox), rows)
+            except IntegrityError:  # a concurrent worker recorded one of them: one by one, as enqueue does
+                return [self.enqueue(m) for m in messages]
+            found = self.get_many_by_key(keys)
+        return [found[k] for k in keys]
+
+    def get_many_by_key(self, keys: Sequence[str]) -> dict[str, OutboxEntry]:
+        """Rows for these dedupe keys (the ones that exist), by key; one query per 500 keys."""
+        found: dict[str, OutboxEntry] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(keys), 500):  # stay under every driver's bound-parameter limit
+                chunk = list(keys[start:start + 500])
+                for row in conn.execute(select(outbox).where(outbox.c.dedupe_key.in_(chunk))):
+                    entry = OutboxEntry.from_row(row)
+                    found[entry.dedupe_key] = entry
+        return found
+
     # -- claiming and outcomes ----------------------------------------------------------------------
     def claim(
         self, batch: Sequence[int] | None = None, limit: int = 100, *, channels: Collection[str] | None = None
@@ -136,6 +187,29 @@ class Outbox:
             (OutboxState.SENDING, OutboxState.UNCERTAIN),
             state=OutboxState.SENT.value, sent_at=now, updated_at=now, provider_ref=provider_ref,
         )  # fmt: skip
+
+    def mark_sent_many(self, accepted: Sequence[tuple[int, str | None]]) -> int:
+        """``mark_sent`` for many rows (id, provider reference) in one transaction; how many changed.
+
+        A row no longer ``sending``/``uncertain`` is left as it is and logged (``mark_sent`` would refuse it).
+        """
+        if not accepted:
+            return 0
+        now = self._clock()
+        allowed = [OutboxState.SENDING.value, OutboxState.UNCERTAIN.value]
+        stmt = (
+            update(outbox)
+            .where(outbox.c.id == bindparam("entry_id"), outbox.c.state.in_(allowed))
+            .values(state=OutboxState.SENT.value, sent_at=now, updated_at=now, provider_ref=bindparam("ref"))
+        )
+        changed = 0
+        with self.engine.begin() as conn:
+            for entry_id, ref in accepted:
+                if conn.execute(stmt, {"entry_id": entry_id, "ref": ref}).rowcount == 1:
+                    changed += 1
+                else:
+                    log.error("outbox %s: accepted by the server but no longer 'sending'; left as it is", entry_id)
+        return changed
 
     def mark_failed(self, entry_id: int, error: str, retryable: bool) -> OutboxEntry:
         """Record a refusal. Retryable: back to ``pending`` until ``max_attempts`` claims, then ``failed``."""
@@ -247,12 +321,16 @@ class Outbox:
         limit: int = 100,
         *,
         batch: Sequence[int] | None = None,
+        record_every: int = 100,
     ) -> DeliveryReport:
         """Claim up to ``limit`` rows of the channels given, send each, record each outcome.
 
         Email goes through one SMTP session for the whole call. When a channel is down, the rest of its rows
         are released untouched for a later run. Rows claimed but never handed over are always released,
         even when the call is aborted; a row whose send ended in an unexpected error becomes ``uncertain``.
+        Accepted messages are marked ``sent`` together, one transaction per ``record_every`` of them and
+        always before the call returns or raises; a worker killed in between leaves them ``sending``, which
+        ``reconcile_stale`` turns ``uncertain`` (never re-sent), as for a crash right after one send.
         """
         channels = [c for c, s in ((Channel.EMAIL, email_sender), (Channel.SMS, sms_gateway)) if s is not None]
         entries = self.claim(batch, limit, channels=channels)
@@ -261,6 +339,7 @@ class Outbox:
         untouched = [e.id for e in entries]
         down: set[Channel] = set()
         sent = failed = retried = uncertain = 0
+        accepted: list[tuple[int, str | None]] = []
         try:
             with ExitStack() as stack:
                 if email_sender is not None and any(e.channel is Channel.EMAIL for e in entries):
@@ -286,10 +365,16 @@ class Outbox:
                         self.mark_uncertain(entry.id, f"unexpected error while sending: {exc!r}")
                         raise
                     untouched.remove(entry.id)
-                    self.mark_sent(entry.id, ref)
+                    accepted.append((entry.id, ref))
                     sent += 1
+                    if len(accepted) >= record_every:
+                        self.mark_sent_many(accepted)
+                        accepted = []
         finally:
-            released = self.release(untouched)
+            try:
+                self.mark_sent_many(accepted)
+            finally:
+                released = self.release(untouched)
         return DeliveryReport(sent=sent, failed=failed, retried=retried + released, uncertain=uncertain)
 
     @staticmethod

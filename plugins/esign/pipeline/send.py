@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from esign.access.approval import authorize_approval
 from esign.dispatch.channels import choose_channel
-from esign.dispatch.records import Channel
+from esign.dispatch.records import Channel, OutgoingMessage
 from esign.documents import company_sign_document, fail_document, prepare_document
 from esign.errors import DispatchError, EsignError
 from esign.model import Stage
@@ -203,24 +203,44 @@ def sign_batch(services: Services, batch: dict[str, Any]) -> dict[str, int]:
 
 
 def dispatch_batch(services: Services, batch: dict[str, Any]) -> dict[str, int]:
-    """Create each signing request, record its invitation in the outbox, send, and mark documents sent."""
+    """Create each signing request, record its invitation in the outbox, send, and mark documents sent.
+
+    A few transactions per batch, not per document: the batch's requests in one, their invitations in one
+    (intent recorded before anything is sent), the accepted messages marked sent in one, and the documents
+    moved to ``sent`` in one. The guarantees are those of the one-by-one calls they bundle.
+    """
     spec = BatchSpec.from_dict(batch)
     if services.config.dry_run:
         return {"dry_run": 1}
     counts: Counter[str] = Counter()
-    entry_ids: list[int] = []
     expires = datetime.now(UTC).replace(microsecond=0) + timedelta(days=services.config.link_valid_days)
-    for record in services.ws.ledger.list_batch(spec.batch_id, [Stage.COMPANY_SIGNED]):
+    records = services.ws.ledger.list_batch(spec.batch_id, [Stage.COMPANY_SIGNED])
+    requests = services.requests.latest_for_documents([r.id for r in records])
+    wanted: list[tuple[str, str, str]] = []
+    for record in records:
+        if record.id in requests:
+            continue
         try:
-            request = services.requests.for_document(record.id)
-            if request is None:
-                channel, destination = choose_channel(record.counterparty_email, record.counterparty_phone,
-                                                      services.config.channel)
-                request = services.requests.create(record.id, channel.value, destination, expires)
-            entry_ids.append(services.outbox.enqueue(invite_message(services, request, record)).id)
+            channel, destination = choose_channel(record.counterparty_email, record.counterparty_phone,
+                                                  services.config.channel)
         except DispatchError as exc:
             fail_document(services.ws, record.id, exc)
             counts["failed"] += 1
+            continue
+        wanted.append((record.id, channel.value, destination))
+    if wanted:
+        requests.update(services.requests.create_many(wanted, expires))
+    messages = []
+    for record in records:
+        request = requests.get(record.id)
+        if request is None:
+            continue  # failed above
+        try:
+            messages.append(invite_message(services, request, record))
+        except DispatchError as exc:
+            fail_document(services.ws, record.id, exc)
+            counts["failed"] += 1
+    entry_ids = _enqueue(services, messages, counts)
     if entry_ids:
         report = services.outbox.deliver_pending(services.email_sender(), services.sms_gateway,
                                                  limit=len(entry_ids), batch=entry_ids)
@@ -231,31 +251,50 @@ def dispatch_batch(services: Services, batch: dict[str, Any]) -> dict[str, int]:
     return result
 
 
+def _enqueue(services: Services, messages: list[OutgoingMessage], counts: Counter[str]) -> list[int]:
+    """Record the invitations in one transaction; if one is refused, each on its own (the others go on)."""
+    try:
+        return [e.id for e in services.outbox.enqueue_many(messages)]
+    except DispatchError:
+        pass
+    entry_ids: list[int] = []
+    for msg in messages:
+        try:
+            entry_ids.append(services.outbox.enqueue(msg).id)
+        except DispatchError as exc:
+            fail_document(services.ws, msg.document_id, exc)
+            counts["failed"] += 1
+    return entry_ids
+
+
 def mark_sent(services: Services, batch_id: str | None = None) -> dict[str, int]:
     """Move company-signed documents whose invitation left (or may have left) to ``sent``.
 
     ``uncertain`` rows (a crash between the server accepting and the outbox recording) count as sent: sending
-    again could deliver twice; reminders and an operator's resend cover a lost one.
+    again could deliver twice; reminders and an operator's resend cover a lost one. The moves are one
+    transaction (conditional per document, one event each).
     """
     counts: Counter[str] = Counter()
     records = (services.ws.ledger.list_batch(batch_id, [Stage.COMPANY_SIGNED]) if batch_id
                else services.ws.ledger.list_by_stage(Stage.COMPANY_SIGNED))
+    requests = services.requests.latest_for_documents([r.id for r in records])
+    entries = services.outbox.get_many_by_key([f"invite:{r.id}" for r in requests.values()])
+    moves: list[tuple[str, EventInfo]] = []
     for record in records:
-        request = services.requests.for_document(record.id)
-        if request is None:
-            continue
-        entry = services.outbox.get_by_key(f"invite:{request.id}")
-        if entry is None:
+        request = requests.get(record.id)
+        entry = entries.get(f"invite:{request.id}") if request is not None else None
+        if request is None or entry is None:
             continue
         state = str(entry.state)
         if state in ("sent", "uncertain"):
             detail = "enviado" if state == "sent" else "envio incerto (falha durante o envio); lembretes cobrem"
-            services.ws.ledger.move(record.id, Stage.SENT, "sent",
-                                    EventInfo(actor="pipeline", channel=request.channel, detail=detail))
-            counts["marked_sent"] += 1
+            moves.append((record.id, EventInfo(actor="pipeline", channel=request.channel, detail=detail)))
         elif state == "failed":
             fail_document(services.ws, record.id, DispatchError(f"invitation not delivered: {entry.last_error}"))
             counts["undeliverable"] += 1
+    moved = services.ws.ledger.move_many(moves, Stage.COMPANY_SIGNED, Stage.SENT, "sent")
+    if moved:
+        counts["marked_sent"] += len(moved)
     return dict(counts)
 
 

@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import NoReturn, Protocol
 
@@ -125,6 +125,65 @@ class SigningRequests:
                 continue  # a concurrent caller created this attempt: read it back
             return self.get(request_id)
         raise StoreError(f"document {document_id}: could not create a signing request")
+
+    def create_many(self, wanted: Sequence[tuple[str, str, str]],
+                    expires_at: datetime) -> dict[str, SigningRequest]:
+        """``create`` for many (document_id, channel, destination) in one read and one transaction.
+
+        The result maps each document to its open request (an existing one is kept, as ``create`` does). If a
+        concurrent caller created one of the same attempts meanwhile, the batch insert rolls back as a whole
+        and each document goes through ``create`` on its own.
+        """
+        for _doc, channel, destination in wanted:
+            if channel not in CHANNELS:
+                raise ValueError(f"channel must be one of {CHANNELS}, not {channel!r}")
+            if not destination.strip():
+                raise ValueError("destination is empty")
+        ids = [doc for doc, _c, _d in wanted]
+        if len(set(ids)) != len(ids):
+            raise ValueError("the same document twice in one batch")
+        known = self.ledger.existing_ids(ids)
+        unknown = [doc for doc in ids if doc not in known]
+        if unknown:  # a programming error, as in create
+            raise StoreError(f"unknown document {unknown[0]!r}")
+        latest = self.latest_for_documents(ids)
+        result: dict[str, SigningRequest] = {}
+        rows: list[dict[str, object]] = []
+        now = self.now()
+        for doc, channel, destination in wanted:
+            current = latest.get(doc)
+            if current is not None and current.status not in (RequestStatus.EXPIRED, RequestStatus.CANCELED):
+                result[doc] = current
+                continue
+            request_id = "REQ-" + _b64(secrets.token_bytes(16))
+            token = _b64(hmac.new(self._secret, f"link:{request_id}".encode(), hashlib.sha256).digest())
+            rows.append(dict(
+                id=request_id, document_id=doc, attempt=current.attempt + 1 if current else 1,
+                token_sha256=_sha256(token), channel=channel, destination=destination.strip(),
+                masked_destination=mask_destination(destination.strip()), status=RequestStatus.OPEN.value,
+                created_at=now, expires_at=as_utc(expires_at),
+            ))
+        if rows:
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(signing_requests.insert(), rows)
+            except IntegrityError:  # a concurrent caller created one of these attempts: one by one
+                return {doc: self.create(doc, channel, destination, expires_at) for doc, channel, destination in wanted}
+            result.update(self.latest_for_documents([str(r["document_id"]) for r in rows]))
+        return result
+
+    def latest_for_documents(self, document_ids: Sequence[str]) -> dict[str, SigningRequest]:
+        """``for_document`` for many documents in one query per 500: each document's latest request, if any."""
+        found: dict[str, SigningRequest] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(document_ids), 500):
+                chunk = list(document_ids[start:start + 500])
+                query = (select(signing_requests).where(signing_requests.c.document_id.in_(chunk))
+                         .order_by(signing_requests.c.document_id, signing_requests.c.attempt))
+                for row in conn.execute(query):
+                    request = SigningRequest.from_row(row)
+                    found[request.document_id] = request  # ascending attempts: the last one wins
+        return found
 
     def get(self, request_id: str) -> SigningRequest:
         with self.engine.connect() as conn:

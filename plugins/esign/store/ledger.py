@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Engine, func, select, text
+from sqlalchemy import Connection, Engine, bindparam, func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from esign.errors import StoreError
@@ -223,6 +223,44 @@ class Ledger:
             self._insert_event(conn, document_id, action, target, info, now)
         return True
 
+    def move_many(self, moves: Sequence[tuple[str, EventInfo]], source: Stage, target: Stage,
+                  action: str) -> list[str]:
+        """Move many documents from ``source`` to ``target`` in one transaction, one event each; the IDs moved.
+
+        Each move is the same conditional UPDATE as ``move`` (``stage = source``) with its event in the same
+        transaction: a document another worker moved meanwhile (or already at ``target``) is skipped, never
+        moved twice. Rows are updated in ID order, so two overlapping batches cannot deadlock on PostgreSQL.
+        """
+        if not can_move(source, target):
+            raise StoreError(f"cannot move from {source} to {target}")
+        if not moves:
+            return []
+        infos = dict(moves)
+        if len(infos) != len(moves):
+            raise StoreError("the same document twice in one move")
+        now = self._clock()
+        stmt = (documents.update()
+                .where(documents.c.id == bindparam("doc_id"), documents.c.stage == source.value)
+                .values(stage=target.value, updated_at=now))
+        moved: list[str] = []
+        with self.engine.begin() as conn:
+            for doc_id in sorted(infos):
+                if conn.execute(stmt, {"doc_id": doc_id}).rowcount == 1:
+                    moved.append(doc_id)
+            if moved:
+                conn.execute(events.insert(), [_event_row(doc_id, action, target, infos[doc_id], now)
+                                               for doc_id in moved])
+        return moved
+
+    def existing_ids(self, document_ids: Sequence[str]) -> set[str]:
+        """Which of these document IDs exist (one query per 500)."""
+        found: set[str] = set()
+        with self.engine.connect() as conn:
+            for start in range(0, len(document_ids), 500):
+                chunk = list(document_ids[start:start + 500])
+                found.update(r[0] for r in conn.execute(select(documents.c.id).where(documents.c.id.in_(chunk))))
+        return found
+
     @contextmanager
     def exclusive(self, document_id: str) -> Iterator[bool]:
         """Whether this process may work on the document now: False while another process holds it.
@@ -263,11 +301,15 @@ class Ledger:
 
     def _insert_event(self, conn: Connection, document_id: str, action: str, stage: Stage | None,
                       info: EventInfo, at: datetime) -> None:
-        conn.execute(events.insert().values(
-            document_id=document_id, at=at, action=action, stage=stage.value if stage else None,
-            actor=info.actor[:200], channel=info.channel[:20], ip=info.ip[:64], user_agent=info.user_agent[:1000],
-            detail=info.detail,
-        ))
+        conn.execute(events.insert().values(**_event_row(document_id, action, stage, info, at)))
+
+
+def _event_row(document_id: str, action: str, stage: Stage | None, info: EventInfo, at: datetime) -> dict[str, object]:
+    return dict(
+        document_id=document_id, at=at, action=action, stage=stage.value if stage else None,
+        actor=info.actor[:200], channel=info.channel[:20], ip=info.ip[:64], user_agent=info.user_agent[:1000],
+        detail=info.detail,
+    )
 
 
 def _with_detail(info: EventInfo, detail: str) -> EventInfo:
