@@ -21,6 +21,9 @@ MAX_TITLE = 300
 MAX_FREE_TEXT = 2_000
 MAX_EMAIL = 254
 MAX_ID = 100
+#: Money and quantity bounds: beyond them the renderer's decimal arithmetic (28 digits) cannot show cents.
+MAX_MONEY = Decimal("1e12")
+MAX_QUANTITY = Decimal("1e9")
 
 # ISO 4217 active alphabetic codes (funds codes and precious metals left out on purpose).
 _ISO_4217_WORDS = """
@@ -188,11 +191,17 @@ def _line_item_problems(index: int, item: LineItem) -> list[ValidationError]:
         errors.append(ValidationError(f"{field}.quantity", "not a number"))
     elif quantity <= 0:
         errors.append(ValidationError(f"{field}.quantity", "must be positive"))
+    elif quantity > MAX_QUANTITY:
+        errors.append(ValidationError(f"{field}.quantity", f"larger than {MAX_QUANTITY:,.0f}"))
     price = _decimal(item.unit_price)
     if price is None:
         errors.append(ValidationError(f"{field}.unit_price", "not a number"))
     elif price < 0:
         errors.append(ValidationError(f"{field}.unit_price", "must not be negative"))
+    elif price > MAX_MONEY:
+        errors.append(ValidationError(f"{field}.unit_price", f"larger than {MAX_MONEY:,.0f}"))
+    elif quantity is not None and 0 < quantity <= MAX_QUANTITY and quantity * price > MAX_MONEY:
+        errors.append(ValidationError(f"{field}.unit_price", f"the line total is larger than {MAX_MONEY:,.0f}"))
     return errors
 
 
@@ -206,6 +215,8 @@ def validate_deal(deal: Deal) -> list[ValidationError]:
         errors.append(ValidationError("amount", "not a number"))
     elif amount < 0:
         errors.append(ValidationError("amount", "must not be negative"))
+    elif amount > MAX_MONEY:
+        errors.append(ValidationError("amount", f"larger than {MAX_MONEY:,.0f}"))
     currency = deal.currency if isinstance(deal.currency, str) else ""
     if not currency.strip():
         errors.append(ValidationError("currency", "missing"))

@@ -34,7 +34,7 @@ def create_app(services: PortalServices) -> FastAPI:
     """The portal app; the edge (uvicorn, tests) owns the process and the secret in ``services``."""
     portal = Portal(services)
     app = FastAPI(title="esign portal", docs_url=None, redoc_url=None, openapi_url=None)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, hsts=services.settings.secure_cookies)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(signing.build_router(portal))
     app.include_router(verifying.build_router(portal))
@@ -74,7 +74,8 @@ def create_app(services: PortalServices) -> FastAPI:
         log.error("portal: unexpected %s on %s", type(exc).__name__, getattr(route, "path", "?"),
                   exc_info=(type(exc), exc, None))  # no traceback: frames may hold tokens in their locals
         response = portal.error_page(request, "error", "tente novamente em alguns minutos", STATUS["error"])
-        for name, value in header_items():  # this response bypasses the middleware stack
+        # this response bypasses the middleware stack
+        for name, value in header_items(services.settings.secure_cookies):
             response.headers[name] = value
         response.headers["Cache-Control"] = "no-store"
         return response

@@ -9,6 +9,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -25,18 +29,22 @@ _HEADERS = {
     b"permissions-policy": b"camera=(), microphone=(), geolocation=()",
     b"cross-origin-opener-policy": b"same-origin",
 }
+#: Sent only when the public URL is https (a browser would otherwise pin plain-http test servers to https).
+HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 
 
-def header_items() -> list[tuple[str, str]]:
+def header_items(hsts: bool = False) -> list[tuple[str, str]]:
     """The headers as text, for responses built outside the middleware (the 500 page)."""
-    return [(k.decode(), v.decode()) for k, v in _HEADERS.items()]
+    items = [*_HEADERS.items(), HSTS] if hsts else list(_HEADERS.items())
+    return [(k.decode(), v.decode()) for k, v in items]
 
 
 class SecurityHeaders:
     """ASGI middleware adding the headers above, and ``Cache-Control: no-store`` on link (token) URLs."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, hsts: bool = False) -> None:
         self.app = app
+        self._headers = {**_HEADERS, HSTS[0]: HSTS[1]} if hsts else dict(_HEADERS)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -48,7 +56,7 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 present = {name.lower() for name, _ in message.get("headers", [])}
                 headers = list(message.get("headers", []))
-                headers += [(k, v) for k, v in _HEADERS.items() if k not in present]
+                headers += [(k, v) for k, v in self._headers.items() if k not in present]
                 if private and b"cache-control" not in present:
                     headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers
@@ -87,3 +95,42 @@ class Csrf:
             return False
         expected = hmac.new(self._key, f"csrf:{cookie}".encode(), hashlib.sha256).hexdigest()
         return hmac.compare_digest(expected.encode(), submitted.encode())
+
+
+class RateLimiter:
+    """In-memory sliding-window limit per key (a client IP): at most ``limit`` hits per ``window`` seconds.
+
+    Per process: with N workers a client gets at most N times the limit, which still stops brute force and
+    floods. The number of keys tracked is bounded, so a spray of addresses cannot exhaust memory.
+    """
+
+    def __init__(self, limit: int, window: float = 60.0, *, max_keys: int = 100_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit = limit
+        self.window = window
+        self._max_keys = max_keys
+        self._clock = clock
+        self._hits: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, key: str) -> int | None:
+        """Count one hit; None when allowed, else the seconds to wait (for ``Retry-After``)."""
+        now = self._clock()
+        with self._lock:
+            hits = self._hits.get(key)
+            if hits is None:
+                if len(self._hits) >= self._max_keys:
+                    self._prune(now)
+                hits = self._hits.setdefault(key, deque())
+            while hits and now - hits[0] >= self.window:
+                hits.popleft()
+            if len(hits) >= self.limit:
+                return max(1, int(self.window - (now - hits[0]) + 0.999))
+            hits.append(now)
+            return None
+
+    def _prune(self, now: float) -> None:
+        for key in [k for k, v in self._hits.items() if not v or now - v[-1] >= self.window]:
+            del self._hits[key]
+        while len(self._hits) >= self._max_keys:  # all recent: forget the oldest key
+            del self._hits[next(iter(self._hits))]

@@ -14,6 +14,9 @@ from esign.requests import CodeSender, SigningRequests
 from esign.store import Ledger
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+#: Per client IP and minute, in each process (the per-link limits on codes are in the signing requests).
+UPLOADS_PER_MINUTE = 10
+CODE_POSTS_PER_MINUTE = 30
 
 
 class VerificationLike(Protocol):
@@ -39,6 +42,8 @@ class PortalSettings:
     cache_dir: Path
     company_name: str = ""
     max_upload_bytes: int = MAX_UPLOAD_BYTES
+    uploads_per_minute: int = UPLOADS_PER_MINUTE
+    code_posts_per_minute: int = CODE_POSTS_PER_MINUTE  # asking for a code and typing one, over every link
 
     @property
     def secure_cookies(self) -> bool:

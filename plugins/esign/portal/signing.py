@@ -90,6 +90,7 @@ def build_router(portal: Portal) -> APIRouter:
 
     @router.post("/s/{token}/code")
     async def send_code(request: Request, token: str) -> Response:
+        portal.throttle(portal.code_limit, request)
         form = await read_urlencoded(request, SMALL_FORM)
         portal.check_csrf(request, form)
         signing_request = await run_in_threadpool(requests.resolve, token)
@@ -105,6 +106,7 @@ def build_router(portal: Portal) -> APIRouter:
 
     @router.post("/s/{token}/verify")
     async def verify_code(request: Request, token: str) -> Response:
+        portal.throttle(portal.code_limit, request)
         form = await read_urlencoded(request, SMALL_FORM)
         portal.check_csrf(request, form)
         signing_request = await run_in_threadpool(requests.resolve, token)

@@ -59,6 +59,7 @@ def build_router(portal: Portal) -> APIRouter:
     @router.post("/verify")
     async def check_upload(request: Request) -> Response:
         limit = portal.settings.max_upload_bytes
+        portal.throttle(portal.upload_limit, request)
         fields = await read_multipart(request, limit + _MULTIPART_OVERHEAD)
         portal.check_csrf(request, {"csrf": fields.get("csrf", ("", b""))[1].decode("ascii", "replace")})
         _, data = fields.get("file", ("", b""))

@@ -16,9 +16,9 @@ from starlette.responses import HTMLResponse, Response
 
 from esign.errors import PortalError
 from esign.portal.pages import DocumentPages
-from esign.portal.security import Csrf
+from esign.portal.security import Csrf, RateLimiter
 from esign.portal.services import PortalServices
-from esign.requests import SigningRequest
+from esign.requests import SigningRequest, ThrottledError
 
 HERE = Path(__file__).parent
 VERIFIED_COOKIE = "esign_verified"
@@ -46,6 +46,7 @@ TITLES: dict[str, str] = {
     "document_missing": "Documento indisponível",
     "not_found": "Página não encontrada",
     "error": "Algo deu errado",
+    "throttled": "Muitas tentativas",
 }
 
 STAGE_LABELS = {
@@ -109,6 +110,8 @@ class Portal:
         self.ledger = services.ledger
         self.csrf = Csrf(services.requests.derive_key("portal-csrf"), services.settings.secure_cookies)
         self._verified_key = services.requests.derive_key("portal-verified")
+        self.upload_limit = RateLimiter(services.settings.uploads_per_minute)
+        self.code_limit = RateLimiter(services.settings.code_posts_per_minute)
         self.pages = DocumentPages(services.ledger, services.settings.documents_dir, services.settings.cache_dir)
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         env = self.templates.env
@@ -128,6 +131,13 @@ class Portal:
         code = status or STATUS.get(reason, 400)
         title = TITLES.get(reason, "Não foi possível continuar")
         return self.render(request, "error.html", {"title": title, "message": message, "reason": reason}, code)
+
+    def throttle(self, limiter: RateLimiter, request: Request) -> None:
+        """Count this request against the client IP's budget; ThrottledError (429, Retry-After) when spent."""
+        wait = limiter.hit(client_ip(request))
+        if wait is not None:
+            raise ThrottledError(f"muitas tentativas a partir deste endereço; aguarde {wait} segundos",
+                                 retry_after=wait)
 
     def check_csrf(self, request: Request, form: dict[str, str]) -> None:
         if not self.csrf.valid(request, form.get("csrf", "")):

@@ -19,7 +19,7 @@ from starlette.staticfiles import StaticFiles
 from esign.access import AccessDeniedError, AccessStore, Principal, Right, UnknownUserError
 from esign.errors import EsignError
 from esign.pipeline.services import Services
-from esign.portal.security import Csrf, SecurityHeaders
+from esign.portal.security import Csrf, RateLimiter, SecurityHeaders
 from esign.register.actions import ActionError, DocumentActions
 from esign.register.queries import DocumentFilter, search
 from esign.register.session import SESSION_COOKIE, SESSION_SECONDS, Sessions
@@ -27,9 +27,16 @@ from esign.register.session import SESSION_COOKIE, SESSION_SECONDS, Sessions
 HERE = Path(__file__).parent
 PREFIX = "/staff"
 _FILTERS = ("stage", "deal", "counterparty", "manager", "template", "batch")
+#: Login attempts per client IP and minute (per process), and the largest form body accepted.
+LOGINS_PER_MINUTE = 10
+MAX_FORM_BYTES = 256 * 1024
 
 
 class NotLoggedInError(EsignError):
+    pass
+
+
+class FormTooLargeError(EsignError):
     pass
 
 
@@ -40,15 +47,17 @@ def _date(text: str) -> date | None:
         return None
 
 
-def create_register_app(services: Services, *, secure_cookies: bool = False) -> FastAPI:
+def create_register_app(services: Services, *, secure_cookies: bool = False,
+                        logins_per_minute: int = LOGINS_PER_MINUTE) -> FastAPI:
     """The register; ``services`` gives the ledger, outbox and link secret (for the session and CSRF keys)."""
     actions = DocumentActions(services)
     store = AccessStore(services.ws.engine)
     sessions = Sessions(services.requests.derive_key("staff-session"), store)
     csrf = Csrf(services.requests.derive_key("staff-csrf"), secure_cookies)
+    login_limit = RateLimiter(logins_per_minute)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     app = FastAPI(title="esign staff register", docs_url=None, redoc_url=None, openapi_url=None)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, hsts=secure_cookies)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="staff-static")
 
     def page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
@@ -64,6 +73,9 @@ def create_register_app(services: Services, *, secure_cookies: bool = False) -> 
         return principal
 
     async def form(request: Request) -> dict[str, Any]:
+        declared = request.headers.get("content-length", "")
+        if not declared.isdigit() or int(declared) > MAX_FORM_BYTES:  # browsers always send the length
+            raise FormTooLargeError("the form is too large")
         data = await request.form()
         if not csrf.valid(request, str(data.get("csrf", ""))):
             raise AccessDeniedError("the form expired (CSRF check failed); reload the page")
@@ -74,6 +86,10 @@ def create_register_app(services: Services, *, secure_cookies: bool = False) -> 
         if request.url.path.startswith(f"{PREFIX}/api/"):
             return JSONResponse({"error": "unauthorized"}, status_code=401)
         return RedirectResponse(f"{PREFIX}/login", status_code=303)
+
+    @app.exception_handler(FormTooLargeError)
+    async def too_large(request: Request, exc: FormTooLargeError) -> Response:
+        return page(request, "message.html", {"title": "Não foi possível", "message": str(exc)}, 413)
 
     @app.exception_handler(AccessDeniedError)
     async def denied(request: Request, exc: AccessDeniedError) -> Response:
@@ -92,6 +108,11 @@ def create_register_app(services: Services, *, secure_cookies: bool = False) -> 
 
     @app.post(f"{PREFIX}/login")
     async def login(request: Request) -> Response:
+        wait = login_limit.hit(request.client.host if request.client else "")
+        if wait is not None:
+            response = page(request, "login.html", {"error": "Muitas tentativas; aguarde e tente de novo."}, 429)
+            response.headers["Retry-After"] = str(wait)
+            return response
         data = await form(request)
         try:
             principal = store.authenticate_password(data.get("login", ""), data.get("password", ""))

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -21,6 +22,13 @@ from esign.verify.signatures import SignatureCheck, check_signatures
 AUTHENTIC = "authentic"
 ALTERED = "altered"
 UNKNOWN = "unknown"
+
+#: Bounds on what a stranger's file may cost: bigger files, or files declaring more objects, are refused unread
+#: (ours are well under 1 MB with a few hundred objects; the portal's upload limit is 20 MB).
+MAX_PDF_BYTES = 50 * 1024 * 1024
+MAX_OBJECTS = 50_000
+_OBJECT_HEADER = re.compile(rb"\d+\s+\d+\s+obj\b")
+_DECLARED_SIZE = re.compile(rb"/Size\s+(\d{1,12})")
 
 #: Versions that must carry a signature to count as authentic.
 _SIGNED_KINDS = frozenset({"company_signed", "final"})
@@ -59,6 +67,8 @@ def verify_pdf(data: bytes, ledger: Ledger | None, trust_roots: Sequence[x509.Ce
     digest = sha256_hex(data)
     if not looks_like_pdf(data):
         return VerificationResult(UNKNOWN, digest, reasons=["not a PDF file"])
+    if (refused := _over_limits(data)) is not None:
+        return VerificationResult(UNKNOWN, digest, reasons=[refused])
     claimed = claimed_document_id(data)
     scan = check_signatures(data, trust_roots)
     result = VerificationResult(UNKNOWN, digest, document_id=claimed, signatures=list(scan.checks))
@@ -88,6 +98,17 @@ def verify_pdf(data: bytes, ledger: Ledger | None, trust_roots: Sequence[x509.Ce
     result.reasons.insert(0, f"document {claimed} was never issued here" if claimed
                           else "no document issued here has this content")
     return result
+
+
+def _over_limits(data: bytes) -> str | None:
+    """Why the file is too costly to examine, or None. Checked on the raw bytes, before any parser runs."""
+    if len(data) > MAX_PDF_BYTES:
+        return f"the file is too large to examine ({len(data)} bytes, the limit is {MAX_PDF_BYTES})"
+    declared = max((int(m.group(1)) for m in _DECLARED_SIZE.finditer(data)), default=0)
+    headers = sum(1 for _ in _OBJECT_HEADER.finditer(data))
+    if (count := max(declared, headers)) > MAX_OBJECTS:
+        return f"the file declares too many objects to examine ({count}, the limit is {MAX_OBJECTS})"
+    return None
 
 
 def _judge_issued(result: VerificationResult, version: VersionRecord, ledger: Ledger,
