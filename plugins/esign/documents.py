@@ -17,7 +17,7 @@ from esign.model import AuditEvent, ClientEvidence, Deal, Party, Stage
 from esign.render import render_document
 from esign.signing import CompletionInfo, company_sign, finalize_document
 from esign.store import DocumentRecord, EventInfo, sha256_hex, write_atomic
-from esign.validate import validate_deal
+from esign.validate import sanitize_text, validate_deal
 from esign.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -56,11 +56,14 @@ def prepare_document(ws: Workspace, deal: Deal, template_id: str, *, crm: str = 
     issues = list(problems) + [str(e) for e in validate_deal(deal)]
     template = ws.templates.get(template_id)
     party = deal.counterparty
+    # stored values are cleaned like rendered ones: a lone surrogate or NUL from the CRM must not break the insert
     common: dict[str, Any] = {
-              "deal_id": deal.id, "template_id": template_id, "title": deal.title.strip() or template.id,
-              "crm": crm, "round_": round_, "batch_id": batch_id, "counterparty_name": party.name,
-              "counterparty_tax_id": party.tax_id, "counterparty_email": party.email,
-              "counterparty_phone": party.phone, "manager_id": deal.manager.id if deal.manager else None}
+              "deal_id": deal.id, "template_id": template_id,
+              "title": sanitize_text(deal.title).strip() or template.id, "crm": crm, "round_": round_,
+              "batch_id": batch_id, "counterparty_name": sanitize_text(party.name),
+              "counterparty_tax_id": sanitize_text(party.tax_id), "counterparty_email": sanitize_text(party.email),
+              "counterparty_phone": sanitize_text(party.phone),
+              "manager_id": deal.manager.id if deal.manager else None}
     if issues:
         record, created = ws.ledger.create_document(
             **common, stage=Stage.QUARANTINED, reason=quarantine_reason(issues), info=EventInfo(actor="validator"))
