@@ -85,14 +85,20 @@ def test_V3_2_1_a_new_session_token_on_every_login(staff: Staff) -> None:
     assert forged.get("/staff/").status_code == 303  # a session the server did not sign is no session
 
 
-def test_V3_3_1_logout_clears_the_session_cookie(staff: Staff) -> None:
+def test_V3_3_1_logout_ends_the_session_on_the_server(staff: Staff) -> None:
     client = staff.client()
     assert staff.login(client) == 303
     page = client.get("/staff/")
+    stolen = client.cookies.get("esign_staff")
+    assert stolen
     response = client.post("/staff/logout", data={"csrf": csrf_of(page.text)})
     assert response.status_code == 303
     cleared = next(c for c in _set_cookies(response) if c.startswith("esign_staff="))
     assert "Max-Age=0" in cleared or "expires=Thu, 01 Jan 1970" in cleared
+    replay = staff.client()
+    replay.cookies.set("esign_staff", stolen, path="/staff")
+    assert replay.get("/staff/", follow_redirects=False).status_code in (302, 303, 401)
+    assert staff.login(replay) == 303  # logging in again works
 
 
 # -- V4.2.2 CSRF -----------------------------------------------------------------------------------------

@@ -35,6 +35,8 @@ access_users = Table(
     Column("password_hash", Text),
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # bumped at logout: session cookies carry it, so a logged-out cookie is refused by the server
+    Column("session_epoch", Integer, nullable=False, default=0, server_default="0"),
 )
 
 access_user_roles = Table(

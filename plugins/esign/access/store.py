@@ -187,6 +187,20 @@ class AccessStore:
                 login = conn.execute(select(access_users.c.login).where(access_users.c.login == airflow_user)).scalar()
         return None if login is None else str(login)
 
+    def session_epoch(self, login: str) -> int:
+        """The user's current session generation (0 for a user who never logged out)."""
+        with self.engine.connect() as conn:
+            value = conn.execute(select(access_users.c.session_epoch).where(access_users.c.login == login)).scalar()
+        if value is None:
+            raise UnknownUserError(f"unknown user {login!r}")
+        return int(value)
+
+    def end_sessions(self, login: str) -> None:
+        """Invalidate every session cookie issued to ``login`` so far (logout)."""
+        with self.engine.begin() as conn:
+            conn.execute(access_users.update().where(access_users.c.login == login)
+                         .values(session_epoch=access_users.c.session_epoch + 1))
+
     # -- principals --------------------------------------------------------------------------------
     def principal(self, login: str) -> Principal:
         """The active user's widest level per right over all their roles."""

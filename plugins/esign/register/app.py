@@ -126,6 +126,7 @@ def create_register_app(services: Services, *, secure_cookies: bool = False,
     @app.post(f"{PREFIX}/logout")
     async def logout(request: Request) -> Response:
         await form(request)
+        sessions.end(request)
         response = RedirectResponse(f"{PREFIX}/login", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path=PREFIX)
         return response
