@@ -10,7 +10,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from esign.dispatch.records import MessageKind
+from esign.dispatch.records import Channel, MessageKind
 from esign.documents import fail_document, finalize_signed_document
 from esign.errors import EsignError
 from esign.model import Stage
@@ -44,6 +44,8 @@ def finalize_documents(services: Services, document_ids: list[str]) -> dict[str,
     """Seal each signed document, verify it, attach it to the deal and move the deal to "signed"."""
     counts: Counter[str] = Counter()
     ws = services.ws
+    if document_ids:
+        ws.sealer  # noqa: B018 -- keys that cannot be loaded (passphrase, expiry) stop the task, failing no document
     for doc_id in document_ids:
         try:
             record = ws.ledger.get(doc_id)
@@ -73,9 +75,26 @@ def finalize_documents(services: Services, document_ids: list[str]) -> dict[str,
 
 
 def write_back_endings(services: Services, limit: int = 5000) -> dict[str, int]:
-    """Declined, expired and completed-but-not-written-back documents: tell the CRM once each."""
+    """Declined, expired and completed-but-not-written-back documents: tell the CRM once each.
+
+    Also what an earlier step left undone: completed documents whose "signed" write-back a crash or a CRM
+    failure interrupted (finalize only looks at ``client_signed`` ones), and sent documents whose deal never
+    moved to "awaiting" (their invitation left in a later run, or that run's CRM call failed).
+    """
     counts: Counter[str] = Counter()
     ledger = services.ws.ledger
+    for record in writeback.not_written_back(services, (Stage.SENT, Stage.VIEWED), "awaiting", limit):
+        request = services.requests.for_document(record.id)
+        via = "e-mail" if request and request.channel == Channel.EMAIL else "SMS"
+        try:
+            counts["awaiting"] += int(writeback.write_back(
+                services, record, "awaiting", f"Contrato {record.id} enviado para assinatura por {via}."))
+        except EsignError as exc:
+            log.warning("deal %s: could not move to awaiting: %s", record.deal_id, exc)
+            counts["crm_errors"] += 1
+    completed = [r.id for r in writeback.not_written_back(services, (Stage.COMPLETED,), "signed", limit)]
+    if completed:
+        counts.update({f"signed_{k}": v for k, v in finalize_documents(services, completed).items()})
     for stage, target in ((Stage.DECLINED, "declined"), (Stage.EXPIRED, "expired"), (Stage.FAILED, "failed")):
         records = ledger.list_by_stage(stage, limit=limit)
         done = writeback.done_targets(services, [r.id for r in records])

@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 
+from esign.model import Stage
 from esign.pipeline.schema import crm_sync
 from esign.pipeline.services import Services
 from esign.store import DocumentRecord
+from esign.store.schema import documents
 
 TARGETS = ("awaiting", "signed", "declined", "expired", "quarantined", "failed")
 
@@ -34,6 +36,19 @@ def done_targets(services: Services, document_ids: Sequence[str]) -> set[tuple[s
         crm_sync.c.document_id.in_(list(document_ids)), crm_sync.c.state == "done")
     with services.ws.engine.connect() as conn:
         return {(row[0], row[1]) for row in conn.execute(query)}
+
+
+def not_written_back(services: Services, stages: Sequence[Stage], target: str,
+                     limit: int = 5000) -> list[DocumentRecord]:
+    """Documents of a batch run in ``stages`` whose ``target`` write-back is not done (never started, or a crash
+    or a CRM failure left it pending), oldest ID first."""
+    done = exists().where(crm_sync.c.document_id == documents.c.id, crm_sync.c.target == target,
+                          crm_sync.c.state == "done")
+    query = (select(documents).where(documents.c.stage.in_([s.value for s in stages]),
+                                     documents.c.batch_id.is_not(None), ~done)
+             .order_by(documents.c.id).limit(limit))
+    with services.ws.engine.connect() as conn:
+        return [DocumentRecord.from_row(row) for row in conn.execute(query)]
 
 
 def write_back(services: Services, record: DocumentRecord, target: str, comment: str,
