@@ -18,9 +18,6 @@ OPEN_ISSUES = [
     "`sending`, including rows it never handed over; recovery makes them all `uncertain` (counted sent, never "
     "re-sent), so those clients get no invitation until a reminder or an operator's resend. Claiming one row "
     "right before handing it over would leave only the one really in doubt.",
-    "- `sign_batch` catches a `KeysError` (wrong passphrase, expired certificate) per document and fails every "
-    "draft of the batch; loading `services.ws.sealer` before the loop would stop the task instead "
-    "(test_wrong_passphrase_while_company_signing is xfail strict until then).",
 ]
 
 

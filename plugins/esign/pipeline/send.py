@@ -189,6 +189,7 @@ def sign_batch(services: Services, batch: dict[str, Any]) -> dict[str, int]:
     counts: Counter[str] = Counter()
     if services.config.dry_run:
         return {"dry_run": 1}
+    services.ws.sealer  # noqa: B018  unusable keys stop the task here, before any draft is touched
     for record in services.ws.ledger.list_batch(spec.batch_id, [Stage.DRAFT]):
         try:
             company_sign_document(services.ws, record.id, approved_by=approver)
