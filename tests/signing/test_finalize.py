@@ -201,3 +201,10 @@ def test_many_events_and_no_events(sealer: PdfSealer, case: Case,
     none = finalize_document(case.company_signed, SLOTS, case.evidence, dataclasses.replace(case.info, events=()),
                              sealer)
     assert len(PdfReader(io.BytesIO(none)).pages) == 3
+
+
+def test_final_file_is_the_company_signed_file_plus_one_update(case: Case) -> None:
+    """Nothing of the company-signed file is rewritten: its bytes are the final file's first revision."""
+    assert case.final.startswith(case.company_signed)
+    update = case.final[len(case.company_signed):]
+    assert update.count(b"startxref") == 1  # block, certificate and seal in one incremental update

@@ -1,4 +1,8 @@
-"""The company's signature: visible block in the "company" slot, then PAdES over the whole file."""
+"""The company's signature: visible block in the "company" slot, then PAdES over the whole file.
+
+The company-signed file is the rendered file, byte for byte, plus one incremental update holding the block and
+the signature: one pyHanko writer reads only the slot page and the catalog, and the sealer signs that writer.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,13 @@ import io
 from collections.abc import Sequence
 from datetime import datetime
 
-from pypdf import PdfReader, PdfWriter
-from pypdf.errors import PyPdfError
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.misc import PdfError
 
 from esign.errors import SigningError
 from esign.model import SignatureSlot
 from esign.signing.pades import PdfSealer
-from esign.signing.stamps import company_overlay, find_slot, page_size, stamp, utc
+from esign.signing.stamps import company_overlay, find_slot, page_count, stamp_incremental, utc
 
 COMPANY_FIELD = "esign_company"
 
@@ -21,25 +25,23 @@ def company_sign(pdf: bytes, slots: Sequence[SignatureSlot], sealer: PdfSealer, 
                  signer_title: str, company_name: str, signed_at: datetime) -> bytes:
     """Return the company-signed PDF (bytes; the caller stores it atomically).
 
-    The block is drawn before signing so the signature covers it; the widget sits over the block.
+    The block is drawn in the same update as the signature, so the signature covers it; the widget sits over it.
     """
     if not signer_name.strip():
         raise SigningError("signer_name: must not be empty")
     try:
-        reader = PdfReader(io.BytesIO(pdf))
-        pages = len(reader.pages)
-    except (PyPdfError, ValueError, OSError) as exc:
+        writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+        pages = page_count(writer)
+    except (PdfError, ValueError, KeyError, TypeError, OSError) as exc:
         raise SigningError(f"pdf: not a readable PDF ({exc})") from exc
     slot = find_slot(slots, "company", pages)
-    writer = PdfWriter(clone_from=reader)
     try:
-        page = writer.pages[slot.page]
-        stamp(page, company_overlay(*page_size(page), slot, signer_name, signer_title, company_name,
-                                    utc(signed_at)))
-        out = io.BytesIO()
-        writer.write(out)
-    except (PyPdfError, ValueError, KeyError) as exc:
+        page_ref, _ = writer.find_page_for_modification(slot.page)  # type: ignore[no-untyped-call]
+        media = page_ref.get_object()["/MediaBox"]
+        stamp_incremental(writer, slot.page, company_overlay(float(media[2]), float(media[3]), slot, signer_name,
+                                                             signer_title, company_name, utc(signed_at)))
+    except (PdfError, ValueError, KeyError, TypeError) as exc:
         raise SigningError(f"pdf: cannot draw the company block ({exc})") from exc
     box = (slot.page, slot.x, slot.y, slot.x + slot.width, slot.y + slot.height)
-    return sealer.sign(out.getvalue(), COMPANY_FIELD, reason=f"Assinatura de {company_name}",
-                       location="", signer_name=signer_name, signed_at=signed_at, box=box)
+    return sealer.sign_writer(writer, COMPANY_FIELD, reason=f"Assinatura de {company_name}",
+                              location="", signer_name=signer_name, signed_at=signed_at, box=box)

@@ -13,6 +13,7 @@ from datetime import datetime
 from functools import lru_cache
 from xml.sax.saxutils import escape
 
+import numpy as np
 from reportlab.graphics.barcode import qrencoder
 from reportlab.lib.colors import Color, black
 from reportlab.lib.pagesizes import A4
@@ -32,6 +33,7 @@ from reportlab.platypus.doctemplate import BaseDocTemplate
 
 from esign.errors import SigningError, ValidationError
 from esign.model import AuditEvent, ClientEvidence, Party
+from esign.render.contract import shared_paragraph
 from esign.render.fonts import register_fonts
 from esign.signing.stamps import CHANNEL_LABELS, GREY, INK, clean, stripe, utc_text
 
@@ -90,6 +92,13 @@ def _p(text: str, style: str, limit: int = 600) -> Paragraph:
     return Paragraph(escape(clean(text, limit)), _styles()[style])
 
 
+def _fixed(text: str, style: str) -> Paragraph:
+    """A paragraph whose text is the same on every certificate (titles, labels, the action names): parsed and
+    line-broken once per process (the same layout, so the same bytes). Per-document values use ``_p``, so they
+    do not churn the shared cache."""
+    return shared_paragraph(escape(clean(text)), _styles()[style])
+
+
 def _party(party: Party) -> str:
     parts = [clean(party.name, 200)]
     if party.tax_id:
@@ -100,7 +109,7 @@ def _party(party: Party) -> str:
 
 
 def _grid(rows: list[tuple[str, str]], width: float) -> Table:
-    data = [[_p(k, "label"), _p(v, "body", 1000)] for k, v in rows]
+    data = [[_fixed(k, "label"), _p(v, "body", 1000)] for k, v in rows]
     table = Table(data, colWidths=[width * 0.3, width * 0.7])
     table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
                                ("LINEBELOW", (0, 0), (-1, -1), 0.3, _LINE),
@@ -109,12 +118,12 @@ def _grid(rows: list[tuple[str, str]], width: float) -> Table:
 
 
 def _events_table(events: tuple[AuditEvent, ...], width: float) -> Table:
-    head = [_p(t, "head") for t in ("Data/hora (UTC)", "Ação", "Ator", "Canal", "IP", "Navegador / detalhe")]
+    head = [_fixed(t, "head") for t in ("Data/hora (UTC)", "Ação", "Ator", "Canal", "IP", "Navegador / detalhe")]
     rows: list[list[Flowable]] = [head]
     for ev in sorted(events, key=lambda e: utc_text(e.at, seconds=True)):
         extra = " · ".join(x for x in (clean(ev.user_agent, 500), clean(ev.detail, 300)) if x)
-        rows.append([_p(utc_text(ev.at, seconds=True), "cell"), _p(ev.action, "cell", 80),
-                     _p(ev.actor, "cell", 160), _p(CHANNEL_LABELS.get(ev.channel, ev.channel), "cell", 40),
+        rows.append([_p(utc_text(ev.at, seconds=True), "cell"), _fixed(clean(ev.action, 80), "cell"),
+                     _p(ev.actor, "cell", 160), _fixed(clean(CHANNEL_LABELS.get(ev.channel, ev.channel), 40), "cell"),
                      _p(ev.ip, "cell", 64), _p(extra, "cell", 900)])
     fractions = (0.17, 0.14, 0.17, 0.08, 0.14, 0.30)
     table = Table(rows, colWidths=[width * f for f in fractions], repeatRows=1)
@@ -123,6 +132,60 @@ def _events_table(events: tuple[AuditEvent, ...], width: float) -> Table:
                                ("LINEBELOW", (0, 0), (-1, -1), 0.3, _LINE),
                                ("LEFTPADDING", (0, 0), (-1, -1), 2.5), ("RIGHTPADDING", (0, 0), (-1, -1), 2.5)]))
     return table
+
+
+_RULE3 = np.array([1, 0, 1, 1, 1, 0, 1, 0, 0, 0, 0], dtype=np.int8)
+
+
+def _run_penalty(lines: np.ndarray) -> int:
+    """Rule 1 along each row of ``lines``: a run of L >= 5 equal modules costs L - 2."""
+    n, m = lines.shape
+    padded = np.full((n, m + 1), 2, dtype=np.int8)  # a sentinel column keeps runs from crossing rows
+    padded[:, :m] = lines
+    flat = padded.ravel()
+    starts = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+    lengths = np.diff(np.concatenate(([0], starts, [flat.size])))
+    long = lengths[lengths >= 5]
+    return int((long - 2).sum())
+
+
+def _lost_points(modules: list[list[bool]]) -> int:
+    """reportlab's ``QRUtil.getLostPoint`` computed with numpy: the same score, quirks included.
+
+    (reportlab's rule 3 only ever matches rows, at positions 0 .. n-12, left to right without overlap: its column
+    pass compares tuples with a list, which is never equal. Keeping that keeps the chosen mask, so the modules.)
+    """
+    a = np.array(modules, dtype=np.int8)
+    n = int(a.shape[0])
+    score = _run_penalty(a.T) + _run_penalty(a)
+    top, bottom = a[:-1], a[1:]
+    same = (top[:, :-1] == top[:, 1:]) & (top[:, :-1] == bottom[:, :-1]) & (top[:, :-1] == bottom[:, 1:])
+    score += 3 * int(same.sum())
+    if n - 11 > 0:
+        windows = np.lib.stride_tricks.sliding_window_view(a, 11, axis=1)[:, : n - 11]
+        hits = (windows == _RULE3).all(axis=2)
+        for row in np.flatnonzero(hits.any(axis=1)):
+            after = -1
+            for j in np.flatnonzero(hits[row]).tolist():
+                if j >= after:
+                    score += 40
+                    after = j + 11
+    dark = int(a.sum())
+    score += 10 * (abs(100 * dark // (n * n) - 50) // 5)
+    return int(score)
+
+
+class _FastQRCode(qrencoder.QRCode):  # type: ignore[misc]  # reportlab ships no type hints
+    """reportlab's encoder with the mask chosen by the numpy score: the same mask, so the same modules."""
+
+    def getBestMaskPattern(self) -> int:  # noqa: N802 - reportlab's name
+        best, pattern = 0, 0
+        for i in range(8):
+            self.makeImpl(True, i)
+            lost = _lost_points(self.modules)
+            if i == 0 or best > lost:
+                best, pattern = lost, i
+        return pattern
 
 
 class _QrCode(Flowable):  # type: ignore[misc]  # reportlab ships no type hints
@@ -134,7 +197,7 @@ class _QrCode(Flowable):  # type: ignore[misc]  # reportlab ships no type hints
 
     def __init__(self, url: str, size: float, level: str = "M", border: int = 4) -> None:
         super().__init__()
-        code = qrencoder.QRCode(None, getattr(qrencoder.QRErrorCorrectLevel, level))
+        code = _FastQRCode(None, getattr(qrencoder.QRErrorCorrectLevel, level))
         code.addData(url)
         code.make()
         self.modules: list[list[bool | None]] = code.modules
@@ -165,20 +228,20 @@ def _story(info: CompletionInfo, evidence: ClientEvidence, width: float) -> list
     channel = CHANNEL_LABELS.get(evidence.channel.lower(), evidence.channel)
     client = evidence.signer_name + (f" (documento {evidence.signer_tax_id})" if evidence.signer_tax_id else "")
     qr_size = 92.0
-    header = Table([[[_p(TITLE, "title"),
-                      _p("Este certificado registra a assinatura eletrônica do documento abaixo e as "
-                         "evidências coletadas. Aponte a câmera para o código para verificar a integridade:",
-                         "body"),
+    header = Table([[[_fixed(TITLE, "title"),
+                      _fixed("Este certificado registra a assinatura eletrônica do documento abaixo e as "
+                             "evidências coletadas. Aponte a câmera para o código para verificar a integridade:",
+                             "body"),
                       _p(info.verify_url, "body", 1000)],
                      _QrCode(info.verify_url, qr_size)]],
                    colWidths=[width - qr_size - 8, qr_size + 8])
     header.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
     return [
         header,
-        _p("Documento", "h"),
+        _fixed("Documento", "h"),
         _grid([("ID do documento", info.document_id), ("Título", info.title),
                ("Empresa", _party(info.company)), ("Contraparte", _party(info.counterparty))], width),
-        _p("Signatários", "h"),
+        _fixed("Signatários", "h"),
         _grid([("Pela empresa", f"{info.company_signer_name}, {info.company_signer_title}, "
                                 f"{info.company.name} — assinatura digital PAdES em "
                                 f"{utc_text(info.company_signed_at, seconds=True)}"),
@@ -187,13 +250,13 @@ def _story(info: CompletionInfo, evidence: ClientEvidence, width: float) -> list
                                f"{utc_text(evidence.code_verified_at, seconds=True)}"),
                ("IP do cliente", evidence.ip or "não informado"),
                ("Navegador do cliente", evidence.user_agent or "não informado")], width),
-        KeepTogether([_p("Integridade (SHA-256)", "h"),
-                      _p("Documento original:", "label"), _p(info.sha256_original, "hash"), Spacer(1, 3),
-                      _p("Versão assinada pela empresa:", "label"), _p(info.sha256_company_signed, "hash")]),
-        _p("Eventos (UTC)", "h"),
+        KeepTogether([_fixed("Integridade (SHA-256)", "h"),
+                      _fixed("Documento original:", "label"), _p(info.sha256_original, "hash"), Spacer(1, 3),
+                      _fixed("Versão assinada pela empresa:", "label"), _p(info.sha256_company_signed, "hash")]),
+        _fixed("Eventos (UTC)", "h"),
         _events_table(info.events, width),
-        _p("Este certificado é parte do documento final, que é selado com uma assinatura digital PAdES "
-           "cobrindo todas as páginas, inclusive esta. Qualquer alteração posterior invalida o selo.", "note"),
+        _fixed("Este certificado é parte do documento final, que é selado com uma assinatura digital PAdES "
+               "cobrindo todas as páginas, inclusive esta. Qualquer alteração posterior invalida o selo.", "note"),
     ]
 
 

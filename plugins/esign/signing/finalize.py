@@ -1,52 +1,108 @@
 """The final document: company-signed pages + client block + certificate of completion, sealed.
 
-The company's PAdES signature cannot survive a rewrite of the file, so its field is dropped rather
-than left broken; the certificate prints the company-signed version's SHA-256 instead, and the seal
-over the final file protects everything, certificate included.
+The final file is the company-signed file, byte for byte, followed by one incremental update that draws the
+client's block, appends the certificate pages and adds the seal. The company's PAdES signature cannot stay
+valid under such changes, so its field and widget are dropped from the updated document rather than left
+broken: the seal is the file's only signature and covers every byte; the certificate prints the company-signed
+version's SHA-256, which is also the hash of the file's first revision.
+
+Nothing is re-copied: one pyHanko incremental writer reads only the objects it changes (catalog, page tree,
+the slot page, annotations) and the sealer signs that same writer, so the file is parsed once.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from io import BytesIO
+from typing import Any
 
-from pypdf import PdfReader, PdfWriter
-from pypdf.errors import PyPdfError
-from pypdf.generic import ArrayObject, DictionaryObject, NameObject, TextStringObject
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.generic import pdf_name
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.pdf_utils.writer import _ObjectImporter
 
 from esign.errors import SigningError
 from esign.model import ClientEvidence, SignatureSlot
 from esign.signing.completion import CompletionInfo, certificate_pdf
 from esign.signing.pades import PdfSealer
-from esign.signing.stamps import client_block, find_slot, page_size, render_overlay, stamp
+from esign.signing.stamps import (
+    client_block,
+    find_slot,
+    page_count,
+    render_overlay,
+    resolved,
+    stamp_incremental,
+)
 
 SEAL_FIELD = "esign_seal"
 DOC_ID_KEY = "/EsignDocumentId"
 
 
-def _is_signature_widget(annot: DictionaryObject) -> bool:
+def _is_signature_widget(annot: Any) -> bool:
     field = annot
     for _ in range(8):  # walk up a widget's field parents (bounded: a cycle must not hang us)
-        if field.get("/FT") == "/Sig":
-            return True
-        parent = field.get("/Parent")
-        if parent is None:
+        if not isinstance(field, generic.DictionaryObject):
             return False
-        field = parent.get_object()
+        if resolved(field, "/FT") == "/Sig":
+            return True
+        field = resolved(field, "/Parent")
     return False
 
 
-def _strip_signature_widgets(reader: PdfReader) -> None:
-    for page in reader.pages:
-        annots = page.get("/Annots")
-        if annots is None:
+def _drop_signature_fields(writer: IncrementalPdfFileWriter) -> None:
+    """Remove signature widgets from every page and signature fields from the AcroForm (others stay)."""
+    for ix in range(page_count(writer)):
+        page_ref, _ = writer.find_page_for_modification(ix)  # type: ignore[no-untyped-call]
+        page = page_ref.get_object()
+        if "/Annots" not in page:
             continue
-        kept = [a for a in annots.get_object() if not _is_signature_widget(a.get_object())]
+        annots = page["/Annots"]
+        kept = [a for a in annots if not _is_signature_widget(a.get_object())]
+        if len(kept) == len(annots):
+            continue
         if kept:
-            page[NameObject("/Annots")] = ArrayObject(kept)
+            page[pdf_name("/Annots")] = generic.ArrayObject(kept)
         else:
-            del page[NameObject("/Annots")]
+            del page["/Annots"]
+        writer.mark_update(page_ref)
+    root = writer.root
+    if "/AcroForm" in root:
+        form = root["/AcroForm"]
+        fields = [f for f in resolved(form, "/Fields") or () if not _is_signature_widget(f.get_object())]
+        if fields:
+            form = generic.DictionaryObject({k: v for k, v in form.items() if k != "/SigFlags"})  # type: ignore[no-untyped-call]
+            form[pdf_name("/Fields")] = generic.ArrayObject(fields)
+            root[pdf_name("/AcroForm")] = writer.add_object(form)
+        else:
+            del root["/AcroForm"]
+        writer.update_root()  # type: ignore[no-untyped-call]
+
+
+def _append_pages(writer: IncrementalPdfFileWriter, pdf: bytes) -> None:
+    """Append every page of another PDF (shared resources such as fonts are imported once)."""
+    source = PdfFileReader(BytesIO(pdf))
+    importer = _ObjectImporter(source=source, target=writer, reference_map={}, obj_stream=None)
+    kids = source.root["/Pages"]["/Kids"]
+    for ix in range(len(kids)):
+        page = kids[ix]
+        if resolved(page, "/Type") != "/Page":
+            raise SigningError("certificate of completion: unexpected page tree")
+        copy = generic.DictionaryObject({pdf_name(k): importer.import_object(page.raw_get(k))  # type: ignore[no-untyped-call]
+                                         for k in page if k != "/Parent"})
+        writer.insert_page(copy)  # type: ignore[no-untyped-call]
+
+
+def _set_document_id(writer: IncrementalPdfFileWriter, document_id: str) -> None:
+    info_ref = writer.trailer.raw_get("/Info") if "/Info" in writer.trailer else None
+    if isinstance(info_ref, generic.IndirectObject):
+        info = info_ref.get_object()  # type: ignore[no-untyped-call]
+        info[pdf_name(DOC_ID_KEY)] = generic.TextStringObject(document_id)
+        writer.mark_update(info_ref)
+    else:
+        writer.set_info(generic.DictionaryObject({pdf_name(DOC_ID_KEY): generic.TextStringObject(document_id)}))  # type: ignore[no-untyped-call]
 
 
 def finalize_document(company_signed_pdf: bytes, slots: Sequence[SignatureSlot], evidence: ClientEvidence,
@@ -56,26 +112,19 @@ def finalize_document(company_signed_pdf: bytes, slots: Sequence[SignatureSlot],
         raise SigningError("signer_name: the client's name must not be empty")
     info.check()
     try:
-        reader = PdfReader(io.BytesIO(company_signed_pdf))
-        pages = len(reader.pages)
-        slot = find_slot(slots, "client", pages)
+        writer = IncrementalPdfFileWriter(BytesIO(company_signed_pdf), strict=False)
+        slot = find_slot(slots, "client", page_count(writer))
         block = client_block(slot, evidence)
-        certificate = PdfReader(io.BytesIO(certificate_pdf(info, evidence)))
-        _strip_signature_widgets(reader)
-        writer = PdfWriter()
-        for page in reader.pages:
-            writer.add_page(page)
-        page = writer.pages[slot.page]
-        stamp(page, render_overlay(*page_size(page), block))
-        for page in certificate.pages:
-            writer.add_page(page)
-        metadata = {str(k): v for k, v in (reader.metadata or {}).items()}
-        metadata[DOC_ID_KEY] = TextStringObject(info.document_id)
-        writer.add_metadata(metadata)
-        out = io.BytesIO()
-        writer.write(out)
-    except (PyPdfError, ValueError, KeyError, OSError) as exc:
+        certificate = certificate_pdf(info, evidence)
+        page_ref, _ = writer.find_page_for_modification(slot.page)  # type: ignore[no-untyped-call]
+        box = page_ref.get_object()["/MediaBox"]
+        overlay = render_overlay(float(box[2]), float(box[3]), block)
+        _drop_signature_fields(writer)
+        stamp_incremental(writer, slot.page, overlay)
+        _append_pages(writer, certificate)
+        _set_document_id(writer, info.document_id)
+    except (PdfError, ValueError, KeyError, TypeError, OSError) as exc:
         raise SigningError(f"pdf: cannot build the final document ({exc})") from exc
-    return sealer.sign(out.getvalue(), SEAL_FIELD, reason="Documento concluído: selo de integridade",
-                       location="", signer_name=info.company.name or info.company_signer_name,
-                       signed_at=datetime.now(UTC))
+    return sealer.sign_writer(writer, SEAL_FIELD, reason="Documento concluído: selo de integridade",
+                              location="", signer_name=info.company.name or info.company_signer_name,
+                              signed_at=datetime.now(UTC))

@@ -124,6 +124,15 @@ class PdfSealer:
             writer = IncrementalPdfFileWriter(BytesIO(pdf))
         except (PdfError, ValueError, KeyError, TypeError) as exc:
             raise SigningError(f"pdf: not a readable PDF ({exc})") from exc
+        return self.sign_writer(writer, field_name, reason=reason, location=location, signer_name=signer_name,
+                                signed_at=signed_at, box=box)
+
+    def sign_writer(self, writer: IncrementalPdfFileWriter, field_name: str, *, reason: str, location: str,
+                    signer_name: str, signed_at: datetime, box: Box | None = None) -> bytes:
+        """``sign`` over an incremental writer the caller has already changed: the changes and the signature
+        go out as one incremental update, and the signature covers the whole file (the changes included)."""
+        if not field_name or not field_name.strip():
+            raise SigningError("field_name: must not be empty")
         spec = None
         if box is not None:
             page, x1, y1, x2, y2 = box

@@ -11,8 +11,13 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Any
 
 from PIL import Image, UnidentifiedImageError
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.generic import pdf_name
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
 from pypdf import PageObject, PdfReader, PdfWriter
 from pypdf.generic import (
     ArrayObject,
@@ -290,3 +295,43 @@ def _stream_ref(writer: PdfWriter, data: bytes) -> IndirectObject:
     stream.set_data(data)
     ref: IndirectObject = writer._add_object(stream)
     return ref
+
+
+def resolved(dictionary: Any, key: str) -> Any:
+    """``dictionary[key]`` resolved (pyHanko's ``get`` returns raw references), or None."""
+    return dictionary[key] if key in dictionary else None  # noqa: SIM401 - get() returns raw references
+
+
+def page_count(writer: IncrementalPdfFileWriter) -> int:
+    return int(writer.root["/Pages"]["/Count"])
+
+
+def copy_dictionary(dictionary: Any) -> Any:
+    """A direct shallow copy of a dictionary (references inside stay references), or a new empty one."""
+    return generic.DictionaryObject(dict(dictionary.items()) if dictionary is not None else None)  # type: ignore[no-untyped-call]
+
+
+def stamp_incremental(writer: IncrementalPdfFileWriter, page_ix: int, overlay: bytes) -> None:
+    """``stamp`` for a pyHanko incremental writer: the overlay becomes a Form XObject drawn after the page's own
+    content (left untouched, wrapped in q/Q); only the page and the new objects go into the update."""
+    form_ref = writer.import_page_as_xobject(PdfFileReader(io.BytesIO(overlay)), 0)
+    page_ref, inherited = writer.find_page_for_modification(page_ix)  # type: ignore[no-untyped-call]
+    page = page_ref.get_object()
+    raw = page.raw_get("/Resources") if "/Resources" in page else inherited
+    resources = copy_dictionary(raw.get_object() if raw is not None else None)
+    xobjects = copy_dictionary(resolved(resources, "/XObject"))
+    n = 0
+    while f"/EsignStamp{n}" in xobjects:
+        n += 1
+    name = pdf_name(f"/EsignStamp{n}")
+    xobjects[name] = form_ref
+    resources[pdf_name("/XObject")] = xobjects
+    page[pdf_name("/Resources")] = resources
+    contents = page.raw_get("/Contents") if "/Contents" in page else None
+    target = contents.get_object() if contents is not None else None
+    existing = list(target.raw_get(i) for i in range(len(target))) if isinstance(target, generic.ArrayObject) \
+        else ([contents] if contents is not None else [])
+    before = writer.add_object(generic.StreamObject(stream_data=b"q\n"))
+    after = writer.add_object(generic.StreamObject(stream_data=b"\nQ\nq " + name.encode() + b" Do Q\n"))
+    page[pdf_name("/Contents")] = generic.ArrayObject([before, *existing, after])
+    writer.mark_update(page_ref)
