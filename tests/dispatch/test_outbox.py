@@ -289,10 +289,27 @@ def test_delivery_marks_accepted_rows_sent_in_groups(
 ) -> None:
     ids = [e.id for e in outbox.enqueue_many([make_invite(f"R{i}") for i in range(5)])]
     sender = _Counting()
-    report = outbox.deliver_pending(sender, None, record_every=2)
+    report = outbox.deliver_pending(sender, None, claim_every=2)
     assert report.sent == 5 and sender.calls == 5
     assert [outbox.get(i).state for i in ids] == [OutboxState.SENT] * 5  # type: ignore[union-attr]
     assert all(outbox.get(i).provider_ref == "ok" for i in ids)  # type: ignore[union-attr]
+
+
+def test_only_the_group_being_sent_is_in_doubt(outbox: Outbox, make_invite: MakeInvite) -> None:
+    """Rows are claimed a few at a time, so a worker killed mid-call leaves only those few ``sending``."""
+    ids = [e.id for e in outbox.enqueue_many([make_invite(f"R{i}") for i in range(7)])]
+    seen: list[list[OutboxState]] = []
+
+    class Watching(_Counting):
+        def send(self, entry: OutboxEntry) -> str:
+            seen.append([outbox.get(i).state for i in ids])  # type: ignore[union-attr]
+            return super().send(entry)
+
+    report = outbox.deliver_pending(Watching(), None, claim_every=3)
+    assert report.sent == 7
+    assert seen[0].count(OutboxState.SENDING) == 3 and seen[0].count(OutboxState.PENDING) == 4
+    assert seen[3].count(OutboxState.SENT) == 3 and seen[3].count(OutboxState.SENDING) == 3
+    assert max(states.count(OutboxState.SENDING) for states in seen) == 3
 
 
 class _Counting:

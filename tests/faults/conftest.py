@@ -14,10 +14,11 @@ from tests.support import PROJECT_DIR
 REPORT = PROJECT_DIR / "var" / "faults" / "report.md"
 
 OPEN_ISSUES = [
-    "- A worker killed after the server accepted one message of a batch leaves every row it had claimed "
-    "`sending`, including rows it never handed over; recovery makes them all `uncertain` (counted sent, never "
-    "re-sent), so those clients get no invitation until a reminder or an operator's resend. Claiming one row "
-    "right before handing it over would leave only the one really in doubt.",
+    "- A worker killed after the server accepted one message leaves the rows of the group it had claimed "
+    "`sending` (at most `claim_every`, 10 by default, of a batch; the rest stay pending and go out with the "
+    "retry); recovery makes the group `uncertain` (counted sent, never re-sent), so a client in that group whose "
+    "message was never handed over gets no invitation until a reminder or an operator's resend. Claiming one row "
+    "at a time would leave only the one really in doubt, at one more transaction per message.",
 ]
 
 

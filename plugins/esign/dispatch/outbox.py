@@ -321,61 +321,84 @@ class Outbox:
         limit: int = 100,
         *,
         batch: Sequence[int] | None = None,
-        record_every: int = 100,
+        claim_every: int = 10,
     ) -> DeliveryReport:
-        """Claim up to ``limit`` rows of the channels given, send each, record each outcome.
+        """Claim up to ``limit`` rows of the channels given, a few at a time, send each, record each outcome.
 
-        Email goes through one SMTP session for the whole call. When a channel is down, the rest of its rows
-        are released untouched for a later run. Rows claimed but never handed over are always released,
-        even when the call is aborted; a row whose send ended in an unexpected error becomes ``uncertain``.
-        Accepted messages are marked ``sent`` together, one transaction per ``record_every`` of them and
-        always before the call returns or raises; a worker killed in between leaves them ``sending``, which
-        ``reconcile_stale`` turns ``uncertain`` (never re-sent), as for a crash right after one send.
+        Email goes through one SMTP session for the whole call. Rows are claimed ``claim_every`` at a time, just
+        before they are handed over: a worker killed mid-call leaves at most that many rows ``sending`` (in doubt,
+        turned ``uncertain`` by ``reconcile_stale`` and never re-sent), while rows it never reached stay
+        ``pending`` and go out with the next run. When a channel is down, the rest of its rows are released
+        untouched for a later run. A row whose send ended in an unexpected error becomes ``uncertain``. Accepted
+        messages are marked ``sent`` together at the end of each claimed group, before the call returns or raises.
         """
         channels = [c for c, s in ((Channel.EMAIL, email_sender), (Channel.SMS, sms_gateway)) if s is not None]
-        entries = self.claim(batch, limit, channels=channels)
-        if not entries:
-            return DeliveryReport()
-        untouched = [e.id for e in entries]
         down: set[Channel] = set()
+        totals = [0, 0, 0, 0]  # sent, failed, retried, uncertain
+        # the rows this call will try, fixed up front: a row put back to pending waits for the next call
+        candidates = self._pending_ids(batch, limit, channels)
+        with ExitStack() as stack:
+            session_open = False
+            for start in range(0, len(candidates), max(claim_every, 1)):
+                live = [c for c in channels if c not in down]
+                group = candidates[start:start + max(claim_every, 1)]
+                entries = self.claim(group, len(group), channels=live)
+                if not entries:
+                    continue
+                if email_sender is not None and not session_open and any(e.channel is Channel.EMAIL
+                                                                             for e in entries):
+                    stack.enter_context(email_sender)
+                    session_open = True
+                for i, n in enumerate(self._deliver_claimed(entries, email_sender, sms_gateway, down)):
+                    totals[i] += n
+        return DeliveryReport(sent=totals[0], failed=totals[1], retried=totals[2], uncertain=totals[3])
+
+    def _pending_ids(self, batch: Sequence[int] | None, limit: int, channels: Collection[str]) -> list[int]:
+        if limit <= 0 or (batch is not None and not batch) or not channels:
+            return []
+        query = select(outbox.c.id).where(outbox.c.state == OutboxState.PENDING.value,
+                                          outbox.c.channel.in_([Channel(c).value for c in channels]))
+        if batch is not None:
+            query = query.where(outbox.c.id.in_(list(batch)))
+        with self.engine.connect() as conn:
+            return list(conn.execute(query.order_by(outbox.c.id).limit(limit)).scalars())
+
+    def _deliver_claimed(self, entries: Sequence[OutboxEntry], email_sender: EmailSender | None,
+                         sms_gateway: SmsGateway | None, down: set[Channel]) -> tuple[int, int, int, int]:
+        """Send a claimed group; record every outcome; release what was not handed over, whatever happens."""
+        untouched = [e.id for e in entries]
         sent = failed = retried = uncertain = 0
         accepted: list[tuple[int, str | None]] = []
         try:
-            with ExitStack() as stack:
-                if email_sender is not None and any(e.channel is Channel.EMAIL for e in entries):
-                    stack.enter_context(email_sender)
-                for entry in entries:
-                    if entry.channel in down:
-                        continue
-                    try:
-                        ref = self._send_one(entry, email_sender, sms_gateway)
-                    except DeliveryError as exc:
-                        untouched.remove(entry.id)
-                        state = self._record_refusal(entry, exc)
-                        failed += state is OutboxState.FAILED
-                        retried += state is OutboxState.PENDING
-                        uncertain += state is OutboxState.UNCERTAIN
-                        if exc.channel_down:
-                            down.add(entry.channel)
-                        continue
-                    except ConfigError:
-                        raise  # raised before anything was handed over: the row is released below
-                    except BaseException as exc:
-                        untouched.remove(entry.id)
-                        self.mark_uncertain(entry.id, f"unexpected error while sending: {exc!r}")
-                        raise
+            for entry in entries:
+                if entry.channel in down:
+                    continue
+                try:
+                    ref = self._send_one(entry, email_sender, sms_gateway)
+                except DeliveryError as exc:
                     untouched.remove(entry.id)
-                    accepted.append((entry.id, ref))
-                    sent += 1
-                    if len(accepted) >= record_every:
-                        self.mark_sent_many(accepted)
-                        accepted = []
+                    state = self._record_refusal(entry, exc)
+                    failed += state is OutboxState.FAILED
+                    retried += state is OutboxState.PENDING
+                    uncertain += state is OutboxState.UNCERTAIN
+                    if exc.channel_down:
+                        down.add(entry.channel)
+                    continue
+                except ConfigError:
+                    raise  # raised before anything was handed over: the row is released below
+                except BaseException as exc:
+                    untouched.remove(entry.id)
+                    self.mark_uncertain(entry.id, f"unexpected error while sending: {exc!r}")
+                    raise
+                untouched.remove(entry.id)
+                accepted.append((entry.id, ref))
+                sent += 1
         finally:
             try:
                 self.mark_sent_many(accepted)
             finally:
                 released = self.release(untouched)
-        return DeliveryReport(sent=sent, failed=failed, retried=retried + released, uncertain=uncertain)
+        return sent, failed, retried + released, uncertain
 
     @staticmethod
     def _send_one(entry: OutboxEntry, email_sender: EmailSender | None, sms_gateway: SmsGateway | None) -> str:

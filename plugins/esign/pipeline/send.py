@@ -191,6 +191,9 @@ def sign_batch(services: Services, batch: dict[str, Any]) -> dict[str, int]:
         return {"dry_run": 1}
     services.ws.sealer  # noqa: B018  unusable keys stop the task here, before any draft is touched
     for record in services.ws.ledger.list_batch(spec.batch_id, [Stage.DRAFT]):
+        if services.ws.ledger.version(record.id, "rendered") is None:
+            counts["not_rendered"] += 1  # its rendering failed (e.g. a full disk): a re-run of prepare renders it
+            continue
         try:
             company_sign_document(services.ws, record.id, approved_by=approver)
             counts["signed"] += 1
