@@ -27,10 +27,13 @@ from pyhanko.stamp import NoOpStampStyle
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
+from esign import hexstrings
 from esign.errors import SigningError
 from esign.eventloop import outside_event_loop
 from esign.signing.keys import SigningIdentity
 from esign.signing.stamps import utc
+
+hexstrings.install()
 
 DIGEST = "sha256"
 #: Extra room (in bytes of DER) over the measured CMS size; the RSA/ECDSA signature length is fixed

@@ -18,9 +18,11 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
+from esign import hexstrings
 from esign.eventloop import outside_event_loop
 
 log = logging.getLogger(__name__)
+hexstrings.install()
 
 #: A file with more signatures than this is refused (each validation costs time; ours carry one).
 MAX_SIGNATURES = 20

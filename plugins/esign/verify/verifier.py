@@ -105,7 +105,11 @@ def _over_limits(data: bytes) -> str | None:
     if len(data) > MAX_PDF_BYTES:
         return f"the file is too large to examine ({len(data)} bytes, the limit is {MAX_PDF_BYTES})"
     declared = max((int(m.group(1)) for m in _DECLARED_SIZE.finditer(data)), default=0)
-    headers = sum(1 for _ in _OBJECT_HEADER.finditer(data))
+    # every object header contains "obj": the C-speed count bounds the regex count (which costs ~15 ms on a
+    # 180 kB file), so the regex only runs for a file that could be over the limit
+    headers = data.count(b"obj")
+    if headers > MAX_OBJECTS:
+        headers = sum(1 for _ in _OBJECT_HEADER.finditer(data))
     if (count := max(declared, headers)) > MAX_OBJECTS:
         return f"the file declares too many objects to examine ({count}, the limit is {MAX_OBJECTS})"
     return None
