@@ -218,9 +218,9 @@ def main() -> int:
                        lambda c: c["prepared"] + c["quarantined"])
             rec.local("approve run", "send",
                       lambda: {"batches": send.approve_run(services, RUN_ID, "bench-director")})
-            rec.pooled("company sign", "send", pool, send.sign_batch, batches, "signed")
-            rec.pooled("dispatch (request + SMTP)", "send", pool, send.dispatch_batch, batches, "marked_sent")
-            rec.pooled("CRM awaiting", "send", pool, send.mark_awaiting, batches, "moved")
+            # the DAG's deliver group: each batch is signed, dispatched and moved in the CRM in turn (depth-first)
+            rec.pooled("deliver: sign + dispatch + CRM awaiting", "send", pool, pipeline_steps.deliver_batch,
+                       batches, "dispatch.marked_sent")
             rec.pooled("clients sign / decline", "clients", pool, pipeline_steps.clients_answer, batches,
                        lambda c: c["signed"] + c["declined"])
 
