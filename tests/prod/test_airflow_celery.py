@@ -235,7 +235,7 @@ def test_send_and_collect_through_airflow_with_celery(stack: tuple[Stack, str, L
     from esign.dispatch.mailserver import read_messages
     from esign.model import Stage
     from esign.requests.service import SigningRequests
-    from tests.pipeline.conftest import CodeRecorder
+    from tests.support import CodeRecorder
 
     proc_stack, ledger_url, _mail = stack
     api = Api(proc_stack)
@@ -263,7 +263,7 @@ def test_send_and_collect_through_airflow_with_celery(stack: tuple[Stack, str, L
             assert request is not None
             recorder = CodeRecorder()
             requests.issue_code(request, recorder, "198.51.100.4", "pytest")
-            requests.check_code(request, recorder.codes[request.id], "198.51.100.4", "pytest")
+            requests.check_code(request, recorder.last_code, "198.51.100.4", "pytest")
             if record is decliner:
                 requests.decline(request, "Preço errado", "198.51.100.4", "pytest")
             else:
