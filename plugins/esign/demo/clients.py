@@ -50,10 +50,11 @@ def act(link: str, destination: str, inbox: Inbox, *, decision: str, name: str, 
         token_path = httpx.URL(link).path
         intent = "sign" if decision == "sign" else "decline"
         code_page = http.post(f"{link}/code", data={"csrf": _csrf(page), "intent": intent})
+        code_csrf = _csrf(code_page)  # raises on a refusal (e.g. 429) before looking for a code
         code = inbox.latest_code(destination)
         if code is None:
             raise ClientError(f"{token_path}: no code arrived for {destination}")
-        step = http.post(f"{link}/verify", data={"csrf": _csrf(code_page), "intent": intent, "code": code})
+        step = http.post(f"{link}/verify", data={"csrf": code_csrf, "intent": intent, "code": code})
         csrf = _csrf(step)
         if decision == "sign":
             form = {"csrf": csrf, "typed_name": name, "consent": "yes",

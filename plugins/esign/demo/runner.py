@@ -107,7 +107,9 @@ def run_demo(deals: int, workdir: Path, project_dir: Path, echo: Echo = print, s
         from esign.pipeline.web import web_app
 
         services = services_for({"auto_approve": True})
-        with PortalServer(web_app(services), port=portal_port) as portal:
+        # every simulated client comes from 127.0.0.1: the per-IP limits would throttle them; per-link ones stay
+        site = web_app(services, code_posts_per_minute=100_000, uploads_per_minute=100_000)
+        with PortalServer(site, port=portal_port) as portal:
             echo(f"    portal at {portal.url}, SMTP at 127.0.0.1:{mail.port}")
             with timer.step("esign_send through Airflow (render, approve, sign, dispatch)", echo) as count:
                 run_dag_in_child("esign_send", {"auto_approve": True}, workdir / "airflow" / "demo-send.log",

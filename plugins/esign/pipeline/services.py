@@ -105,14 +105,25 @@ def reset_services() -> None:
     _cache.clear()
 
 
-def portal_services(services: Services) -> PortalServices:
-    """What the clients' portal needs, wired to this worker's ledger, requests and outbox."""
+def portal_services(services: Services, *, code_posts_per_minute: int | None = None,
+                    uploads_per_minute: int | None = None) -> PortalServices:
+    """What the clients' portal needs, wired to this worker's ledger, requests and outbox.
+
+    The per-IP limits default to PortalSettings'; the demo raises them because all its simulated clients share
+    127.0.0.1 (the per-link limits on codes still apply).
+    """
+    from dataclasses import replace
+
     from esign.pipeline.messages import OutboxCodeSender
     from esign.verify import verify_pdf
 
     ws = services.ws
+    settings = PortalSettings.from_settings(ws.settings, company_name=ws.company.party.name)
+    if code_posts_per_minute is not None:
+        settings = replace(settings, code_posts_per_minute=code_posts_per_minute)
+    if uploads_per_minute is not None:
+        settings = replace(settings, uploads_per_minute=uploads_per_minute)
     return PortalServices(
         ledger=ws.ledger, requests=services.requests, sender=OutboxCodeSender(services),
-        settings=PortalSettings.from_settings(ws.settings, company_name=ws.company.party.name),
-        verify=verify_pdf, trust_roots=tuple(ws.trust_roots),
+        settings=settings, verify=verify_pdf, trust_roots=tuple(ws.trust_roots),
     )

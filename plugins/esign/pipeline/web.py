@@ -13,11 +13,13 @@ from esign.pipeline.services import Services, portal_services
 STAFF_PREFIX = "/staff"
 
 
-def web_app(services: Services) -> ASGIApp:
+def web_app(services: Services, *, code_posts_per_minute: int | None = None,
+            uploads_per_minute: int | None = None) -> ASGIApp:
     from esign.portal.app import create_app
     from esign.register.app import create_register_app
 
-    portal = create_app(portal_services(services))
+    portal = create_app(portal_services(services, code_posts_per_minute=code_posts_per_minute,
+                                        uploads_per_minute=uploads_per_minute))
     staff = create_register_app(services, secure_cookies=services.ws.settings.public_url.startswith("https://"))
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
