@@ -1,6 +1,6 @@
 """A Bitrix24 portal on a loopback port, speaking the REST protocol the way the real one does.
 
-What it reproduces (see /work/shared/reference/bitrix24-rest.md): webhook paths ``/rest/<user>/<code>/<method>``,
+What it reproduces (after the official REST docs and SDKs): webhook paths ``/rest/<user>/<code>/<method>``,
 JSON POST bodies, legacy ``crm.*`` rows with every scalar as a string and null for empty values, 50-row pages,
 ``start=-1`` (``"total":0``, no ``"next"``), ``batch`` with commands as PHP query strings and
 ``$result[cmd][49][ID]`` references resolved after decoding (an unresolvable reference becomes an empty value,
