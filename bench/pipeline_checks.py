@@ -7,13 +7,12 @@ the run fails (exit 1) if any of them does. Queries stream or aggregate in SQL, 
 from __future__ import annotations
 
 import random
-import shutil
-import subprocess
 from typing import Any
 
 from sqlalchemy import text
 
 from esign.verify import verify_pdf
+from esign.verify.poppler import pdfsig_available, pdfsig_problem
 from esign.workspace import Workspace
 
 _ONE_ROW_EACH = {
@@ -62,15 +61,13 @@ def verify_sample(ws: Workspace, size: int, seed: int = 1) -> dict[str, Any]:
         ids = [row[0] for row in conn.execute(text("SELECT id FROM documents WHERE stage = 'completed'"))]
     sample = random.Random(seed).sample(ids, min(size, len(ids)))
     failures: list[str] = []
-    pdfsig = shutil.which("pdfsig")
+    pdfsig = pdfsig_available()
     for doc_id in sample:
-        data = ws.version_path("final", doc_id).read_bytes()
-        verdict = verify_pdf(data, ws.ledger, ws.trust_roots)
+        path = ws.version_path("final", doc_id)
+        verdict = verify_pdf(path.read_bytes(), ws.ledger, ws.trust_roots)
         if not verdict.authentic:
             failures.append(f"{doc_id}: verify_pdf {verdict.status}: {'; '.join(verdict.reasons)}")
-        if pdfsig:
-            out = subprocess.run([pdfsig, str(ws.version_path("final", doc_id))], capture_output=True, text=True,
-                                 check=False).stdout
-            if "Signature Validation: Signature is Valid." not in out or "Total document signed" not in out:
-                failures.append(f"{doc_id}: pdfsig: {' '.join(out.split())[:300]}")
-    return {"sampled": len(sample), "pdfsig": bool(pdfsig), "failures": failures}
+        problem = pdfsig_problem(path) if pdfsig else None
+        if problem:
+            failures.append(f"{doc_id}: pdfsig: {problem}")
+    return {"sampled": len(sample), "pdfsig": pdfsig, "failures": failures}

@@ -202,3 +202,14 @@ def test_cli_exit_codes_and_json(core_settings: Settings, completed: tuple[str, 
     assert main(["verify", str(tmp_path / "missing.pdf")]) == 2
     assert "cannot read" in capsys.readouterr().err
     reset_workspaces()
+
+
+def test_pdfsig_second_opinion(completed: tuple[str, Path], tmp_path: Path) -> None:
+    from esign.verify.poppler import pdfsig_problem
+
+    _, path = completed
+    assert pdfsig_problem(path) is None
+    changed = tmp_path / "changed.pdf"
+    changed.write_bytes(_incremental_page_change(path.read_bytes()))
+    problem = pdfsig_problem(changed)
+    assert problem is not None and "Signature" in problem

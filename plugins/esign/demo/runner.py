@@ -218,13 +218,13 @@ def _signer_name(ws, record, fallback: str) -> str:  # type: ignore[no-untyped-d
 def _verify_completed(ws) -> tuple[list[Path], int]:  # type: ignore[no-untyped-def]
     from esign.model import Stage
     from esign.verify import verify_pdf
+    from esign.verify.poppler import pdfsig_problem
 
     paths = [ws.version_path("final", r.id) for r in ws.ledger.list_by_stage(Stage.COMPLETED, limit=100_000)]
     ok = 0
     for path in paths:
         result = verify_pdf(path.read_bytes(), ws.ledger, ws.trust_roots)
-        pdfsig = subprocess.run(["pdfsig", str(path)], capture_output=True, text=True, check=False).stdout
-        if result.authentic and "Signature is Valid" in pdfsig and "Total document signed" in pdfsig:
+        if result.authentic and pdfsig_problem(path) is None:
             ok += 1
     return paths, ok
 
