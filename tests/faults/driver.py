@@ -8,9 +8,9 @@ OOM killer or a node loss (no exception handler, no ``finally``, no atexit).
 
 Kill points:
   rendered_file         the rendered PDF was written (write_atomic returned), not yet recorded
-  rendered_recorded     Ledger.add_version("rendered") committed
+  rendered_recorded     the rendered files (and their slots) committed to the ledger
   company_signed_tmp    inside write_atomic: the company-signed temp file is fsynced, not yet renamed
-  company_signed_recorded  Ledger.add_version("company_signed") committed, the stage not yet moved
+  company_signed_recorded  the company-signed files and their move to company_signed committed; nothing sent yet
   smtp_accepted         SmtpSender.send returned (the server said 250), Outbox.mark_sent not yet run
   sms_accepted          the SMS gateway accepted, Outbox.mark_sent not yet run
   crm_comment           crm.add_comment returned, crm.move_deal not yet called
@@ -58,15 +58,20 @@ def _after(owner: Any, name: str, point_of: Callable[..., str | None], wanted: s
 
 
 def install(kill: str, hit: int) -> None:
+    import esign.batch_documents
     import esign.documents
     from esign.crm.local import LocalCrm
     from esign.dispatch.email import SmtpSender
     from esign.dispatch.sms import FileSmsGateway
+    from esign.store.bulk import BulkLedger
     from esign.store.ledger import Ledger
 
     dirs = {"rendered": "rendered_file", "company-signed": "company_signed_file", "completed": "final_file"}
-    _after(esign.documents, "write_atomic", lambda path, data: dirs.get(Path(path).parent.name), kill, hit)
+    for module in (esign.batch_documents, esign.documents):
+        _after(module, "write_atomic", lambda path, data: dirs.get(Path(path).parent.name), kill, hit)
     _after(Ledger, "add_version", lambda self, doc, kind, **kw: f"{kind}_recorded", kill, hit)
+    _after(BulkLedger, "record_files", lambda self, files, kind: f"{kind}_recorded", kill, hit)
+    _after(BulkLedger, "record_files_and_move", lambda self, files, kind, *a: f"{kind}_recorded", kill, hit)
     _after(SmtpSender, "send", lambda self, entry: "smtp_accepted", kill, hit)
     _after(FileSmsGateway, "send", lambda self, *a: "sms_accepted", kill, hit)
     _after(LocalCrm, "add_comment", lambda *a, **kw: "crm_comment", kill, hit)

@@ -63,7 +63,7 @@ def _setup(home: Path, core_settings: Settings, port: int, url: str | None, chan
 SEND_POINTS = [  # (kill point, which hit, channel)
     ("rendered_file", 2, "auto"),
     ("company_signed_tmp", 2, "auto"),
-    ("company_signed_recorded", 3, "auto"),
+    ("company_signed_recorded", 1, "auto"),  # batch 1 signed and moved, nothing sent
     ("smtp_accepted", 2, "email"),
     ("sms_accepted", 2, "sms"),
     ("crm_comment", 2, "auto"),

@@ -29,6 +29,7 @@ from esign.model import Stage
 from esign.pipeline import send
 from esign.pipeline.services import Services
 from esign.signing import init_keys
+from esign.store.bulk import BulkLedger
 from esign.store.ledger import Ledger
 from tests.crm.bitrix24.conftest import fill, make_portal
 from tests.crm.bitrix24.fake_portal import Running
@@ -249,10 +250,10 @@ def test_postgresql_backends_terminated_mid_batch(tmp_path: Path, core_settings:
         name = url.rsplit("/", 1)[1]
         admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
         terminated: list[int] = []
-        real_add = Ledger.add_version
+        real_record = BulkLedger.record_files
 
-        def add_version(self: Ledger, *args: object, **kw: object) -> object:
-            result = real_add(self, *args, **kw)  # type: ignore[arg-type]
+        def record_files(self: BulkLedger, *args: object, **kw: object) -> object:
+            result = real_record(self, *args, **kw)  # type: ignore[arg-type]
             if len(terminated) < 2:  # "restart": every connection of the ledger database dies, twice
                 with admin.connect() as conn:
                     killed = conn.execute(text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
@@ -263,7 +264,7 @@ def test_postgresql_backends_terminated_mid_batch(tmp_path: Path, core_settings:
         errors: list[str] = []
         with pipeline(tmp_path, core_settings, url=url) as (services, mail, home):
             batches = send.plan_batches(services, "run-p")
-            Ledger.add_version = add_version  # type: ignore[method-assign]
+            BulkLedger.record_files = record_files  # type: ignore[method-assign]
             try:
                 for _attempt in range(3):  # Airflow's retries of the failed task
                     try:
@@ -272,7 +273,7 @@ def test_postgresql_backends_terminated_mid_batch(tmp_path: Path, core_settings:
                     except Exception as exc:  # the task fails; Airflow retries it
                         errors.append(type(exc).__name__)
             finally:
-                Ledger.add_version = real_add  # type: ignore[method-assign]
+                BulkLedger.record_files = real_record  # type: ignore[method-assign]
             collect_steps(later(services, mail, home, url))
             found = check_invariants(services, maildir=home / "mail", expected={"sent": DEALS})
             services.ws.engine.dispose()

@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 from esign.errors import StoreError
 from esign.model import SignatureSlot, Stage
 from esign.store import EventInfo, Ledger, new_document_id
-from esign.store.ledger import _ALPHABET
+from esign.store.records import _ALPHABET
 
 
 def _create(ledger: Ledger, deal: str = "42", template: str = "contrato_servicos") -> str:

@@ -19,9 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from esign.access.approval import authorize_approval
+from esign.batch_documents import company_sign_documents, prepare_documents
 from esign.dispatch.channels import choose_channel
 from esign.dispatch.records import Channel, OutgoingMessage
-from esign.documents import company_sign_document, fail_document, prepare_document
+from esign.documents import fail_document
 from esign.errors import DispatchError, EsignError
 from esign.model import Stage
 from esign.pipeline import writeback
@@ -101,20 +102,18 @@ def prepare_batch(services: Services, batch: dict[str, Any]) -> dict[str, int]:
     counts: Counter[str] = Counter()
     fetched = services.crm.fetch_deals(config.stages.trigger, spec.first_id, spec.last_id)
     counts["missing"] = max(spec.count - len(fetched), 0)  # deleted or moved since planning
-    for item in fetched:
-        try:
-            record, created = prepare_document(
-                services.ws, item.deal, config.template, crm=services.crm.name, batch_id=spec.batch_id,
-                problems=item.problems, may_restart=lambda r: writeback.restart_allowed(services, r))
-        except EsignError as exc:
-            log.warning("deal %s: %s", item.deal.id, exc)
-            counts["errors"] += 1
+    try:
+        prepared = prepare_documents(
+            services.ws, [(item.deal, item.problems) for item in fetched], config.template, crm=services.crm.name,
+            batch_id=spec.batch_id, may_restart=lambda r: writeback.restart_allowed(services, r))
+    except EsignError as exc:  # the ledger refused the batch's writes: the task fails, its retry redoes the rest
+        raise EsignError(f"batch {spec.batch_id}: {exc}") from exc
+    for item in prepared:
+        record = item.record
+        if record is None or item.error:
+            counts["errors"] += 1  # logged where it happened; the next run retries this deal
             continue
-        except Exception:  # one deal's unexpected failure must not stop the batch; the next run retries it
-            log.exception("deal %s: unexpected error while preparing", item.deal.id)
-            counts["errors"] += 1
-            continue
-        if not created and record.batch_id != spec.batch_id:
+        if not item.created and record.batch_id != spec.batch_id:
             counts["existing"] += 1
             continue
         if record.stage is Stage.QUARANTINED:
@@ -190,17 +189,14 @@ def sign_batch(services: Services, batch: dict[str, Any]) -> dict[str, int]:
     if services.config.dry_run:
         return {"dry_run": 1}
     services.ws.sealer  # noqa: B018  unusable keys stop the task here, before any draft is touched
-    for record in services.ws.ledger.list_batch(spec.batch_id, [Stage.DRAFT]):
-        if services.ws.ledger.version(record.id, "rendered") is None:
-            counts["not_rendered"] += 1  # its rendering failed (e.g. a full disk): a re-run of prepare renders it
-            continue
-        try:
-            company_sign_document(services.ws, record.id, approved_by=approver)
-            counts["signed"] += 1
-        except EsignError as exc:
-            log.warning("document %s: company signature failed: %s", record.id, exc)
-            fail_document(services.ws, record.id, exc)
-            counts["failed"] += 1
+    outcome = company_sign_documents(services.ws, services.ws.ledger.list_batch(spec.batch_id, [Stage.DRAFT]),
+                                     approved_by=approver)
+    for document_id, exc in outcome.failed.items():
+        log.warning("document %s: company signature failed: %s", document_id, exc)
+        fail_document(services.ws, document_id, exc)
+    counts.update(signed=len(outcome.signed), failed=len(outcome.failed), busy=len(outcome.busy),
+                  not_rendered=len(outcome.not_rendered))  # not rendered: a re-run of prepare renders it
+    counts = +counts  # only what happened
     result = dict(counts)
     _save_counts(services, spec.batch_id, "sign", result)
     return result

@@ -8,10 +8,8 @@ on the same document cannot both move it.
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, bindparam, func, select, text
@@ -19,32 +17,20 @@ from sqlalchemy.exc import IntegrityError
 
 from esign.errors import StoreError
 from esign.model import SignatureSlot, Stage, can_move
-from esign.store.records import DocumentRecord, EventRecord, VersionRecord
+from esign.store.bulk import BulkLedger, NewDocument, document_values
+from esign.store.records import (
+    LOCK_NAMESPACE,
+    DocumentRecord,
+    EventInfo,
+    EventRecord,
+    VersionRecord,
+    new_document_id,
+)
 from esign.store.schema import document_versions, documents, events
-
-_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
-#: First key of the per-document advisory locks (the second is the hash of the document ID).
-_LOCK_NAMESPACE = 0x65536967  # "eSig"
-
-
-def new_document_id() -> str:
-    """``DOC-`` and 16 Crockford base32 characters (80 random bits): short enough to print, never guessed."""
-    return "DOC-" + "".join(secrets.choice(_ALPHABET) for _ in range(16))
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class EventInfo:
-    """Who did something, from where. Everything but the action is optional."""
-
-    actor: str = ""
-    channel: str = ""
-    ip: str = ""
-    user_agent: str = ""
-    detail: str = ""
 
 
 class Ledger:
@@ -53,6 +39,11 @@ class Ledger:
     def __init__(self, engine: Engine, clock: Callable[[], datetime] = utcnow) -> None:
         self.engine = engine
         self._clock = clock
+        #: The same reads and writes for many documents at once (bulk runs).
+        self.bulk = BulkLedger(self)
+
+    def now(self) -> datetime:
+        return self._clock()
 
     # -- documents ---------------------------------------------------------------------------------
     def create_document(
@@ -85,13 +76,11 @@ class Ledger:
         info = info or EventInfo(actor="pipeline")
         try:
             with self.engine.begin() as conn:
-                conn.execute(documents.insert().values(
-                    id=doc_id, crm=crm, deal_id=deal_id, template_id=template_id, round=round_,
-                    batch_id=batch_id, title=title[:300], counterparty_name=counterparty_name[:300],
-                    counterparty_tax_id=counterparty_tax_id[:40], counterparty_email=counterparty_email[:320],
-                    counterparty_phone=counterparty_phone[:40], manager_id=manager_id, stage=stage.value,
-                    reason=reason, slots_json="[]", created_at=now, updated_at=now,
-                ))
+                conn.execute(documents.insert().values(**document_values(NewDocument(
+                    deal_id=deal_id, template_id=template_id, title=title, counterparty_name=counterparty_name,
+                    counterparty_tax_id=counterparty_tax_id, counterparty_email=counterparty_email,
+                    counterparty_phone=counterparty_phone, crm=crm, round_=round_, batch_id=batch_id,
+                    manager_id=manager_id, stage=stage, reason=reason), doc_id, now)))
                 self._insert_event(conn, doc_id, "created" if stage is Stage.DRAFT else "quarantined",
                                    stage, info if reason is None else _with_detail(info, reason), now)
         except IntegrityError:
@@ -273,7 +262,7 @@ class Ledger:
             yield True
             return
         with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            key = {"ns": _LOCK_NAMESPACE, "id": document_id}
+            key = {"ns": LOCK_NAMESPACE, "id": document_id}
             got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:ns, hashtext(:id))"), key).scalar())
             try:
                 yield got

@@ -3,11 +3,34 @@
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from esign.model import SignatureSlot, Stage
+
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+
+
+def new_document_id() -> str:
+    """``DOC-`` and 16 Crockford base32 characters (80 random bits): short enough to print, never guessed."""
+    return "DOC-" + "".join(secrets.choice(_ALPHABET) for _ in range(16))
+
+
+#: First key of the per-document advisory locks (the second is the hash of the document ID).
+LOCK_NAMESPACE = 0x65536967  # "eSig"
+
+
+@dataclass(frozen=True, slots=True)
+class EventInfo:
+    """Who did something, from where. Everything but the action is optional."""
+
+    actor: str = ""
+    channel: str = ""
+    ip: str = ""
+    user_agent: str = ""
+    detail: str = ""
 
 
 def as_utc(value: datetime) -> datetime:
