@@ -311,10 +311,17 @@ def copy_dictionary(dictionary: Any) -> Any:
     return generic.DictionaryObject(dict(dictionary.items()) if dictionary is not None else None)  # type: ignore[no-untyped-call]
 
 
+@lru_cache(maxsize=8)
+def _overlay_reader(overlay: bytes) -> PdfFileReader:
+    """A parsed overlay, kept: the company block is the same PDF for a whole batch, and pyHanko's reader keeps
+    the objects it has read, so each import copies them instead of parsing the overlay again."""
+    return PdfFileReader(io.BytesIO(overlay))
+
+
 def stamp_incremental(writer: IncrementalPdfFileWriter, page_ix: int, overlay: bytes) -> None:
     """``stamp`` for a pyHanko incremental writer: the overlay becomes a Form XObject drawn after the page's own
     content (left untouched, wrapped in q/Q); only the page and the new objects go into the update."""
-    form_ref = writer.import_page_as_xobject(PdfFileReader(io.BytesIO(overlay)), 0)
+    form_ref = writer.import_page_as_xobject(_overlay_reader(overlay), 0)
     page_ref, inherited = writer.find_page_for_modification(page_ix)  # type: ignore[no-untyped-call]
     page = page_ref.get_object()
     raw = page.raw_get("/Resources") if "/Resources" in page else inherited
