@@ -304,17 +304,20 @@ def mark_awaiting(services: Services, batch: dict[str, Any]) -> dict[str, int]:
     counts: Counter[str] = Counter()
     records = services.ws.ledger.list_batch(spec.batch_id, [Stage.SENT, Stage.VIEWED])
     done = writeback.done_targets(services, [r.id for r in records])
+    requests = services.requests.latest_for_documents([r.id for r in records])
+    items: list[tuple[DocumentRecord, str]] = []
     for record in records:
         if (record.id, "awaiting") in done:
             continue
-        request = services.requests.for_document(record.id)
+        request = requests.get(record.id)
         via = "e-mail" if request and request.channel == Channel.EMAIL else "SMS"
-        comment = f"Contrato {record.id} enviado para assinatura por {via}."
-        try:
-            counts["moved"] += int(writeback.write_back(services, record, "awaiting", comment))
-        except EsignError as exc:
-            log.warning("deal %s: could not move to awaiting: %s", record.deal_id, exc)
-            counts["crm_errors"] += 1
+        items.append((record, f"Contrato {record.id} enviado para assinatura por {via}."))
+    moved, refused = writeback.write_back_many(services, items, "awaiting")
+    if moved:
+        counts["moved"] += moved
+    for document_id, exc in refused.items():  # still pending: the next run tries again
+        log.warning("document %s: could not move the deal to awaiting: %s", document_id, exc)
+        counts["crm_errors"] += 1
     for record in services.ws.ledger.list_batch(spec.batch_id, [Stage.FAILED]):
         if (record.id, "failed") not in done:
             try:

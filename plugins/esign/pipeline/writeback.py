@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 
+from esign.errors import EsignError
 from esign.model import Stage
 from esign.pipeline.schema import crm_sync
 from esign.pipeline.services import Services
@@ -75,6 +76,50 @@ def write_back(services: Services, record: DocumentRecord, target: str, comment:
                      .where(crm_sync.c.document_id == record.id, crm_sync.c.target == target)
                      .values(state="done", updated_at=datetime.now(UTC)))
     return True
+
+
+def write_back_many(services: Services, items: Sequence[tuple[DocumentRecord, str]],
+                    target: str) -> tuple[int, dict[str, EsignError]]:
+    """``write_back`` for a batch (no files): the intents in one transaction, the CRM calls one by one, the
+    done marks in one transaction. Documents already done are skipped.
+
+    Returns how many were written back and the CRM's refusals by document ID; a refused one stays pending
+    for the next run and does not stop the others (a deal deleted in the CRM must not hold up its batch).
+    """
+    if target not in TARGETS:
+        raise ValueError(f"unknown write-back target {target!r}")
+    if services.config.dry_run or not items:
+        return 0, {}
+    ids = [record.id for record, _ in items]
+    done = done_targets(services, ids)
+    todo = [(record, comment) for record, comment in items if (record.id, target) not in done]
+    query = select(crm_sync.c.document_id).where(crm_sync.c.document_id.in_(ids), crm_sync.c.target == target)
+    engine = services.ws.engine
+    with engine.begin() as conn:
+        known = set(conn.execute(query).scalars())
+        fresh = [{"document_id": r.id, "target": target, "state": "pending", "detail": "",
+                  "updated_at": datetime.now(UTC)} for r, _ in todo if r.id not in known]
+        if fresh:
+            conn.execute(crm_sync.insert(), fresh)
+    finished: list[str] = []
+    refused: dict[str, EsignError] = {}
+    stage = getattr(services.config.stages, target)
+    try:
+        for record, comment in todo:
+            try:
+                services.crm.add_comment(int(record.deal_id), comment, ())
+                services.crm.move_deal(int(record.deal_id), stage)
+            except EsignError as exc:
+                refused[record.id] = exc
+                continue
+            finished.append(record.id)
+    finally:  # also when something unexpected stops the loop: what was done is recorded as done
+        if finished:
+            with engine.begin() as conn:
+                conn.execute(crm_sync.update()
+                             .where(crm_sync.c.document_id.in_(finished), crm_sync.c.target == target)
+                             .values(state="done", updated_at=datetime.now(UTC)))
+    return len(finished), refused
 
 
 def restart_allowed(services: Services, record: DocumentRecord) -> bool:
