@@ -9,12 +9,13 @@ export UV_PYTHON := $(PYTHON)
 export AIRFLOW_HOME ?= $(CURDIR)/var/airflow
 export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 
-.PHONY: setup system-deps demo test test-prod lint bench portal clean help
+.PHONY: setup system-deps demo test test-prod lint bench bench-airflow portal clean help
 
 help:
 	@echo "make demo   - set up and run the main job on the embedded defaults"
 	@echo "make test   - lint, type-check and run the whole test suite"
 	@echo "make bench  - bulk-run figures (documents/s per step, bound ratio); DEALS=N for a quicker run"
+	@echo "make bench-airflow - Airflow's own overhead: the same run on a real scheduler and without it; DEALS=N BATCH=B"
 	@echo "make test-prod - Airflow with Celery workers, Redis and PostgreSQL, DAGs triggered through the REST API"
 
 .tools/bin/uv:
@@ -49,6 +50,11 @@ test-prod: setup
 
 bench: setup
 	$(RUN)/python bench/pipeline_bench.py --deals $(or $(DEALS),10000)
+
+# esign_send + esign_collect through Airflow (api-server, scheduler with LocalExecutor, dag-processor; PostgreSQL
+# metadata in a throwaway database) vs the same steps on a pool of 2 workers: the overhead, its share, per task.
+bench-airflow: setup
+	$(RUN)/python bench/airflow_overhead.py --deals $(or $(DEALS),10000) --batch-size $(or $(BATCH),1250)
 
 portal: setup
 	$(RUN)/esign portal

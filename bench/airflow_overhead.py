@@ -1,51 +1,116 @@
-"""Airflow's own overhead on a send run: the esign_send DAG through ``dag.test()`` vs the same steps without it.
+"""Airflow's own overhead on a real scheduler: esign_send + esign_collect through Airflow vs the same steps direct.
 
-``.venv/bin/python bench/airflow_overhead.py [--deals 100] [--batch-size 20]``. Both runs start from the same
-fresh workdir (same seeded deals, keys, local SMTP server) in a child process each: one runs
-``python -m esign.hooks.dag_runner esign_send`` (Airflow metadata DB init, DAG parsing, one task instance per
-step and mapped batch), the other runs the same ``esign.pipeline.send`` functions in order without Airflow.
-The difference, divided by the number of task instances, is Airflow's cost per task; the 10,000-deal estimate
-is that cost times the task instances such a run has, over the bench's measured pipeline wall time.
+``make bench-airflow`` runs it: ``.venv/bin/python bench/airflow_overhead.py --deals 10000 --batch-size 1250``.
+
+1. Airflow. A fresh embedded workdir (SQLite ledger, the local CRM seeded with ``--deals`` deals, keys) and a local
+   SMTP server; Airflow's api-server, scheduler (LocalExecutor, parallelism 2) and dag-processor as subprocesses,
+   each in its own process group, with a throwaway PostgreSQL metadata database and cron schedules off
+   (``use_job_schedule = False``), so the triggered runs are the only runs. Through the REST API: ``esign_send``
+   with ``{"auto_approve": true, "batch_size": B}``; when it has succeeded every client answers in-process
+   (``bench.pipeline_steps.clients_answer`` over the run's batches, on a pool of 2 like the pipeline bench); then
+   ``esign_collect`` (unpaused only now). Each run's wall (trigger -> end), its task instances (scheduled, queued,
+   start, end, duration, map index) and its idle gaps come from the metadata database; the CPU seconds of each
+   Airflow process tree (task processes included) and of PostgreSQL are sampled around each run.
+2. Direct. ``bench/pipeline_bench.py`` with the same deals, batch size and finalize chunk (the collect DAG's) on a
+   pool of 2 workers, in a child process once the stack is stopped: its send and collect chain walls.
+
+overhead = (Airflow send wall + collect wall) - (direct send chain + collect chain); share = overhead / Airflow
+total; per task instance = overhead / task instances run. Figures go to ``var/bench/airflow-overhead-<time>.json``,
+process and task logs to ``var/bench/airflow/logs/``. Each task instance's own time is split from its task log
+(start-up, Airflow's DAG file parse, execute, post-execute) and the scheduler's log says how long its worker stayed
+busy after it ended.
+
+``--preload`` measures a configuration variant: the scheduler's LocalExecutor workers are forked from a forkserver
+that has imported the DAG files' esign and Airflow modules once (``[scheduler] mp_start_method = forkserver``,
+``mp_forkserver_preload``), so task processes no longer import them on every DAG file parse.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
+import contextlib
 import json
 import os
+import resource
 import shutil
-import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
+from typing import Any
+
+import psutil
+from sqlalchemy import create_engine, select, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-RUN_DIRECT = """
-import sys, time
-from esign.pipeline.services import services_for
-from esign.pipeline import send
-services = services_for({"auto_approve": True, "batch_size": int(sys.argv[1])})
-batches = send.plan_batches(services, "direct")
-for batch in batches:
-    send.prepare_batch(services, batch)
-send.summarize_run(services, "direct")
-send.approve_run(services, "direct", "bench")
-for batch in batches:
-    send.sign_batch(services, batch)
-for batch in batches:
-    send.dispatch_batch(services, batch)
-for batch in batches:
-    send.mark_awaiting(services, batch)
-"""
+from tests.prod.stack import BIN, Api, Stack, StackError, airflow_env, free_port, wait_for  # noqa: E402
+
+PARALLELISM = 2
+DIRECT_CHAINS = ("send", "collect")
 
 
-def _fresh(workdir: Path, deals: int) -> dict[str, str]:
-    """A fresh embedded workdir with keys and seeded deals; the environment for both children."""
+def _collect_chunk() -> int:
+    """``FINALIZE_CHUNK`` of dags/esign_collect.py (read, not imported: importing a DAG file needs Airflow)."""
+    tree = ast.parse((ROOT / "dags" / "esign_collect.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "FINALIZE_CHUNK" for t in node.targets):
+            return int(ast.literal_eval(node.value))
+    raise SystemExit("dags/esign_collect.py: no FINALIZE_CHUNK")
+
+
+def _dag_imports() -> list[str]:
+    """The esign and Airflow modules dags/esign_send.py and dags/esign_collect.py import (``from esign.pipeline
+    import send`` counts as ``esign.pipeline.send``): what ``--preload`` imports once up front."""
+    found: list[str] = []
+    for name in ("esign_send.py", "esign_collect.py"):
+        for node in ast.parse((ROOT / "dags" / name).read_text()).body:
+            if isinstance(node, ast.ImportFrom) and node.module:
+                modules = []
+                for alias in node.names:  # a submodule of esign (finding one in Airflow would import Airflow)
+                    sub = f"{node.module}.{alias.name}"
+                    modules.append(sub if node.module.startswith("esign.") and _is_module(sub) else node.module)
+            elif isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            else:
+                continue
+            for module in modules:
+                if module.split(".")[0] in ("esign", "airflow") and module not in found:
+                    found.append(module)
+    return found
+
+
+def _is_module(name: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:  # the parent is a module, not a package
+        return False
+
+
+def _machine_busy() -> float:
+    """CPU seconds every CPU of the machine has been busy since boot."""
+    t = psutil.cpu_times()
+    return float(t.user + t.nice + t.system + getattr(t, "irq", 0.0) + getattr(t, "softirq", 0.0)
+                 + getattr(t, "steal", 0.0))
+
+
+def _fresh(workdir: Path, deals: int) -> int:
+    """A fresh embedded workdir with keys and seeded deals; this process's environment now points at it."""
     if workdir.exists():
         shutil.rmtree(workdir)
+    for name in [n for n in os.environ if n.startswith("ESIGN_")]:  # the embedded defaults, nothing from outside
+        del os.environ[name]
+    os.environ["ESIGN_RULES_FILE"] = str(ROOT / "config" / "rules.yaml")  # no demo rules: as pipeline_bench
+    os.environ["ESIGN_PUBLIC_URL"] = "http://127.0.0.1:9"
     from esign.demo import environment
 
     environment.configure(workdir, ROOT)
@@ -59,61 +124,573 @@ def _fresh(workdir: Path, deals: int) -> dict[str, str]:
     company = ws.company
     init_keys(settings.keys_dir, key_passphrase(), company_name=company.party.name,
               director_name=company.director_name, director_title=company.director_title)
-    seed_demo(ws.engine, deals, rng_seed=7)
+    seeded = seed_demo(ws.engine, deals, rng_seed=7)
     ws.engine.dispose()
-    return dict(os.environ)
+    return int(seeded.deals)
 
 
-def _timed(cmd: list[str], env: dict[str, str], log: Path) -> float:
+# --- CPU of the stack's process trees ---------------------------------------------------------------------------
+
+def _tree_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds of a process tree, the exited processes it has reaped included, by role: the process itself,
+    LocalExecutor workers (found by their process title; each supervises the task processes it forks), task
+    processes (a worker's children, running or reaped) and any other helper (a forkserver, a resource tracker)."""
+    spent = {"self": 0.0, "executor workers": 0.0, "task processes": 0.0, "helpers": 0.0}
+    try:
+        root = psutil.Process(pid)
+        t = root.cpu_times()
+        spent["self"] += t.user + t.system
+        spent["helpers"] += t.children_user + t.children_system
+        below = root.children(recursive=True)
+    except psutil.Error:
+        return spent
+    titled, parent = set(), {}
+    for proc in below:
+        with contextlib.suppress(psutil.Error):
+            parent[proc.pid] = proc.ppid()
+            if "LocalExecutor" in " ".join(proc.cmdline()):
+                titled.add(proc.pid)
+    workers = {p for p in titled if parent.get(p) not in titled}  # a task process may carry its worker's title
+
+    def under_worker(p: int) -> bool:
+        while p in parent:
+            p = parent[p]
+            if p in workers:
+                return True
+        return False
+
+    for proc in below:
+        with contextlib.suppress(psutil.Error):
+            c = proc.cpu_times()
+            if proc.pid in workers:
+                spent["executor workers"] += c.user + c.system
+                spent["task processes"] += c.children_user + c.children_system
+            elif under_worker(proc.pid):
+                spent["task processes"] += c.user + c.system + c.children_user + c.children_system
+            else:
+                spent["helpers"] += c.user + c.system + c.children_user + c.children_system
+    return spent
+
+
+def _postmasters() -> list[int]:
+    """PostgreSQL servers on this machine (their whole trees count: Airflow's metadata queries run there)."""
+    found = []
+    for proc in psutil.process_iter(["name", "ppid"]):
+        try:
+            if proc.info["name"] in ("postgres", "postmaster") and \
+                    psutil.Process(proc.info["ppid"]).name() not in ("postgres", "postmaster"):
+                found.append(proc.pid)
+        except psutil.Error:
+            continue
+    return found
+
+
+@dataclass
+class CpuSample:
+    at: float
+    machine_busy: float
+    trees: dict[str, float]
+
+
+def _sample(stack: Stack) -> CpuSample:
+    busy = _machine_busy()
+    trees: dict[str, float] = {}
+    for name, proc in stack.procs.items():
+        spent = _tree_cpu(proc.pid)
+        if name == "scheduler":
+            trees.update({"scheduler": spent["self"] + spent["helpers"], "executor workers": spent["executor workers"],
+                          "task processes": spent["task processes"]})
+        else:
+            trees[name] = sum(spent.values())
+    trees["postgresql"] = sum(sum(_tree_cpu(pid).values()) for pid in _postmasters())
+    own = psutil.Process().cpu_times()
+    trees["this bench"] = own.user + own.system  # the stack's processes are its children: counted above
+    return CpuSample(time.monotonic(), busy, trees)
+
+
+def _cpu_between(before: CpuSample, after: CpuSample) -> dict[str, Any]:
+    wall = after.at - before.at
+    trees = {name: round(after.trees.get(name, 0.0) - before.trees.get(name, 0.0), 2) for name in after.trees}
+    busy = after.machine_busy - before.machine_busy
+    trees["other processes"] = round(max(busy - sum(trees.values()), 0.0), 2)  # anyone else on the machine
+    return {"window_s": round(wall, 2), "machine_busy_cores": round(busy / wall, 2), "cpu_s": trees}
+
+
+# --- the Airflow run ----------------------------------------------------------------------------------------------
+
+def _run_batches(run_id: str) -> list[dict[str, Any]]:
+    """The send run's batch descriptors, from the ledger's batch table (what ``plan`` returned)."""
+    from esign.pipeline.schema import batches
+    from esign.workspace import workspace_for
+
+    ws = workspace_for()
+    with ws.engine.connect() as conn:
+        rows = conn.execute(select(batches.c.id, batches.c.first_id, batches.c.last_id, batches.c.planned)
+                            .where(batches.c.run_id == run_id).order_by(batches.c.id)).all()
+    return [{"batch_id": r.id, "first_id": r.first_id, "last_id": r.last_id, "count": r.planned} for r in rows]
+
+
+def _clients_answer(batch_list: list[dict[str, Any]], batch_size: int, smtp_port: int) -> dict[str, Any]:
+    """Every client of the run answers, on a pool of PARALLELISM workers, as the pipeline bench does."""
+    from bench import pipeline_steps
+
+    from esign.config import Settings
+    from esign.dispatch.email import SmtpSettings
+    from esign.pipeline.config import PipelineConfig
+    from esign.pipeline.parallel import StepPool, WorkerSpec
+
+    spec = WorkerSpec(settings=Settings.from_env(), config=PipelineConfig(auto_approve=True, batch_size=batch_size),
+                      smtp=SmtpSettings(host="127.0.0.1", port=smtp_port), environ=dict(os.environ))
+    counts = {"signed": 0, "declined": 0}
     start = time.perf_counter()
-    with log.open("w") as out:
-        code = subprocess.call(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
-    if code != 0:
-        raise SystemExit(f"{' '.join(cmd[:4])} failed, see {log}")
-    return time.perf_counter() - start
+    with StepPool(spec, PARALLELISM) as pool:
+        for result in pool.map(pipeline_steps.clients_answer, batch_list):
+            for key in counts:
+                counts[key] += int(result.value.get(key, 0))
+    return {**counts, "wall_s": round(time.perf_counter() - start, 2)}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--deals", type=int, default=100)
-    parser.add_argument("--batch-size", type=int, default=20)
-    parser.add_argument("--bench-json", type=Path, help="a pipeline bench JSON for the 10,000-deal estimate")
-    args = parser.parse_args()
+def _metadata(url: str, dag_id: str, run_id: str) -> dict[str, Any]:
+    """One DAG run and its task instances from the metadata database; other runs of the DAG are counted."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            run = conn.execute(text(
+                "SELECT dag_id, run_id, run_type, state, queued_at, start_date, end_date FROM dag_run "
+                "WHERE dag_id = :d AND run_id = :r"), {"d": dag_id, "r": run_id}).mappings().one()
+            others = conn.execute(text("SELECT count(*) FROM dag_run WHERE dag_id = :d AND run_id <> :r"),
+                                  {"d": dag_id, "r": run_id}).scalar_one()
+            tis = conn.execute(text(
+                "SELECT CAST(id AS TEXT) AS id, run_id, task_id, map_index, state, try_number, scheduled_dttm, "
+                "queued_dttm, start_date, end_date, duration FROM task_instance WHERE dag_id = :d AND run_id = :r "
+                "ORDER BY start_date, task_id, map_index"), {"d": dag_id, "r": run_id}).mappings().all()
+            retried = conn.execute(text(
+                "SELECT count(*) FROM task_instance_history WHERE dag_id = :d AND run_id = :r"),
+                {"d": dag_id, "r": run_id}).scalar_one()
+    finally:
+        engine.dispose()
+    return {"run": dict(run), "other_runs": int(others), "tis": [dict(t) for t in tis], "earlier_tries": int(retried)}
+
+
+def _seconds(a: datetime | None, b: datetime | None) -> float | None:
+    return (b - a).total_seconds() if a is not None and b is not None else None
+
+
+def _label(ti: dict[str, Any]) -> str:
+    return str(ti["task_id"]) + (f"[{ti['map_index']}]" if ti["map_index"] >= 0 else "")
+
+
+def _stats(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {"n": 0, "sum": 0.0, "mean": 0.0, "min": 0.0, "max": 0.0}
+    return {"n": len(values), "sum": round(sum(values), 3), "mean": round(sum(values) / len(values), 3),
+            "min": round(min(values), 3), "max": round(max(values), 3)}
+
+
+class Timeline:
+    """How many intervals (task instances running, workers busy) are open at each moment (seconds from the
+    trigger)."""
+
+    def __init__(self, origin: datetime, intervals: list[tuple[datetime, datetime]]) -> None:
+        self.origin = origin
+        edges = sorted([(self.at(a), 1) for a, _ in intervals] + [(self.at(b), -1) for _, b in intervals])
+        self.steps: list[tuple[float, int]] = []  # (from, running) pieces, in order
+        running = 0
+        for at, change in edges:
+            running += change
+            self.steps.append((at, running))
+
+    def at(self, moment: datetime) -> float:
+        return (moment - self.origin).total_seconds()
+
+    def profile(self, end: float) -> dict[int, float]:
+        """Seconds with 0, 1, 2... task instances running, from the trigger to ``end``."""
+        spent: dict[int, float] = {}
+        last, running = 0.0, 0
+        for at, now_running in [*self.steps, (end, 0)]:
+            spent[running] = spent.get(running, 0.0) + max(at - last, 0.0)
+            last, running = max(at, last), now_running
+        return spent
+
+    def below(self, start: float, end: float, slots: int) -> float:
+        """Seconds of [start, end] with fewer than ``slots`` intervals open (a slot was free)."""
+        free, last, running = 0.0, 0.0, 0
+        for at, now_running in [*self.steps, (float("inf"), 0)]:
+            lo, hi = max(last, start), min(at, end)
+            if hi > lo and running < slots:
+                free += hi - lo
+            last, running = at, now_running
+        return free
+
+
+def _task_log(logs: Path, dag_id: str, ti: dict[str, Any]) -> dict[str, float]:
+    """Where a task instance's time went, from its task log (JSON lines): the task process's start-up until its
+    first line, the DAG file parse (Airflow's own ``dag_file_parse_ms``), the execute phase (the esign step,
+    building the process's Services included), and from "Post Execute" (XCom push, state) to the end."""
+    folder = logs / "tasks" / f"dag_id={dag_id}" / f"run_id={ti['run_id']}" / f"task_id={ti['task_id']}"
+    if ti["map_index"] >= 0:
+        folder = folder / f"map_index={ti['map_index']}"
+    path = folder / f"attempt={ti['try_number']}.log"
+    if not path.exists() or ti["start_date"] is None or ti["end_date"] is None:
+        return {}
+    lines = []
+    for raw in path.read_text(errors="replace").splitlines():
+        with contextlib.suppress(ValueError, KeyError):
+            line = json.loads(raw)
+            lines.append((datetime.fromisoformat(line["timestamp"]), line))
+    if not lines:
+        return {}
+    parsed = next(((at, line) for at, line in lines if line.get("event") == "Worker startup parse complete"), None)
+    post = next((at for at, line in lines if line.get("event") == "::group::Post Execute"), None)
+    found: dict[str, float] = {"to_first_line_s": (lines[0][0] - ti["start_date"]).total_seconds()}
+    if parsed is not None:
+        found["dag_file_parse_s"] = float(parsed[1].get("dag_file_parse_ms", 0)) / 1000
+        if post is not None:
+            found["execute_s"] = (post - parsed[0]).total_seconds()
+    if post is not None:
+        found["post_execute_s"] = (ti["end_date"] - post).total_seconds()
+    return found
+
+
+def _workloads_finished(logs: Path) -> dict[str, datetime]:
+    """When each LocalExecutor worker was done with a task instance (its "Workload finished" line in the
+    scheduler's log, by task instance ID): the worker is busy until then, not only until the TI's end."""
+    done: dict[str, datetime] = {}
+    log = logs / "scheduler.log"
+    if not log.exists():
+        return done
+    for line in log.read_text(errors="replace").splitlines():
+        if "Workload finished" in line and "workload_id=" in line:
+            with contextlib.suppress(ValueError, IndexError):
+                at = datetime.fromisoformat(line.split(" ", 1)[0])
+                done[line.split("workload_id=", 1)[1].split()[0]] = at
+    return done
+
+
+def _figures(meta: dict[str, Any], logs: Path) -> dict[str, Any]:
+    """Walls, task instances, queue delays, the concurrency profile, idle gaps and per-phase time of one run."""
+    run, tis = meta["run"], meta["tis"]
+    ran = [t for t in tis if t["state"] in ("success", "failed") and t["start_date"] and t["end_date"]]
+    wall = _seconds(run["queued_at"], run["end_date"]) or 0.0
+    timeline = Timeline(run["queued_at"], [(t["start_date"], t["end_date"]) for t in ran])
+    finished = _workloads_finished(logs)
+    # a LocalExecutor worker takes the next task instance only once it is done with the last one
+    busy = [(t["start_date"], max(t["end_date"], finished.get(str(t["id"]), t["end_date"]))) for t in ran]
+    workers = Timeline(run["queued_at"], busy)
+    queue, queue_free, sched = [], [], []
+    for t in ran:
+        if t["queued_dttm"] is not None:
+            queue.append((t["start_date"] - t["queued_dttm"]).total_seconds())
+            queue_free.append(workers.below(workers.at(t["queued_dttm"]), workers.at(t["start_date"]), PARALLELISM))
+        if t["scheduled_dttm"] is not None and t["queued_dttm"] is not None:
+            sched.append((t["queued_dttm"] - t["scheduled_dttm"]).total_seconds())
+    durations = [float(t["duration"] or 0.0) for t in ran]
+    # idle gaps: no task instance running, between the trigger and the run's end
+    gaps: list[dict[str, Any]] = []
+    cursor, before = run["queued_at"], "trigger"
+    for t in sorted(ran, key=lambda t: t["start_date"]):
+        gap = _seconds(cursor, t["start_date"]) or 0.0
+        if gap > 0:
+            gaps.append({"s": round(gap, 3), "after": before, "before": _label(t)})
+        if t["end_date"] > cursor:
+            cursor, before = t["end_date"], _label(t)
+    tail = _seconds(cursor, run["end_date"]) or 0.0
+    if tail > 0:
+        gaps.append({"s": round(tail, 3), "after": before, "before": "run end"})
+    phases = [_task_log(logs, run["dag_id"], t) for t in ran]
+    for t, phase in zip(ran, phases, strict=True):
+        if str(t["id"]) in finished:
+            phase["worker_busy_after_end_s"] = (finished[str(t["id"])] - t["end_date"]).total_seconds()
+    by_task: dict[str, list[float]] = {}
+    for t, d in zip(ran, durations, strict=True):
+        by_task.setdefault(t["task_id"], []).append(d)
+    return {
+        "run_id": run["run_id"], "state": run["state"], "other_runs_of_dag": meta["other_runs"],
+        "queued_at": run["queued_at"], "start_date": run["start_date"], "end_date": run["end_date"],
+        "wall_s": round(wall, 3), "start_to_end_s": round(_seconds(run["start_date"], run["end_date"]) or 0.0, 3),
+        "trigger_to_start_s": round(_seconds(run["queued_at"], run["start_date"]) or 0.0, 3),
+        "task_instances": len(tis), "task_instances_run": len(ran), "earlier_tries": meta["earlier_tries"],
+        "not_run": sorted(f"{_label(t)}: {t['state']}" for t in tis if t not in ran),
+        "sum_durations_s": round(sum(durations), 3),
+        "slot_use": round(sum(durations) / (PARALLELISM * wall), 3) if wall else 0.0,
+        "queue_delay_s": _stats(queue),
+        "queue_delay_with_free_worker_s": _stats(queue_free),
+        "scheduled_to_queued_s": _stats(sched),
+        "running_profile_s": {str(k): round(v, 3) for k, v in sorted(timeline.profile(wall).items())},
+        "idle_s": round(sum(g["s"] for g in gaps), 3), "idle_gaps": len(gaps),
+        "largest_idle_gaps": sorted(gaps, key=lambda g: -g["s"])[:6],
+        "phases_s": {name: _stats([p[name] for p in phases if name in p])
+                     for name in ("to_first_line_s", "dag_file_parse_s", "execute_s", "post_execute_s",
+                                  "worker_busy_after_end_s")},
+        "per_task": {k: _stats(v) for k, v in by_task.items()},
+        "task_instance_list": [{"task": _label(t), "state": t["state"], "try": t["try_number"],
+                                "scheduled": t["scheduled_dttm"], "queued": t["queued_dttm"],
+                                "start": t["start_date"], "end": t["end_date"], "duration_s": t["duration"],
+                                "queue_delay_s": _seconds(t["queued_dttm"], t["start_date"]),
+                                **phase}
+                               for t, phase in zip(tis, _align(tis, ran, phases), strict=True)],
+    }
+
+
+def _align(tis: list[dict[str, Any]], ran: list[dict[str, Any]], phases: list[dict[str, float]]) \
+        -> list[dict[str, float]]:
+    """``phases`` (one per task instance run) laid out along ``tis`` (empty for those not run)."""
+    by_id = {id(t): p for t, p in zip(ran, phases, strict=True)}
+    return [by_id.get(id(t), {}) for t in tis]
+
+
+@contextmanager
+def _airflow_stack(logs: Path, workdir: Path, smtp_port: int, preload: list[str]) -> Iterator[tuple[Stack, str]]:
+    """The stack on a throwaway metadata database; stopped (and the database dropped) however this ends."""
+    from tests.prod.postgres import throwaway_database
+
+    with throwaway_database("esign_bench_af") as metadata_url:
+        port = free_port()
+        env = dict(os.environ)
+        env.update(airflow_env(home=workdir / "airflow", port=port, metadata_url=metadata_url,
+                               executor="LocalExecutor", parallelism=PARALLELISM, smtp_port=smtp_port))
+        env.update({
+            "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",  # esign_collect's cron: only the triggered run
+            "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(logs / "tasks"),
+            "ESIGN_SMTP_HOST": "127.0.0.1",
+            "ESIGN_SMTP_PORT": str(smtp_port),
+        })
+        if preload:  # LocalExecutor workers forked from a forkserver that imported the DAGs' modules once
+            env.update({"AIRFLOW__SCHEDULER__MP_START_METHOD": "forkserver",
+                        "AIRFLOW__SCHEDULER__MP_FORKSERVER_PRELOAD": ",".join(preload)})
+        stack = Stack(env=env, logs=logs, api=f"http://127.0.0.1:{port}")
+        try:
+            stack.run("airflow-db-migrate", str(BIN / "airflow"), "db", "migrate")
+            stack.start_airflow(port)
+            yield stack, metadata_url
+        finally:
+            stack.stop()
+
+
+def run_airflow(args: argparse.Namespace, base: Path) -> dict[str, Any]:
     from esign.dispatch.mailserver import LocalMailServer
 
+    logs, workdir = base / "logs", base / "work"
+    shutil.rmtree(logs, ignore_errors=True)
+    logs.mkdir(parents=True)
+    started = time.perf_counter()
+    seeded = _fresh(workdir, args.deals)
+    print(f"airflow: workdir seeded with {seeded} deals in {time.perf_counter() - started:.1f} s", flush=True)
+    preload = _dag_imports() if args.preload else []
+    result: dict[str, Any] = {"seeded": seeded, "preload": preload}
+    conf = {"auto_approve": True, "batch_size": args.batch_size}
+    with LocalMailServer(workdir / "mail") as mail, \
+            _airflow_stack(logs, workdir, mail.port, preload) as (stack, url):
+        api = Api(stack)
+        wait_for(api.healthy, 300, "the api-server and a healthy scheduler", interval=2)
+        api.login()
+        for dag_id in ("esign_send", "esign_collect"):
+            wait_for(partial(api.dag_known, dag_id), 300, f"the dag-processor to register {dag_id}", interval=2)
+        print(f"airflow: stack up in {time.perf_counter() - started:.1f} s (logs in {_shown(logs)})", flush=True)
+
+        api.unpause("esign_send")
+        before = _sample(stack)
+        send_id = api.run_dag("esign_send", conf, timeout=args.timeout, interval=1)
+        result["send_cpu"] = _cpu_between(before, _sample(stack))
+        result["send"] = _figures(_metadata(url, "esign_send", send_id), logs)
+        print(f"airflow: esign_send {result['send']['wall_s']:.1f} s, "
+              f"{result['send']['task_instances_run']} task instances", flush=True)
+
+        batch_list = _run_batches(send_id)
+        result["clients"] = _clients_answer(batch_list, args.batch_size, mail.port)
+        print(f"airflow: clients answered {result['clients']}", flush=True)
+
+        api.unpause("esign_collect")
+        before = _sample(stack)
+        collect_id = api.run_dag("esign_collect", {}, timeout=args.timeout, interval=1)
+        result["collect_cpu"] = _cpu_between(before, _sample(stack))
+        result["collect"] = _figures(_metadata(url, "esign_collect", collect_id), logs)
+        print(f"airflow: esign_collect {result['collect']['wall_s']:.1f} s, "
+              f"{result['collect']['task_instances_run']} task instances", flush=True)
+        received = mail.handler.received
+
+    from bench.pipeline_checks import ledger_problems
+
+    from esign.workspace import workspace_for
+
+    ws = workspace_for()
+    result["stages"] = ws.ledger.stage_counts()
+    result["ledger_problems"] = ledger_problems(ws, seeded, received)
+    result["emails_received"] = received
+    ws.engine.dispose()
+    if not args.keep:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return result
+
+
+# --- the direct baseline ------------------------------------------------------------------------------------------
+
+def run_direct(args: argparse.Namespace, base: Path, finalize_chunk: int) -> dict[str, Any]:
+    """bench/pipeline_bench.py in a child process, its output teed to the console and logs/direct-bench.log."""
+    out = base / "direct.json"
+    out.unlink(missing_ok=True)
+    cmd = [sys.executable, str(ROOT / "bench" / "pipeline_bench.py"), "--deals", str(args.deals),
+           "--batch-size", str(args.batch_size), "--workers", str(PARALLELISM), "--finalize-chunk",
+           str(finalize_chunk), "--json", str(out), "--workdir", str(base / "direct")]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ESIGN_", "AIRFLOW"))}  # not the Airflow run's
+    print(f"direct: {' '.join(['bench/pipeline_bench.py', *cmd[2:cmd.index('--json')]])}", flush=True)
+    busy, children, started = _machine_busy(), resource.getrusage(resource.RUSAGE_CHILDREN), time.monotonic()
+    with (base / "logs" / "direct-bench.log").open("w") as log, \
+            subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            log.write(line)
+            print(f"  direct | {line}", end="", flush=True)
+    if not out.exists():
+        raise SystemExit(f"bench/pipeline_bench.py exited with {proc.returncode} and no figures; "
+                         f"see {_shown(base / 'logs' / 'direct-bench.log')}")
+    report: dict[str, Any] = json.loads(out.read_text())
+    report["exit_code"] = proc.returncode
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    window, busy = time.monotonic() - started, _machine_busy() - busy
+    own = (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
+    report["cpu"] = {"window_s": round(window, 2), "machine_busy_cores": round(busy / window, 2),
+                     "cpu_s": {"pipeline bench": round(own, 2), "other processes": round(max(busy - own, 0.0), 2)}}
+    return report
+
+
+# --- report -------------------------------------------------------------------------------------------------------
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def _git_version() -> str:
+    try:
+        return subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _overhead(airflow: dict[str, Any], direct: dict[str, Any]) -> dict[str, Any]:
+    af = {name: airflow[name]["wall_s"] for name in DIRECT_CHAINS}
+    dr = {name: direct["chains"][name]["wall_s"] for name in DIRECT_CHAINS}
+    tis = sum(airflow[name]["task_instances_run"] for name in DIRECT_CHAINS)
+    overhead = sum(af.values()) - sum(dr.values())
+    return {
+        "airflow_wall_s": {**af, "total": round(sum(af.values()), 2)},
+        "direct_wall_s": {**dr, "total": round(sum(dr.values()), 2)},
+        "per_dag_s": {name: round(af[name] - dr[name], 2) for name in DIRECT_CHAINS},
+        "overhead_s": round(overhead, 2),
+        "share": round(overhead / sum(af.values()), 4) if sum(af.values()) else 0.0,
+        "task_instances_run": tis,
+        "per_task_instance_s": round(overhead / tis, 3) if tis else 0.0,
+        "target_share": 0.05,
+    }
+
+
+def _print_summary(report: dict[str, Any]) -> None:
+    airflow, direct, over = report["airflow"], report["direct"], report["overhead"]
+    print(f"\nAirflow {report['airflow_version']} LocalExecutor, parallelism {PARALLELISM}: {report['deals']} deals, "
+          f"batch size {report['batch_size']}, finalize chunk {report['finalize_chunk']}, {report['cpus']} CPUs"
+          + (f"; workers forked from a forkserver that preloaded {', '.join(report['preload'])}"
+             if report["preload"] else ""))
+    for name in DIRECT_CHAINS:
+        f, cpu = airflow[name], airflow[f"{name}_cpu"]
+        print(f"\nesign_{name} run {f['run_id']}: wall {f['wall_s']:.1f} s (trigger -> start "
+              f"{f['trigger_to_start_s']:.1f} s, start -> end {f['start_to_end_s']:.1f} s)")
+        print(f"  task instances run {f['task_instances_run']} of {f['task_instances']} "
+              f"(not run: {', '.join(f['not_run']) or 'none'}; earlier tries {f['earlier_tries']}); "
+              f"sum of durations {f['sum_durations_s']:.1f} s = {f['slot_use']:.0%} of {PARALLELISM} slots")
+        q, qf = f["queue_delay_s"], f["queue_delay_with_free_worker_s"]
+        print(f"  queue delay (queued -> start) mean {q['mean']:.2f} s, max {q['max']:.2f} s; of it with a worker free "
+              f"mean {qf['mean']:.2f} s, max {qf['max']:.2f} s; scheduled -> queued mean "
+              f"{f['scheduled_to_queued_s']['mean']:.2f} s")
+        ph = f["phases_s"]
+        print(f"  inside the task instances (from their logs), sum / mean per TI: start-up to first line "
+              f"{ph['to_first_line_s']['sum']:.1f} / {ph['to_first_line_s']['mean']:.2f} s, DAG file parse "
+              f"{ph['dag_file_parse_s']['sum']:.1f} / {ph['dag_file_parse_s']['mean']:.2f} s, execute "
+              f"{ph['execute_s']['sum']:.1f} / {ph['execute_s']['mean']:.2f} s, post-execute "
+              f"{ph['post_execute_s']['sum']:.1f} / {ph['post_execute_s']['mean']:.2f} s; after the end, its worker "
+              f"still busy {ph['worker_busy_after_end_s']['sum']:.1f} / {ph['worker_busy_after_end_s']['mean']:.2f} s "
+              f"(max {ph['worker_busy_after_end_s']['max']:.2f})")
+        profile = ", ".join(f"{k} running {v:.1f} s" for k, v in f["running_profile_s"].items())
+        print(f"  over the wall: {profile}")
+        print(f"  idle (no task running): {f['idle_s']:.1f} s in {f['idle_gaps']} gaps; largest: "
+              + "; ".join(f"{g['s']:.2f} s {g['after']} -> {g['before']}" for g in f["largest_idle_gaps"][:4]))
+        print("  per task: " + ", ".join(f"{k} x{v['n']} {v['sum']:.1f} s (min {v['min']:.2f}, max "
+                                         f"{v['max']:.2f})" for k, v in f["per_task"].items()))
+        print(f"  CPU s over the run ({cpu['window_s']:.1f} s, machine busy {cpu['machine_busy_cores']:.2f} cores): "
+              + ", ".join(f"{k} {v:.1f}" for k, v in cpu["cpu_s"].items()))
+        chain = direct["chains"][name]
+        print(f"  direct {name} chain: wall {chain['wall_s']:.1f} s, cpu {chain['cpu_s']:.1f} s")
+    cpu = direct["cpu"]
+    print(f"\ndirect baseline (bench/pipeline_bench.py, whole run {cpu['window_s']:.1f} s, machine busy "
+          f"{cpu['machine_busy_cores']:.2f} cores): " + ", ".join(f"{k} {v:.1f}" for k, v in cpu["cpu_s"].items()))
+    noisy = {w: c["cpu_s"]["other processes"] / c["window_s"]
+             for w, c in (("esign_send", airflow["send_cpu"]), ("esign_collect", airflow["collect_cpu"]),
+                          ("direct", cpu)) if c["window_s"]}
+    if any(v > 0.1 for v in noisy.values()):
+        print("WARNING: other processes were busy during the measurement (cores): "
+              + ", ".join(f"{k} {v:.2f}" for k, v in noisy.items()) + "; the figures are disturbed")
+    print(f"clients answered between the runs: {airflow['clients']}")
+    print(f"stages  airflow: {airflow['stages']}\n        direct:  {direct['stages']}")
+    print(f"exactly-once problems  airflow: {airflow['ledger_problems'] or 'none'}; "
+          f"direct: {direct['ledger_problems'] or 'none'}")
+    print(f"\nAirflow wall {over['airflow_wall_s']['total']:.1f} s (send {over['airflow_wall_s']['send']:.1f} + "
+          f"collect {over['airflow_wall_s']['collect']:.1f}), direct {over['direct_wall_s']['total']:.1f} s "
+          f"(send {over['direct_wall_s']['send']:.1f} + collect {over['direct_wall_s']['collect']:.1f})")
+    print(f"overhead {over['overhead_s']:.1f} s = {over['share']:.1%} of the Airflow total (target < 5%); "
+          f"{over['overhead_s'] / max(over['task_instances_run'], 1):.2f} s per task instance "
+          f"({over['task_instances_run']} run)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--deals", type=int, default=10_000)
+    parser.add_argument("--batch-size", type=int, default=1250)
+    parser.add_argument("--timeout", type=float, default=0, help="seconds per DAG run (default 1800 + 0.5 per deal)")
+    parser.add_argument("--keep", action="store_true", help="keep the Airflow run's workdir (var/bench/airflow/work)")
+    parser.add_argument("--preload", action="store_true",
+                        help="a variant: LocalExecutor workers forked from a forkserver that imported the DAG files' "
+                             "modules ([scheduler] mp_start_method = forkserver + mp_forkserver_preload)")
+    args = parser.parse_args()
+    args.timeout = args.timeout or 1800 + 0.5 * args.deals
     base = ROOT / "var" / "bench" / "airflow"
-    results: dict[str, float] = {}
-    for mode in ("airflow", "direct"):
-        workdir = base / mode
-        env = _fresh(workdir, args.deals)
-        with LocalMailServer(workdir / "mail") as mail:
-            env.update(ESIGN_SMTP_HOST="127.0.0.1", ESIGN_SMTP_PORT=str(mail.port))
-            if mode == "airflow":
-                conf = json.dumps({"auto_approve": True, "batch_size": args.batch_size})
-                cmd = [sys.executable, "-m", "esign.hooks.dag_runner", "esign_send", conf]
-            else:
-                cmd = [sys.executable, "-c", RUN_DIRECT, str(args.batch_size)]
-            results[mode] = _timed(cmd, env, workdir / f"{mode}.log")
-        print(f"{mode}: {results[mode]:.1f} s", flush=True)
-    db = base / "airflow" / "airflow" / "airflow.db"
-    with sqlite3.connect(db) as conn:
-        tasks = int(conn.execute("SELECT count(*) FROM task_instance").fetchone()[0])
-    overhead = results["airflow"] - results["direct"]
-    per_task = overhead / tasks
-    report = {"deals": args.deals, "batch_size": args.batch_size, "airflow_s": round(results["airflow"], 2),
-              "direct_s": round(results["direct"], 2), "task_instances": tasks, "overhead_s": round(overhead, 2),
-              "overhead_per_task_s": round(per_task, 3)}
-    if args.bench_json:
-        bench = json.loads(args.bench_json.read_text())
-        batches = -(-bench["deals"] // bench["batch_size"])
-        big_tasks = 4 * batches + (tasks - 4 * -(-args.deals // args.batch_size))  # mapped steps + fixed tasks
-        wall = bench["chains"]["send"]["wall_s"]
-        report.update(estimate_deals=bench["deals"], estimate_tasks=big_tasks,
-                      estimate_overhead_s=round(per_task * big_tasks, 1),
-                      estimate_share=round(per_task * big_tasks / (wall + per_task * big_tasks), 3))
-    print(json.dumps(report, indent=2))
-    (ROOT / "var" / "bench" / "airflow-overhead.json").write_text(json.dumps(report, indent=2))
+    base.mkdir(parents=True, exist_ok=True)
+    finalize_chunk = _collect_chunk()
+    at = datetime.now(UTC)
+    load_before = os.getloadavg()
+    print(f"airflow overhead: {args.deals} deals, batch size {args.batch_size}, load {load_before[0]:.2f}", flush=True)
+    import pytest
+
+    try:
+        airflow = run_airflow(args, base)
+    except (StackError, TimeoutError) as exc:
+        print(f"the Airflow run failed: {exc}", file=sys.stderr)
+        return 1
+    except pytest.skip.Exception as exc:  # tests.prod.postgres: no PostgreSQL server
+        print(f"no metadata database: {exc}", file=sys.stderr)
+        return 2
+    direct = run_direct(args, base, finalize_chunk)
+    from importlib.metadata import version
+
+    report = {
+        "at": at.isoformat(), "version": _git_version(), "airflow_version": version("apache-airflow"),
+        "executor": "LocalExecutor", "parallelism": PARALLELISM, "preload": airflow["preload"],
+        "deals": args.deals, "batch_size": args.batch_size, "finalize_chunk": finalize_chunk, "cpus": os.cpu_count(),
+        "load_before": load_before, "load_after": os.getloadavg(), "airflow": airflow,
+        "direct": {k: direct[k] for k in ("chains", "steps", "stages", "ledger_problems", "sample", "workers",
+                                          "exit_code", "cpu")},
+        "overhead": _overhead(airflow, direct),
+    }
+    _print_summary(report)
+    path = ROOT / "var" / "bench" / f"airflow-overhead-{at:%Y%m%dT%H%M%SZ}.json"
+    path.write_text(json.dumps(report, indent=2, default=str))
+    print(f"figures written to {_shown(path)}")
+    failed = airflow["ledger_problems"] or direct["exit_code"] != 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

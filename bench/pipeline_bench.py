@@ -172,10 +172,13 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=0, help="pool processes (default: one per core)")
     parser.add_argument("--bound-docs", type=int, default=0, help="documents for the bound (default: 3%%, 60-300)")
     parser.add_argument("--sample", type=int, default=25, help="completed documents verified with pdfsig")
-    parser.add_argument("--keep", action="store_true", help="keep the workdir (var/bench/work) afterwards")
+    parser.add_argument("--finalize-chunk", type=int, default=25, help="signed documents per finalize call")
+    parser.add_argument("--keep", action="store_true", help="keep the workdir afterwards")
+    parser.add_argument("--json", type=Path, help="write the figures here (default var/bench/pipeline-<time>.json)")
+    parser.add_argument("--workdir", type=Path, help="the throwaway workdir (default var/bench/work)")
     args = parser.parse_args()
     out_dir = ROOT / "var" / "bench"
-    workdir = out_dir / "work"
+    workdir = args.workdir or out_dir / "work"
     bound_docs = args.bound_docs or max(60, min(300, args.deals * 3 // 100))
     load_before = os.getloadavg()
     print(f"pipeline bench: {args.deals} deals, batch size {args.batch_size}, load {load_before[0]:.2f}", flush=True)
@@ -229,7 +232,7 @@ def main() -> int:
             rec.local("recover", "collect", lambda: collect.recover(services))
             rec.local("expire", "collect", lambda: collect.expire_requests(services))
             rec.pooled("finalize + verify + write-back", "collect", pool, collect.finalize_documents,
-                       _signed_chunks(ws, 25), "finalized")
+                       _signed_chunks(ws, args.finalize_chunk), "finalized")
             rec.local("write back endings", "collect", lambda: collect.write_back_endings(services), "declined")
         received = mail.handler.received
 
@@ -239,17 +242,26 @@ def main() -> int:
     sample = verify_sample(ws, args.sample)
     stages = ws.ledger.stage_counts()
     report = _report(rec, bound_send, bound_collect, stages)
-    report.update(deals=seeded, batch_size=args.batch_size, workers=pool.workers, cpus=os.cpu_count(),
-                  load_before=load_before, load_after=load_after, stages=stages, ledger_problems=problems,
-                  sample=sample, emails_received=received, at=datetime.now(UTC).isoformat())
+    report.update(deals=seeded, batch_size=args.batch_size, finalize_chunk=args.finalize_chunk,
+                  workers=pool.workers, cpus=os.cpu_count(), load_before=load_before, load_after=load_after,
+                  stages=stages, ledger_problems=problems, sample=sample, emails_received=received,
+                  at=datetime.now(UTC).isoformat())
     _print_summary(report)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"pipeline-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+    path = args.json or out_dir / f"pipeline-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2, default=str))
-    print(f"figures written to {path.relative_to(ROOT)}")
+    print(f"figures written to {_shown(path)}")
     if not args.keep:
         shutil.rmtree(workdir, ignore_errors=True)
     return 1 if problems or sample["failures"] else 0
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the project when it is inside it."""
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
 
 
 def _report(rec: Recorder, bound_send: dict[str, float], bound_collect: dict[str, float],
