@@ -1,18 +1,18 @@
 """esign_collect: finalize what clients signed, write results to the CRM, remind, expire. Every 10 minutes.
 
-Thin wiring only: every step is a function of ``esign.pipeline.collect``.
+Thin wiring only: every step is a function of ``esign.pipeline.collect``, imported when the task runs. Three
+steps, so a run costs Airflow few task instances: start (recover, expire, plan ranges) -> finalize per range ->
+wrap-up (write-backs, reminders, rules, leftovers).
 """
 
 from __future__ import annotations
 
 from airflow.sdk import Asset, dag, task
 
-from esign.hooks.airflow_services import services_from_context
 from esign.hooks.dag_defaults import START_DATE, default_args
-from esign.pipeline import collect
+from esign.hooks.steps import run_step
 
 DOCUMENTS_COMPLETED = Asset("esign://documents/completed")
-FINALIZE_CHUNK = 100
 
 DEFAULT_ARGS = default_args()
 
@@ -29,41 +29,21 @@ DEFAULT_ARGS = default_args()
 )
 def esign_collect() -> None:
     @task
-    def recover() -> dict[str, int]:
-        return collect.recover(services_from_context(None))
-
-    @task
-    def expire() -> dict[str, int]:
-        return collect.expire_requests(services_from_context(None))
-
-    @task
-    def find_signed() -> list[list[str]]:
-        ids = collect.signed_documents(services_from_context(None))
-        return [ids[i:i + FINALIZE_CHUNK] for i in range(0, len(ids), FINALIZE_CHUNK)]
+    def start() -> list[dict[str, object]]:
+        """Repair what a crash left (outbox, request/ledger moves), expire overdue links, cut the signed
+        documents into ID ranges."""
+        return run_step("collect.start_run", None)  # type: ignore[no-any-return]
 
     @task(max_active_tis_per_dagrun=2)
-    def finalize(document_ids: list[str]) -> dict[str, int]:
-        return collect.finalize_documents(services_from_context(None), document_ids)
+    def finalize(id_range: dict[str, object]) -> dict[str, int]:
+        return run_step("collect.finalize_range", None, id_range)  # type: ignore[no-any-return]
 
     @task(trigger_rule="none_failed", outlets=[DOCUMENTS_COMPLETED])
-    def write_back() -> dict[str, int]:
-        return collect.write_back_endings(services_from_context(None))
+    def wrap_up() -> dict[str, dict[str, int]]:
+        """Write back declines and expiries, send reminders, evaluate the rules, deliver leftovers."""
+        return run_step("collect.wrap_up", None)  # type: ignore[no-any-return]
 
-    @task(trigger_rule="none_failed")
-    def remind() -> dict[str, int]:
-        return collect.send_reminders(services_from_context(None))
-
-    @task(trigger_rule="none_failed")
-    def rules() -> dict[str, int]:
-        return collect.evaluate_rules(services_from_context(None))
-
-    @task(trigger_rule="none_failed")
-    def deliver_leftovers() -> dict[str, int]:
-        return collect.deliver_leftovers(services_from_context(None))
-
-    chunks = find_signed()
-    recover() >> expire() >> chunks
-    finalize.expand(document_ids=chunks) >> write_back() >> remind() >> rules() >> deliver_leftovers()
+    finalize.expand(id_range=start()) >> wrap_up()
 
 
 esign_collect()

@@ -1,6 +1,7 @@
 """esign_send: pull deals in the trigger stage, render, get the director's approval, sign, send links.
 
-Thin wiring only: every step is a function of ``esign.pipeline.send``. Trigger it from the UI form or the API.
+Thin wiring only: every step is a function of ``esign.pipeline.send``, imported when the task runs. Trigger it
+from the UI form or the API.
 """
 
 from __future__ import annotations
@@ -11,10 +12,8 @@ from typing import Any
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import Asset, Param, dag, task, task_group
 
-from esign.access.approval import login_for_responder
-from esign.hooks.airflow_services import services_from_context
 from esign.hooks.dag_defaults import START_DATE, default_args
-from esign.pipeline import send
+from esign.hooks.steps import run_step
 
 DOCUMENTS_SENT = Asset("esign://documents/sent")
 
@@ -43,65 +42,56 @@ DEFAULT_ARGS = default_args()
 def esign_send() -> None:
     @task
     def plan(params: dict[str, Any] | None = None, run_id: str | None = None) -> list[dict[str, Any]]:
-        return send.plan_batches(services_from_context(params), str(run_id))
+        return run_step("send.plan_batches", params, str(run_id))  # type: ignore[no-any-return]
 
     @task(max_active_tis_per_dagrun=2)
     def prepare(batch: dict[str, Any], params: dict[str, Any] | None = None) -> dict[str, int]:
-        return send.prepare_batch(services_from_context(params), batch)
-
-    @task
-    def summarize(params: dict[str, Any] | None = None, run_id: str | None = None) -> dict[str, Any]:
-        return send.summarize_run(services_from_context(params), str(run_id))
+        return run_step("send.prepare_batch", params, batch)  # type: ignore[no-any-return]
 
     @task.branch
-    def choose_approval(params: dict[str, Any] | None = None) -> str:
-        return "auto_approve" if services_from_context(params).config.auto_approve else "director_approval"
-
-    @task
-    def auto_approve(params: dict[str, Any] | None = None, run_id: str | None = None) -> int:
-        return send.approve_run(services_from_context(params), str(run_id), "auto-approve (configuration)")
+    def summarize(ti: Any = None, params: dict[str, Any] | None = None, run_id: str | None = None) -> list[str]:
+        """What the director is asked to approve (XCom ``summary``), then who approves: the director, or the
+        configuration's auto-approval (demo and tests only; refused once permission users exist)."""
+        summary, auto = run_step("send.summarize_for_approval", params, str(run_id))
+        if ti is not None:
+            ti.xcom_push(key="summary", value=summary)
+        return ["record_approval"] if auto else ["director_approval", "record_approval"]
 
     director_approval = ApprovalOperator(
         task_id="director_approval",
         subject="Aprovar lote de contratos para assinatura da empresa ({{ run_id }})",
-        body="{{ ti.xcom_pull(task_ids='summarize') }}",
+        body="{{ ti.xcom_pull(task_ids='summarize', key='summary') }}",
         response_timeout=timedelta(days=3),
     )
 
     @task(trigger_rule="none_failed_min_one_success")
     def record_approval(ti: Any = None, params: dict[str, Any] | None = None, run_id: str | None = None) -> int:
         answer = ti.xcom_pull(task_ids="director_approval") if ti is not None else None
-        services = services_from_context(params)
-        approver, user = "auto-approve (configuration)", None
-        if answer:
-            airflow_user = (answer.get("responded_by_user") or {}).get("name")
-            approver = f"director:{airflow_user or 'unknown'}"
-            user = login_for_responder(services.ws.engine, airflow_user)  # Airflow login -> esign user
-        return send.approve_run(services, str(run_id), approver, user=user)
+        responder = (answer.get("responded_by_user") or {}).get("name") if answer else None
+        return run_step("send.record_approval", params, str(run_id), bool(answer), responder)  # type: ignore[no-any-return]
 
     @task_group
     def deliver(batch: dict[str, Any]) -> None:
         @task(max_active_tis_per_dagrun=2)
         def sign(batch: dict[str, Any], params: dict[str, Any] | None = None) -> dict[str, int]:
-            return send.sign_batch(services_from_context(params), batch)
+            return run_step("send.sign_batch", params, batch)  # type: ignore[no-any-return]
 
         @task(max_active_tis_per_dagrun=2)
         def dispatch(batch: dict[str, Any], params: dict[str, Any] | None = None) -> dict[str, int]:
-            return send.dispatch_batch(services_from_context(params), batch)
+            return run_step("send.dispatch_batch", params, batch)  # type: ignore[no-any-return]
 
         @task(outlets=[DOCUMENTS_SENT])
         def crm_awaiting(batch: dict[str, Any], params: dict[str, Any] | None = None) -> dict[str, int]:
-            return send.mark_awaiting(services_from_context(params), batch)
+            return run_step("send.mark_awaiting", params, batch)  # type: ignore[no-any-return]
 
         sign(batch) >> dispatch(batch) >> crm_awaiting(batch)
 
     batches = plan()
     prepared = prepare.expand(batch=batches)
-    summary = summarize()
-    branch = choose_approval()
+    branch = summarize()
     approved = record_approval()
-    prepared >> summary >> branch
-    branch >> [auto_approve(), director_approval] >> approved
+    prepared >> branch >> [director_approval, approved]
+    director_approval >> approved
     approved >> deliver.expand(batch=batches)
 
 

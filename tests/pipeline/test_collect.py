@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+
+import pytest
 
 from esign.crm.local import LocalCrm
 from esign.model import Stage
@@ -83,3 +86,31 @@ def test_expired_links_end_the_document_and_the_deal(pipe: Pipe) -> None:
     assert collect.write_back_endings(pipe.services) == {"expired": len(sent) - 1}
     crm = LocalCrm(pipe.ws.engine)
     assert crm.get_deal_stage(int(sent[1].deal_id)) == "C1:UC_EXPIRED"
+
+
+def test_finalize_chunks_are_few_on_big_runs_and_never_tiny() -> None:
+    assert collect.finalize_chunk_size(0) == collect.FINALIZE_CHUNK_MIN
+    assert collect.finalize_chunk_size(10) == collect.FINALIZE_CHUNK_MIN
+    assert collect.finalize_chunk_size(1_000) == 250  # two chunks per worker
+    assert collect.finalize_chunk_size(9_500) == collect.FINALIZE_CHUNK_MAX
+    assert collect.finalize_chunk_size(1_000, workers=4) == 125
+
+
+def test_a_collect_run_is_start_ranges_and_wrap_up(pipe: Pipe, monkeypatch: pytest.MonkeyPatch) -> None:
+    run_send(pipe.services)
+    sent = pipe.ws.ledger.list_by_stage(Stage.SENT)
+    for record in sent[:-1]:
+        client_signs(pipe.services, record.id)
+    client_declines(pipe.services, sent[-1].id)
+    monkeypatch.setattr(collect, "FINALIZE_CHUNK_MIN", 3)  # several ranges out of a small run
+    ranges = collect.start_run(pipe.services)
+    signed = sorted(r.id for r in pipe.ws.ledger.list_by_stage(Stage.CLIENT_SIGNED))
+    assert [r["count"] for r in ranges] == [3] * (len(signed) // 3) + ([len(signed) % 3] if len(signed) % 3 else [])
+    assert ranges[0]["after"] == "" and ranges[-1]["upto"] == signed[-1]
+    assert all(a["upto"] == b["after"] for a, b in pairwise(ranges))  # no gap, no overlap
+    done = [collect.finalize_range(pipe.services, r) for r in ranges]
+    assert sum(c.get("finalized", 0) for c in done) == len(signed)
+    assert collect.finalize_range(pipe.services, ranges[0]) == {}  # a retried range finds nothing left
+    summary = collect.wrap_up(pipe.services)
+    assert summary["write_back"]["declined"] == 1
+    assert pipe.ws.ledger.stage_counts()["completed"] == len(signed)

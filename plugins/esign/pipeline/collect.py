@@ -40,6 +40,56 @@ def signed_documents(services: Services, limit: int = 5000) -> list[str]:
     return [r.id for r in services.ws.ledger.list_by_stage(Stage.CLIENT_SIGNED, limit=limit)]
 
 
+#: Documents per finalize task: few task instances on a big run (each costs the orchestrator a start-up),
+#: small enough that a retry redoes little and both workers get work.
+FINALIZE_CHUNK_MIN, FINALIZE_CHUNK_MAX = 50, 1000
+
+
+def finalize_chunk_size(total: int, workers: int = 2) -> int:
+    """Two chunks per worker at least, each between FINALIZE_CHUNK_MIN and FINALIZE_CHUNK_MAX documents."""
+    wanted = -(-total // (2 * max(workers, 1)))
+    return max(FINALIZE_CHUNK_MIN, min(FINALIZE_CHUNK_MAX, wanted))
+
+
+def signed_ranges(services: Services, workers: int = 2) -> list[dict[str, Any]]:
+    """The client-signed documents cut into ID ranges ``(after, upto]``: a mapped finalize task's whole input.
+
+    IDs are read a page at a time, so a run with 100,000 signed documents holds one page, not all of them.
+    """
+    ledger = services.ws.ledger
+    size = finalize_chunk_size(ledger.stage_counts().get(Stage.CLIENT_SIGNED.value, 0), workers)
+    ranges: list[dict[str, Any]] = []
+    after = ""
+    while page := ledger.list_by_stage(Stage.CLIENT_SIGNED, limit=size, after_id=after):
+        ranges.append({"after": after, "upto": page[-1].id, "count": len(page)})
+        after = page[-1].id
+    return ranges
+
+
+def finalize_range(services: Services, id_range: dict[str, Any]) -> dict[str, int]:
+    """``finalize_documents`` for the client-signed documents in one ``signed_ranges`` range."""
+    ids = [r.id for r in services.ws.ledger.list_by_stage(Stage.CLIENT_SIGNED, limit=FINALIZE_CHUNK_MAX * 2,
+                                                          after_id=str(id_range["after"]),
+                                                          upto_id=str(id_range["upto"]))]
+    return finalize_documents(services, ids)
+
+
+def start_run(services: Services) -> list[dict[str, Any]]:
+    """The first task of a collect run: repair (``recover``), expire overdue links, then cut the work into ranges."""
+    recovered = recover(services)
+    expired = expire_requests(services)
+    ranges = signed_ranges(services)
+    log.info("collect: recovered %s, expired %s, %d finalize ranges (%d documents)", recovered, expired,
+             len(ranges), sum(int(r["count"]) for r in ranges))
+    return ranges
+
+
+def wrap_up(services: Services) -> dict[str, dict[str, int]]:
+    """The last task of a collect run: write back endings, remind, evaluate rules, deliver what is left over."""
+    return {"write_back": write_back_endings(services), "remind": send_reminders(services),
+            "rules": evaluate_rules(services), "leftovers": deliver_leftovers(services)}
+
+
 def finalize_documents(services: Services, document_ids: list[str]) -> dict[str, int]:
     """Seal each signed document, verify it, attach it to the deal and move the deal to "signed"."""
     counts: Counter[str] = Counter()

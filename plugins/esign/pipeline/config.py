@@ -21,7 +21,7 @@ class PipelineConfig:
     crm: str = "local"
     template: str = "contrato_servicos"
     channel: str = "auto"
-    batch_size: int = 100
+    batch_size: int = 1000
     max_deals: int = 0
     link_valid_days: int = 14
     reminder_after_days: int = 3

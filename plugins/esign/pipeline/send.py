@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from esign.access.approval import authorize_approval
+from esign.access.approval import authorize_approval, login_for_responder
 from esign.batch_documents import company_sign_documents, prepare_documents
 from esign.dispatch.channels import choose_channel
 from esign.dispatch.records import Channel, OutgoingMessage
@@ -166,6 +166,20 @@ def approve_run(services: Services, run_id: str, approved_by: str, *, user: str 
         result = conn.execute(batches.update().where(batches.c.run_id == run_id, batches.c.approved_by.is_(None))
                               .values(approved_by=approved_by, approved_at=now, updated_at=now))
     return int(result.rowcount or 0)
+
+
+def summarize_for_approval(services: Services, run_id: str) -> tuple[dict[str, Any], bool]:
+    """The run's summary for the director, and whether the configuration approves it instead (demo, tests)."""
+    return summarize_run(services, run_id), services.config.auto_approve
+
+
+def record_approval(services: Services, run_id: str, answered: bool, responder: str | None) -> int:
+    """Record the approval: the director's (``responder`` is their Airflow login, mapped to an esign user whose
+    rights are checked) when ``answered``, else the configuration's auto-approval. The count of batches."""
+    if not answered:
+        return approve_run(services, run_id, "auto-approve (configuration)")
+    user = login_for_responder(services.ws.engine, responder)  # Airflow login -> esign user
+    return approve_run(services, run_id, f"director:{responder or 'unknown'}", user=user)
 
 
 def _run_documents(services: Services, run_id: str) -> list[DocumentRecord]:

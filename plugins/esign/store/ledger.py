@@ -134,9 +134,13 @@ class Ledger:
         with self.engine.begin() as conn:
             conn.execute(documents.update().where(documents.c.id == document_id).values(slots_json=payload))
 
-    def list_by_stage(self, stage: Stage, *, limit: int = 1000, after_id: str = "") -> list[DocumentRecord]:
+    def list_by_stage(self, stage: Stage, *, limit: int = 1000, after_id: str = "",
+                      upto_id: str | None = None) -> list[DocumentRecord]:
+        """Documents in ``stage`` with ``after_id < id <= upto_id``, in ID order, at most ``limit``."""
         query = (select(documents).where(documents.c.stage == stage.value, documents.c.id > after_id)
                  .order_by(documents.c.id).limit(limit))
+        if upto_id is not None:
+            query = query.where(documents.c.id <= upto_id)
         with self.engine.connect() as conn:
             return [DocumentRecord.from_row(r) for r in conn.execute(query)]
 

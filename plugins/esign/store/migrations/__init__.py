@@ -70,6 +70,9 @@ def upgrade(engine: Engine) -> str:
     from alembic import command
 
     try:
+        with engine.connect() as conn:  # the common case, every worker start: already at head, nothing to lock
+            if current_revision(conn) == head_revision():
+                return head_revision()
         with engine.begin() as conn:
             _lock(conn)
             if is_unversioned_ledger(conn):
