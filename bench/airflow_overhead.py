@@ -20,15 +20,15 @@ process and task logs to ``var/bench/airflow/logs/``. Each task instance's own t
 (start-up, Airflow's DAG file parse, execute, post-execute) and the scheduler's log says how long its worker stayed
 busy after it ended.
 
-``--preload`` measures a configuration variant: the scheduler's LocalExecutor workers are forked from a forkserver
-that has imported the DAG files' esign and Airflow modules once (``[scheduler] mp_start_method = forkserver``,
-``mp_forkserver_preload``), so task processes no longer import them on every DAG file parse.
+The stack runs with the worker settings the README recommends for production (``esign.hooks.worker_settings``):
+LocalExecutor workers forked from a forkserver that imported ``esign.hooks.worker_preload`` once, so a task
+process starts with the pipeline loaded; the task supervisor's heartbeat every second. ``--no-preload`` measures
+Airflow's defaults instead.
 """
 
 from __future__ import annotations
 
 import argparse
-import ast
 import contextlib
 import json
 import os
@@ -51,49 +51,11 @@ from sqlalchemy import create_engine, select, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from esign.hooks.worker_settings import WORKER_SETTINGS  # noqa: E402
 from tests.prod.stack import BIN, Api, Stack, StackError, airflow_env, free_port, wait_for  # noqa: E402
 
 PARALLELISM = 2
 DIRECT_CHAINS = ("send", "collect")
-
-
-def _collect_chunk() -> int:
-    """``FINALIZE_CHUNK`` of dags/esign_collect.py (read, not imported: importing a DAG file needs Airflow)."""
-    tree = ast.parse((ROOT / "dags" / "esign_collect.py").read_text())
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "FINALIZE_CHUNK" for t in node.targets):
-            return int(ast.literal_eval(node.value))
-    raise SystemExit("dags/esign_collect.py: no FINALIZE_CHUNK")
-
-
-def _dag_imports() -> list[str]:
-    """The esign and Airflow modules dags/esign_send.py and dags/esign_collect.py import (``from esign.pipeline
-    import send`` counts as ``esign.pipeline.send``): what ``--preload`` imports once up front."""
-    found: list[str] = []
-    for name in ("esign_send.py", "esign_collect.py"):
-        for node in ast.parse((ROOT / "dags" / name).read_text()).body:
-            if isinstance(node, ast.ImportFrom) and node.module:
-                modules = []
-                for alias in node.names:  # a submodule of esign (finding one in Airflow would import Airflow)
-                    sub = f"{node.module}.{alias.name}"
-                    modules.append(sub if node.module.startswith("esign.") and _is_module(sub) else node.module)
-            elif isinstance(node, ast.Import):
-                modules = [alias.name for alias in node.names]
-            else:
-                continue
-            for module in modules:
-                if module.split(".")[0] in ("esign", "airflow") and module not in found:
-                    found.append(module)
-    return found
-
-
-def _is_module(name: str) -> bool:
-    import importlib.util
-
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:  # the parent is a module, not a package
-        return False
 
 
 def _machine_busy() -> float:
@@ -440,7 +402,7 @@ def _align(tis: list[dict[str, Any]], ran: list[dict[str, Any]], phases: list[di
 
 
 @contextmanager
-def _airflow_stack(logs: Path, workdir: Path, smtp_port: int, preload: list[str]) -> Iterator[tuple[Stack, str]]:
+def _airflow_stack(logs: Path, workdir: Path, smtp_port: int, preload: bool) -> Iterator[tuple[Stack, str]]:
     """The stack on a throwaway metadata database; stopped (and the database dropped) however this ends."""
     from tests.prod.postgres import throwaway_database
 
@@ -455,9 +417,8 @@ def _airflow_stack(logs: Path, workdir: Path, smtp_port: int, preload: list[str]
             "ESIGN_SMTP_HOST": "127.0.0.1",
             "ESIGN_SMTP_PORT": str(smtp_port),
         })
-        if preload:  # LocalExecutor workers forked from a forkserver that imported the DAGs' modules once
-            env.update({"AIRFLOW__SCHEDULER__MP_START_METHOD": "forkserver",
-                        "AIRFLOW__SCHEDULER__MP_FORKSERVER_PRELOAD": ",".join(preload)})
+        if preload:  # the recommended worker settings: tasks forked from a forkserver with the pipeline loaded
+            env.update(WORKER_SETTINGS)
         stack = Stack(env=env, logs=logs, api=f"http://127.0.0.1:{port}")
         try:
             stack.run("airflow-db-migrate", str(BIN / "airflow"), "db", "migrate")
@@ -476,8 +437,8 @@ def run_airflow(args: argparse.Namespace, base: Path) -> dict[str, Any]:
     started = time.perf_counter()
     seeded = _fresh(workdir, args.deals)
     print(f"airflow: workdir seeded with {seeded} deals in {time.perf_counter() - started:.1f} s", flush=True)
-    preload = _dag_imports() if args.preload else []
-    result: dict[str, Any] = {"seeded": seeded, "preload": preload}
+    preload = not args.no_preload
+    result: dict[str, Any] = {"seeded": seeded, "preload": preload, "settings": WORKER_SETTINGS if preload else {}}
     conf = {"auto_approve": True, "batch_size": args.batch_size}
     with LocalMailServer(workdir / "mail") as mail, \
             _airflow_stack(logs, workdir, mail.port, preload) as (stack, url):
@@ -525,13 +486,13 @@ def run_airflow(args: argparse.Namespace, base: Path) -> dict[str, Any]:
 
 # --- the direct baseline ------------------------------------------------------------------------------------------
 
-def run_direct(args: argparse.Namespace, base: Path, finalize_chunk: int) -> dict[str, Any]:
+def run_direct(args: argparse.Namespace, base: Path) -> dict[str, Any]:
     """bench/pipeline_bench.py in a child process, its output teed to the console and logs/direct-bench.log."""
     out = base / "direct.json"
     out.unlink(missing_ok=True)
     cmd = [sys.executable, str(ROOT / "bench" / "pipeline_bench.py"), "--deals", str(args.deals),
-           "--batch-size", str(args.batch_size), "--workers", str(PARALLELISM), "--finalize-chunk",
-           str(finalize_chunk), "--json", str(out), "--workdir", str(base / "direct")]
+           "--batch-size", str(args.batch_size), "--workers", str(PARALLELISM), "--json", str(out),
+           "--workdir", str(base / "direct")]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ESIGN_", "AIRFLOW"))}  # not the Airflow run's
     print(f"direct: {' '.join(['bench/pipeline_bench.py', *cmd[2:cmd.index('--json')]])}", flush=True)
     busy, children, started = _machine_busy(), resource.getrusage(resource.RUSAGE_CHILDREN), time.monotonic()
@@ -592,9 +553,9 @@ def _overhead(airflow: dict[str, Any], direct: dict[str, Any]) -> dict[str, Any]
 def _print_summary(report: dict[str, Any]) -> None:
     airflow, direct, over = report["airflow"], report["direct"], report["overhead"]
     print(f"\nAirflow {report['airflow_version']} LocalExecutor, parallelism {PARALLELISM}: {report['deals']} deals, "
-          f"batch size {report['batch_size']}, finalize chunk {report['finalize_chunk']}, {report['cpus']} CPUs"
-          + (f"; workers forked from a forkserver that preloaded {', '.join(report['preload'])}"
-             if report["preload"] else ""))
+          f"batch size {report['batch_size']}, {report['cpus']} CPUs; "
+          + ("recommended worker settings " + ", ".join(f"{k}={v}" for k, v in WORKER_SETTINGS.items())
+             if report["preload"] else "Airflow's default worker settings"))
     for name in DIRECT_CHAINS:
         f, cpu = airflow[name], airflow[f"{name}_cpu"]
         print(f"\nesign_{name} run {f['run_id']}: wall {f['wall_s']:.1f} s (trigger -> start "
@@ -651,14 +612,13 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=1250)
     parser.add_argument("--timeout", type=float, default=0, help="seconds per DAG run (default 1800 + 0.5 per deal)")
     parser.add_argument("--keep", action="store_true", help="keep the Airflow run's workdir (var/bench/airflow/work)")
-    parser.add_argument("--preload", action="store_true",
-                        help="a variant: LocalExecutor workers forked from a forkserver that imported the DAG files' "
-                             "modules ([scheduler] mp_start_method = forkserver + mp_forkserver_preload)")
+    parser.add_argument("--no-preload", action="store_true",
+                        help="a variant: Airflow's default worker settings instead of the recommended ones "
+                             "(forkserver preloading esign.hooks.worker_preload, 1 s supervisor heartbeat)")
     args = parser.parse_args()
     args.timeout = args.timeout or 1800 + 0.5 * args.deals
     base = ROOT / "var" / "bench" / "airflow"
     base.mkdir(parents=True, exist_ok=True)
-    finalize_chunk = _collect_chunk()
     at = datetime.now(UTC)
     load_before = os.getloadavg()
     print(f"airflow overhead: {args.deals} deals, batch size {args.batch_size}, load {load_before[0]:.2f}", flush=True)
@@ -672,13 +632,13 @@ def main() -> int:
     except pytest.skip.Exception as exc:  # tests.prod.postgres: no PostgreSQL server
         print(f"no metadata database: {exc}", file=sys.stderr)
         return 2
-    direct = run_direct(args, base, finalize_chunk)
+    direct = run_direct(args, base)
     from importlib.metadata import version
 
     report = {
         "at": at.isoformat(), "version": _git_version(), "airflow_version": version("apache-airflow"),
         "executor": "LocalExecutor", "parallelism": PARALLELISM, "preload": airflow["preload"],
-        "deals": args.deals, "batch_size": args.batch_size, "finalize_chunk": finalize_chunk, "cpus": os.cpu_count(),
+        "deals": args.deals, "batch_size": args.batch_size, "cpus": os.cpu_count(),
         "load_before": load_before, "load_after": os.getloadavg(), "airflow": airflow,
         "direct": {k: direct[k] for k in ("chains", "steps", "stages", "ledger_problems", "sample", "workers",
                                           "exit_code", "cpu")},

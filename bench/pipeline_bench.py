@@ -38,7 +38,6 @@ from esign.config import Settings  # noqa: E402
 from esign.crm.seed import seed_demo  # noqa: E402
 from esign.dispatch.email import SmtpSettings  # noqa: E402
 from esign.dispatch.mailserver import LocalMailServer  # noqa: E402
-from esign.model import Stage  # noqa: E402
 from esign.pipeline import collect, send  # noqa: E402
 from esign.pipeline.config import PipelineConfig  # noqa: E402
 from esign.pipeline.parallel import StepPool, WorkerSpec  # noqa: E402
@@ -49,6 +48,7 @@ from esign.workspace import Workspace  # noqa: E402
 PASSPHRASE = b"bench-only-passphrase"
 LINK_SECRET = "bench-only-link-secret-0123456789abcdef0123"  # noqa: S105 - a throwaway bench workdir
 RUN_ID = "bench-run"
+SEED_CHUNK = 10_000
 
 
 @dataclass
@@ -126,29 +126,37 @@ def _chunks(total: int, size: int) -> Iterator[tuple[int, int]]:
         yield first, min(size, total - first)
 
 
-def _signed_chunks(ws: Workspace, size: int) -> Iterator[list[str]]:
-    """Client-signed document IDs in pages of ``size``, read as the pool asks for them (never all at once)."""
-    after = ""
-    while page := ws.ledger.list_by_stage(Stage.CLIENT_SIGNED, limit=size, after_id=after):
-        after = page[-1].id
-        yield [r.id for r in page]
+class Bound:
+    """The primitive bound of one chain, measured on the same pool in two halves: before the chain's steps and
+    after them, so a change in the machine's load during the run weighs on both sides alike."""
 
+    def __init__(self, pool: StepPool, function: Callable[[Services, Any], Any], docs: int,
+                 port: int | None = None) -> None:
+        self.pool, self.function, self.port = pool, function, port
+        self.halves = (docs // 2, docs - docs // 2)
+        self.docs, self.wall, self.cpu = 0, 0.0, 0.0
+        self.spent: Counter[str] = Counter()
 
-def _bound(pool: StepPool, function: Callable[[Services, Any], Any], docs: int, chunk: int,
-           port: int | None = None) -> dict[str, float]:
-    """Primitive rate on the same pool: docs / wall, and each primitive's share of the workers' time."""
-    spent: Counter[str] = Counter()
-    items = [(first, count, port) if port is not None else (first, count) for first, count in _chunks(docs, chunk)]
-    start = time.perf_counter()
-    for result in pool.map(function, items):
-        spent.update(result.value)
-    wall = time.perf_counter() - start
-    parts = {k: v for k, v in spent.items() if k != "docs"}
-    busy = sum(parts.values()) or 1.0
-    figures = {"docs": docs, "wall_s": round(wall, 3), "docs_per_s": round(docs / wall, 2)}
-    for name, seconds in parts.items():  # per primitive: the rate if it alone had the pool's whole wall time
-        figures[f"{name}_docs_per_s"] = round(docs / (wall * seconds / busy), 2)
-    return figures
+    def measure(self, half: int) -> None:
+        first = self.docs
+        items = [(first + n, count, self.port) if self.port is not None else (first + n, count)
+                 for n, count in _chunks(self.halves[half], 10)]
+        start = time.perf_counter()
+        for result in self.pool.map(self.function, items):
+            self.spent.update(result.value)
+            self.cpu += result.cpu
+        self.wall += time.perf_counter() - start
+        self.docs += self.halves[half]
+
+    def figures(self) -> dict[str, float]:
+        """docs/s over the wall, CPU ms per document, and per primitive the rate if it alone had the wall."""
+        parts = {k: v for k, v in self.spent.items() if k != "docs"}
+        busy = sum(parts.values()) or 1.0
+        out = {"docs": self.docs, "wall_s": round(self.wall, 3), "docs_per_s": round(self.docs / self.wall, 2),
+               "cpu_ms_per_doc": round(1000 * self.cpu / max(self.docs, 1), 2)}
+        for name, seconds in parts.items():
+            out[f"{name}_docs_per_s"] = round(self.docs / (self.wall * seconds / busy), 2)
+        return out
 
 
 def _prepare_workdir(workdir: Path, deals: int) -> tuple[Settings, int]:
@@ -160,19 +168,20 @@ def _prepare_workdir(workdir: Path, deals: int) -> tuple[Settings, int]:
     company = ws.company
     init_keys(settings.keys_dir, PASSPHRASE, company_name=company.party.name, director_name=company.director_name,
               director_title=company.director_title)
-    seeded = seed_demo(ws.engine, deals, rng_seed=7)
+    seeded = 0
+    for first, count in _chunks(deals, SEED_CHUNK):  # 100,000 deals never in memory at once
+        seeded += seed_demo(ws.engine, count, rng_seed=7 + first).deals
     ws.engine.dispose()
-    return settings, seeded.deals
+    return settings, seeded
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--deals", type=int, default=10_000)
-    parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--batch-size", type=int, default=1250, help="deals per batch (8 batches of 10,000)")
     parser.add_argument("--workers", type=int, default=0, help="pool processes (default: one per core)")
     parser.add_argument("--bound-docs", type=int, default=0, help="documents for the bound (default: 3%%, 60-300)")
     parser.add_argument("--sample", type=int, default=25, help="completed documents verified with pdfsig")
-    parser.add_argument("--finalize-chunk", type=int, default=25, help="signed documents per finalize call")
     parser.add_argument("--keep", action="store_true", help="keep the workdir afterwards")
     parser.add_argument("--json", type=Path, help="write the figures here (default var/bench/pipeline-<time>.json)")
     parser.add_argument("--workdir", type=Path, help="the throwaway workdir (default var/bench/work)")
@@ -207,8 +216,8 @@ def main() -> int:
         with StepPool(spec, args.workers or None) as pool:
             rec.local("start workers (keys, fonts, templates)", "setup",
                       lambda: {"workers": len(pool.warm_up())})
-            bound_send = _bound(pool, pipeline_steps.bound_send, bound_docs, 10, bound_mail.port)
-            print(f"  bound    send primitives: {bound_send}", flush=True)
+            send_bound = Bound(pool, pipeline_steps.bound_send, bound_docs, bound_mail.port)
+            send_bound.measure(0)
 
             batches: list[dict[str, Any]] = []
 
@@ -227,13 +236,20 @@ def main() -> int:
             rec.pooled("clients sign / decline", "clients", pool, pipeline_steps.clients_answer, batches,
                        lambda c: c["signed"] + c["declined"])
 
-            bound_collect = _bound(pool, pipeline_steps.bound_collect, bound_docs, 10)
-            print(f"  bound    collect primitives: {bound_collect}", flush=True)
+            send_bound.measure(1)
+            bound_send = send_bound.figures()
+            print(f"  bound    send primitives: {bound_send}", flush=True)
+            collect_bound = Bound(pool, pipeline_steps.bound_collect, bound_docs)
+            collect_bound.measure(0)
             rec.local("recover", "collect", lambda: collect.recover(services))
             rec.local("expire", "collect", lambda: collect.expire_requests(services))
-            rec.pooled("finalize + verify + write-back", "collect", pool, collect.finalize_documents,
-                       _signed_chunks(ws, args.finalize_chunk), "finalized")
+            # as esign_collect: one mapped finalize task per ID range of client-signed documents
+            rec.pooled("finalize + verify + write-back", "collect", pool, collect.finalize_range,
+                       collect.signed_ranges(services, pool.workers), "finalized")
             rec.local("write back endings", "collect", lambda: collect.write_back_endings(services), "declined")
+            collect_bound.measure(1)
+            bound_collect = collect_bound.figures()
+            print(f"  bound    collect primitives: {bound_collect}", flush=True)
         received = mail.handler.received
 
     load_after = os.getloadavg()
@@ -242,10 +258,9 @@ def main() -> int:
     sample = verify_sample(ws, args.sample)
     stages = ws.ledger.stage_counts()
     report = _report(rec, bound_send, bound_collect, stages)
-    report.update(deals=seeded, batch_size=args.batch_size, finalize_chunk=args.finalize_chunk,
-                  workers=pool.workers, cpus=os.cpu_count(), load_before=load_before, load_after=load_after,
-                  stages=stages, ledger_problems=problems, sample=sample, emails_received=received,
-                  at=datetime.now(UTC).isoformat())
+    report.update(deals=seeded, batch_size=args.batch_size, workers=pool.workers, cpus=os.cpu_count(),
+                  load_before=load_before, load_after=load_after, stages=stages, ledger_problems=problems,
+                  sample=sample, emails_received=received, at=datetime.now(UTC).isoformat())
     _print_summary(report)
     path = args.json or out_dir / f"pipeline-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -272,10 +287,15 @@ def _report(rec: Recorder, bound_send: dict[str, float], bound_collect: dict[str
                         ("collect", stages.get("completed", 0))):
         steps = [s for s in rec.steps if s.chain == chain]
         wall, cpu = sum(s.wall for s in steps), sum(s.cpu for s in steps)
-        bound = (bound_send if chain == "send" else bound_collect)["docs_per_s"]
+        figures = bound_send if chain == "send" else bound_collect
+        bound, bound_cpu = figures["docs_per_s"], figures["cpu_ms_per_doc"]
         rate = docs / wall if wall else 0.0
+        cpu_per_doc = 1000 * cpu / docs if docs else 0.0
         chains[chain] = {"docs": docs, "wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "docs_per_s": round(rate, 2),
-                         "bound_docs_per_s": bound, "pipeline_over_bound": round(rate / bound, 3) if bound else 0.0}
+                         "cpu_ms_per_doc": round(cpu_per_doc, 2), "bound_docs_per_s": bound,
+                         "bound_cpu_ms_per_doc": bound_cpu,
+                         "pipeline_over_bound": round(rate / bound, 3) if bound else 0.0,
+                         "pipeline_over_bound_cpu": round(bound_cpu / cpu_per_doc, 3) if cpu_per_doc else 0.0}
     return {"steps": [s.as_dict() for s in rec.steps], "chains": chains, "peak_rss_mib": rec.peaks,
             "bound": {"send": bound_send, "collect": bound_collect}}
 
@@ -288,7 +308,9 @@ def _print_summary(report: dict[str, Any]) -> None:
               f"{s['cpu_s']:>8.1f}  {peaks}")
     for name, c in report["chains"].items():
         print(f"{name + ' chain':<44} {c['docs']:>7} {c['docs_per_s']:>8.1f} {c['wall_s']:>8.1f} {c['cpu_s']:>8.1f}"
-              f"  bound {c['bound_docs_per_s']:.1f} docs/s, pipeline/bound {c['pipeline_over_bound']:.2f}")
+              f"  bound {c['bound_docs_per_s']:.1f} docs/s, pipeline/bound {c['pipeline_over_bound']:.2f}; CPU per "
+              f"document {c['cpu_ms_per_doc']:.1f} ms vs bound {c['bound_cpu_ms_per_doc']:.1f} ms, "
+              f"bound/pipeline {c['pipeline_over_bound_cpu']:.2f}")
     print(f"peak RSS MiB: {report['peak_rss_mib']}")
     print(f"load average before/after: {report['load_before'][0]:.2f} / {report['load_after'][0]:.2f} "
           f"on {report['cpus']} CPUs, {report['workers']} workers")
