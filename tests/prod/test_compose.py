@@ -163,3 +163,10 @@ def test_airflow_commands_exist(compose: dict[str, Any]) -> None:
         if command[1] in ("celery", "jobs", "db"):
             assert parser.parse_known_args(command[1:3])[0] is not None
     assert ["airflow", "celery", "worker"] in airflow
+
+
+def test_airflow_gets_the_recommended_worker_settings(compose: dict[str, Any]) -> None:
+    from esign.hooks.worker_settings import WORKER_SETTINGS
+
+    env = compose["x-airflow-common"]["environment"]
+    assert {k: str(env.get(k)) for k in WORKER_SETTINGS} == WORKER_SETTINGS
