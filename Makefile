@@ -54,7 +54,7 @@ bench: setup
 # esign_send + esign_collect through Airflow (api-server, scheduler with LocalExecutor, dag-processor; PostgreSQL
 # metadata in a throwaway database) vs the same steps on a pool of 2 workers: the overhead, its share, per task.
 bench-airflow: setup
-	$(RUN)/python bench/airflow_overhead.py --deals $(or $(DEALS),10000) --batch-size $(or $(BATCH),1250)
+	$(RUN)/python bench/airflow_overhead.py --deals $(or $(DEALS),10000) --batch-size $(or $(BATCH),2500)
 
 portal: setup
 	$(RUN)/esign portal

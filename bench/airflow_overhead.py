@@ -451,7 +451,7 @@ def run_airflow(args: argparse.Namespace, base: Path) -> dict[str, Any]:
 
         api.unpause("esign_send")
         before = _sample(stack)
-        send_id = api.run_dag("esign_send", conf, timeout=args.timeout, interval=1)
+        send_id = api.run_dag("esign_send", conf, timeout=args.timeout, interval=5)  # walls come from the metadata
         result["send_cpu"] = _cpu_between(before, _sample(stack))
         result["send"] = _figures(_metadata(url, "esign_send", send_id), logs)
         print(f"airflow: esign_send {result['send']['wall_s']:.1f} s, "
@@ -463,7 +463,7 @@ def run_airflow(args: argparse.Namespace, base: Path) -> dict[str, Any]:
 
         api.unpause("esign_collect")
         before = _sample(stack)
-        collect_id = api.run_dag("esign_collect", {}, timeout=args.timeout, interval=1)
+        collect_id = api.run_dag("esign_collect", {}, timeout=args.timeout, interval=5)  # walls come from the metadata
         result["collect_cpu"] = _cpu_between(before, _sample(stack))
         result["collect"] = _figures(_metadata(url, "esign_collect", collect_id), logs)
         print(f"airflow: esign_collect {result['collect']['wall_s']:.1f} s, "
@@ -609,7 +609,7 @@ def _print_summary(report: dict[str, Any]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--deals", type=int, default=10_000)
-    parser.add_argument("--batch-size", type=int, default=1250)
+    parser.add_argument("--batch-size", type=int, default=2500)
     parser.add_argument("--timeout", type=float, default=0, help="seconds per DAG run (default 1800 + 0.5 per deal)")
     parser.add_argument("--keep", action="store_true", help="keep the Airflow run's workdir (var/bench/airflow/work)")
     parser.add_argument("--no-preload", action="store_true",

@@ -46,9 +46,12 @@ FINALIZE_CHUNK_MIN, FINALIZE_CHUNK_MAX = 50, 1000
 
 
 def finalize_chunk_size(total: int, workers: int = 2) -> int:
-    """Two chunks per worker at least, each between FINALIZE_CHUNK_MIN and FINALIZE_CHUNK_MAX documents."""
-    wanted = -(-total // (2 * max(workers, 1)))
-    return max(FINALIZE_CHUNK_MIN, min(FINALIZE_CHUNK_MAX, wanted))
+    """Equal chunks, as many as a multiple of ``workers`` (so no worker idles through a last short chunk), at least
+    two per worker, each between FINALIZE_CHUNK_MIN and FINALIZE_CHUNK_MAX documents."""
+    workers = max(workers, 1)
+    chunks = max(2 * workers, -(-total // FINALIZE_CHUNK_MAX))
+    chunks = -(-chunks // workers) * workers
+    return max(FINALIZE_CHUNK_MIN, min(FINALIZE_CHUNK_MAX, -(-total // chunks)))
 
 
 def signed_ranges(services: Services, workers: int = 2) -> list[dict[str, Any]]:
@@ -96,6 +99,7 @@ def finalize_documents(services: Services, document_ids: list[str]) -> dict[str,
     ws = services.ws
     if document_ids:
         ws.sealer  # noqa: B018 -- keys that cannot be loaded (passphrase, expiry) stop the task, failing no document
+    written_back = writeback.done_targets(services, document_ids)  # one query for the chunk, not one per document
     for doc_id in document_ids:
         try:
             record = ws.ledger.get(doc_id)
@@ -109,13 +113,12 @@ def finalize_documents(services: Services, document_ids: list[str]) -> dict[str,
             verdict = verify_pdf(data, ws.ledger, ws.trust_roots)
             if not verdict.authentic:
                 raise EsignError(f"the sealed file does not verify: {'; '.join(verdict.reasons)}")
-            record = ws.ledger.get(doc_id)
-            if not writeback.is_done(services, doc_id, "signed"):
+            if (doc_id, "signed") not in written_back:
                 ws.ledger.log(doc_id, "verified", EventInfo(actor="pipeline", detail=f"sha256 {verdict.sha256}"))
                 comment = (f"Contrato {doc_id} assinado por todas as partes. Arquivo final verificado "
                            f"(SHA-256 {verdict.sha256}). Verificação: {ws.settings.verify_url(doc_id)}")
-                writeback.write_back(services, record, "signed", comment, [(f"{doc_id}.pdf", data)])
-                counts["written_back"] += 1
+                if writeback.write_back(services, record, "signed", comment, [(f"{doc_id}.pdf", data)]):
+                    counts["written_back"] += 1
         except EsignError as exc:
             log.warning("document %s: finalize failed: %s", doc_id, exc)
             counts["errors"] += 1
