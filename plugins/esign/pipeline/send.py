@@ -30,6 +30,7 @@ from esign.pipeline.messages import invite_message
 from esign.pipeline.schema import batches
 from esign.pipeline.services import Services
 from esign.store import DocumentRecord, EventInfo
+from esign.store.schema import documents
 
 log = logging.getLogger(__name__)
 
@@ -159,8 +160,7 @@ def approve_run(services: Services, run_id: str, approved_by: str, *, user: str 
     Once permissions are configured, ``user`` must hold ``company.sign`` over every deal of the run, and is
     what gets recorded; otherwise :class:`~esign.access.AccessDeniedError` and nothing is approved.
     """
-    managers = [r.manager_id for r in _run_documents(services, run_id)]
-    approved_by = authorize_approval(services.ws.engine, user, managers) or approved_by
+    approved_by = authorize_approval(services.ws.engine, user, _run_managers(services, run_id)) or approved_by
     now = datetime.now(UTC)
     with services.ws.engine.begin() as conn:
         result = conn.execute(batches.update().where(batches.c.run_id == run_id, batches.c.approved_by.is_(None))
@@ -182,10 +182,13 @@ def record_approval(services: Services, run_id: str, answered: bool, responder: 
     return approve_run(services, run_id, f"director:{responder or 'unknown'}", user=user)
 
 
-def _run_documents(services: Services, run_id: str) -> list[DocumentRecord]:
+def _run_managers(services: Services, run_id: str) -> list[str | None]:
+    """The distinct responsible managers of the run's drafts: one query, however many documents the run has."""
+    run_batches = select(batches.c.id).where(batches.c.run_id == run_id).scalar_subquery()
+    query = (select(documents.c.manager_id).distinct()
+             .where(documents.c.batch_id.in_(run_batches), documents.c.stage == Stage.DRAFT.value))
     with services.ws.engine.connect() as conn:
-        ids = [row[0] for row in conn.execute(select(batches.c.id).where(batches.c.run_id == run_id))]
-    return [r for batch_id in ids for r in services.ws.ledger.list_batch(batch_id, [Stage.DRAFT])]
+        return [row[0] for row in conn.execute(query)]
 
 
 def _approver(services: Services, batch_id: str) -> str | None:
