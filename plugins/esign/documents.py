@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from esign.batch_documents import company_sign_documents, prepare_documents
 from esign.errors import EsignError, RenderError, SigningError
@@ -19,10 +19,6 @@ from esign.store import DocumentRecord, EventInfo, sha256_hex, write_atomic
 from esign.workspace import Workspace
 
 log = logging.getLogger(__name__)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
 
 
 def prepare_document(ws: Workspace, deal: Deal, template_id: str, *, crm: str = "local",

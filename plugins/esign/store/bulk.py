@@ -161,12 +161,7 @@ class BulkLedger:
         """
         if not files:
             return
-        current = self.versions_for([f.document_id for f in files], kind)
-        for f in files:
-            known = current.get(f.document_id)
-            if known is not None and known.sha256 != f.sha256:
-                raise StoreError(f"document {f.document_id} already has a different {kind} version")
-        todo = [f for f in files if f.document_id not in current]
+        todo = self._unrecorded(files, kind)
         try:
             with self.engine.begin() as conn:
                 self._insert_files(conn, todo, kind)
@@ -185,33 +180,28 @@ class BulkLedger:
         """
         if not can_move(source, target):
             raise StoreError(f"cannot move from {source} to {target}")
-        current = self.versions_for([f.document_id for f in files], kind)
-        for f in files:
-            known = current.get(f.document_id)
-            if known is not None and known.sha256 != f.sha256:
-                raise StoreError(f"document {f.document_id} already has a different {kind} version")
-        todo = [f for f in files if f.document_id not in current]
-        now = self._ledger.now()
-        stmt = (documents.update()
-                .where(documents.c.id == bindparam("doc_id"), documents.c.stage == source.value)
-                .values(stage=target.value, updated_at=now))
-        moved: list[str] = []
+        todo = self._unrecorded(files, kind)
+        info = EventInfo(actor=actor, detail=detail)
         try:
             with self.engine.begin() as conn:
                 self._insert_files(conn, todo, kind)
-                for doc_id in sorted(set(moves)):
-                    if conn.execute(stmt, {"doc_id": doc_id}).rowcount == 1:
-                        moved.append(doc_id)
-                if moved:
-                    conn.execute(events.insert(), [
-                        dict(document_id=doc_id, at=now, action=action, stage=target.value, actor=actor[:200],
-                             channel="", ip="", user_agent="", detail=detail) for doc_id in moved])
+                moved = conditional_moves(conn, dict.fromkeys(moves, info), source, target, action,
+                                          self._ledger.now())
         except IntegrityError:
             # a concurrent writer recorded one of the files: record each on its own, then move as move_many does
             for f in todo:
                 self._ledger.add_version(f.document_id, kind, sha256=f.sha256, path=f.path, size=f.size)
             return self.record_files_and_move((), kind, moves, source, target, action, actor, detail)
         return moved
+
+    def _unrecorded(self, files: Sequence[StoredFile], kind: str) -> list[StoredFile]:
+        """The files not yet recorded; a StoreError if one is recorded with another SHA-256 (as ``add_version``)."""
+        current = self.versions_for([f.document_id for f in files], kind)
+        for f in files:
+            known = current.get(f.document_id)
+            if known is not None and known.sha256 != f.sha256:
+                raise StoreError(f"document {f.document_id} already has a different {kind} version")
+        return [f for f in files if f.document_id not in current]
 
     def _insert_files(self, conn: Connection, files: Sequence[StoredFile], kind: str) -> None:
         if not files:
@@ -254,8 +244,29 @@ class BulkLedger:
 
 def _first_event(doc: NewDocument, doc_id: str, now: datetime) -> dict[str, Any]:
     action = "created" if doc.stage is Stage.DRAFT else "quarantined"
-    return dict(document_id=doc_id, at=now, action=action, stage=doc.stage.value, actor=doc.actor[:200], channel="",
-                ip="", user_agent="", detail=doc.reason or "")
+    return event_row(doc_id, action, doc.stage, EventInfo(actor=doc.actor, detail=doc.reason or ""), now)
+
+
+def event_row(document_id: str, action: str, stage: Stage | None, info: EventInfo, at: datetime) -> dict[str, object]:
+    """An ``events`` row; the one place its columns are cut to size."""
+    return dict(
+        document_id=document_id, at=at, action=action, stage=stage.value if stage else None,
+        actor=info.actor[:200], channel=info.channel[:20], ip=info.ip[:64], user_agent=info.user_agent[:1000],
+        detail=info.detail,
+    )
+
+
+def conditional_moves(conn: Connection, infos: dict[str, EventInfo], source: Stage, target: Stage, action: str,
+                      now: datetime) -> list[str]:
+    """Move each document still at ``source`` to ``target`` with its event, in ID order (two overlapping batches
+    cannot deadlock on PostgreSQL); a document moved by someone else meanwhile is skipped. The IDs moved."""
+    stmt = (documents.update()
+            .where(documents.c.id == bindparam("doc_id"), documents.c.stage == source.value)
+            .values(stage=target.value, updated_at=now))
+    moved = [doc_id for doc_id in sorted(infos) if conn.execute(stmt, {"doc_id": doc_id}).rowcount == 1]
+    if moved:
+        conn.execute(events.insert(), [event_row(doc_id, action, target, infos[doc_id], now) for doc_id in moved])
+    return moved
 
 
 def create_arguments(doc: NewDocument) -> dict[str, Any]:

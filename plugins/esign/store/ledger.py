@@ -12,12 +12,12 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Engine, bindparam, func, select, text
+from sqlalchemy import Connection, Engine, func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from esign.errors import StoreError
 from esign.model import SignatureSlot, Stage, can_move
-from esign.store.bulk import BulkLedger, NewDocument, document_values
+from esign.store.bulk import BulkLedger, NewDocument, conditional_moves, document_values, event_row
 from esign.store.records import (
     LOCK_NAMESPACE,
     DocumentRecord,
@@ -231,19 +231,8 @@ class Ledger:
         infos = dict(moves)
         if len(infos) != len(moves):
             raise StoreError("the same document twice in one move")
-        now = self._clock()
-        stmt = (documents.update()
-                .where(documents.c.id == bindparam("doc_id"), documents.c.stage == source.value)
-                .values(stage=target.value, updated_at=now))
-        moved: list[str] = []
         with self.engine.begin() as conn:
-            for doc_id in sorted(infos):
-                if conn.execute(stmt, {"doc_id": doc_id}).rowcount == 1:
-                    moved.append(doc_id)
-            if moved:
-                conn.execute(events.insert(), [_event_row(doc_id, action, target, infos[doc_id], now)
-                                               for doc_id in moved])
-        return moved
+            return conditional_moves(conn, infos, source, target, action, self._clock())
 
     def existing_ids(self, document_ids: Sequence[str]) -> set[str]:
         """Which of these document IDs exist (one query per 500)."""
@@ -294,15 +283,7 @@ class Ledger:
 
     def _insert_event(self, conn: Connection, document_id: str, action: str, stage: Stage | None,
                       info: EventInfo, at: datetime) -> None:
-        conn.execute(events.insert().values(**_event_row(document_id, action, stage, info, at)))
-
-
-def _event_row(document_id: str, action: str, stage: Stage | None, info: EventInfo, at: datetime) -> dict[str, object]:
-    return dict(
-        document_id=document_id, at=at, action=action, stage=stage.value if stage else None,
-        actor=info.actor[:200], channel=info.channel[:20], ip=info.ip[:64], user_agent=info.user_agent[:1000],
-        detail=info.detail,
-    )
+        conn.execute(events.insert().values(**event_row(document_id, action, stage, info, at)))
 
 
 def _with_detail(info: EventInfo, detail: str) -> EventInfo:
