@@ -73,23 +73,7 @@ class Outbox:
         existing = self.get_by_key(msg.dedupe_key)
         if existing is not None:
             return existing
-        try:
-            channel, kind = Channel(msg.channel), MessageKind(msg.kind)
-        except ValueError as exc:
-            raise DispatchError(f"outbox {msg.dedupe_key}: {exc}") from exc
-        if not msg.destination:
-            raise DispatchError(f"outbox {msg.dedupe_key}: destination is empty")
-        payload = msg.payload.encode("utf-8") if isinstance(msg.payload, str) else bytes(msg.payload)
-        now = self._clock()
-        stmt = (
-            insert(outbox)
-            .values(
-                dedupe_key=msg.dedupe_key, document_id=msg.document_id, request_id=msg.request_id,
-                kind=kind.value, channel=channel.value, destination=msg.destination, message_id=msg.message_id,
-                payload=payload, state=OutboxState.PENDING.value, attempts=0, created_at=now, updated_at=now,
-            )
-            .returning(*outbox.c)
-        )  # fmt: skip
+        stmt = insert(outbox).values(**_new_row(msg, self._clock())).returning(*outbox.c)
         try:
             with self.engine.begin() as conn:
                 row = conn.execute(stmt).one()
@@ -117,20 +101,8 @@ class Outbox:
         now = self._clock()
         rows: list[dict[str, object]] = []
         for msg in messages:
-            if msg.dedupe_key in found:
-                continue
-            try:
-                channel, kind = Channel(msg.channel), MessageKind(msg.kind)
-            except ValueError as exc:
-                raise DispatchError(f"outbox {msg.dedupe_key}: {exc}") from exc
-            if not msg.destination:
-                raise DispatchError(f"outbox {msg.dedupe_key}: destination is empty")
-            payload = msg.payload.encode("utf-8") if isinstance(msg.payload, str) else bytes(msg.payload)
-            rows.append(dict(
-                dedupe_key=msg.dedupe_key, document_id=msg.document_id, request_id=msg.request_id,
-                kind=kind.value, channel=channel.value, destination=msg.destination, message_id=msg.message_id,
-                payload=payload, state=OutboxState.PENDING.value, attempts=0, created_at=now, updated_at=now,
-            ))  # fmt: skip
+            if msg.dedupe_key not in found:
+                rows.append(_new_row(msg, now))
         if rows:
             try:
                 with self.engine.begin() as conn:
@@ -467,3 +439,20 @@ class Outbox:
             wanted = values.get("state")
             raise DispatchError(f"outbox {entry_id}: cannot become {wanted} from {current.state}")
         return OutboxEntry.from_row(row)
+
+
+def _new_row(msg: OutgoingMessage, now: datetime) -> dict[str, object]:
+    """The pending outbox row for a message; a DispatchError naming the key for an unknown kind or channel, or an
+    empty destination."""
+    try:
+        channel, kind = Channel(msg.channel), MessageKind(msg.kind)
+    except ValueError as exc:
+        raise DispatchError(f"outbox {msg.dedupe_key}: {exc}") from exc
+    if not msg.destination:
+        raise DispatchError(f"outbox {msg.dedupe_key}: destination is empty")
+    payload = msg.payload.encode("utf-8") if isinstance(msg.payload, str) else bytes(msg.payload)
+    return dict(
+        dedupe_key=msg.dedupe_key, document_id=msg.document_id, request_id=msg.request_id,
+        kind=kind.value, channel=channel.value, destination=msg.destination, message_id=msg.message_id,
+        payload=payload, state=OutboxState.PENDING.value, attempts=0, created_at=now, updated_at=now,
+    )  # fmt: skip
