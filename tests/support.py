@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
@@ -88,6 +89,19 @@ class CodeRecorder:
     @property
     def last_code(self) -> str:
         return self.sent[-1][1]
+
+
+def send_after_plan(services: Any, run_id: str, batches: list[dict[str, Any]], approver: str) -> None:
+    """esign_send after ``plan``, in DAG order without Airflow: what a (re-)run or a retry of every task does."""
+    from esign.pipeline import send
+
+    for batch in batches:
+        send.prepare_batch(services, batch)
+    send.approve_run(services, run_id, approver)
+    for batch in batches:
+        send.sign_batch(services, batch)
+        send.dispatch_batch(services, batch)
+        send.mark_awaiting(services, batch)
 
 
 def make_pdf(path: Path, pages: int = 2, text: str = "Contrato de prestação de serviços") -> bytes:

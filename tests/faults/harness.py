@@ -32,7 +32,7 @@ from esign.pipeline.services import Services
 from esign.store import sha256_hex
 from esign.store.schema import document_versions, documents, events
 from esign.workspace import Workspace
-from tests.support import PROJECT_DIR, TEST_PASSPHRASE
+from tests.support import PROJECT_DIR, TEST_PASSPHRASE, send_after_plan
 
 LINK_SECRET = "fault-campaign-link-secret-0123456789abcdef"
 DEALS = 6
@@ -75,26 +75,15 @@ def build_services(home: Path, smtp_port: int, *, url: str | None = None, channe
 # -- the DAG steps, in DAG order, without Airflow ---------------------------------------------------------
 def send_steps(services: Services, run_id: str, batches: list[dict[str, Any]]) -> None:
     """esign_send after ``plan``: what a (re-)run or a retry of every mapped task does."""
-    from esign.pipeline import send
-
-    for batch in batches:
-        send.prepare_batch(services, batch)
-    send.approve_run(services, run_id, "fault-campaign")
-    for batch in batches:
-        send.sign_batch(services, batch)
-        send.dispatch_batch(services, batch)
-        send.mark_awaiting(services, batch)
+    send_after_plan(services, run_id, batches, "fault-campaign")
 
 
 def collect_steps(services: Services) -> dict[str, Any]:
-    """esign_collect in DAG order."""
+    """esign_collect in DAG order: start (recover, expire, ranges), finalize per range, wrap-up."""
     from esign.pipeline import collect
 
-    out: dict[str, Any] = {"recover": collect.recover(services), "expire": collect.expire_requests(services)}
-    out["finalize"] = collect.finalize_documents(services, collect.signed_documents(services))
-    out["write_back"] = collect.write_back_endings(services)
-    out["leftovers"] = collect.deliver_leftovers(services)
-    return out
+    ranges = collect.start_run(services)
+    return {"finalize": [collect.finalize_range(services, r) for r in ranges], "wrap_up": collect.wrap_up(services)}
 
 
 # -- invariants -------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from esign.dispatch.mailserver import LocalMailServer, ReceivedMessage, read_mes
 from esign.pipeline.config import PipelineConfig
 from esign.pipeline.services import Services
 from esign.workspace import Workspace
-from tests.support import PROJECT_DIR, TEST_PASSPHRASE, CodeRecorder
+from tests.support import PROJECT_DIR, TEST_PASSPHRASE, CodeRecorder, send_after_plan
 
 LINK_SECRET = "pipeline-tests-link-secret-0123456789abcdef"
 
@@ -66,13 +66,7 @@ def run_send(services: Services, run_id: str = "run-1") -> list[dict[str, object
     from esign.pipeline import send
 
     batches = send.plan_batches(services, run_id)
-    for batch in batches:
-        send.prepare_batch(services, batch)
-    send.approve_run(services, run_id, "tester")
-    for batch in batches:
-        send.sign_batch(services, batch)
-        send.dispatch_batch(services, batch)
-        send.mark_awaiting(services, batch)
+    send_after_plan(services, run_id, batches, "tester")
     return batches
 
 
