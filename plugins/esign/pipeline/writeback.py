@@ -71,11 +71,15 @@ def write_back(services: Services, record: DocumentRecord, target: str, comment:
     deal_id = int(record.deal_id)
     services.crm.add_comment(deal_id, comment, files)
     services.crm.move_deal(deal_id, getattr(services.config.stages, target))
-    with engine.begin() as conn:
-        conn.execute(crm_sync.update()
-                     .where(crm_sync.c.document_id == record.id, crm_sync.c.target == target)
-                     .values(state="done", updated_at=datetime.now(UTC)))
+    _mark_done(services, [record.id], target)
     return True
+
+
+def _mark_done(services: Services, document_ids: Sequence[str], target: str) -> None:
+    with services.ws.engine.begin() as conn:
+        conn.execute(crm_sync.update()
+                     .where(crm_sync.c.document_id.in_(list(document_ids)), crm_sync.c.target == target)
+                     .values(state="done", updated_at=datetime.now(UTC)))
 
 
 def write_back_many(services: Services, items: Sequence[tuple[DocumentRecord, str]],
@@ -90,15 +94,13 @@ def write_back_many(services: Services, items: Sequence[tuple[DocumentRecord, st
         raise ValueError(f"unknown write-back target {target!r}")
     if services.config.dry_run or not items:
         return 0, {}
-    ids = [record.id for record, _ in items]
-    done = done_targets(services, ids)
-    todo = [(record, comment) for record, comment in items if (record.id, target) not in done]
-    query = select(crm_sync.c.document_id).where(crm_sync.c.document_id.in_(ids), crm_sync.c.target == target)
-    engine = services.ws.engine
-    with engine.begin() as conn:
-        known = set(conn.execute(query).scalars())
+    query = select(crm_sync.c.document_id, crm_sync.c.state).where(
+        crm_sync.c.document_id.in_([record.id for record, _ in items]), crm_sync.c.target == target)
+    with services.ws.engine.begin() as conn:
+        states: dict[str, str] = {doc_id: state for doc_id, state in conn.execute(query)}
+        todo = [(record, comment) for record, comment in items if states.get(record.id) != "done"]
         fresh = [{"document_id": r.id, "target": target, "state": "pending", "detail": "",
-                  "updated_at": datetime.now(UTC)} for r, _ in todo if r.id not in known]
+                  "updated_at": datetime.now(UTC)} for r, _ in todo if r.id not in states]
         if fresh:
             conn.execute(crm_sync.insert(), fresh)
     finished: list[str] = []
@@ -115,10 +117,7 @@ def write_back_many(services: Services, items: Sequence[tuple[DocumentRecord, st
             finished.append(record.id)
     finally:  # also when something unexpected stops the loop: what was done is recorded as done
         if finished:
-            with engine.begin() as conn:
-                conn.execute(crm_sync.update()
-                             .where(crm_sync.c.document_id.in_(finished), crm_sync.c.target == target)
-                             .values(state="done", updated_at=datetime.now(UTC)))
+            _mark_done(services, finished, target)
     return len(finished), refused
 
 
