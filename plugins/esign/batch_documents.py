@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from esign.errors import EsignError, RenderError, SigningError, ValidationError
 from esign.model import Deal, Stage
 from esign.render import render_document
+from esign.render.templates import DocumentTemplate
 from esign.signing import company_sign
 from esign.store import DocumentRecord, EventInfo, NewDocument, StoredFile, sha256_hex, write_atomic
 from esign.store.bulk import create_arguments
@@ -73,13 +74,13 @@ def prepare_documents(ws: Workspace, deals: Sequence[tuple[Deal, Sequence[str]]]
                 results[deal.id] = Prepared(deal.id, known, False)
                 continue
         issues = list(problems) + [str(e) for e in validate_deal(deal)]
-        new.append(_new_document(deal, template_id, template.id, crm, round_, batch_id, issues))
+        new.append(_new_document(deal, template_id, crm, round_, batch_id, issues))
     for prepared in _create_all(ws, new):
         results[prepared.deal_id] = prepared
     to_render = [(deal, r.record) for deal, _ in deals
                  if (r := results[deal.id]).record is not None and r.record.stage is Stage.DRAFT
                  and r.record.id not in rendered]
-    rendered_now, errors = _render_all(ws, to_render, template_id, record_every)
+    rendered_now, errors = _render_all(ws, to_render, template, record_every)
     for record in rendered_now:
         results[record.deal_id] = replace(results[record.deal_id], record=record)
     for record_id, (deal_id, message) in errors.items():
@@ -105,12 +106,12 @@ def _create_all(ws: Workspace, new: Sequence[NewDocument]) -> list[Prepared]:
     return results
 
 
-def _new_document(deal: Deal, template_id: str, default_title: str, crm: str, round_: int, batch_id: str | None,
+def _new_document(deal: Deal, template_id: str, crm: str, round_: int, batch_id: str | None,
                   issues: list[str]) -> NewDocument:
     """The ledger row for a deal; stored values are cleaned like rendered ones (a lone surrogate, a NUL)."""
     party = deal.counterparty
     return NewDocument(
-        deal_id=deal.id, template_id=template_id, title=sanitize_text(deal.title).strip() or default_title,
+        deal_id=deal.id, template_id=template_id, title=sanitize_text(deal.title).strip() or template_id,
         crm=crm, round_=round_, batch_id=batch_id, counterparty_name=sanitize_text(party.name),
         counterparty_tax_id=sanitize_text(party.tax_id), counterparty_email=sanitize_text(party.email),
         counterparty_phone=sanitize_text(party.phone), manager_id=deal.manager.id if deal.manager else None,
@@ -118,7 +119,7 @@ def _new_document(deal: Deal, template_id: str, default_title: str, crm: str, ro
         actor="validator" if issues else "pipeline")
 
 
-def _render_all(ws: Workspace, drafts: Sequence[tuple[Deal, DocumentRecord | None]], template_id: str,
+def _render_all(ws: Workspace, drafts: Sequence[tuple[Deal, DocumentRecord]], template: DocumentTemplate,
                 record_every: int) -> tuple[list[DocumentRecord], dict[str, tuple[str, str]]]:
     """Render each draft, write its file, record the files every ``record_every``.
 
@@ -127,7 +128,6 @@ def _render_all(ws: Workspace, drafts: Sequence[tuple[Deal, DocumentRecord | Non
     A rendering refused by the template quarantines that document; an unexpected failure leaves it a draft
     without a file (the next run renders it again) and is logged; neither stops the others.
     """
-    template = ws.templates.get(template_id)
     done: list[DocumentRecord] = []
     errors: dict[str, tuple[str, str]] = {}
     pending: list[tuple[DocumentRecord, StoredFile]] = []
@@ -140,8 +140,6 @@ def _render_all(ws: Workspace, drafts: Sequence[tuple[Deal, DocumentRecord | Non
         pending.clear()
 
     for deal, record in drafts:
-        if record is None:
-            continue
         try:
             doc = render_document(template, ws.company.party, deal, record.id, issued_at=record.created_at)
         except (RenderError, ValidationError) as exc:
