@@ -25,7 +25,6 @@ from esign.store.records import (
     DocumentRecord,
     EventInfo,
     VersionRecord,
-    as_utc,
     new_document_id,
 )
 from esign.store.schema import document_versions, documents, events
@@ -79,18 +78,8 @@ def document_values(doc: NewDocument, doc_id: str, now: datetime) -> dict[str, A
     )
 
 
-def _record_from_values(values: dict[str, Any]) -> DocumentRecord:
-    return DocumentRecord(
-        id=values["id"], crm=values["crm"], deal_id=values["deal_id"], template_id=values["template_id"],
-        round=values["round"], batch_id=values["batch_id"], title=values["title"],
-        counterparty_name=values["counterparty_name"], counterparty_tax_id=values["counterparty_tax_id"],
-        counterparty_email=values["counterparty_email"], counterparty_phone=values["counterparty_phone"],
-        manager_id=values["manager_id"], stage=Stage(values["stage"]), reason=values["reason"], slots=(),
-        created_at=as_utc(values["created_at"]), updated_at=as_utc(values["updated_at"]),
-    )
-
-
-def _chunks(items: Sequence[str]) -> Iterator[list[str]]:
+def chunks(items: Sequence[str]) -> Iterator[list[str]]:
+    """``items`` in lists of at most 500: under every driver's bound-parameter limit."""
     for start in range(0, len(items), _CHUNK):
         yield list(items[start:start + _CHUNK])
 
@@ -107,7 +96,7 @@ class BulkLedger:
         """The newest round of each deal's document for a template, by deal ID (deals without one are absent)."""
         latest: dict[str, DocumentRecord] = {}
         with self.engine.connect() as conn:
-            for chunk in _chunks(list(dict.fromkeys(deal_ids))):
+            for chunk in chunks(list(dict.fromkeys(deal_ids))):
                 query = select(documents).where(documents.c.crm == crm, documents.c.template_id == template_id,
                                                 documents.c.deal_id.in_(chunk))
                 for row in conn.execute(query):
@@ -121,7 +110,7 @@ class BulkLedger:
         """The ``kind`` version of each document that has one, by document ID."""
         found: dict[str, VersionRecord] = {}
         with self.engine.connect() as conn:
-            for chunk in _chunks(list(document_ids)):
+            for chunk in chunks(list(document_ids)):
                 query = select(document_versions).where(document_versions.c.kind == kind,
                                                         document_versions.c.document_id.in_(chunk))
                 found.update((v.document_id, v) for v in map(VersionRecord.from_row, conn.execute(query)))
@@ -150,7 +139,7 @@ class BulkLedger:
                 conn.execute(events.insert(), firsts)
         except IntegrityError:
             return [self._ledger.create_document(**create_arguments(doc)) for doc in new]
-        return [(_record_from_values(row), True) for row in rows]
+        return [(DocumentRecord.from_mapping(row), True) for row in rows]
 
     def record_files(self, files: Sequence[StoredFile], kind: str) -> None:
         """Record many stored files of one kind (and, for renderings, their slots) in one transaction.
@@ -230,14 +219,14 @@ class BulkLedger:
         with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             got: set[str] = set()
             try:
-                for chunk in _chunks(wanted):
+                for chunk in chunks(wanted):
                     got.update(r[0] for r in conn.execute(
                         text("SELECT d FROM unnest(CAST(:ids AS text[])) AS d "
                              "WHERE pg_try_advisory_lock(:ns, hashtext(d))"), {"ids": chunk, "ns": LOCK_NAMESPACE}))
                 yield got
             finally:
                 held = sorted(got)
-                for chunk in _chunks(held):
+                for chunk in chunks(held):
                     conn.execute(text("SELECT pg_advisory_unlock(:ns, hashtext(d)) FROM unnest(CAST(:ids AS text[])) "
                                       "AS d"), {"ids": chunk, "ns": LOCK_NAMESPACE})
 

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from esign.errors import StoreError
 from esign.model import SignatureSlot, Stage, can_move
-from esign.store.bulk import BulkLedger, NewDocument, conditional_moves, document_values, event_row
+from esign.store.bulk import BulkLedger, NewDocument, chunks, conditional_moves, document_values, event_row
 from esign.store.records import (
     LOCK_NAMESPACE,
     DocumentRecord,
@@ -238,8 +238,7 @@ class Ledger:
         """Which of these document IDs exist (one query per 500)."""
         found: set[str] = set()
         with self.engine.connect() as conn:
-            for start in range(0, len(document_ids), 500):
-                chunk = list(document_ids[start:start + 500])
+            for chunk in chunks(document_ids):
                 found.update(r[0] for r in conn.execute(select(documents.c.id).where(documents.c.id.in_(chunk))))
         return found
 

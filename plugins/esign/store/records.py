@@ -60,7 +60,11 @@ class DocumentRecord:
 
     @classmethod
     def from_row(cls, row: Any) -> DocumentRecord:
-        m = row._mapping
+        return cls.from_mapping(row._mapping)
+
+    @classmethod
+    def from_mapping(cls, m: Any) -> DocumentRecord:
+        """From a ``documents`` row's columns by name (a result row's mapping, or the values just inserted)."""
         return cls(
             id=m["id"], crm=m["crm"], deal_id=m["deal_id"], template_id=m["template_id"], round=m["round"],
             batch_id=m["batch_id"], title=m["title"], counterparty_name=m["counterparty_name"],
