@@ -188,10 +188,7 @@ def company_sign_documents(ws: Workspace, records: Sequence[DocumentRecord], *, 
     match its SHA-256 fails with the reason (the caller decides what to record). Already signed ones only move.
     """
     outcome = SignOutcome([], [], [], {})
-    drafts = [r for r in records if r.stage is Stage.DRAFT]
-    ids = [r.id for r in drafts]
-    rendered = ws.ledger.bulk.versions_for(ids, "rendered")
-    signed = ws.ledger.bulk.versions_for(ids, "company_signed")
+    ids = [r.id for r in records if r.stage is Stage.DRAFT]
     company = ws.company
     pending: list[StoredFile] = []
     moves: list[str] = []
@@ -207,10 +204,13 @@ def company_sign_documents(ws: Workspace, records: Sequence[DocumentRecord], *, 
         moves.clear()
 
     with ws.ledger.bulk.exclusive_many(ids) as mine:
+        outcome.busy.extend(i for i in ids if i not in mine)
+        # read only now, under the locks: another process may have signed some of them and let go meanwhile
+        held = [i for i in ids if i in mine]
+        drafts = [r for r in ws.ledger.bulk.get_many(held).values() if r.stage is Stage.DRAFT]
+        rendered = ws.ledger.bulk.versions_for(held, "rendered")
+        signed = ws.ledger.bulk.versions_for(held, "company_signed")
         for record in drafts:
-            if record.id not in mine:
-                outcome.busy.append(record.id)
-                continue
             if record.id in signed:
                 moves.append(record.id)  # signed and recorded before a crash: only the move is missing
                 continue

@@ -106,6 +106,15 @@ class BulkLedger:
                         latest[record.deal_id] = record
         return latest
 
+    def get_many(self, document_ids: Sequence[str]) -> dict[str, DocumentRecord]:
+        """The documents that exist among ``document_ids``, as they are now, by ID in ID order."""
+        found: dict[str, DocumentRecord] = {}
+        with self.engine.connect() as conn:
+            for chunk in chunks(list(document_ids)):
+                rows = conn.execute(select(documents).where(documents.c.id.in_(chunk)).order_by(documents.c.id))
+                found.update((r.id, r) for r in map(DocumentRecord.from_row, rows))
+        return dict(sorted(found.items()))
+
     def versions_for(self, document_ids: Sequence[str], kind: str) -> dict[str, VersionRecord]:
         """The ``kind`` version of each document that has one, by document ID."""
         found: dict[str, VersionRecord] = {}
