@@ -151,3 +151,19 @@ def test_unknown_stage_in_the_configuration_fails_before_any_deal(pipe: Pipe) ->
     with pytest.raises(CrmConfigError, match="C1:NOPE"):
         send.plan_batches(services, "run-bad")
     assert pipe.ws.ledger.stage_counts() == {}
+
+
+def test_the_directors_summary_counts_the_run_and_samples_its_drafts(pipe: Pipe) -> None:
+    services = pipe.services
+    batches = send.plan_batches(services, "run-sum")
+    for batch in batches:
+        send.prepare_batch(services, batch)
+    drafts = [r for b in batches for r in pipe.ws.ledger.list_batch(str(b["batch_id"]), [Stage.DRAFT])]
+    summary = send.summarize_run(services, "run-sum", sample_size=3)
+    assert summary["batches"] == len(batches) == 3
+    assert sum(summary["stages"].values()) == 12 and summary["to_sign"] == len(drafts)
+    assert summary["stages"].get("quarantined", 0) == 12 - len(drafts)
+    assert [s["document"] for s in summary["sample"]] == [r.id for r in drafts[:3]]  # batch order, then ID order
+    assert summary["sample"][0]["deal"] == drafts[0].deal_id
+    assert send.summarize_run(services, "no-such-run") == {"run_id": "no-such-run", "batches": 0, "stages": {},
+                                                           "to_sign": 0, "sample": []}

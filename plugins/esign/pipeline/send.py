@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from esign.access.approval import authorize_approval, login_for_responder
@@ -139,18 +139,19 @@ def _write_back_quarantine(services: Services, record: DocumentRecord) -> None:
 
 
 def summarize_run(services: Services, run_id: str, sample_size: int = 5) -> dict[str, Any]:
-    """Counts and a sample of what the director is asked to approve."""
+    """Counts and a sample of what the director is asked to approve; counted in SQL, so a 100,000-deal run
+    costs the task a few rows, not every document."""
+    run_batches = select(batches.c.id).where(batches.c.run_id == run_id)
+    in_run = documents.c.batch_id.in_(run_batches.scalar_subquery())
     with services.ws.engine.connect() as conn:
-        ids = [row[0] for row in conn.execute(select(batches.c.id).where(batches.c.run_id == run_id))]
-    stages: Counter[str] = Counter()
-    sample: list[dict[str, str]] = []
-    for batch_id in ids:
-        for record in services.ws.ledger.list_batch(batch_id):
-            stages[record.stage.value] += 1
-            if record.stage is Stage.DRAFT and len(sample) < sample_size:
-                sample.append({"document": record.id, "deal": record.deal_id, "title": record.title,
-                               "counterparty": record.counterparty_name})
-    return {"run_id": run_id, "batches": len(ids), "stages": dict(stages), "to_sign": stages.get("draft", 0),
+        n_batches = len(conn.execute(run_batches).all())
+        stages = {str(stage): int(n) for stage, n in
+                  conn.execute(select(documents.c.stage, func.count()).where(in_run).group_by(documents.c.stage))}
+        drafts = conn.execute(select(documents).where(in_run, documents.c.stage == Stage.DRAFT.value)
+                              .order_by(documents.c.batch_id, documents.c.id).limit(sample_size)).all()
+    sample = [{"document": r.id, "deal": r.deal_id, "title": r.title, "counterparty": r.counterparty_name}
+              for r in map(DocumentRecord.from_row, drafts)]
+    return {"run_id": run_id, "batches": n_batches, "stages": stages, "to_sign": stages.get("draft", 0),
             "sample": sample}
 
 
