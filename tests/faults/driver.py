@@ -16,7 +16,7 @@ Kill points:
   crm_comment           crm.add_comment returned, crm.move_deal not yet called
   sealing               inside finalize_document: the sealed bytes exist only in memory
   final_file            the final PDF was written, not yet recorded
-  final_recorded        Ledger.add_version("final") committed, the stage not yet completed
+  final_recorded        a group's final files and their moves to completed committed; not yet verified or written back
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def _after(owner: Any, name: str, point_of: Callable[..., str | None], wanted: s
 
 def install(kill: str, hit: int) -> None:
     import esign.batch_documents
-    import esign.documents
+    import esign.batch_finalize
     from esign.crm.local import LocalCrm
     from esign.dispatch.email import SmtpSender
     from esign.dispatch.sms import FileSmsGateway
@@ -67,7 +67,7 @@ def install(kill: str, hit: int) -> None:
     from esign.store.ledger import Ledger
 
     dirs = {"rendered": "rendered_file", "company-signed": "company_signed_file", "completed": "final_file"}
-    for module in (esign.batch_documents, esign.documents):
+    for module in (esign.batch_documents, esign.batch_finalize):
         _after(module, "write_atomic", lambda path, data: dirs.get(Path(path).parent.name), kill, hit)
     _after(Ledger, "add_version", lambda self, doc, kind, **kw: f"{kind}_recorded", kill, hit)
     _after(BulkLedger, "record_files", lambda self, files, kind: f"{kind}_recorded", kill, hit)
@@ -75,7 +75,7 @@ def install(kill: str, hit: int) -> None:
     _after(SmtpSender, "send", lambda self, entry: "smtp_accepted", kill, hit)
     _after(FileSmsGateway, "send", lambda self, *a: "sms_accepted", kill, hit)
     _after(LocalCrm, "add_comment", lambda *a, **kw: "crm_comment", kill, hit)
-    _after(esign.documents, "finalize_document", lambda *a, **kw: "sealing", kill, hit)
+    _after(esign.batch_finalize, "finalize_document", lambda *a, **kw: "sealing", kill, hit)
 
     if kill == "company_signed_tmp":  # die inside write_atomic, between fsync and rename
         real_fsync = os.fsync

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
+from typing import Any
 
 import pytest
 
@@ -115,3 +116,41 @@ def test_a_collect_run_is_start_ranges_and_wrap_up(pipe: Pipe, monkeypatch: pyte
     summary = collect.wrap_up(pipe.services)
     assert summary["write_back"]["declined"] == 1
     assert pipe.ws.ledger.stage_counts()["completed"] == len(signed)
+
+
+def test_a_deal_the_crm_refuses_stays_pending_and_the_others_are_written_back(pipe: Pipe) -> None:
+    run_send(pipe.services)
+    sent = pipe.ws.ledger.list_by_stage(Stage.SENT)[:3]
+    for record in sent:
+        client_signs(pipe.services, record.id)
+    crm = LocalCrm(pipe.ws.engine)
+    assert crm.delete_deal(int(sent[1].deal_id))  # deleted in the CRM while the client was signing
+    counts = collect.finalize_documents(pipe.services, [r.id for r in sent])
+    assert counts == {"finalized": 3, "written_back": 2, "errors": 1}
+    assert all(pipe.ws.ledger.get(r.id).stage is Stage.COMPLETED for r in sent)  # sealed all the same
+    assert crm.get_deal_stage(int(sent[0].deal_id)) == crm.get_deal_stage(int(sent[2].deal_id)) == "C1:WON"
+    # the write-back stays owed: the next run's endings step tries it again (and only it)
+    assert collect.write_back_endings(pipe.services) == {"signed_errors": 1}
+
+
+def test_a_final_file_that_is_missing_or_altered_is_not_written_back(pipe: Pipe,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    run_send(pipe.services)
+    sent = pipe.ws.ledger.list_by_stage(Stage.SENT)[:3]
+    for record in sent:
+        client_signs(pipe.services, record.id)
+    ids = [r.id for r in sent]
+    real = collect.seal_documents
+
+    def seal_then_damage(*args: Any, **kw: Any) -> Any:  # what a bad disk or a person does after sealing
+        outcome = real(*args, **kw)
+        pipe.ws.version_path("final", ids[0]).unlink()
+        altered = pipe.ws.version_path("final", ids[1])
+        altered.write_bytes(altered.read_bytes().replace(b"/Producer", b"/Pr0ducer", 1))
+        return outcome
+
+    monkeypatch.setattr(collect, "seal_documents", seal_then_damage)
+    assert collect.finalize_documents(pipe.services, ids) == {"finalized": 3, "errors": 2, "written_back": 1}
+    crm = LocalCrm(pipe.ws.engine)
+    assert [crm.get_deal_stage(int(r.deal_id)) == "C1:WON" for r in sent] == [False, False, True]
+    assert [e.action for e in pipe.ws.ledger.events(ids[1])][-1] == "completed"  # no "verified" event

@@ -365,6 +365,8 @@ def test_sign_exactly_once_and_evidence_round_trip(service: SigningRequests, req
     with Image.open(io.BytesIO(evidence.drawn_png)) as image:
         assert image.format == "PNG" and image.mode == "RGBA" and image.size == (300, 100)
     assert service.expire_due(clock.now + timedelta(days=30)) == []  # a signed request never expires
+    # the bulk form gives the same, and leaves out documents nobody signed
+    assert service.evidence_many([request_.document_id, "DOC-UNSIGNED"]) == {request_.document_id: evidence}
 
 
 def test_a_blank_drawing_is_no_drawing(service: SigningRequests, request_: SigningRequest,

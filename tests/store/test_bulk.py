@@ -100,3 +100,15 @@ def test_exclusive_many_leaves_out_what_another_process_holds(ledger: Ledger, en
                 assert second == set(ids)  # SQLite: one embedded process, always allowed
     with other.bulk.exclusive_many(ids) as after:
         assert after == set(ids)  # released at the end of each block
+
+
+def test_events_for_and_log_many(ledger: Ledger) -> None:
+    (a, _), (b, _), (c, _) = ledger.bulk.create_documents([_new("e1"), _new("e2"), _new("e3")])
+    ledger.bulk.log_many([(a.id, "verified", EventInfo(actor="pipeline", detail="sha256 x")),
+                          (b.id, "viewed", EventInfo(actor="client", ip="198.51.100.9"))])
+    found = ledger.bulk.events_for([a.id, b.id, "DOC-MISSING"])
+    assert [e.action for e in found[a.id]] == ["created", "verified"]
+    assert [(e.action, e.ip) for e in found[b.id]] == [("created", ""), ("viewed", "198.51.100.9")]
+    assert found[a.id] == ledger.events(a.id) and "DOC-MISSING" not in found and c.id not in found
+    assert ledger.get(a.id).stage is Stage.DRAFT  # a logged event changes no stage
+    ledger.bulk.log_many([])  # nothing to write: no transaction

@@ -10,8 +10,10 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from esign.batch_documents import RECORD_EVERY
+from esign.batch_finalize import finalize_documents as seal_documents
 from esign.dispatch.records import Channel, MessageKind
-from esign.documents import fail_document, finalize_signed_document
+from esign.documents import fail_document
 from esign.errors import EsignError
 from esign.model import Stage
 from esign.pipeline import writeback
@@ -89,37 +91,66 @@ def wrap_up(services: Services) -> dict[str, dict[str, int]]:
 
 
 def finalize_documents(services: Services, document_ids: list[str]) -> dict[str, int]:
-    """Seal each signed document, verify it, attach it to the deal and move the deal to "signed"."""
+    """Seal the signed documents, verify each sealed file, attach it to the deal and move the deal to "signed".
+
+    A group of ``RECORD_EVERY`` documents at a time: sealed and recorded together (``esign.batch_finalize``),
+    then verified and written back together, so the CRM hears of each group as soon as it is sealed.
+    Documents already completed (a write-back a crash or the CRM interrupted) are only verified and written back.
+    """
     counts: Counter[str] = Counter()
     ws = services.ws
-    if document_ids:
-        ws.sealer  # noqa: B018 -- keys that cannot be loaded (passphrase, expiry) stop the task, failing no document
+    if not document_ids:
+        return {}
+    ws.sealer  # noqa: B018 -- keys that cannot be loaded (passphrase, expiry) stop the task, failing no document
     written_back = writeback.done_targets(services, document_ids)  # one query for the chunk, not one per document
-    for doc_id in document_ids:
-        try:
-            record = ws.ledger.get(doc_id)
-            if record.stage is Stage.CLIENT_SIGNED:
-                record = finalize_signed_document(ws, doc_id, services.requests.evidence(doc_id))
-                if record.stage is not Stage.COMPLETED:
-                    counts["busy"] += 1  # another worker is sealing it right now and will finish it
-                    continue
-                counts["finalized"] += 1
-            data = ws.version_path("final", doc_id).read_bytes()
-            verdict = verify_pdf(data, ws.ledger, ws.trust_roots)
-            if not verdict.authentic:
-                raise EsignError(f"the sealed file does not verify: {'; '.join(verdict.reasons)}")
-            if (doc_id, "signed") not in written_back:
-                ws.ledger.log(doc_id, "verified", EventInfo(actor="pipeline", detail=f"sha256 {verdict.sha256}"))
-                comment = (f"Contrato {doc_id} assinado por todas as partes. Arquivo final verificado "
-                           f"(SHA-256 {verdict.sha256}). Verificação: {ws.settings.verify_url(doc_id)}")
-                if writeback.write_back(services, record, "signed", comment, [(f"{doc_id}.pdf", data)]):
-                    counts["written_back"] += 1
-        except EsignError as exc:
+    for start in range(0, len(document_ids), RECORD_EVERY):
+        group = document_ids[start:start + RECORD_EVERY]
+        records = ws.ledger.bulk.get_many(group)
+        signed = [i for i in group if i in records and records[i].stage is Stage.CLIENT_SIGNED]
+        outcome = seal_documents(ws, signed, services.requests.evidence_many)
+        counts["finalized"] += len(outcome.completed)
+        counts["busy"] += len(outcome.busy)  # another worker is sealing them right now and will finish them
+        for doc_id, exc in outcome.failed.items():
             log.warning("document %s: finalize failed: %s", doc_id, exc)
             counts["errors"] += 1
             if ws.ledger.get(doc_id).stage is Stage.CLIENT_SIGNED:
                 fail_document(ws, doc_id, exc)
-    return dict(counts)
+        sealed = set(outcome.completed)
+        ready = [i for i in group if (i in sealed or (i in records and records[i].stage is Stage.COMPLETED))
+                 and (i, "signed") not in written_back]
+        _verify_and_write_back(services, ready, counts)
+    return {key: value for key, value in counts.items() if value}
+
+
+def _verify_and_write_back(services: Services, document_ids: list[str], counts: Counter[str]) -> None:
+    """Validate each final file (hash in the ledger, signatures, trust) and attach the good ones to their deals."""
+    ws = services.ws
+    records = ws.ledger.bulk.get_many(document_ids)
+    verified: list[tuple[str, str, EventInfo]] = []
+    items: list[tuple[DocumentRecord, str]] = []
+    files: dict[str, list[tuple[str, bytes]]] = {}
+    for doc_id in document_ids:
+        try:
+            data = ws.version_path("final", doc_id).read_bytes()
+        except OSError as error:
+            log.error("document %s: the final file cannot be read: %s", doc_id, error)
+            counts["errors"] += 1
+            continue
+        verdict = verify_pdf(data, ws.ledger, ws.trust_roots)
+        if not verdict.authentic:
+            log.warning("document %s: the sealed file does not verify: %s", doc_id, "; ".join(verdict.reasons))
+            counts["errors"] += 1
+            continue
+        verified.append((doc_id, "verified", EventInfo(actor="pipeline", detail=f"sha256 {verdict.sha256}")))
+        items.append((records[doc_id], f"Contrato {doc_id} assinado por todas as partes. Arquivo final verificado "
+                                       f"(SHA-256 {verdict.sha256}). Verificação: {ws.settings.verify_url(doc_id)}"))
+        files[doc_id] = [(f"{doc_id}.pdf", data)]
+    ws.ledger.bulk.log_many(verified)
+    written, refused = writeback.write_back_many(services, items, "signed", files)
+    counts["written_back"] += written
+    for doc_id, refusal in refused.items():
+        log.warning("document %s: the CRM refused the \"signed\" write-back: %s", doc_id, refusal)
+        counts["errors"] += 1
 
 
 def write_back_endings(services: Services, limit: int = 5000) -> dict[str, int]:

@@ -7,7 +7,7 @@ then appear twice, which is visible and harmless, while a lost write-back would 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import exists, select
@@ -82,10 +82,12 @@ def _mark_done(services: Services, document_ids: Sequence[str], target: str) -> 
                      .values(state="done", updated_at=datetime.now(UTC)))
 
 
-def write_back_many(services: Services, items: Sequence[tuple[DocumentRecord, str]],
-                    target: str) -> tuple[int, dict[str, EsignError]]:
-    """``write_back`` for a batch (no files): the intents in one transaction, the CRM calls one by one, the
-    done marks in one transaction. Documents already done are skipped.
+def write_back_many(services: Services, items: Sequence[tuple[DocumentRecord, str]], target: str,
+                    files: Mapping[str, Sequence[tuple[str, bytes]]] | None = None,
+                    ) -> tuple[int, dict[str, EsignError]]:
+    """``write_back`` for a batch: the intents in one transaction, the CRM calls one by one (with the document's
+    ``files``, by document ID, attached to its comment), the done marks in one transaction. Documents already
+    done are skipped.
 
     Returns how many were written back and the CRM's refusals by document ID; a refused one stays pending
     for the next run and does not stop the others (a deal deleted in the CRM must not hold up its batch).
@@ -109,7 +111,7 @@ def write_back_many(services: Services, items: Sequence[tuple[DocumentRecord, st
     try:
         for record, comment in todo:
             try:
-                services.crm.add_comment(int(record.deal_id), comment, ())
+                services.crm.add_comment(int(record.deal_id), comment, (files or {}).get(record.id, ()))
                 services.crm.move_deal(int(record.deal_id), stage)
             except EsignError as exc:
                 refused[record.id] = exc

@@ -409,18 +409,25 @@ class SigningRequests:
     # -- evidence and the collect step ---------------------------------------------------------------
     def evidence(self, document_id: str) -> ClientEvidence:
         """What the certificate of completion prints about the client's signature."""
-        query = select(signing_requests).where(signing_requests.c.document_id == document_id,
+        found = self.evidence_many([document_id])
+        if document_id not in found:
+            raise RequestError(f"document {document_id} has no client signature", reason="not_signed")
+        return found[document_id]
+
+    def evidence_many(self, document_ids: Sequence[str]) -> dict[str, ClientEvidence]:
+        """``evidence`` for many documents in one query; a document without a client signature is absent."""
+        if not document_ids:
+            return {}
+        query = select(signing_requests).where(signing_requests.c.document_id.in_(list(document_ids)),
                                                signing_requests.c.status == RequestStatus.SIGNED.value)
         with self.engine.connect() as conn:
-            row = conn.execute(query).first()
-        if row is None:
-            raise RequestError(f"document {document_id} has no client signature", reason="not_signed")
-        return ClientEvidence(
+            rows = conn.execute(query).all()
+        return {row.document_id: ClientEvidence(
             signer_name=row.signer_name, signed_at=as_utc(row.signed_at), channel=row.channel,
             masked_destination=row.masked_destination, code_verified_at=as_utc(row.code_verified_at),
             ip=row.sign_ip or "", user_agent=row.sign_user_agent or "", typed_name=row.typed_name or "",
             drawn_png=row.drawn_png,
-        )
+        ) for row in rows}
 
     def pending(self, older_than: timedelta) -> list[SigningRequest]:
         """Open, unexpired requests created more than ``older_than`` ago (candidates for a reminder)."""

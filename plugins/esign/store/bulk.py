@@ -24,6 +24,7 @@ from esign.store.records import (
     LOCK_NAMESPACE,
     DocumentRecord,
     EventInfo,
+    EventRecord,
     VersionRecord,
     new_document_id,
 )
@@ -125,6 +126,16 @@ class BulkLedger:
                 found.update((v.document_id, v) for v in map(VersionRecord.from_row, conn.execute(query)))
         return found
 
+    def events_for(self, document_ids: Sequence[str]) -> dict[str, list[EventRecord]]:
+        """Each document's events, oldest first, by document ID (a document without events is absent)."""
+        found: dict[str, list[EventRecord]] = {}
+        with self.engine.connect() as conn:
+            for chunk in chunks(list(document_ids)):
+                query = select(events).where(events.c.document_id.in_(chunk)).order_by(events.c.id)
+                for event in map(EventRecord.from_row, conn.execute(query)):
+                    found.setdefault(event.document_id, []).append(event)
+        return found
+
     # -- writes ------------------------------------------------------------------------------------
     def create_documents(self, new: Sequence[NewDocument]) -> list[tuple[DocumentRecord, bool]]:
         """Create many documents (and their first events) in one transaction; ``(record, created)`` each, in order.
@@ -191,6 +202,15 @@ class BulkLedger:
                 self._ledger.add_version(f.document_id, kind, sha256=f.sha256, path=f.path, size=f.size)
             return self.record_files_and_move((), kind, moves, source, target, action, actor, detail)
         return moved
+
+    def log_many(self, entries: Sequence[tuple[str, str, EventInfo]]) -> None:
+        """Append many events that do not change a stage, ``(document ID, action, info)`` each, in one transaction."""
+        if not entries:
+            return
+        now = self._ledger.now()
+        with self.engine.begin() as conn:
+            conn.execute(events.insert(), [event_row(doc_id, action, None, info, now)
+                                           for doc_id, action, info in entries])
 
     def _unrecorded(self, files: Sequence[StoredFile], kind: str) -> list[StoredFile]:
         """The files not yet recorded; a StoreError if one is recorded with another SHA-256 (as ``add_version``)."""

@@ -1,0 +1,118 @@
+"""Finalize client-signed documents in groups: client block + certificate of completion + seal, bulk-recorded.
+
+Same guarantees as sealing one document at a time: a document is sealed under its lock, the final file is written
+atomically before the ledger records it, and its version and the move to ``completed`` are one transaction (per
+group of ``record_every`` documents instead of two per document). A crash before that commit leaves the group
+``client_signed``; the next run seals it again (nobody has seen those files).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from esign.batch_documents import RECORD_EVERY
+from esign.errors import EsignError, SigningError
+from esign.model import AuditEvent, ClientEvidence, Party, Stage
+from esign.signing import CompletionInfo, finalize_document
+from esign.store import DocumentRecord, StoredFile, sha256_hex, write_atomic
+from esign.store.records import EventRecord, VersionRecord
+from esign.workspace import Workspace
+
+#: The client evidence of the documents asked for, by document ID (one without a client signature is absent).
+EvidenceSource = Callable[[Sequence[str]], Mapping[str, ClientEvidence]]
+
+
+@dataclass
+class FinalizeOutcome:
+    """Document IDs by what finalizing them did."""
+
+    completed: list[str] = field(default_factory=list)
+    busy: list[str] = field(default_factory=list)
+    failed: dict[str, EsignError] = field(default_factory=dict)
+
+
+def finalize_documents(ws: Workspace, document_ids: Sequence[str], evidence_for: EvidenceSource, *,
+                       record_every: int = RECORD_EVERY) -> FinalizeOutcome:
+    """Seal the ``client_signed`` documents among ``document_ids``; the others are left as they are.
+
+    ``completed`` lists those moved to completed by this call; a document another process holds right now is
+    ``busy`` (that process finishes it); one that cannot be sealed (missing evidence or versions, a file that does
+    not match its SHA-256) is in ``failed`` with the reason, still ``client_signed`` (the caller decides).
+    """
+    outcome = FinalizeOutcome()
+    wanted = list(dict.fromkeys(document_ids))
+    for start in range(0, len(wanted), max(record_every, 1)):
+        group = wanted[start:start + max(record_every, 1)]
+        with ws.ledger.bulk.exclusive_many(group) as mine:
+            outcome.busy.extend(i for i in group if i not in mine)
+            # read under the locks: another process may have sealed some of them and let go meanwhile
+            held = [i for i in group if i in mine]
+            records = [r for r in ws.ledger.bulk.get_many(held).values() if r.stage is Stage.CLIENT_SIGNED]
+            if records:
+                _finalize_group(ws, records, evidence_for, outcome)
+    return outcome
+
+
+def _finalize_group(ws: Workspace, records: Sequence[DocumentRecord], evidence_for: EvidenceSource,
+                    outcome: FinalizeOutcome) -> None:
+    bulk = ws.ledger.bulk
+    ids = [r.id for r in records]
+    finals = bulk.versions_for(ids, "final")
+    todo = [r.id for r in records if r.id not in finals]
+    originals, signed = bulk.versions_for(todo, "rendered"), bulk.versions_for(todo, "company_signed")
+    evidence = evidence_for(todo) if todo else {}
+    trails = bulk.events_for(todo)
+    moves = [i for i in ids if i in finals]  # sealed and recorded before a crash: only the move is missing
+    pending: list[StoredFile] = []
+    try:
+        for record in records:
+            if record.id in finals:
+                continue
+            try:
+                pending.append(_seal_one(ws, record, evidence.get(record.id), originals.get(record.id),
+                                         signed.get(record.id), trails.get(record.id, [])))
+            except EsignError as exc:
+                outcome.failed[record.id] = exc
+                continue
+            moves.append(record.id)
+    finally:  # also when something unexpected stops the group: what was sealed is recorded
+        if moves:
+            outcome.completed.extend(bulk.record_files_and_move(
+                pending, "final", moves, Stage.CLIENT_SIGNED, Stage.COMPLETED, "completed", "pipeline", "sealed"))
+
+
+def _seal_one(ws: Workspace, record: DocumentRecord, evidence: ClientEvidence | None,
+              original: VersionRecord | None, signed: VersionRecord | None,
+              trail: Sequence[EventRecord]) -> StoredFile:
+    document_id = record.id
+    if evidence is None:
+        raise SigningError(f"document {document_id}: has no client signature")
+    if original is None or signed is None:
+        raise SigningError(f"document {document_id}: earlier versions are missing from the ledger")
+    source = ws.version_path("company_signed", document_id).read_bytes()
+    if sha256_hex(source) != signed.sha256:
+        raise SigningError(f"document {document_id}: the company-signed file does not match its SHA-256")
+    company_event = next((e for e in trail if e.stage is Stage.COMPANY_SIGNED), None)
+    info = CompletionInfo(
+        document_id=document_id, title=record.title, company=ws.company.party,
+        counterparty=_counterparty(record, evidence),
+        company_signer_name=ws.company.director_name, company_signer_title=ws.company.director_title,
+        company_signed_at=company_event.at if company_event else signed.created_at,
+        events=tuple(AuditEvent(at=e.at, action=e.action, actor=e.actor, channel=e.channel, ip=e.ip,
+                                user_agent=e.user_agent, detail=e.detail) for e in trail),
+        sha256_original=original.sha256, sha256_company_signed=signed.sha256,
+        verify_url=ws.settings.verify_url(document_id),
+    )
+    final = finalize_document(source, record.slots, evidence, info, ws.sealer)
+    path = ws.version_path("final", document_id)
+    write_atomic(path, final)
+    return StoredFile(document_id, sha256_hex(final), str(path), len(final))
+
+
+def _counterparty(record: DocumentRecord, evidence: ClientEvidence) -> Party:
+    """The counterparty as the ledger recorded it, with the person who actually signed."""
+    return Party(name=record.counterparty_name or evidence.signer_name, tax_id=record.counterparty_tax_id,
+                 representative=evidence.signer_name, email=record.counterparty_email,
+                 phone=record.counterparty_phone)
+
