@@ -29,7 +29,9 @@ def test_run_step_refuses_what_is_not_a_pipeline_step(step: str) -> None:
 
 def test_the_worker_preload_module_loads_the_pipeline() -> None:
     code = ("import sys; import esign.hooks.worker_preload; "
+            "from airflow.sdk.execution_time.supervisor import WatchedSubprocess as W; "
             "print(all(m in sys.modules for m in ('esign.pipeline.send', 'esign.pipeline.collect', "
-            "'esign.store.migrations', 'reportlab', 'pyhanko', 'alembic')))")
+            "'esign.store.migrations', 'reportlab', 'pyhanko', 'alembic', 'airflow.executors.local_executor', "
+            "'airflow.providers.standard.operators.hitl')), getattr(W._service_subprocess, '_esign_prompt_exit', 0))")
     out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_DIR, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "True"
+    assert out.stdout.split()[-2:] == ["True", "True"]  # the pipeline, the worker's Airflow code, the exit wrap

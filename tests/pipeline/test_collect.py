@@ -93,7 +93,8 @@ def test_finalize_chunks_are_few_on_big_runs_and_never_tiny() -> None:
     assert collect.finalize_chunk_size(0) == collect.FINALIZE_CHUNK_MIN
     assert collect.finalize_chunk_size(10) == collect.FINALIZE_CHUNK_MIN
     assert collect.finalize_chunk_size(1_000) == 250  # two chunks per worker
-    assert collect.finalize_chunk_size(9_121) == 913  # 10 equal chunks, 5 per worker: none idles at the end
+    assert collect.finalize_chunk_size(9_121) == 2281  # 4 equal chunks, 2 per worker: none idles at the end
+    assert collect.finalize_chunk_size(20_001) == 2001  # 9 chunks of at most 2,500 -> 10, a multiple of 2
     assert collect.finalize_chunk_size(100_000) == collect.FINALIZE_CHUNK_MAX
     assert collect.finalize_chunk_size(1_000, workers=4) == 125
 

@@ -19,6 +19,7 @@ import pytest
 
 from esign.config import Settings
 from esign.dispatch.mailserver import LocalMailServer
+from esign.hooks.worker_settings import CELERY_SETTINGS
 from esign.store import Ledger, make_engine
 from tests.prod.postgres import throwaway_database
 from tests.prod.stack import BIN, PROJECT_DIR, Api, Stack, airflow_env, free_port, wait_for
@@ -55,6 +56,7 @@ def stack(tmp_path: Path, core_settings: Settings) -> Iterator[tuple[Stack, str,
         env = dict(os.environ)
         env.update(airflow_env(home=tmp_path / "airflow", port=port, metadata_url=airflow_url,
                                executor="CeleryExecutor", parallelism=4, smtp_port=mail.port))
+        env.update(CELERY_SETTINGS)  # the deployment's Celery configuration (docker-compose.yml)
         env.update({
             "AIRFLOW__CELERY__BROKER_URL": REDIS_URL,
             "AIRFLOW__CELERY__RESULT_BACKEND": f"db+{airflow_url}",

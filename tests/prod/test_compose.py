@@ -166,7 +166,8 @@ def test_airflow_commands_exist(compose: dict[str, Any]) -> None:
 
 
 def test_airflow_gets_the_recommended_worker_settings(compose: dict[str, Any]) -> None:
-    from esign.hooks.worker_settings import WORKER_SETTINGS
+    from esign.hooks.worker_settings import CELERY_SETTINGS, WORKER_SETTINGS
 
     env = compose["x-airflow-common"]["environment"]
-    assert {k: str(env.get(k)) for k in WORKER_SETTINGS} == WORKER_SETTINGS
+    wanted = WORKER_SETTINGS | CELERY_SETTINGS
+    assert {k: str(env.get(k)) for k in wanted} == wanted

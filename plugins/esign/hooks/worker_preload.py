@@ -1,12 +1,23 @@
-"""Everything a pipeline task needs, imported once per worker: set ``[core] mp_forkserver_preload`` to this module.
+"""Everything a worker and its tasks need, imported once: set ``[core] mp_forkserver_preload`` to this module.
 
 With ``[core] mp_start_method = forkserver`` Airflow's LocalExecutor forks its workers (and they their task
-processes) from a forkserver that imported this module, so a task starts with the pipeline already in memory
-instead of importing reportlab, pyHanko, SQLAlchemy, Alembic and the esign package again (about 2 s per task
-instance on two cores; see bench/airflow_overhead.py). Importing it has no side effect beyond the imports.
+processes) from a forkserver that the scheduler starts with it and that imported this module, so:
+
+- a worker starts with Airflow's executor and task-supervisor code in memory (otherwise each worker imports about
+  940 modules, 3-5 s on two cores, when it takes its first task);
+- a task starts with the pipeline and the DAG files' Airflow imports in memory instead of importing reportlab,
+  pyHanko, SQLAlchemy, Alembic and the esign package again (about 2 s per task instance on two cores);
+- the task supervisor notices a finished task at once (``esign.hooks.supervisor_exit``).
+
+See bench/airflow_overhead.py. Importing it has no side effect beyond the imports and that one wrap.
 """
 
 from __future__ import annotations
+
+import airflow.executors.local_executor
+import airflow.providers.standard.operators.hitl
+import airflow.sdk
+import airflow.sdk.execution_time.supervisor
 
 import esign.access.approval
 import esign.hooks.airflow_services
@@ -14,6 +25,10 @@ import esign.pipeline.collect
 import esign.pipeline.send
 import esign.store.migrations
 import esign.verify
+from esign.hooks.supervisor_exit import install
 
-MODULES = (esign.access.approval, esign.hooks.airflow_services, esign.pipeline.collect, esign.pipeline.send,
-           esign.store.migrations, esign.verify)
+install()
+
+MODULES = (airflow.executors.local_executor, airflow.providers.standard.operators.hitl, airflow.sdk,
+           airflow.sdk.execution_time.supervisor, esign.access.approval, esign.hooks.airflow_services,
+           esign.pipeline.collect, esign.pipeline.send, esign.store.migrations, esign.verify)

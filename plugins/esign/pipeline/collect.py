@@ -37,9 +37,10 @@ def recover(services: Services) -> dict[str, int]:
     return {"uncertain": len(stale), "reconciled": moved, **sent}
 
 
-#: Documents per finalize task: few task instances on a big run (each costs the orchestrator a start-up),
-#: small enough that a retry redoes little and both workers get work.
-FINALIZE_CHUNK_MIN, FINALIZE_CHUNK_MAX = 50, 1000
+#: Documents per finalize task: few task instances on a big run (each costs the orchestrator a start-up and a
+#: hand-over, ~1 s on two cores), at least two per worker so both keep busy. A retry redoes little whatever the
+#: size: sealed documents are recorded every ``RECORD_EVERY`` and skipped by the retry.
+FINALIZE_CHUNK_MIN, FINALIZE_CHUNK_MAX = 50, 2500
 
 
 def finalize_chunk_size(total: int, workers: int = 2) -> int:
