@@ -1,6 +1,6 @@
 """Airflow's own overhead on a real scheduler: esign_send + esign_collect through Airflow vs the same steps direct.
 
-``make bench-airflow`` runs it: ``.venv/bin/python bench/airflow_overhead.py --deals 10000 --batch-size 1250``.
+``make bench-airflow`` runs it: ``.venv/bin/python bench/airflow_overhead.py --deals 10000 --batch-size 2500``.
 
 1. Airflow. A fresh embedded workdir (SQLite ledger, the local CRM seeded with ``--deals`` deals, keys) and a local
    SMTP server; Airflow's api-server, scheduler (LocalExecutor, parallelism 2) and dag-processor as subprocesses,
@@ -21,9 +21,9 @@ process and task logs to ``var/bench/airflow/logs/``. Each task instance's own t
 busy after it ended.
 
 The stack runs with the worker settings the README recommends for production (``esign.hooks.worker_settings``):
-LocalExecutor workers forked from a forkserver that imported ``esign.hooks.worker_preload`` once, so a task
-process starts with the pipeline loaded; the task supervisor's heartbeat every second. ``--no-preload`` measures
-Airflow's defaults instead.
+LocalExecutor workers forked from a forkserver that imported ``esign.hooks.worker_preload`` once, so a worker
+starts with Airflow's worker code loaded, a task process with the pipeline loaded, and the task supervisor notices
+a finished task at once (heartbeats at Airflow's 5 s). ``--no-preload`` measures Airflow's defaults instead.
 """
 
 from __future__ import annotations

@@ -119,18 +119,18 @@ def finalize_documents(services: Services, document_ids: list[str]) -> dict[str,
         sealed = set(outcome.completed)
         ready = [i for i in group if (i in sealed or (i in records and records[i].stage is Stage.COMPLETED))
                  and (i, "signed") not in written_back]
-        _verify_and_write_back(services, ready, counts)
+        _verify_and_write_back(services, [records[i] for i in ready], counts)
     return {key: value for key, value in counts.items() if value}
 
 
-def _verify_and_write_back(services: Services, document_ids: list[str], counts: Counter[str]) -> None:
+def _verify_and_write_back(services: Services, records: list[DocumentRecord], counts: Counter[str]) -> None:
     """Validate each final file (hash in the ledger, signatures, trust) and attach the good ones to their deals."""
     ws = services.ws
-    records = ws.ledger.bulk.get_many(document_ids)
     verified: list[tuple[str, str, EventInfo]] = []
     items: list[tuple[DocumentRecord, str]] = []
     files: dict[str, list[tuple[str, bytes]]] = {}
-    for doc_id in document_ids:
+    for record in records:
+        doc_id = record.id
         try:
             data = ws.version_path("final", doc_id).read_bytes()
         except OSError as error:
@@ -143,7 +143,7 @@ def _verify_and_write_back(services: Services, document_ids: list[str], counts: 
             counts["errors"] += 1
             continue
         verified.append((doc_id, "verified", EventInfo(actor="pipeline", detail=f"sha256 {verdict.sha256}")))
-        items.append((records[doc_id], f"Contrato {doc_id} assinado por todas as partes. Arquivo final verificado "
+        items.append((record, f"Contrato {doc_id} assinado por todas as partes. Arquivo final verificado "
                                        f"(SHA-256 {verdict.sha256}). Verificação: {ws.settings.verify_url(doc_id)}"))
         files[doc_id] = [(f"{doc_id}.pdf", data)]
     ws.ledger.bulk.log_many(verified)
