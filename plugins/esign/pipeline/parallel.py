@@ -12,6 +12,7 @@ connections and any running threads (an SMTP server, a portal).
 
 from __future__ import annotations
 
+import gc
 import importlib
 import multiprocessing
 import os
@@ -67,6 +68,9 @@ def _init_worker(spec: WorkerSpec) -> None:
     _ = ws.sealer, ws.templates, ws.company, ws.ledger, ws.trust_roots
     register_fonts()
     _services = Services(ws=ws, config=spec.config, smtp=spec.smtp, environ=dict(spec.environ))
+    # what the worker holds for its whole life (modules, keys, fonts, templates) need not be walked by every full
+    # collection; as esign.hooks.worker_preload does for Airflow's workers
+    gc.freeze()
 
 
 def worker_services() -> Services:
