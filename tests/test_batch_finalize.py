@@ -21,9 +21,11 @@ TEMPLATE = "contrato_servicos"
 
 
 def _client_signed(ws: Workspace, prefix: str, n: int) -> list[str]:
+    """``n`` new client-signed documents (the workspace is shared: each test uses its own deal prefix)."""
     prepared = prepare_documents(ws, [(make_deal(f"{prefix}{i}"), ()) for i in range(n)], TEMPLATE)
     records = [p.record for p in prepared if p.record is not None]
     signed = company_sign_documents(ws, records, approved_by="director").signed
+    assert len(signed) == n, "deal IDs already used by another test"
     for doc_id in signed:
         ws.ledger.move(doc_id, Stage.SENT, "sent", EventInfo(actor="pipeline", channel="sms"))
         ws.ledger.move(doc_id, Stage.CLIENT_SIGNED, "client_signed", EventInfo(actor="client", channel="sms"))
@@ -35,7 +37,7 @@ def _evidence_of(ids: Sequence[str]) -> dict[str, ClientEvidence]:
 
 
 def test_a_group_is_sealed_and_recorded_together(core_ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
-    ids = _client_signed(core_ws, "fin-", 5)
+    ids = _client_signed(core_ws, "fin-grp-", 5)
     commits: list[int] = []
     real = core_ws.ledger.bulk.record_files_and_move
 
@@ -62,7 +64,7 @@ def test_a_group_is_sealed_and_recorded_together(core_ws: Workspace, monkeypatch
 
 
 def test_the_certificate_prints_each_documents_own_trail_and_signer(core_ws: Workspace) -> None:
-    first, second = _client_signed(core_ws, "trail-", 2)
+    first, second = _client_signed(core_ws, "fin-trail-", 2)
     core_ws.ledger.log(second, "viewed", EventInfo(actor="client", ip="198.51.100.77"))
     finalize_documents(core_ws, [first, second], _evidence_of)
     from pypdf import PdfReader
@@ -73,7 +75,7 @@ def test_the_certificate_prints_each_documents_own_trail_and_signer(core_ws: Wor
 
 
 def test_bad_documents_fail_alone(core_ws: Workspace) -> None:
-    tampered, unsigned, good = _client_signed(core_ws, "bad-", 3)
+    tampered, unsigned, good = _client_signed(core_ws, "fin-bad-", 3)
     core_ws.version_path("company_signed", tampered).write_bytes(b"%PDF-1.4 altered")
     outcome = finalize_documents(core_ws, [tampered, unsigned, good],
                                  lambda ids: {i: e for i, e in _evidence_of(ids).items() if i != unsigned})
@@ -86,7 +88,7 @@ def test_bad_documents_fail_alone(core_ws: Workspace) -> None:
 
 
 def test_a_final_file_recorded_before_a_crash_is_only_moved(core_ws: Workspace) -> None:
-    (doc_id,) = _client_signed(core_ws, "resume-", 1)
+    (doc_id,) = _client_signed(core_ws, "fin-resume-", 1)
     path = core_ws.version_path("final", doc_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"%PDF sealed before the crash")
@@ -100,8 +102,8 @@ def test_a_final_file_recorded_before_a_crash_is_only_moved(core_ws: Workspace) 
 
 def test_documents_held_elsewhere_or_in_other_stages_are_left(core_ws: Workspace,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    held, free = _client_signed(core_ws, "held-", 2)
-    (draft,) = [p.record for p in prepare_documents(core_ws, [(make_deal("held-draft"), ())], TEMPLATE)]
+    held, free = _client_signed(core_ws, "fin-held-", 2)
+    (draft,) = [p.record for p in prepare_documents(core_ws, [(make_deal("fin-held-draft"), ())], TEMPLATE)]
     assert draft is not None
 
     @contextmanager
@@ -117,7 +119,7 @@ def test_documents_held_elsewhere_or_in_other_stages_are_left(core_ws: Workspace
 
 def test_an_unexpected_error_keeps_what_the_group_had_sealed(core_ws: Workspace,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    first, second = _client_signed(core_ws, "boom-", 2)
+    first, second = _client_signed(core_ws, "fin-boom-", 2)
     import esign.batch_finalize as batch_finalize
 
     real = batch_finalize.finalize_document

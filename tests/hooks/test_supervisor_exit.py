@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from airflow.sdk.execution_time.supervisor import WatchedSubprocess
 
 from esign.hooks import supervisor_exit
 
@@ -31,42 +30,46 @@ class _Running:
         raise self.TimeoutExpired
 
 
-def _supervisor(open_sockets: dict[Any, str]) -> Any:
-    watched: Any = object.__new__(WatchedSubprocess)
+@pytest.fixture
+def watched_class(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Airflow's WatchedSubprocess with the wrap installed (undone afterwards). Imported here, not when the module
+    is collected: importing Airflow's supervisor raises the httpx logger's level for the whole test process."""
+    from airflow.sdk.execution_time.supervisor import WatchedSubprocess
+
+    monkeypatch.setattr(WatchedSubprocess, "_service_subprocess", WatchedSubprocess._service_subprocess)
+    assert supervisor_exit.install()
+    return WatchedSubprocess
+
+
+def _supervisor(cls: Any, open_sockets: dict[Any, str]) -> Any:
+    watched: Any = object.__new__(cls)
     watched.selector, watched._process = _Selector(), _Running()
     watched._exit_code, watched._open_sockets = None, open_sockets
     return watched
 
 
-@pytest.fixture(autouse=True)
-def _installed(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(WatchedSubprocess, "_service_subprocess", WatchedSubprocess._service_subprocess)
-    assert supervisor_exit.install()
-
-
-def test_with_every_socket_closed_the_supervisor_polls_for_the_exit() -> None:
-    watched = _supervisor({})
-    assert WatchedSubprocess._service_subprocess(watched, max_wait_time=5.0) is None
+def test_with_every_socket_closed_the_supervisor_polls_for_the_exit(watched_class: Any) -> None:
+    watched = _supervisor(watched_class, {})
+    assert watched_class._service_subprocess(watched, max_wait_time=5.0) is None
     assert watched.selector.timeouts == [supervisor_exit.EXIT_POLL_SECONDS]
 
 
-def test_while_the_task_runs_the_wait_is_airflows() -> None:
-    watched = _supervisor({object(): "stdout"})
-    WatchedSubprocess._service_subprocess(watched, max_wait_time=5.0)
+def test_while_the_task_runs_the_wait_is_airflows(watched_class: Any) -> None:
+    watched = _supervisor(watched_class, {object(): "stdout"})
+    watched_class._service_subprocess(watched, max_wait_time=5.0)
     assert watched.selector.timeouts == [5.0]
 
 
-def test_install_wraps_once() -> None:
-    wrapper = WatchedSubprocess._service_subprocess
-    assert supervisor_exit.install() and WatchedSubprocess._service_subprocess is wrapper
-    original = wrapper.__wrapped__  # type: ignore[attr-defined]
-    assert not getattr(original, "_esign_prompt_exit", False)
+def test_install_wraps_once(watched_class: Any) -> None:
+    wrapper = watched_class._service_subprocess
+    assert supervisor_exit.install() and watched_class._service_subprocess is wrapper
+    assert not getattr(wrapper.__wrapped__, "_esign_prompt_exit", False)
 
 
-def test_a_supervisor_of_another_shape_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_supervisor_of_another_shape_is_left_alone(watched_class: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     def other(self: Any, timeout: float) -> None:
         return None
 
-    monkeypatch.setattr(WatchedSubprocess, "_service_subprocess", other)
+    monkeypatch.setattr(watched_class, "_service_subprocess", other)
     assert not supervisor_exit.install()
-    assert WatchedSubprocess._service_subprocess is other
+    assert watched_class._service_subprocess is other
