@@ -5,7 +5,8 @@
 It seeds the deals into a fresh embedded workdir (SQLite ledger, local CRM, local SMTP server), then runs the
 pipeline's own step functions over batch descriptors the way the DAGs do (plan, prepare, approve, sign, dispatch,
 CRM "awaiting"; clients sign through ``SigningRequests``; recover, expire, finalize + verify + write-back, endings)
-with mapped batches spread over a pool of worker processes (``esign.pipeline.parallel``). In the same run it
+with mapped batches spread over a pool of worker processes (``esign.pipeline.parallel``; the collect chain, another
+DAG run whose tasks start as new processes, gets a new pool). In the same run it
 measures the primitive bound on the same pool: rendering the same template, company-signing with the loaded key
 and sending a pre-built message; sealing and validating. It prints, per step and per chain, documents/s, wall
 time, CPU time and peak memory of each process, the ratio pipeline / bound, checks exactly-once in the ledger
@@ -242,6 +243,10 @@ def main() -> int:
             if not args.send_only:
                 rec.pooled("clients sign / decline", "clients", pool, pipeline_steps.clients_answer, batches,
                            lambda c: c["signed"] + c["declined"])
+        if not args.send_only:
+            # esign_collect is another DAG run whose tasks start as new processes: its own pool, like them
+            with StepPool(spec, args.workers or None) as pool:
+                rec.local("start workers for collect", "setup", lambda: {"workers": len(pool.warm_up())})
                 collect_bound = Bound(pool, pipeline_steps.bound_collect, bound_docs)
                 collect_bound.measure(0)
                 rec.local("recover", "collect", lambda: collect.recover(services))
