@@ -129,7 +129,8 @@ def _chunks(total: int, size: int) -> Iterator[tuple[int, int]]:
 
 class Bound:
     """The primitive bound of one chain, measured on the same pool in two halves: before the chain's steps and
-    after them, so a change in the machine's load during the run weighs on both sides alike."""
+    after them, so a change in the machine's load during the run weighs on both sides alike. Each half's rate is
+    reported too: workers that ran the chain may have become slower than fresh ones."""
 
     def __init__(self, pool: StepPool, function: Callable[[Services, Any], Any], docs: int,
                  port: int | None = None) -> None:
@@ -137,6 +138,7 @@ class Bound:
         self.halves = (docs // 2, docs - docs // 2)
         self.docs, self.wall, self.cpu = 0, 0.0, 0.0
         self.spent: Counter[str] = Counter()
+        self.half_rates: list[float] = []
 
     def measure(self, half: int) -> None:
         first = self.docs
@@ -146,15 +148,18 @@ class Bound:
         for result in self.pool.map(self.function, items):
             self.spent.update(result.value)
             self.cpu += result.cpu
-        self.wall += time.perf_counter() - start
+        took = time.perf_counter() - start
+        self.wall += took
         self.docs += self.halves[half]
+        self.half_rates.append(round(self.halves[half] / took, 2) if took else 0.0)
 
-    def figures(self) -> dict[str, float]:
+    def figures(self) -> dict[str, Any]:
         """docs/s over the wall, CPU ms per document, and per primitive the rate if it alone had the wall."""
         parts = {k: v for k, v in self.spent.items() if k != "docs"}
         busy = sum(parts.values()) or 1.0
         out = {"docs": self.docs, "wall_s": round(self.wall, 3), "docs_per_s": round(self.docs / self.wall, 2),
-               "cpu_ms_per_doc": round(1000 * self.cpu / max(self.docs, 1), 2)}
+               "cpu_ms_per_doc": round(1000 * self.cpu / max(self.docs, 1), 2),
+               "docs_per_s_before_after": self.half_rates}
         for name, seconds in parts.items():
             out[f"{name}_docs_per_s"] = round(self.docs / (self.wall * seconds / busy), 2)
         return out
@@ -239,7 +244,7 @@ def main() -> int:
             send_bound.measure(1)
             bound_send = send_bound.figures()
             print(f"  bound    send primitives: {bound_send}", flush=True)
-            bound_collect: dict[str, float] = {}
+            bound_collect: dict[str, Any] = {}
             if not args.send_only:
                 rec.pooled("clients sign / decline", "clients", pool, pipeline_steps.clients_answer, batches,
                            lambda c: c["signed"] + c["declined"])
@@ -288,7 +293,7 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def _report(rec: Recorder, bound_send: dict[str, float], bound_collect: dict[str, float],
+def _report(rec: Recorder, bound_send: dict[str, Any], bound_collect: dict[str, Any],
             stages: dict[str, int]) -> dict[str, Any]:
     chains: dict[str, dict[str, float]] = {}
     for chain, docs in (("send", stages.get("sent", 0) + stages.get("viewed", 0) + stages.get("completed", 0)
