@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -66,3 +67,24 @@ def test_write_back_many_checks_its_target_and_respects_dry_run(pipe: Pipe) -> N
     dry = pipe.with_config(dry_run=True)
     assert writeback.write_back_many(dry, [(record, "x")], "awaiting") == (0, {})
     assert record.id not in _states(pipe)
+
+
+def test_intents_another_worker_records_meanwhile_are_not_an_error(pipe: Pipe, monkeypatch: pytest.MonkeyPatch) -> None:
+    batch = _sent_batch(pipe)
+    records = pipe.ws.ledger.list_batch(str(batch["batch_id"]), [Stage.SENT])[:3]
+    engine = pipe.services.ws.engine
+    real_begin = engine.begin
+    raced: list[str] = []
+
+    def begin() -> Any:  # between this worker's read and its insert, another one wrote back the first document
+        if not raced:
+            raced.append(records[0].id)
+            with real_begin() as conn:
+                conn.execute(crm_sync.insert(), [{"document_id": records[0].id, "target": "awaiting", "state": "done",
+                                                  "detail": "", "updated_at": datetime.now(UTC)}])
+        return real_begin()
+
+    monkeypatch.setattr(engine, "begin", begin)
+    assert writeback.write_back_many(pipe.services, [(r, "x") for r in records], "awaiting") == (2, {})
+    assert raced and {_states(pipe)[r.id] for r in records} == {"done"}
+    assert writeback.write_back(pipe.services, records[0], "awaiting", "x") is False  # done, by the other worker

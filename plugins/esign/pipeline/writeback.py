@@ -7,6 +7,7 @@ then appear twice, which is visible and harmless, while a lost write-back would 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
@@ -54,25 +55,14 @@ def not_written_back(services: Services, stages: Sequence[Stage], target: str,
 
 def write_back(services: Services, record: DocumentRecord, target: str, comment: str,
                files: Sequence[tuple[str, bytes]] = ()) -> bool:
-    """Move the deal to the configured stage for ``target`` and comment; False when already done."""
-    if target not in TARGETS:
-        raise ValueError(f"unknown write-back target {target!r}")
-    if services.config.dry_run:
-        return False
-    now = datetime.now(UTC)
-    engine = services.ws.engine
-    try:
-        with engine.begin() as conn:
-            conn.execute(crm_sync.insert().values(document_id=record.id, target=target, state="pending",
-                                                  detail="", updated_at=now))
-    except IntegrityError:
-        if is_done(services, record.id, target):
-            return False
-    deal_id = int(record.deal_id)
-    services.crm.add_comment(deal_id, comment, files)
-    services.crm.move_deal(deal_id, getattr(services.config.stages, target))
-    _mark_done(services, [record.id], target)
-    return True
+    """Move the deal to the configured stage for ``target`` and comment; False when already done (or a dry run).
+
+    ``write_back_many`` with one document; the CRM's refusal is raised (the intent stays pending).
+    """
+    written, refused = write_back_many(services, [(record, comment)], target, {record.id: files})
+    if record.id in refused:
+        raise refused[record.id]
+    return written == 1
 
 
 def _mark_done(services: Services, document_ids: Sequence[str], target: str) -> None:
@@ -82,10 +72,35 @@ def _mark_done(services: Services, document_ids: Sequence[str], target: str) -> 
                      .values(state="done", updated_at=datetime.now(UTC)))
 
 
+def _record_intents(services: Services, document_ids: Sequence[str], target: str) -> dict[str, str]:
+    """Each document's write-back state for ``target``, a ``pending`` intent recorded for those without one (in one
+    transaction). A concurrent writer recording some of them meanwhile sends the rest through one insert each: a
+    row that exists is that writer's intent, not an error."""
+    query = select(crm_sync.c.document_id, crm_sync.c.state).where(
+        crm_sync.c.document_id.in_(list(document_ids)), crm_sync.c.target == target)
+    engine = services.ws.engine
+    with engine.connect() as conn:
+        states: dict[str, str] = {doc_id: state for doc_id, state in conn.execute(query)}
+    rows = [{"document_id": doc_id, "target": target, "state": "pending", "detail": "", "updated_at": datetime.now(UTC)}
+            for doc_id in dict.fromkeys(document_ids) if doc_id not in states]
+    if not rows:
+        return states
+    try:
+        with engine.begin() as conn:
+            conn.execute(crm_sync.insert(), rows)
+    except IntegrityError:
+        for row in rows:
+            with contextlib.suppress(IntegrityError), engine.begin() as conn:
+                conn.execute(crm_sync.insert(), [row])
+        with engine.connect() as conn:
+            return {doc_id: state for doc_id, state in conn.execute(query)}
+    return states | {str(row["document_id"]): "pending" for row in rows}
+
+
 def write_back_many(services: Services, items: Sequence[tuple[DocumentRecord, str]], target: str,
                     files: Mapping[str, Sequence[tuple[str, bytes]]] | None = None,
                     ) -> tuple[int, dict[str, EsignError]]:
-    """``write_back`` for a batch: the intents in one transaction, the CRM calls one by one (with the document's
+    """Write back a batch: the intents in one transaction, the CRM calls one by one (with the document's
     ``files``, by document ID, attached to its comment), the done marks in one transaction. Documents already
     done are skipped.
 
@@ -96,15 +111,8 @@ def write_back_many(services: Services, items: Sequence[tuple[DocumentRecord, st
         raise ValueError(f"unknown write-back target {target!r}")
     if services.config.dry_run or not items:
         return 0, {}
-    query = select(crm_sync.c.document_id, crm_sync.c.state).where(
-        crm_sync.c.document_id.in_([record.id for record, _ in items]), crm_sync.c.target == target)
-    with services.ws.engine.begin() as conn:
-        states: dict[str, str] = {doc_id: state for doc_id, state in conn.execute(query)}
-        todo = [(record, comment) for record, comment in items if states.get(record.id) != "done"]
-        fresh = [{"document_id": r.id, "target": target, "state": "pending", "detail": "",
-                  "updated_at": datetime.now(UTC)} for r, _ in todo if r.id not in states]
-        if fresh:
-            conn.execute(crm_sync.insert(), fresh)
+    states = _record_intents(services, [record.id for record, _ in items], target)
+    todo = [(record, comment) for record, comment in items if states.get(record.id) != "done"]
     finished: list[str] = []
     refused: dict[str, EsignError] = {}
     stage = getattr(services.config.stages, target)
