@@ -12,14 +12,13 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Engine, func, select, text
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import IntegrityError
 
 from esign.errors import StoreError
 from esign.model import SignatureSlot, Stage, can_move
 from esign.store.bulk import BulkLedger, NewDocument, chunks, conditional_moves, document_values, event_row
 from esign.store.records import (
-    LOCK_NAMESPACE,
     DocumentRecord,
     EventInfo,
     EventRecord,
@@ -250,17 +249,8 @@ class Ledger:
         would produce two different files for one version. PostgreSQL: a session advisory lock, released at the
         end or when the process dies. SQLite (one embedded process): always True.
         """
-        if self.engine.dialect.name != "postgresql":
-            yield True
-            return
-        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            key = {"ns": LOCK_NAMESPACE, "id": document_id}
-            got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:ns, hashtext(:id))"), key).scalar())
-            try:
-                yield got
-            finally:
-                if got:
-                    conn.execute(text("SELECT pg_advisory_unlock(:ns, hashtext(:id))"), key)
+        with self.bulk.exclusive_many([document_id]) as mine:
+            yield document_id in mine
 
     def log(self, document_id: str, action: str, info: EventInfo | None = None) -> None:
         """Append an event that does not change the stage (a reminder, a code request, a view)."""
