@@ -16,6 +16,7 @@ from esign.errors import EsignError, SigningError
 from esign.model import AuditEvent, ClientEvidence, Party, Stage
 from esign.signing import CompletionInfo, finalize_document
 from esign.store import DocumentRecord, StoredFile, sha256_hex, write_atomic
+from esign.store.bulk import chunks
 from esign.store.records import EventRecord, VersionRecord
 from esign.workspace import Workspace
 
@@ -41,9 +42,7 @@ def finalize_documents(ws: Workspace, document_ids: Sequence[str], evidence_for:
     not match its SHA-256) is in ``failed`` with the reason, still ``client_signed`` (the caller decides).
     """
     outcome = FinalizeOutcome()
-    wanted = list(dict.fromkeys(document_ids))
-    for start in range(0, len(wanted), max(record_every, 1)):
-        group = wanted[start:start + max(record_every, 1)]
+    for group in chunks(list(dict.fromkeys(document_ids)), max(record_every, 1)):
         with ws.ledger.bulk.exclusive_many(group) as mine:
             outcome.busy.extend(i for i in group if i not in mine)
             # read under the locks: another process may have sealed some of them and let go meanwhile

@@ -21,6 +21,7 @@ from esign.pipeline.messages import reminder_message
 from esign.pipeline.send import mark_sent
 from esign.pipeline.services import Services
 from esign.store import DocumentRecord, EventInfo
+from esign.store.bulk import chunks
 from esign.verify import verify_pdf
 
 log = logging.getLogger(__name__)
@@ -104,8 +105,7 @@ def finalize_documents(services: Services, document_ids: list[str]) -> dict[str,
         return {}
     ws.sealer  # noqa: B018 -- keys that cannot be loaded (passphrase, expiry) stop the task, failing no document
     written_back = writeback.done_targets(services, document_ids)  # one query for the chunk, not one per document
-    for start in range(0, len(document_ids), RECORD_EVERY):
-        group = document_ids[start:start + RECORD_EVERY]
+    for group in chunks(document_ids, RECORD_EVERY):
         records = ws.ledger.bulk.get_many(group)
         signed = [i for i in group if i in records and records[i].stage is Stage.CLIENT_SIGNED]
         outcome = seal_documents(ws, signed, services.requests.evidence_many)

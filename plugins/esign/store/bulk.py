@@ -79,10 +79,10 @@ def document_values(doc: NewDocument, doc_id: str, now: datetime) -> dict[str, A
     )
 
 
-def chunks(items: Sequence[str]) -> Iterator[list[str]]:
-    """``items`` in lists of at most 500: under every driver's bound-parameter limit."""
-    for start in range(0, len(items), _CHUNK):
-        yield list(items[start:start + _CHUNK])
+def chunks(items: Sequence[str], size: int = _CHUNK) -> Iterator[list[str]]:
+    """``items`` in lists of at most ``size``; by default 500, under every driver's bound-parameter limit."""
+    for start in range(0, len(items), size):
+        yield list(items[start:start + size])
 
 
 class BulkLedger:
