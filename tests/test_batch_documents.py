@@ -75,6 +75,31 @@ def test_one_deals_unexpected_failure_does_not_stop_the_batch(core_ws: Workspace
                for d in ("boom-0", "boom-3"))
 
 
+def test_a_group_whose_files_cannot_be_made_durable_is_not_recorded(core_ws: Workspace,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    real, calls = batch_documents.sync_files, []
+
+    def sync_files(paths: Any) -> None:
+        calls.append(list(paths))
+        if len(calls) == 1:
+            raise OSError(5, "Input/output error")
+        real(calls[-1])
+
+    monkeypatch.setattr(batch_documents, "sync_files", sync_files)
+    prepared = prepare_documents(core_ws, _deals("eio-", 4), TEMPLATE, record_every=2)
+    assert [len(c) for c in calls] == [2, 2]  # one sync per group, before the group is recorded
+    failed, kept = prepared[:2], prepared[2:]
+    for p in failed:
+        assert p.record is not None
+        assert p.error == f"document {p.record.id}: cannot store the rendered file: [Errno 5] Input/output error"
+        assert core_ws.ledger.version(p.record.id, "rendered") is None  # a draft to retry
+    assert all(p.error is None and core_ws.ledger.version(p.record.id, "rendered")  # type: ignore[union-attr]
+               for p in kept)
+    monkeypatch.setattr(batch_documents, "sync_files", real)
+    again = prepare_documents(core_ws, _deals("eio-", 2), TEMPLATE)
+    assert all(core_ws.ledger.version(p.record.id, "rendered") for p in again)  # type: ignore[union-attr]
+
+
 def test_a_refused_bulk_insert_goes_one_by_one_and_names_the_bad_deal(core_ws: Workspace,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     ledger = core_ws.ledger
@@ -112,6 +137,24 @@ def test_company_sign_a_batch(core_ws: Workspace) -> None:
     assert core_ws.ledger.get(tampered.id).stage is Stage.DRAFT  # the caller decides (the DAG fails it)
     again = company_sign_documents(core_ws, [core_ws.ledger.get(r.id) for r in records], approved_by="x")
     assert again.signed == [] and list(again.failed) == [tampered.id]  # nothing signed twice
+
+
+def test_signed_files_that_cannot_be_made_durable_are_not_recorded(core_ws: Workspace,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    records = [p.record for p in prepare_documents(core_ws, _deals("sign-eio-", 2), TEMPLATE) if p.record]
+    real = batch_documents.sync_files
+
+    def failing(paths: Any) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(batch_documents, "sync_files", failing)
+    with pytest.raises(OSError, match="Input/output error"):  # the task fails and is retried
+        company_sign_documents(core_ws, records, approved_by="director:ana")
+    assert all(core_ws.ledger.get(r.id).stage is Stage.DRAFT for r in records)
+    assert all(core_ws.ledger.version(r.id, "company_signed") is None for r in records)
+    monkeypatch.setattr(batch_documents, "sync_files", real)
+    again = company_sign_documents(core_ws, records, approved_by="director:ana")
+    assert sorted(again.signed) == sorted(r.id for r in records)
 
 
 def test_a_file_signed_and_recorded_before_a_crash_is_not_signed_again(core_ws: Workspace) -> None:

@@ -138,3 +138,22 @@ def test_an_unexpected_error_keeps_what_the_group_had_sealed(core_ws: Workspace,
     assert core_ws.ledger.get(second).stage is Stage.CLIENT_SIGNED  # the retry seals it
     monkeypatch.setattr(batch_finalize, "finalize_document", real)
     assert finalize_documents(core_ws, [first, second], _evidence_of).completed == [second]
+
+
+def test_sealed_files_that_cannot_be_made_durable_are_not_recorded(core_ws: Workspace,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = _client_signed(core_ws, "fin-eio-", 2)
+    import esign.batch_finalize as batch_finalize
+
+    real = batch_finalize.sync_files
+
+    def failing(paths: Any) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(batch_finalize, "sync_files", failing)
+    with pytest.raises(OSError, match="Input/output error"):  # the task fails and is retried
+        finalize_documents(core_ws, ids, _evidence_of)
+    assert all(core_ws.ledger.get(i).stage is Stage.CLIENT_SIGNED for i in ids)
+    assert all(core_ws.ledger.version(i, "final") is None for i in ids)
+    monkeypatch.setattr(batch_finalize, "sync_files", real)
+    assert sorted(finalize_documents(core_ws, ids, _evidence_of).completed) == sorted(ids)

@@ -22,8 +22,9 @@ from esign.model import Deal, Stage
 from esign.render import render_document
 from esign.render.templates import DocumentTemplate
 from esign.signing import company_sign
-from esign.store import DocumentRecord, EventInfo, NewDocument, StoredFile, sha256_hex, write_atomic
+from esign.store import DocumentRecord, EventInfo, NewDocument, StoredFile, sha256_hex
 from esign.store.bulk import create_arguments
+from esign.store.files import sync_files, write_unsynced
 from esign.validate import sanitize_text, validate_deal
 from esign.workspace import Workspace
 
@@ -135,6 +136,13 @@ def _render_all(ws: Workspace, drafts: Sequence[tuple[Deal, DocumentRecord]], te
     def flush() -> None:
         if not pending:
             return
+        try:
+            sync_files(f.path for _, f in pending)
+        except OSError as exc:  # the group's files may not be on disk: they wait for the next run, unrecorded
+            log.error("%d rendered files could not be made durable: %s", len(pending), exc)
+            errors.update((r.id, (r.deal_id, f"cannot store the rendered file: {exc}")) for r, _ in pending)
+            pending.clear()
+            return
         ws.ledger.bulk.record_files([f for _, f in pending], "rendered")
         done.extend(replace(r, slots=f.slots or ()) for r, f in pending)
         pending.clear()
@@ -153,7 +161,7 @@ def _render_all(ws: Workspace, drafts: Sequence[tuple[Deal, DocumentRecord]], te
             continue
         path = ws.version_path("rendered", record.id)
         try:
-            write_atomic(path, doc.pdf)
+            write_unsynced(path, doc.pdf)
         except OSError as exc:  # a full disk, say: this draft waits for the next run, the others go on
             log.error("document %s (deal %s): cannot store the rendered file: %s", record.id, deal.id, exc)
             errors[record.id] = (deal.id, f"cannot store the rendered file: {exc}")
@@ -197,6 +205,7 @@ def company_sign_documents(ws: Workspace, records: Sequence[DocumentRecord], *, 
     def flush() -> None:
         if not moves:
             return
+        sync_files(f.path for f in pending)  # durable before recorded; an OSError fails the task, nothing recorded
         outcome.signed.extend(ws.ledger.bulk.record_files_and_move(
             pending, "company_signed", moves, Stage.DRAFT, Stage.COMPANY_SIGNED, "company_signed", approved_by,
             detail))
@@ -238,5 +247,5 @@ def _sign_one(ws: Workspace, record: DocumentRecord, rendered_sha256: str, signe
     pdf = company_sign(source, record.slots, ws.sealer, signer_name=company.director_name,
                        signer_title=company.director_title, company_name=company.party.name, signed_at=signed_at)
     path = ws.version_path("company_signed", record.id)
-    write_atomic(path, pdf)
+    write_unsynced(path, pdf)
     return StoredFile(record.id, sha256_hex(pdf), str(path), len(pdf))

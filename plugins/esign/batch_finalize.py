@@ -15,8 +15,9 @@ from esign.batch_documents import RECORD_EVERY
 from esign.errors import EsignError, SigningError
 from esign.model import AuditEvent, ClientEvidence, Party, Stage
 from esign.signing import CompletionInfo, finalize_document
-from esign.store import DocumentRecord, StoredFile, sha256_hex, write_atomic
+from esign.store import DocumentRecord, StoredFile, sha256_hex
 from esign.store.bulk import chunks
+from esign.store.files import sync_files, write_unsynced
 from esign.store.records import EventRecord, VersionRecord
 from esign.workspace import Workspace
 
@@ -77,6 +78,7 @@ def _finalize_group(ws: Workspace, records: Sequence[DocumentRecord], evidence_f
             moves.append(record.id)
     finally:  # also when something unexpected stops the group: what was sealed is recorded
         if moves:
+            sync_files(f.path for f in pending)  # durable before recorded
             outcome.completed.extend(bulk.record_files_and_move(
                 pending, "final", moves, Stage.CLIENT_SIGNED, Stage.COMPLETED, "completed", "pipeline", "sealed"))
 
@@ -105,7 +107,7 @@ def _seal_one(ws: Workspace, record: DocumentRecord, evidence: ClientEvidence | 
     )
     final = finalize_document(source, record.slots, evidence, info, ws.sealer)
     path = ws.version_path("final", document_id)
-    write_atomic(path, final)
+    write_unsynced(path, final)
     return StoredFile(document_id, sha256_hex(final), str(path), len(final))
 
 

@@ -7,9 +7,9 @@ The hook wraps the real function: it runs, then the process gets SIGKILL, exactl
 OOM killer or a node loss (no exception handler, no ``finally``, no atexit).
 
 Kill points:
-  rendered_file         the rendered PDF was written (write_atomic returned), not yet recorded
+  rendered_file         the rendered PDF was written (write_unsynced returned), not yet synced nor recorded
   rendered_recorded     the rendered files (and their slots) committed to the ledger
-  company_signed_tmp    inside write_atomic: the company-signed temp file is fsynced, not yet renamed
+  company_signed_tmp    inside write_unsynced: the company-signed temp file is written, not yet renamed
   company_signed_recorded  the company-signed files and their move to company_signed committed; nothing sent yet
   smtp_accepted         SmtpSender.send returned (the server said 250), Outbox.mark_sent not yet run
   sms_accepted          the SMS gateway accepted, Outbox.mark_sent not yet run
@@ -68,7 +68,7 @@ def install(kill: str, hit: int) -> None:
 
     dirs = {"rendered": "rendered_file", "company-signed": "company_signed_file", "completed": "final_file"}
     for module in (esign.batch_documents, esign.batch_finalize):
-        _after(module, "write_atomic", lambda path, data: dirs.get(Path(path).parent.name), kill, hit)
+        _after(module, "write_unsynced", lambda path, data: dirs.get(Path(path).parent.name), kill, hit)
     _after(Ledger, "add_version", lambda self, doc, kind, **kw: f"{kind}_recorded", kill, hit)
     _after(BulkLedger, "record_files", lambda self, files, kind: f"{kind}_recorded", kill, hit)
     _after(BulkLedger, "record_files_and_move", lambda self, files, kind, *a: f"{kind}_recorded", kill, hit)
@@ -77,16 +77,15 @@ def install(kill: str, hit: int) -> None:
     _after(LocalCrm, "add_comment", lambda *a, **kw: "crm_comment", kill, hit)
     _after(esign.batch_finalize, "finalize_document", lambda *a, **kw: "sealing", kill, hit)
 
-    if kill == "company_signed_tmp":  # die inside write_atomic, between fsync and rename
-        real_fsync = os.fsync
+    if kill == "company_signed_tmp":  # die inside write_unsynced, between writing the temp file and the rename
+        real_replace = os.replace
 
-        def fsync(fd: int) -> None:
-            real_fsync(fd)
-            target = os.readlink(f"/proc/self/fd/{fd}")
-            if "/company-signed/" in target and target.endswith(".tmp"):
+        def replace(source: Any, target: Any, **kwargs: Any) -> None:
+            if "/company-signed/" in str(target) and str(source).endswith(".tmp"):
                 _die_at("company_signed_tmp", kill, hit)
+            real_replace(source, target, **kwargs)
 
-        os.fsync = fsync
+        os.replace = replace
 
 
 def main(spec_path: str) -> None:
