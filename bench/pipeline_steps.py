@@ -12,12 +12,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from esign.dispatch.email import SmtpSender, build_invite
-from esign.model import AuditEvent, ClientEvidence, Party, Stage
+from esign.model import AuditEvent, ClientEvidence, Deal, Party, Stage
 from esign.pipeline import send
 from esign.pipeline.services import Services
 from esign.render import render_document
 from esign.requests.records import SigningRequest
 from esign.signing import CompletionInfo, company_sign, finalize_document
+from esign.validate import validate_deal
 from esign.verify import verify_pdf
 from tests.support import make_deal
 
@@ -71,10 +72,22 @@ def deliver_batch(services: Services, batch: dict[str, Any]) -> dict[str, int]:
     return counts
 
 
-def bound_send(services: Services, arg: tuple[int, int, int]) -> dict[str, float]:
-    """The send chain's primitives alone: render the same template, company-sign with the loaded key, and send a
-    pre-built invitation over one SMTP session (to ``port``). No ledger, no files. Seconds spent per primitive."""
-    first, count, port = arg
+def bound_deals(services: Services, limit: int = 200) -> list[Deal]:
+    """Valid deals of the run's trigger stage (read before the chain moves them): the bound renders the same
+    deals the pipeline does, whose line items make a contract a little slower to lay out than a test deal's."""
+    stage = services.config.stages.trigger
+    ids = list(services.crm.iter_deal_ids(stage, limit=limit))
+    if not ids:
+        raise SystemExit(f"bench: no deals in stage {stage} to measure the bound with")
+    fetched = services.crm.fetch_deals(stage, ids[0], ids[-1])
+    return [f.deal for f in fetched if not f.problems and not validate_deal(f.deal)]
+
+
+def bound_send(services: Services, arg: tuple[int, int, int, list[Deal]]) -> dict[str, float]:
+    """The send chain's primitives alone: render the same template for the given real deals, company-sign with
+    the loaded key, and send a pre-built invitation over one SMTP session (to ``port``). No ledger, no files.
+    Seconds spent per primitive."""
+    first, count, port, deals = arg
     ws, company = services.ws, services.ws.company
     template = ws.templates.get(services.config.template)
     spent = {"render": 0.0, "sign": 0.0, "send": 0.0, "docs": float(count)}
@@ -85,7 +98,7 @@ def bound_send(services: Services, arg: tuple[int, int, int]) -> dict[str, float
                            expires_at=signed_at + timedelta(days=14), document_id="DOC-BOUND")
     with SmtpSender(replace(services.smtp, port=port)) as sender:
         for n in range(first, first + count):
-            deal = make_deal(str(900_000 + n), title=f"Contrato de manutenção {n}")
+            deal = deals[(n - first) % len(deals)]
             t0 = time.perf_counter()
             doc = render_document(template, company.party, deal, f"DOC-{n:016d}", signed_at)
             t1 = time.perf_counter()
