@@ -98,6 +98,25 @@ def test_bad_message_id_and_header_injection_are_refused(templates: EmailTemplat
         _invite(templates, to="a@example.com\r\nBcc: victim@example.com")
 
 
+def test_names_and_long_subjects_are_encoded_and_folded_for_any_relay(templates: EmailTemplates) -> None:
+    title = "Contrato de prestação de serviços de manutenção preventiva e corretiva nº 2026/000123 — anexo III"
+    raw = _invite(templates, to="José da Silva <jose@example.com>", document_title=title)
+    assert raw.isascii() and max(len(line) for line in raw.split(b"\r\n")) <= 78
+    msg = message_from_bytes(raw, policy=SMTP_POLICY)
+    assert msg["To"] == "José da Silva <jose@example.com>"
+    assert str(msg["Subject"]) == f"Açúcar & Companhia: documento para assinatura — {title}"
+    assert [part.get_content_type() for part in msg.iter_parts()] == ["text/plain", "text/html"]  # type: ignore[attr-defined]
+    assert all(part["MIME-Version"] is None for part in msg.iter_parts())  # type: ignore[attr-defined]
+    assert not msg.defects and not any(part.defects for part in msg.walk())
+
+
+@pytest.mark.parametrize("field", ["to", "from_addr", "document_id"])
+def test_a_line_break_or_nul_in_any_header_is_refused(templates: EmailTemplates, field: str) -> None:
+    for bad in ("a@example.com\nBcc: victim@example.com", "a@example.com\x00"):
+        with pytest.raises(DispatchError, match=r"bad header value \(\w[\w-]* contains a line break or NUL\)"):
+            _invite(templates, **{field: bad})
+
+
 def test_a_title_with_a_newline_stays_one_subject_line(templates: EmailTemplates) -> None:
     msg = message_from_bytes(_invite(templates, document_title="Linha 1\r\nBcc: x@example.com"), policy=SMTP_POLICY)
     assert msg["Bcc"] is None
