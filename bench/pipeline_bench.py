@@ -8,9 +8,10 @@ CRM "awaiting"; clients sign through ``SigningRequests``; recover, expire, final
 with mapped batches spread over a pool of worker processes (``esign.pipeline.parallel``; the collect chain, another
 DAG run whose tasks start as new processes, gets a new pool). In the same run it measures the primitive bound on
 the same pool: rendering the same template for a sample of the same deals, company-signing with the loaded key
-and sending a pre-built message; sealing and validating. It prints, per step and per chain, documents/s, wall
-time, CPU time and peak memory of each process, the ratio pipeline / bound, checks exactly-once in the ledger
-and verifies a sample of the output (``verify_pdf`` and ``pdfsig``). Figures go to ``var/bench/`` as JSON.
+and sending a pre-built message; sealing and validating a sample of the run's client-signed documents. It prints,
+per step and per chain, documents/s, wall time, CPU time and peak memory of each process, the ratio pipeline /
+bound, checks exactly-once in the ledger and verifies a sample of the output (``verify_pdf`` and ``pdfsig``).
+Figures go to ``var/bench/`` as JSON.
 """
 
 from __future__ import annotations
@@ -132,9 +133,9 @@ class Bound:
     after them, so a change in the machine's load during the run weighs on both sides alike. Each half's rate is
     reported too: workers that ran the chain may have become slower than fresh ones."""
 
-    def __init__(self, pool: StepPool, function: Callable[[Services, Any], Any], docs: int,
-                 port: int | None = None, deals: list[Any] | None = None) -> None:
-        self.pool, self.function, self.port, self.deals = pool, function, port, deals or []
+    def __init__(self, pool: StepPool, function: Callable[[Services, Any], Any], docs: int, inputs: list[Any],
+                 port: int | None = None) -> None:
+        self.pool, self.function, self.inputs, self.port = pool, function, inputs, port
         self.halves = (docs // 2, docs - docs // 2)
         self.docs, self.wall, self.cpu = 0, 0.0, 0.0
         self.spent: Counter[str] = Counter()
@@ -142,8 +143,8 @@ class Bound:
 
     def measure(self, half: int) -> None:
         first = self.docs
-        items = [(first + n, count, self.port, self._deals(first + n, count)) if self.port is not None
-                 else (first + n, count) for n, count in _chunks(self.halves[half], 10)]
+        items = [(first + n, count, self._inputs(first + n, count), self.port)
+                 for n, count in _chunks(self.halves[half], 10)]
         start = time.perf_counter()
         for result in self.pool.map(self.function, items):
             self.spent.update(result.value)
@@ -153,9 +154,9 @@ class Bound:
         self.docs += self.halves[half]
         self.half_rates.append(round(self.halves[half] / took, 2) if took else 0.0)
 
-    def _deals(self, first: int, count: int) -> list[Any]:
-        """The real deals item ``first`` renders: each of the sample in turn, the same in both halves' order."""
-        return [self.deals[(first + k) % len(self.deals)] for k in range(count)]
+    def _inputs(self, first: int, count: int) -> list[Any]:
+        """The real inputs (deals, client-signed documents) of documents ``first``..: the sample in turn."""
+        return [self.inputs[(first + k) % len(self.inputs)] for k in range(count)]
 
     def figures(self) -> dict[str, Any]:
         """docs/s over the wall, CPU ms per document, and per primitive the rate if it alone had the wall."""
@@ -228,8 +229,8 @@ def main() -> int:
         with StepPool(spec, args.workers or None) as pool:
             rec.local("start workers (keys, fonts, templates)", "setup",
                       lambda: {"workers": len(pool.warm_up())})
-            send_bound = Bound(pool, pipeline_steps.bound_send, bound_docs, bound_mail.port,
-                               pipeline_steps.bound_deals(services))
+            send_bound = Bound(pool, pipeline_steps.bound_send, bound_docs, pipeline_steps.bound_deals(services),
+                               bound_mail.port)
             send_bound.measure(0)
 
             batches: list[dict[str, Any]] = []
@@ -257,7 +258,8 @@ def main() -> int:
             # esign_collect is another DAG run whose tasks start as new processes: its own pool, like them
             with StepPool(spec, args.workers or None) as pool:
                 rec.local("start workers for collect", "setup", lambda: {"workers": len(pool.warm_up())})
-                collect_bound = Bound(pool, pipeline_steps.bound_collect, bound_docs)
+                collect_bound = Bound(pool, pipeline_steps.bound_collect, bound_docs,
+                                      pipeline_steps.bound_seal_inputs(services))
                 collect_bound.measure(0)
                 rec.local("recover", "collect", lambda: collect.recover(services))
                 rec.local("expire", "collect", lambda: collect.expire_requests(services))

@@ -5,22 +5,24 @@ Each function takes the worker's Services (built once per worker) and a small pi
 
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
+
+from esign.batch_finalize import completion_info
 from esign.dispatch.email import SmtpSender, build_invite
-from esign.model import AuditEvent, ClientEvidence, Deal, Party, Stage
+from esign.model import ClientEvidence, Deal, SignatureSlot, Stage
 from esign.pipeline import send
 from esign.pipeline.services import Services
 from esign.render import render_document
 from esign.requests.records import SigningRequest
 from esign.signing import CompletionInfo, company_sign, finalize_document
+from esign.store.schema import documents
 from esign.validate import validate_deal
 from esign.verify import verify_pdf
-from tests.support import make_deal
 
 CLIENT_IP, CLIENT_UA = "198.51.100.4", "Mozilla/5.0 (Linux; Android 14) Mobile Safari/537.36 (bench)"
 #: One client in this many declines; the others sign (every one of them, so collect has the whole run to do).
@@ -83,11 +85,11 @@ def bound_deals(services: Services, limit: int = 200) -> list[Deal]:
     return [f.deal for f in fetched if not f.problems and not validate_deal(f.deal)]
 
 
-def bound_send(services: Services, arg: tuple[int, int, int, list[Deal]]) -> dict[str, float]:
+def bound_send(services: Services, arg: tuple[int, int, list[Deal], int]) -> dict[str, float]:
     """The send chain's primitives alone: render the same template for the given real deals, company-sign with
     the loaded key, and send a pre-built invitation over one SMTP session (to ``port``). No ledger, no files.
     Seconds spent per primitive."""
-    first, count, port, deals = arg
+    first, count, deals, port = arg
     ws, company = services.ws, services.ws.company
     template = ws.templates.get(services.config.template)
     spent = {"render": 0.0, "sign": 0.0, "send": 0.0, "docs": float(count)}
@@ -113,47 +115,37 @@ def bound_send(services: Services, arg: tuple[int, int, int, list[Deal]]) -> dic
     return spent
 
 
-_signed_cache: dict[str, Any] = {}
+#: One document as the sealing reads it: company-signed bytes, signature slots, the client's evidence, certificate.
+SealInput = tuple[bytes, tuple[SignatureSlot, ...], ClientEvidence, CompletionInfo]
 
 
-def _company_signed_sample(services: Services) -> tuple[bytes, bytes, Any]:
-    """One rendered + company-signed contract per worker, the input the finalize bound starts from."""
-    if "pdf" not in _signed_cache:
-        ws, company = services.ws, services.ws.company
-        at = datetime.now(UTC).replace(microsecond=0)
-        doc = render_document(ws.templates.get(services.config.template), company.party, make_deal("999999"),
-                              "DOC-0000000000BOUND", at)
-        signed = company_sign(doc.pdf, doc.slots, ws.sealer, signer_name=company.director_name,
-                              signer_title=company.director_title, company_name=company.party.name, signed_at=at)
-        _signed_cache.update(original=doc.pdf, pdf=signed, slots=doc.slots)
-    return _signed_cache["original"], _signed_cache["pdf"], _signed_cache["slots"]
+def bound_seal_inputs(services: Services, limit: int = 100) -> list[SealInput]:
+    """Client-signed documents of the run, read as the sealing reads them (before the chain seals them): the
+    bound seals the same files with the same audit trails and evidence, whose certificate takes longer to lay
+    out than a synthetic one."""
+    ws, bulk = services.ws, services.ws.ledger.bulk
+    with ws.engine.connect() as conn:
+        ids = list(conn.execute(select(documents.c.id).where(documents.c.stage == Stage.CLIENT_SIGNED.value)
+                                .order_by(documents.c.id).limit(limit)).scalars())
+    if not ids:
+        raise SystemExit("bench: no client-signed documents to measure the collect bound with")
+    records, evidence, trails = bulk.get_many(ids), services.requests.evidence_many(ids), bulk.events_for(ids)
+    originals, signed = bulk.versions_for(ids, "rendered"), bulk.versions_for(ids, "company_signed")
+    return [(ws.version_path("company_signed", i).read_bytes(), records[i].slots, evidence[i],
+             completion_info(ws, records[i], evidence[i], originals[i], signed[i], trails.get(i, [])))
+            for i in ids]
 
 
-def bound_collect(services: Services, arg: tuple[int, int]) -> dict[str, float]:
-    """The collect chain's primitives alone: client block + certificate + seal, then signature validation."""
-    first, count = arg
-    ws, company = services.ws, services.ws.company
-    original, signed, slots = _company_signed_sample(services)
-    at = datetime.now(UTC).replace(microsecond=0)
-    events = tuple(AuditEvent(at=at + timedelta(seconds=i), action=a, actor="bench", channel="email", ip=CLIENT_IP,
-                              user_agent=CLIENT_UA)
-                   for i, a in enumerate(("created", "company_signed", "sent", "code_sent", "code_verified",
-                                          "client_signed")))
+def bound_collect(services: Services, arg: tuple[int, int, list[SealInput], None]) -> dict[str, float]:
+    """The collect chain's primitives alone, on the given documents: client block + certificate + seal, then
+    signature validation. No ledger, no files."""
+    _first, count, inputs, _port = arg
+    ws = services.ws
     spent = {"finalize": 0.0, "verify": 0.0, "docs": float(count)}
-    for n in range(first, first + count):
-        doc_id = f"DOC-{n:016d}"
-        evidence = ClientEvidence(signer_name=f"Cliente {n}", signed_at=at, channel="email",
-                                  masked_destination="c***@example.com", code_verified_at=at, ip=CLIENT_IP,
-                                  user_agent=CLIENT_UA, typed_name=f"Cliente {n}")
-        info = CompletionInfo(document_id=doc_id, title="Contrato", company=company.party,
-                              counterparty=Party(f"Cliente {n}", "11.222.333/0001-81"),
-                              company_signer_name=company.director_name,
-                              company_signer_title=company.director_title, company_signed_at=at, events=events,
-                              sha256_original=hashlib.sha256(original).hexdigest(),
-                              sha256_company_signed=hashlib.sha256(signed).hexdigest(),
-                              verify_url=ws.settings.verify_url(doc_id))
+    for n in range(count):
+        source, slots, evidence, info = inputs[n % len(inputs)]
         t0 = time.perf_counter()
-        final = finalize_document(signed, slots, evidence, info, ws.sealer)
+        final = finalize_document(source, slots, evidence, info, ws.sealer)
         t1 = time.perf_counter()
         verify_pdf(final, None, ws.trust_roots)
         spent["finalize"] += t1 - t0

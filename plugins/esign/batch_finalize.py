@@ -94,21 +94,27 @@ def _seal_one(ws: Workspace, record: DocumentRecord, evidence: ClientEvidence | 
     source = ws.version_path("company_signed", document_id).read_bytes()
     if sha256_hex(source) != signed.sha256:
         raise SigningError(f"document {document_id}: the company-signed file does not match its SHA-256")
+    info = completion_info(ws, record, evidence, original, signed, trail)
+    final = finalize_document(source, record.slots, evidence, info, ws.sealer)
+    path = ws.version_path("final", document_id)
+    write_unsynced(path, final)
+    return StoredFile(document_id, sha256_hex(final), str(path), len(final))
+
+
+def completion_info(ws: Workspace, record: DocumentRecord, evidence: ClientEvidence, original: VersionRecord,
+                    signed: VersionRecord, trail: Sequence[EventRecord]) -> CompletionInfo:
+    """What the certificate of completion prints for a document: parties, its audit trail, its versions' hashes."""
     company_event = next((e for e in trail if e.stage is Stage.COMPANY_SIGNED), None)
-    info = CompletionInfo(
-        document_id=document_id, title=record.title, company=ws.company.party,
+    return CompletionInfo(
+        document_id=record.id, title=record.title, company=ws.company.party,
         counterparty=_counterparty(record, evidence),
         company_signer_name=ws.company.director_name, company_signer_title=ws.company.director_title,
         company_signed_at=company_event.at if company_event else signed.created_at,
         events=tuple(AuditEvent(at=e.at, action=e.action, actor=e.actor, channel=e.channel, ip=e.ip,
                                 user_agent=e.user_agent, detail=e.detail) for e in trail),
         sha256_original=original.sha256, sha256_company_signed=signed.sha256,
-        verify_url=ws.settings.verify_url(document_id),
+        verify_url=ws.settings.verify_url(record.id),
     )
-    final = finalize_document(source, record.slots, evidence, info, ws.sealer)
-    path = ws.version_path("final", document_id)
-    write_unsynced(path, final)
-    return StoredFile(document_id, sha256_hex(final), str(path), len(final))
 
 
 def _counterparty(record: DocumentRecord, evidence: ClientEvidence) -> Party:
