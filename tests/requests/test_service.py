@@ -9,7 +9,7 @@ import io
 import threading
 from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from PIL import Image
@@ -435,6 +435,32 @@ def test_reconcile_repairs_a_crash_between_request_and_ledger(
     assert service.reconcile() == 1
     assert service.reconcile() == 0
     assert clocked_ledger.get(request_.document_id).stage is Stage.CLIENT_SIGNED
+
+
+def test_reconcile_reads_only_the_requests_it_repairs(
+        service: SigningRequests, sent_document: Callable[..., str], recorder: CodeRecorder, clock: Clock,
+        clocked_ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+    signed = [service.create(sent_document(), "sms", "+55 11 98765-4321", clock.now + timedelta(days=14))
+              for _ in range(3)]
+    for request in signed:  # signed and moved: nothing to repair, whatever the history holds
+        _verify(service, request, recorder)
+        service.sign(request, "Ana Souza", None, True, IP, UA)
+    crashed = service.create(sent_document(), "sms", "+55 11 98765-4321", clock.now + timedelta(days=14))
+    _verify(service, crashed, recorder)
+    with monkeypatch.context() as patch:
+        patch.setattr(service, "_move", lambda *_: None)  # the worker dies before moving the document
+        service.sign(crashed, "Ana Souza", None, True, IP, UA)
+    looked_up: list[str] = []
+    real_get = clocked_ledger.get
+
+    def get(document_id: str) -> Any:
+        looked_up.append(document_id)
+        return real_get(document_id)
+
+    monkeypatch.setattr(clocked_ledger, "get", get)
+    assert service.reconcile() == 1
+    assert looked_up == [crashed.document_id]
+    assert real_get(crashed.document_id).stage is Stage.CLIENT_SIGNED
 
 
 def test_reissue_after_expiry_opens_a_new_attempt(service: SigningRequests, sent_document: Callable[..., str],
