@@ -74,15 +74,15 @@ def deliver_batch(services: Services, batch: dict[str, Any]) -> dict[str, int]:
     return counts
 
 
-def bound_deals(services: Services, limit: int = 200) -> list[Deal]:
-    """Valid deals of the run's trigger stage (read before the chain moves them): the bound renders the same
-    deals the pipeline does, whose line items make a contract a little slower to lay out than a test deal's."""
+def bound_deals(services: Services, count: int) -> list[Deal]:
+    """``count`` valid deals of the run's trigger stage (read before the chain moves them): the bound renders
+    the deals the pipeline does, whose line items make a contract slower to lay out than a test deal's."""
     stage = services.config.stages.trigger
-    ids = list(services.crm.iter_deal_ids(stage, limit=limit))
+    ids = list(services.crm.iter_deal_ids(stage, limit=count + count // 4 + 10))  # some are broken on purpose
     if not ids:
         raise SystemExit(f"bench: no deals in stage {stage} to measure the bound with")
     fetched = services.crm.fetch_deals(stage, ids[0], ids[-1])
-    return [f.deal for f in fetched if not f.problems and not validate_deal(f.deal)]
+    return [f.deal for f in fetched if not f.problems and not validate_deal(f.deal)][:count]
 
 
 def bound_send(services: Services, arg: tuple[int, int, list[Deal], int]) -> dict[str, float]:
@@ -119,7 +119,7 @@ def bound_send(services: Services, arg: tuple[int, int, list[Deal], int]) -> dic
 SealInput = tuple[bytes, tuple[SignatureSlot, ...], ClientEvidence, CompletionInfo]
 
 
-def bound_seal_inputs(services: Services, limit: int = 100) -> list[SealInput]:
+def bound_seal_inputs(services: Services, limit: int) -> list[SealInput]:
     """Client-signed documents of the run, read as the sealing reads them (before the chain seals them): the
     bound seals the same files with the same audit trails and evidence, whose certificate takes longer to lay
     out than a synthetic one."""
