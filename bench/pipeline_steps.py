@@ -10,8 +10,6 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-
 from esign.batch_finalize import completion_info
 from esign.dispatch.email import SmtpSender, build_invite
 from esign.model import ClientEvidence, Deal, SignatureSlot, Stage
@@ -20,7 +18,6 @@ from esign.pipeline.services import Services
 from esign.render import render_document
 from esign.requests.records import SigningRequest
 from esign.signing import CompletionInfo, company_sign, finalize_document
-from esign.store.schema import documents
 from esign.validate import validate_deal
 from esign.verify import verify_pdf
 
@@ -124,16 +121,15 @@ def bound_seal_inputs(services: Services, limit: int) -> list[SealInput]:
     bound seals the same files with the same audit trails and evidence, whose certificate takes longer to lay
     out than a synthetic one."""
     ws, bulk = services.ws, services.ws.ledger.bulk
-    with ws.engine.connect() as conn:
-        ids = list(conn.execute(select(documents.c.id).where(documents.c.stage == Stage.CLIENT_SIGNED.value)
-                                .order_by(documents.c.id).limit(limit)).scalars())
-    if not ids:
+    records = ws.ledger.list_by_stage(Stage.CLIENT_SIGNED, limit=limit)
+    if not records:
         raise SystemExit("bench: no client-signed documents to measure the collect bound with")
-    records, evidence, trails = bulk.get_many(ids), services.requests.evidence_many(ids), bulk.events_for(ids)
+    ids = [r.id for r in records]
+    evidence, trails = services.requests.evidence_many(ids), bulk.events_for(ids)
     originals, signed = bulk.versions_for(ids, "rendered"), bulk.versions_for(ids, "company_signed")
-    return [(ws.version_path("company_signed", i).read_bytes(), records[i].slots, evidence[i],
-             completion_info(ws, records[i], evidence[i], originals[i], signed[i], trails.get(i, [])))
-            for i in ids]
+    return [(ws.version_path("company_signed", r.id).read_bytes(), r.slots, evidence[r.id],
+             completion_info(ws, r, evidence[r.id], originals[r.id], signed[r.id], trails.get(r.id, [])))
+            for r in records]
 
 
 def bound_collect(services: Services, arg: tuple[int, int, list[SealInput], None]) -> dict[str, float]:
