@@ -279,7 +279,7 @@ def main() -> int:
                        lambda c: c["prepared"] + c["quarantined"])
             rec.local("approve run", "send",
                       lambda: {"batches": send.approve_run(services, RUN_ID, "bench-director")})
-            # the DAG's deliver group: each batch is signed, dispatched and moved in the CRM in turn (depth-first)
+            # the DAG's deliver task: each batch is signed, dispatched and moved in the CRM in one task
             rec.pooled("deliver: sign + dispatch + CRM awaiting", "send", pool, pipeline_steps.deliver_batch,
                        batches, "dispatch.marked_sent")
             send_bound.measure(1)

@@ -56,19 +56,10 @@ def clients_answer(services: Services, batch: dict[str, Any]) -> dict[str, int]:
 
 
 def deliver_batch(services: Services, batch: dict[str, Any]) -> dict[str, int]:
-    """One batch through the send DAG's ``deliver`` mapped task group: sign -> dispatch -> CRM awaiting.
-
-    Airflow runs a mapped group depth-first (dispatch of batch k waits only for the sign of batch k), so one
-    worker signs a batch while the other waits on SMTP and the ledger for the previous one. Counts are prefixed
-    with the step; ``<step>.cpu_ms`` is what each step cost this worker.
-    """
-    counts: dict[str, int] = {}
-    for name, step in (("sign", send.sign_batch), ("dispatch", send.dispatch_batch), ("crm", send.mark_awaiting)):
-        cpu = time.process_time()
-        for key, value in step(services, batch).items():
-            counts[f"{name}.{key}"] = value
-        counts[f"{name}.cpu_ms"] = round((time.process_time() - cpu) * 1000)
-    return counts
+    """The send DAG's ``deliver`` task (``send.deliver_batch``: sign -> dispatch -> CRM awaiting) on one batch,
+    its counts flattened to ``<step>.<count>`` for the pool's totals."""
+    return {f"{step}.{key}": value for step, counts in send.deliver_batch(services, batch).items()
+            for key, value in counts.items()}
 
 
 def bound_deals(services: Services, count: int) -> list[Deal]:

@@ -1,7 +1,7 @@
 """esign_send: pull deals in the trigger stage, render, get the director's approval, sign, send links.
 
 Thin wiring only: every step is a function of ``esign.pipeline.send``, imported when the task runs. Trigger it
-from the UI form or the API.
+from the UI form or the API. Per batch, two task instances (prepare, deliver): Airflow's cost is per task instance.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from airflow.providers.standard.operators.hitl import ApprovalOperator
-from airflow.sdk import Asset, Param, dag, task, task_group
+from airflow.sdk import Asset, Param, dag, task
 
 from esign.hooks.dag_defaults import START_DATE, default_args
 from esign.hooks.steps import run_step
@@ -70,21 +70,10 @@ def esign_send() -> None:
         responder = (answer.get("responded_by_user") or {}).get("name") if answer else None
         return run_step("send.record_approval", params, str(run_id), bool(answer), responder)  # type: ignore[no-any-return]
 
-    @task_group
-    def deliver(batch: dict[str, Any]) -> None:
-        @task(max_active_tis_per_dagrun=2)
-        def sign(batch: dict[str, Any], params: dict[str, Any] | None = None) -> dict[str, int]:
-            return run_step("send.sign_batch", params, batch)  # type: ignore[no-any-return]
-
-        @task(max_active_tis_per_dagrun=2)
-        def dispatch(batch: dict[str, Any], params: dict[str, Any] | None = None) -> dict[str, int]:
-            return run_step("send.dispatch_batch", params, batch)  # type: ignore[no-any-return]
-
-        @task(outlets=[DOCUMENTS_SENT])
-        def crm_awaiting(batch: dict[str, Any], params: dict[str, Any] | None = None) -> dict[str, int]:
-            return run_step("send.mark_awaiting", params, batch)  # type: ignore[no-any-return]
-
-        sign(batch) >> dispatch(batch) >> crm_awaiting(batch)
+    @task(max_active_tis_per_dagrun=2, outlets=[DOCUMENTS_SENT])
+    def deliver(batch: dict[str, Any], params: dict[str, Any] | None = None) -> dict[str, dict[str, int]]:
+        """Company-sign the batch, send each client its link, move the deals to "awaiting signature"."""
+        return run_step("send.deliver_batch", params, batch)  # type: ignore[no-any-return]
 
     batches = plan()
     prepared = prepare.expand(batch=batches)

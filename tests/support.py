@@ -99,9 +99,7 @@ def send_after_plan(services: Any, run_id: str, batches: list[dict[str, Any]], a
         send.prepare_batch(services, batch)
     send.approve_run(services, run_id, approver)
     for batch in batches:
-        send.sign_batch(services, batch)
-        send.dispatch_batch(services, batch)
-        send.mark_awaiting(services, batch)
+        send.deliver_batch(services, batch)
 
 
 def make_pdf(path: Path, pages: int = 2, text: str = "Contrato de prestação de serviços") -> bytes:

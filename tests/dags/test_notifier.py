@@ -10,7 +10,7 @@ from tests.dags.conftest import airflow_env, run_python
 CALL = """
 from types import SimpleNamespace
 from esign.hooks.dag_defaults import notify_failure
-ti = SimpleNamespace(dag_id="esign_send", task_id="deliver.dispatch", try_number=4)
+ti = SimpleNamespace(dag_id="esign_send", task_id="deliver", try_number=4)
 notify_failure({"ti": ti, "run_id": "manual__1", "exception": RuntimeError("SMTP relay refused")})
 print("returned")
 """
@@ -23,7 +23,7 @@ def test_failure_notice_reaches_ops(tmp_path: Path, airflow_home: Path) -> None:
         assert "returned" in run_python(CALL, env)
     [message] = read_messages(tmp_path / "mail")
     assert message.header("To") == "ops@aurora.example"
-    assert "esign_send.deliver.dispatch" in message.header("Subject")
+    assert "esign_send.deliver" in message.header("Subject")
     assert "SMTP relay refused" in message.text and "manual__1" in message.text
 
 

@@ -51,9 +51,9 @@ def test_running_again_and_retrying_every_step_changes_nothing(pipe: Pipe) -> No
     assert send.plan_batches(pipe.services, "run-2") == []
     for batch in batches:
         assert send.prepare_batch(pipe.services, batch).get("prepared", 0) == 0
-        send.sign_batch(pipe.services, batch)
-        send.dispatch_batch(pipe.services, batch)
-        send.mark_awaiting(pipe.services, batch)
+        again = send.deliver_batch(pipe.services, batch)
+        assert set(again) == {"sign", "dispatch", "crm"}
+        assert not again["sign"].get("signed") and not again["dispatch"].get("sent") and not again["crm"].get("moved")
     after = (pipe.ws.ledger.stage_counts(), len(pipe.messages()), pipe.services.outbox.counts())
     events_after = sum(len(pipe.ws.ledger.events(r.id)) for s in Stage for r in pipe.ws.ledger.list_by_stage(s))
     assert after == before and events_after == events_before
@@ -76,7 +76,28 @@ def test_a_batch_nobody_approved_is_not_signed(pipe: Pipe) -> None:
     send.prepare_batch(pipe.services, batches[0])
     with pytest.raises(EsignError, match="not approved"):
         send.sign_batch(pipe.services, batches[0])
+    with pytest.raises(EsignError, match=f"batch {batches[0]['batch_id']}: not approved"):
+        send.deliver_batch(pipe.services, batches[0])
     assert pipe.ws.ledger.stage_counts().get("company_signed", 0) == 0
+    assert pipe.messages() == []
+
+
+def test_deliver_signs_sends_and_moves_a_batch_with_each_steps_counts(pipe: Pipe) -> None:
+    batches = send.plan_batches(pipe.services, "run-d")
+    prepared = [send.prepare_batch(pipe.services, b).get("prepared", 0) for b in batches]
+    send.approve_run(pipe.services, "run-d", "tester")
+    done = send.deliver_batch(pipe.services, batches[0])
+    assert done["sign"]["signed"] == prepared[0]
+    assert done["dispatch"]["sent"] == prepared[0]
+    assert done["crm"]["moved"] == prepared[0]
+    assert len(pipe.messages()) + _sms_count(pipe) == prepared[0]
+    # the other batches are untouched until their own deliver runs
+    assert pipe.ws.ledger.stage_counts()["draft"] == sum(prepared[1:])
+
+
+def _sms_count(pipe: Pipe) -> int:
+    sms = pipe.workdir / "sms" / "outbox.jsonl"
+    return len(sms.read_text().splitlines()) if sms.exists() else 0
 
 
 def test_dry_run_renders_but_signs_and_sends_nothing(pipe: Pipe) -> None:

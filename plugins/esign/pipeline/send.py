@@ -1,7 +1,7 @@
 """The steps of a bulk send, one function per DAG task; each is idempotent and returns small counts.
 
-plan -> prepare (validate + render) -> [director approves] -> company-sign -> request + dispatch -> CRM awaiting.
-Batches are ID ranges of deals, so a task's input is a few numbers, never records.
+plan -> prepare (validate + render) -> [director approves] -> deliver: company-sign -> request + dispatch -> CRM
+awaiting. Batches are ID ranges of deals, so a task's input is a few numbers, never records.
 """
 
 from __future__ import annotations
@@ -346,3 +346,14 @@ def mark_awaiting(services: Services, batch: dict[str, Any]) -> dict[str, int]:
     result = dict(counts)
     _save_counts(services, spec.batch_id, "crm", result)
     return result
+
+
+def deliver_batch(services: Services, batch: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """An approved batch to its clients: ``sign_batch``, ``dispatch_batch``, then ``mark_awaiting``; their counts.
+
+    One task per batch, not one per step: each step only does what the ledger and the outbox do not show as done,
+    so a retry after a failure in any of them resumes there; and Airflow pays for every task instance (a process,
+    a DAG file parse, a dozen execution-API calls, the scheduler re-checking its dependencies every loop).
+    """
+    return {"sign": sign_batch(services, batch), "dispatch": dispatch_batch(services, batch),
+            "crm": mark_awaiting(services, batch)}
