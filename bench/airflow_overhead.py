@@ -2,23 +2,29 @@
 
 ``make bench-airflow`` runs it: ``.venv/bin/python bench/airflow_overhead.py --deals 10000 --batch-size 2500``.
 
-1. Airflow. A fresh embedded workdir (SQLite ledger, the local CRM seeded with ``--deals`` deals, keys) and a local
+1. Direct, before. ``bench/pipeline_bench.py`` with the same deals, batch size and finalize chunk (the collect
+   DAG's) on a pool of 2 workers, in a child process: its send and collect chain walls.
+2. Airflow. A fresh embedded workdir (SQLite ledger, the local CRM seeded with ``--deals`` deals, keys) and a local
    SMTP server; Airflow's api-server, scheduler (LocalExecutor, parallelism 2) and dag-processor as subprocesses,
    each in its own process group, with a throwaway PostgreSQL metadata database and cron schedules off
-   (``use_job_schedule = False``), so the triggered runs are the only runs. Through the REST API: ``esign_send``
-   with ``{"auto_approve": true, "batch_size": B}``; when it has succeeded every client answers in-process
+   (``use_job_schedule = False``), so the triggered runs are the only runs. First an ``esign_collect`` run with
+   nothing to collect, as a deployment has run every 10 minutes before any bulk run (not measured: it takes the
+   one-time costs of a freshly started stack, such as the api-server building its execution API on the first
+   task's first call). Then, measured, through the REST API: ``esign_send`` with
+   ``{"auto_approve": true, "batch_size": B}``; when it has succeeded every client answers in-process
    (``bench.pipeline_steps.clients_answer`` over the run's batches, on a pool of 2 like the pipeline bench); then
-   ``esign_collect`` (unpaused only now). Each run's wall (trigger -> end), its task instances (scheduled, queued,
-   start, end, duration, map index) and its idle gaps come from the metadata database; the CPU seconds of each
-   Airflow process tree (task processes included) and of PostgreSQL are sampled around each run.
-2. Direct. ``bench/pipeline_bench.py`` with the same deals, batch size and finalize chunk (the collect DAG's) on a
-   pool of 2 workers, in a child process once the stack is stopped: its send and collect chain walls.
+   ``esign_collect``. Each run's wall (trigger -> end), its task instances and its idle gaps come from the metadata
+   database (``bench.airflow_figures``); the CPU seconds of each Airflow process tree (task processes included)
+   and of PostgreSQL are sampled around each run.
+3. Direct, after: as 1, once the stack is stopped. This machine's speed drifts by 10-30% over minutes; the mean of
+   a run before and a run after cancels a steady drift, and their spread is printed as the measurement's noise.
+   ``--direct-runs 1`` skips the run before.
 
-overhead = (Airflow send wall + collect wall) - (direct send chain + collect chain); share = overhead / Airflow
-total; per task instance = overhead / task instances run. Figures go to ``var/bench/airflow-overhead-<time>.json``,
-process and task logs to ``var/bench/airflow/logs/``. Each task instance's own time is split from its task log
-(start-up, Airflow's DAG file parse, execute, post-execute) and the scheduler's log says how long its worker stayed
-busy after it ended.
+overhead = (Airflow send wall + collect wall) - (direct send chain + collect chain, mean of the direct runs);
+share = overhead / Airflow total; per task instance = overhead / task instances run. Figures go to
+``var/bench/airflow-overhead-<time>.json``, process and task logs to ``var/bench/airflow/logs/``. Each task
+instance's own time is split from its task log (start-up, Airflow's DAG file parse, execute, post-execute) and the
+scheduler's log says how long its worker stayed busy after it ended.
 
 The stack runs with the worker settings the README recommends for production (``esign.hooks.worker_settings``):
 LocalExecutor workers forked from a forkserver that imported ``esign.hooks.worker_preload`` once, so a worker
@@ -46,15 +52,16 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.airflow_figures import PARALLELISM, figures, metadata  # noqa: E402
+
 from esign.hooks.worker_settings import WORKER_SETTINGS  # noqa: E402
 from tests.prod.stack import BIN, Api, Stack, StackError, airflow_env, free_port, wait_for  # noqa: E402
 
-PARALLELISM = 2
 DIRECT_CHAINS = ("send", "collect")
 
 
@@ -212,195 +219,6 @@ def _clients_answer(batch_list: list[dict[str, Any]], batch_size: int, smtp_port
     return {**counts, "wall_s": round(time.perf_counter() - start, 2)}
 
 
-def _metadata(url: str, dag_id: str, run_id: str) -> dict[str, Any]:
-    """One DAG run and its task instances from the metadata database; other runs of the DAG are counted."""
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            run = conn.execute(text(
-                "SELECT dag_id, run_id, run_type, state, queued_at, start_date, end_date FROM dag_run "
-                "WHERE dag_id = :d AND run_id = :r"), {"d": dag_id, "r": run_id}).mappings().one()
-            others = conn.execute(text("SELECT count(*) FROM dag_run WHERE dag_id = :d AND run_id <> :r"),
-                                  {"d": dag_id, "r": run_id}).scalar_one()
-            tis = conn.execute(text(
-                "SELECT CAST(id AS TEXT) AS id, run_id, task_id, map_index, state, try_number, scheduled_dttm, "
-                "queued_dttm, start_date, end_date, duration FROM task_instance WHERE dag_id = :d AND run_id = :r "
-                "ORDER BY start_date, task_id, map_index"), {"d": dag_id, "r": run_id}).mappings().all()
-            retried = conn.execute(text(
-                "SELECT count(*) FROM task_instance_history WHERE dag_id = :d AND run_id = :r"),
-                {"d": dag_id, "r": run_id}).scalar_one()
-    finally:
-        engine.dispose()
-    return {"run": dict(run), "other_runs": int(others), "tis": [dict(t) for t in tis], "earlier_tries": int(retried)}
-
-
-def _seconds(a: datetime | None, b: datetime | None) -> float | None:
-    return (b - a).total_seconds() if a is not None and b is not None else None
-
-
-def _label(ti: dict[str, Any]) -> str:
-    return str(ti["task_id"]) + (f"[{ti['map_index']}]" if ti["map_index"] >= 0 else "")
-
-
-def _stats(values: list[float]) -> dict[str, float]:
-    if not values:
-        return {"n": 0, "sum": 0.0, "mean": 0.0, "min": 0.0, "max": 0.0}
-    return {"n": len(values), "sum": round(sum(values), 3), "mean": round(sum(values) / len(values), 3),
-            "min": round(min(values), 3), "max": round(max(values), 3)}
-
-
-class Timeline:
-    """How many intervals (task instances running, workers busy) are open at each moment (seconds from the
-    trigger)."""
-
-    def __init__(self, origin: datetime, intervals: list[tuple[datetime, datetime]]) -> None:
-        self.origin = origin
-        edges = sorted([(self.at(a), 1) for a, _ in intervals] + [(self.at(b), -1) for _, b in intervals])
-        self.steps: list[tuple[float, int]] = []  # (from, running) pieces, in order
-        running = 0
-        for at, change in edges:
-            running += change
-            self.steps.append((at, running))
-
-    def at(self, moment: datetime) -> float:
-        return (moment - self.origin).total_seconds()
-
-    def profile(self, end: float) -> dict[int, float]:
-        """Seconds with 0, 1, 2... task instances running, from the trigger to ``end``."""
-        spent: dict[int, float] = {}
-        last, running = 0.0, 0
-        for at, now_running in [*self.steps, (end, 0)]:
-            spent[running] = spent.get(running, 0.0) + max(at - last, 0.0)
-            last, running = max(at, last), now_running
-        return spent
-
-    def below(self, start: float, end: float, slots: int) -> float:
-        """Seconds of [start, end] with fewer than ``slots`` intervals open (a slot was free)."""
-        free, last, running = 0.0, 0.0, 0
-        for at, now_running in [*self.steps, (float("inf"), 0)]:
-            lo, hi = max(last, start), min(at, end)
-            if hi > lo and running < slots:
-                free += hi - lo
-            last, running = at, now_running
-        return free
-
-
-def _task_log(logs: Path, dag_id: str, ti: dict[str, Any]) -> dict[str, float]:
-    """Where a task instance's time went, from its task log (JSON lines): the task process's start-up until its
-    first line, the DAG file parse (Airflow's own ``dag_file_parse_ms``), the execute phase (the esign step,
-    building the process's Services included), and from "Post Execute" (XCom push, state) to the end."""
-    folder = logs / "tasks" / f"dag_id={dag_id}" / f"run_id={ti['run_id']}" / f"task_id={ti['task_id']}"
-    if ti["map_index"] >= 0:
-        folder = folder / f"map_index={ti['map_index']}"
-    path = folder / f"attempt={ti['try_number']}.log"
-    if not path.exists() or ti["start_date"] is None or ti["end_date"] is None:
-        return {}
-    lines = []
-    for raw in path.read_text(errors="replace").splitlines():
-        with contextlib.suppress(ValueError, KeyError):
-            line = json.loads(raw)
-            lines.append((datetime.fromisoformat(line["timestamp"]), line))
-    if not lines:
-        return {}
-    parsed = next(((at, line) for at, line in lines if line.get("event") == "Worker startup parse complete"), None)
-    post = next((at for at, line in lines if line.get("event") == "::group::Post Execute"), None)
-    found: dict[str, float] = {"to_first_line_s": (lines[0][0] - ti["start_date"]).total_seconds()}
-    if parsed is not None:
-        found["dag_file_parse_s"] = float(parsed[1].get("dag_file_parse_ms", 0)) / 1000
-        if post is not None:
-            found["execute_s"] = (post - parsed[0]).total_seconds()
-    if post is not None:
-        found["post_execute_s"] = (ti["end_date"] - post).total_seconds()
-    return found
-
-
-def _workloads_finished(logs: Path) -> dict[str, datetime]:
-    """When each LocalExecutor worker was done with a task instance (its "Workload finished" line in the
-    scheduler's log, by task instance ID): the worker is busy until then, not only until the TI's end."""
-    done: dict[str, datetime] = {}
-    log = logs / "scheduler.log"
-    if not log.exists():
-        return done
-    for line in log.read_text(errors="replace").splitlines():
-        if "Workload finished" in line and "workload_id=" in line:
-            with contextlib.suppress(ValueError, IndexError):
-                at = datetime.fromisoformat(line.split(" ", 1)[0])
-                done[line.split("workload_id=", 1)[1].split()[0]] = at
-    return done
-
-
-def _figures(meta: dict[str, Any], logs: Path) -> dict[str, Any]:
-    """Walls, task instances, queue delays, the concurrency profile, idle gaps and per-phase time of one run."""
-    run, tis = meta["run"], meta["tis"]
-    ran = [t for t in tis if t["state"] in ("success", "failed") and t["start_date"] and t["end_date"]]
-    wall = _seconds(run["queued_at"], run["end_date"]) or 0.0
-    timeline = Timeline(run["queued_at"], [(t["start_date"], t["end_date"]) for t in ran])
-    finished = _workloads_finished(logs)
-    # a LocalExecutor worker takes the next task instance only once it is done with the last one
-    busy = [(t["start_date"], max(t["end_date"], finished.get(str(t["id"]), t["end_date"]))) for t in ran]
-    workers = Timeline(run["queued_at"], busy)
-    queue, queue_free, sched = [], [], []
-    for t in ran:
-        if t["queued_dttm"] is not None:
-            queue.append((t["start_date"] - t["queued_dttm"]).total_seconds())
-            queue_free.append(workers.below(workers.at(t["queued_dttm"]), workers.at(t["start_date"]), PARALLELISM))
-        if t["scheduled_dttm"] is not None and t["queued_dttm"] is not None:
-            sched.append((t["queued_dttm"] - t["scheduled_dttm"]).total_seconds())
-    durations = [float(t["duration"] or 0.0) for t in ran]
-    # idle gaps: no task instance running, between the trigger and the run's end
-    gaps: list[dict[str, Any]] = []
-    cursor, before = run["queued_at"], "trigger"
-    for t in sorted(ran, key=lambda t: t["start_date"]):
-        gap = _seconds(cursor, t["start_date"]) or 0.0
-        if gap > 0:
-            gaps.append({"s": round(gap, 3), "after": before, "before": _label(t)})
-        if t["end_date"] > cursor:
-            cursor, before = t["end_date"], _label(t)
-    tail = _seconds(cursor, run["end_date"]) or 0.0
-    if tail > 0:
-        gaps.append({"s": round(tail, 3), "after": before, "before": "run end"})
-    phases = [_task_log(logs, run["dag_id"], t) for t in ran]
-    for t, phase in zip(ran, phases, strict=True):
-        if str(t["id"]) in finished:
-            phase["worker_busy_after_end_s"] = (finished[str(t["id"])] - t["end_date"]).total_seconds()
-    by_task: dict[str, list[float]] = {}
-    for t, d in zip(ran, durations, strict=True):
-        by_task.setdefault(t["task_id"], []).append(d)
-    return {
-        "run_id": run["run_id"], "state": run["state"], "other_runs_of_dag": meta["other_runs"],
-        "queued_at": run["queued_at"], "start_date": run["start_date"], "end_date": run["end_date"],
-        "wall_s": round(wall, 3), "start_to_end_s": round(_seconds(run["start_date"], run["end_date"]) or 0.0, 3),
-        "trigger_to_start_s": round(_seconds(run["queued_at"], run["start_date"]) or 0.0, 3),
-        "task_instances": len(tis), "task_instances_run": len(ran), "earlier_tries": meta["earlier_tries"],
-        "not_run": sorted(f"{_label(t)}: {t['state']}" for t in tis if t not in ran),
-        "sum_durations_s": round(sum(durations), 3),
-        "slot_use": round(sum(durations) / (PARALLELISM * wall), 3) if wall else 0.0,
-        "queue_delay_s": _stats(queue),
-        "queue_delay_with_free_worker_s": _stats(queue_free),
-        "scheduled_to_queued_s": _stats(sched),
-        "running_profile_s": {str(k): round(v, 3) for k, v in sorted(timeline.profile(wall).items())},
-        "idle_s": round(sum(g["s"] for g in gaps), 3), "idle_gaps": len(gaps),
-        "largest_idle_gaps": sorted(gaps, key=lambda g: -g["s"])[:6],
-        "phases_s": {name: _stats([p[name] for p in phases if name in p])
-                     for name in ("to_first_line_s", "dag_file_parse_s", "execute_s", "post_execute_s",
-                                  "worker_busy_after_end_s")},
-        "per_task": {k: _stats(v) for k, v in by_task.items()},
-        "task_instance_list": [{"task": _label(t), "state": t["state"], "try": t["try_number"],
-                                "scheduled": t["scheduled_dttm"], "queued": t["queued_dttm"],
-                                "start": t["start_date"], "end": t["end_date"], "duration_s": t["duration"],
-                                "queue_delay_s": _seconds(t["queued_dttm"], t["start_date"]),
-                                **phase}
-                               for t, phase in zip(tis, _align(tis, ran, phases), strict=True)],
-    }
-
-
-def _align(tis: list[dict[str, Any]], ran: list[dict[str, Any]], phases: list[dict[str, float]]) \
-        -> list[dict[str, float]]:
-    """``phases`` (one per task instance run) laid out along ``tis`` (empty for those not run)."""
-    by_id = {id(t): p for t, p in zip(ran, phases, strict=True)}
-    return [by_id.get(id(t), {}) for t in tis]
-
-
 @contextmanager
 def _airflow_stack(logs: Path, workdir: Path, smtp_port: int, preload: bool) -> Iterator[tuple[Stack, str]]:
     """The stack on a throwaway metadata database; stopped (and the database dropped) however this ends."""
@@ -432,8 +250,6 @@ def run_airflow(args: argparse.Namespace, base: Path) -> dict[str, Any]:
     from esign.dispatch.mailserver import LocalMailServer
 
     logs, workdir = base / "logs", base / "work"
-    shutil.rmtree(logs, ignore_errors=True)
-    logs.mkdir(parents=True)
     started = time.perf_counter()
     seeded = _fresh(workdir, args.deals)
     print(f"airflow: workdir seeded with {seeded} deals in {time.perf_counter() - started:.1f} s", flush=True)
@@ -449,11 +265,22 @@ def run_airflow(args: argparse.Namespace, base: Path) -> dict[str, Any]:
             wait_for(partial(api.dag_known, dag_id), 300, f"the dag-processor to register {dag_id}", interval=2)
         print(f"airflow: stack up in {time.perf_counter() - started:.1f} s (logs in {_shown(logs)})", flush=True)
 
+        # A deployment's stack has been up for a while: esign_collect has run every 10 minutes. The stack here has
+        # just started, and its first task would pay one-time costs a bulk run never sees in production (the
+        # api-server builds its execution API on the first call: ~3-6 s, with one slot idle). One collect run with
+        # nothing to collect, before anything is measured, is that earlier life.
+        api.unpause("esign_collect")
+        warm_id = api.run_dag("esign_collect", {}, timeout=args.timeout, interval=2)
+        result["warm_up"] = {k: v for k, v in figures(metadata(url, "esign_collect", warm_id), logs).items()
+                             if k in ("run_id", "state", "wall_s", "task_instances_run")}
+        print(f"airflow: warm-up esign_collect (nothing to collect yet) {result['warm_up']['wall_s']:.1f} s",
+              flush=True)
+
         api.unpause("esign_send")
         before = _sample(stack)
-        send_id = api.run_dag("esign_send", conf, timeout=args.timeout, interval=5)  # walls come from the metadata
+        send_id = api.run_dag("esign_send", conf, timeout=args.timeout, interval=10)  # walls: the metadata
         result["send_cpu"] = _cpu_between(before, _sample(stack))
-        result["send"] = _figures(_metadata(url, "esign_send", send_id), logs)
+        result["send"] = figures(metadata(url, "esign_send", send_id), logs)
         print(f"airflow: esign_send {result['send']['wall_s']:.1f} s, "
               f"{result['send']['task_instances_run']} task instances", flush=True)
 
@@ -461,11 +288,10 @@ def run_airflow(args: argparse.Namespace, base: Path) -> dict[str, Any]:
         result["clients"] = _clients_answer(batch_list, args.batch_size, mail.port)
         print(f"airflow: clients answered {result['clients']}", flush=True)
 
-        api.unpause("esign_collect")
         before = _sample(stack)
-        collect_id = api.run_dag("esign_collect", {}, timeout=args.timeout, interval=5)  # walls come from the metadata
+        collect_id = api.run_dag("esign_collect", {}, timeout=args.timeout, interval=10)  # walls: the metadata
         result["collect_cpu"] = _cpu_between(before, _sample(stack))
-        result["collect"] = _figures(_metadata(url, "esign_collect", collect_id), logs)
+        result["collect"] = figures(metadata(url, "esign_collect", collect_id), logs)
         print(f"airflow: esign_collect {result['collect']['wall_s']:.1f} s, "
               f"{result['collect']['task_instances_run']} task instances", flush=True)
         received = mail.handler.received
@@ -486,26 +312,26 @@ def run_airflow(args: argparse.Namespace, base: Path) -> dict[str, Any]:
 
 # --- the direct baseline ------------------------------------------------------------------------------------------
 
-def run_direct(args: argparse.Namespace, base: Path) -> dict[str, Any]:
-    """bench/pipeline_bench.py in a child process, its output teed to the console and logs/direct-bench.log."""
-    out = base / "direct.json"
+def run_direct(args: argparse.Namespace, base: Path, number: int) -> dict[str, Any]:
+    """bench/pipeline_bench.py in a child process, its output teed to the console and logs/direct-<number>.log."""
+    out, log_path = base / f"direct-{number}.json", base / "logs" / f"direct-{number}.log"
     out.unlink(missing_ok=True)
     cmd = [sys.executable, str(ROOT / "bench" / "pipeline_bench.py"), "--deals", str(args.deals),
            "--batch-size", str(args.batch_size), "--workers", str(PARALLELISM), "--json", str(out),
            "--workdir", str(base / "direct")]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ESIGN_", "AIRFLOW"))}  # not the Airflow run's
-    print(f"direct: {' '.join(['bench/pipeline_bench.py', *cmd[2:cmd.index('--json')]])}", flush=True)
+    print(f"direct {number}: {' '.join(['bench/pipeline_bench.py', *cmd[2:cmd.index('--json')]])}", flush=True)
     busy, children, started = _machine_busy(), resource.getrusage(resource.RUSAGE_CHILDREN), time.monotonic()
-    with (base / "logs" / "direct-bench.log").open("w") as log, \
+    with log_path.open("w") as log, \
             subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              text=True) as proc:
         assert proc.stdout is not None
         for line in proc.stdout:
             log.write(line)
-            print(f"  direct | {line}", end="", flush=True)
+            print(f"  direct {number} | {line}", end="", flush=True)
     if not out.exists():
         raise SystemExit(f"bench/pipeline_bench.py exited with {proc.returncode} and no figures; "
-                         f"see {_shown(base / 'logs' / 'direct-bench.log')}")
+                         f"see {_shown(log_path)}")
     report: dict[str, Any] = json.loads(out.read_text())
     report["exit_code"] = proc.returncode
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -513,7 +339,21 @@ def run_direct(args: argparse.Namespace, base: Path) -> dict[str, Any]:
     own = (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
     report["cpu"] = {"window_s": round(window, 2), "machine_busy_cores": round(busy / window, 2),
                      "cpu_s": {"pipeline bench": round(own, 2), "other processes": round(max(busy - own, 0.0), 2)}}
-    return report
+    return {k: report[k] for k in ("chains", "steps", "stages", "ledger_problems", "sample", "workers", "exit_code",
+                                   "cpu")}
+
+
+def _baseline(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The direct runs as one baseline: per chain the mean wall and CPU, each run's wall, and their spread
+    ((max - min) / mean): how far the machine's own speed moved during the measurement."""
+    chains = {}
+    for name in DIRECT_CHAINS:
+        walls = [r["chains"][name]["wall_s"] for r in runs]
+        cpus = [r["chains"][name]["cpu_s"] for r in runs]
+        mean = sum(walls) / len(walls)
+        chains[name] = {"wall_s": round(mean, 2), "cpu_s": round(sum(cpus) / len(cpus), 2), "runs_wall_s": walls,
+                        "spread": round((max(walls) - min(walls)) / mean, 4) if mean else 0.0}
+    return {"chains": chains, "runs": runs}
 
 
 # --- report -------------------------------------------------------------------------------------------------------
@@ -584,26 +424,34 @@ def _print_summary(report: dict[str, Any]) -> None:
         print(f"  CPU s over the run ({cpu['window_s']:.1f} s, machine busy {cpu['machine_busy_cores']:.2f} cores): "
               + ", ".join(f"{k} {v:.1f}" for k, v in cpu["cpu_s"].items()))
         chain = direct["chains"][name]
-        print(f"  direct {name} chain: wall {chain['wall_s']:.1f} s, cpu {chain['cpu_s']:.1f} s")
-    cpu = direct["cpu"]
-    print(f"\ndirect baseline (bench/pipeline_bench.py, whole run {cpu['window_s']:.1f} s, machine busy "
-          f"{cpu['machine_busy_cores']:.2f} cores): " + ", ".join(f"{k} {v:.1f}" for k, v in cpu["cpu_s"].items()))
+        print(f"  direct {name} chain: wall {chain['wall_s']:.1f} s (runs " + " / ".join(
+            f"{w:.1f}" for w in chain["runs_wall_s"]) + f", spread {chain['spread']:.1%}), cpu {chain['cpu_s']:.1f} s")
+    print()
+    for number, run in enumerate(direct["runs"], 1):
+        cpu = run["cpu"]
+        print(f"direct run {number} (bench/pipeline_bench.py, whole run {cpu['window_s']:.1f} s, machine busy "
+              f"{cpu['machine_busy_cores']:.2f} cores): " + ", ".join(f"{k} {v:.1f}" for k, v in cpu["cpu_s"].items()))
     noisy = {w: c["cpu_s"]["other processes"] / c["window_s"]
              for w, c in (("esign_send", airflow["send_cpu"]), ("esign_collect", airflow["collect_cpu"]),
-                          ("direct", cpu)) if c["window_s"]}
+                          *((f"direct {n}", r["cpu"]) for n, r in enumerate(direct["runs"], 1))) if c["window_s"]}
     if any(v > 0.1 for v in noisy.values()):
         print("WARNING: other processes were busy during the measurement (cores): "
               + ", ".join(f"{k} {v:.2f}" for k, v in noisy.items()) + "; the figures are disturbed")
-    print(f"clients answered between the runs: {airflow['clients']}")
-    print(f"stages  airflow: {airflow['stages']}\n        direct:  {direct['stages']}")
-    print(f"exactly-once problems  airflow: {airflow['ledger_problems'] or 'none'}; "
-          f"direct: {direct['ledger_problems'] or 'none'}")
+    print(f"clients answered between the runs: {airflow['clients']}; warm-up before them: {airflow['warm_up']}")
+    print(f"stages  airflow: {airflow['stages']}\n        direct:  "
+          + "; ".join(str(r["stages"]) for r in direct["runs"]))
+    print(f"exactly-once problems  airflow: {airflow['ledger_problems'] or 'none'}; direct: "
+          + "; ".join(str(r["ledger_problems"] or "none") for r in direct["runs"]))
     print(f"\nAirflow wall {over['airflow_wall_s']['total']:.1f} s (send {over['airflow_wall_s']['send']:.1f} + "
           f"collect {over['airflow_wall_s']['collect']:.1f}), direct {over['direct_wall_s']['total']:.1f} s "
           f"(send {over['direct_wall_s']['send']:.1f} + collect {over['direct_wall_s']['collect']:.1f})")
     print(f"overhead {over['overhead_s']:.1f} s = {over['share']:.1%} of the Airflow total (target < 5%); "
           f"{over['overhead_s'] / max(over['task_instances_run'], 1):.2f} s per task instance "
           f"({over['task_instances_run']} run)")
+    drift = max(direct["chains"][name]["spread"] for name in DIRECT_CHAINS)
+    if len(direct["runs"]) > 1 and drift > abs(over["share"]):
+        print(f"NOTE: the direct runs before and after differ by up to {drift:.1%} per chain, more than the overhead: "
+              f"the machine's own speed moved during the measurement; repeat it to tell them apart")
 
 
 def main() -> int:
@@ -612,6 +460,9 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=2500)
     parser.add_argument("--timeout", type=float, default=0, help="seconds per DAG run (default 1800 + 0.5 per deal)")
     parser.add_argument("--keep", action="store_true", help="keep the Airflow run's workdir (var/bench/airflow/work)")
+    parser.add_argument("--direct-runs", type=int, choices=(1, 2), default=2,
+                        help="2: the direct baseline before and after the Airflow run (their mean; a machine whose "
+                             "speed drifts moves both), 1: after it only")
     parser.add_argument("--no-preload", action="store_true",
                         help="a variant: Airflow's default worker settings instead of the recommended ones "
                              "(forkserver preloading esign.hooks.worker_preload, 1 s supervisor heartbeat)")
@@ -624,6 +475,9 @@ def main() -> int:
     print(f"airflow overhead: {args.deals} deals, batch size {args.batch_size}, load {load_before[0]:.2f}", flush=True)
     import pytest
 
+    shutil.rmtree(base / "logs", ignore_errors=True)
+    (base / "logs").mkdir(parents=True)
+    runs = [run_direct(args, base, 1)] if args.direct_runs == 2 else []
     try:
         airflow = run_airflow(args, base)
     except (StackError, TimeoutError) as exc:
@@ -632,7 +486,8 @@ def main() -> int:
     except pytest.skip.Exception as exc:  # tests.prod.postgres: no PostgreSQL server
         print(f"no metadata database: {exc}", file=sys.stderr)
         return 2
-    direct = run_direct(args, base)
+    runs.append(run_direct(args, base, len(runs) + 1))
+    direct = _baseline(runs)
     from importlib.metadata import version
 
     report = {
@@ -640,15 +495,14 @@ def main() -> int:
         "executor": "LocalExecutor", "parallelism": PARALLELISM, "preload": airflow["preload"],
         "deals": args.deals, "batch_size": args.batch_size, "cpus": os.cpu_count(),
         "load_before": load_before, "load_after": os.getloadavg(), "airflow": airflow,
-        "direct": {k: direct[k] for k in ("chains", "steps", "stages", "ledger_problems", "sample", "workers",
-                                          "exit_code", "cpu")},
+        "direct": direct,
         "overhead": _overhead(airflow, direct),
     }
     _print_summary(report)
     path = ROOT / "var" / "bench" / f"airflow-overhead-{at:%Y%m%dT%H%M%SZ}.json"
     path.write_text(json.dumps(report, indent=2, default=str))
     print(f"figures written to {_shown(path)}")
-    failed = airflow["ledger_problems"] or direct["exit_code"] != 0
+    failed = airflow["ledger_problems"] or any(r["exit_code"] != 0 for r in runs)
     return 1 if failed else 0
 
 
