@@ -20,6 +20,12 @@ def _invites_per_document(pipe: Pipe) -> Counter[str]:
     return Counter(m.header("X-Esign-Document") for m in pipe.messages())
 
 
+def _sms_count(pipe: Pipe) -> int:
+    """Invitations the SMS outbox file holds (one JSON line each)."""
+    sms = pipe.workdir / "sms" / "outbox.jsonl"
+    return len(sms.read_text().splitlines()) if sms.exists() else 0
+
+
 def test_a_run_sends_each_valid_deal_once_and_quarantines_the_broken(pipe: Pipe) -> None:
     batches = run_send(pipe.services)
     assert [b["count"] for b in batches] == [5, 5, 2]
@@ -29,11 +35,9 @@ def test_a_run_sends_each_valid_deal_once_and_quarantines_the_broken(pipe: Pipe)
     assert broken >= 3
     assert counts.get("quarantined", 0) == broken
     assert counts.get("sent", 0) == 12 - broken
-    sms = (pipe.workdir / "sms" / "outbox.jsonl")
-    sms_count = len(sms.read_text().splitlines()) if sms.exists() else 0
     email_docs = _invites_per_document(pipe)
     assert set(email_docs.values()) <= {1}
-    assert len(email_docs) + sms_count == 12 - broken
+    assert len(email_docs) + _sms_count(pipe) == 12 - broken
     stages = Counter(crm.get_deal_stage(d) for d in range(pipe.seeded.first_deal_id, pipe.seeded.last_deal_id + 1))
     assert stages == {"C1:EXECUTING": 12 - broken, "C1:UC_REVIEW": broken}
     for record in ledger.list_by_stage(Stage.QUARANTINED):
@@ -93,11 +97,6 @@ def test_deliver_signs_sends_and_moves_a_batch_with_each_steps_counts(pipe: Pipe
     assert len(pipe.messages()) + _sms_count(pipe) == prepared[0]
     # the other batches are untouched until their own deliver runs
     assert pipe.ws.ledger.stage_counts()["draft"] == sum(prepared[1:])
-
-
-def _sms_count(pipe: Pipe) -> int:
-    sms = pipe.workdir / "sms" / "outbox.jsonl"
-    return len(sms.read_text().splitlines()) if sms.exists() else 0
 
 
 def test_dry_run_renders_but_signs_and_sends_nothing(pipe: Pipe) -> None:
