@@ -16,8 +16,9 @@
    ``esign_collect``. Each run's wall (trigger -> end), its task instances and its idle gaps come from the metadata
    database (``bench.airflow_figures``); the CPU seconds of each Airflow process tree (task processes included)
    and of PostgreSQL are sampled around each run.
-3. Direct, after: as 1, once the stack is stopped. This machine's speed drifts by 10-30% over minutes; the mean of
-   a run before and a run after cancels a steady drift, and their spread is printed as the measurement's noise.
+3. Direct, after: as 1, once the stack is stopped. This machine's speed can drift within minutes (seen: two
+   finalize tasks of the same size took 146 s and 200 s in one run); the mean of a run before and a run after
+   cancels a steady drift, and their spread is printed as the measurement's noise.
    ``--direct-runs 1`` skips the run before.
 
 overhead = (Airflow send wall + collect wall) - (direct send chain + collect chain, mean of the direct runs);
