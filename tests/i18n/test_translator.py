@@ -93,7 +93,7 @@ def test_each_reader_gets_their_language(sample_catalogue: Path) -> None:
 def test_one_jinja_environment_serves_several_languages_at_once(sample_catalogue: Path) -> None:
     env = install(jinja2.Environment(autoescape=True))
     template = env.from_string(
-        '<p>{% trans %}Sign{% endtrans %}</p><p>{{ _("Hello %(name)s", name=who) }}</p>'
+        '<p>{% trans %}\n   Sign\n{% endtrans %}</p><p>{{ _("Hello %(name)s", name=who) }}</p>'
         "<p>{% trans num=n %}{{ num }} document{% pluralize %}{{ num }} documents{% endtrans %}</p>")
     pt = template.render(who="<Ana>", n=2, **translator("pt_BR").jinja_context())
     es = template.render(who="Ana", n=1, **translator("es").jinja_context())

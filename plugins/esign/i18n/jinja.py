@@ -58,6 +58,7 @@ def install(env: jinja2.Environment) -> jinja2.Environment:
     from esign.i18n.catalog import translator
 
     env.add_extension("jinja2.ext.i18n")
+    env.policies["ext.i18n.trimmed"] = True  # as extraction reads them: a msgid does not depend on line breaks
     default = translator()
     env.install_gettext_callables(  # type: ignore[attr-defined]  # added by the extension
         default.gettext, default.ngettext, newstyle=True, pgettext=default.pgettext, npgettext=default.npgettext)
