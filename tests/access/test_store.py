@@ -87,13 +87,17 @@ def test_user_without_password_cannot_log_in(org: Org) -> None:
         org.store.authenticate_password("eva", "qualquer-coisa")
 
 
-def test_deactivated_user_is_refused(org: Org) -> None:
+def test_deactivated_user_is_refused_and_loses_their_tokens(org: Org) -> None:
     token = org.store.issue_token("ana")
     org.store.set_active("ana", False)
     with pytest.raises(UnknownUserError, match="deactivated"):
         org.store.authenticate_password("ana", "senha-da-ana")
-    with pytest.raises(UnknownUserError, match="deactivated"):
-        org.store.authenticate_token(token)
+    with pytest.raises(UnknownUserError, match="unknown API token"):
+        org.store.authenticate_token(token)  # revoked, not merely refused while inactive
+    org.store.set_active("ana", True)
+    with pytest.raises(UnknownUserError, match="unknown API token"):
+        org.store.authenticate_token(token)  # reactivating does not bring it back
+    assert org.store.authenticate_password("ana", "senha-da-ana").login == "ana"
     with pytest.raises(UnknownUserError):
         org.store.set_active("nobody", True)
 

@@ -11,7 +11,12 @@ from esign.errors import EsignError
 
 
 class AccessDeniedError(EsignError):
-    """The acting person lacks the right (or the level) for this action."""
+    """The acting person lacks the right (or the level) for this action; ``right`` names it when one is known,
+    so an edge can tell the person in their language which right is missing."""
+
+    def __init__(self, message: str, right: Right | None = None) -> None:
+        super().__init__(message)
+        self.right = right
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,4 +72,4 @@ class AccessPolicy:
     def require(self, principal: Principal, right: Right, manager_id: str | None, what: str = "") -> None:
         if not self.allows(principal, right, manager_id):
             target = f" on {what}" if what else ""
-            raise AccessDeniedError(f"{principal.login} lacks the right {right.value}{target}")
+            raise AccessDeniedError(f"{principal.login} lacks the right {right.value}{target}", right)

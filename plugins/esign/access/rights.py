@@ -9,6 +9,7 @@ from __future__ import annotations
 from enum import IntEnum, StrEnum
 
 from esign.errors import ConfigError
+from esign.i18n import N_
 
 
 class Right(StrEnum):
@@ -24,6 +25,23 @@ class Right(StrEnum):
     PARTIES_VIEW = "parties.view"  # the signing parties' (contacts') data
     REPORTS_VIEW = "reports.view"
     SETTINGS_MANAGE = "settings.manage"  # the permission settings themselves
+
+
+#: What each right lets a person do, as the register names it when it refuses an action.
+RIGHT_LABELS: dict[Right, str] = {
+    Right.DOCUMENTS_VIEW: N_("view documents"),
+    Right.DOCUMENTS_CREATE: N_("create documents"),
+    Right.DOCUMENTS_EDIT: N_("change documents (extend links)"),
+    Right.DOCUMENTS_SEND: N_("send documents"),
+    Right.DOCUMENTS_RESEND: N_("resend signing links"),
+    Right.DOCUMENTS_CANCEL: N_("cancel documents"),
+    Right.DOCUMENTS_DELETE: N_("delete documents"),
+    Right.COMPANY_SIGN: N_("sign for the company"),
+    Right.TEMPLATES_MANAGE: N_("manage templates"),
+    Right.PARTIES_VIEW: N_("see the parties' data (CPF/CNPJ, contacts)"),
+    Right.REPORTS_VIEW: N_("read reports"),
+    Right.SETTINGS_MANAGE: N_("manage permissions"),
+}
 
 
 class Level(IntEnum):

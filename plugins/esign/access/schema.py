@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, PrimaryKeyConstraint, String, Table, Text
+from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Index, Integer, PrimaryKeyConstraint, String, Table, Text
 
 from esign.store.schema import metadata
 
@@ -57,3 +57,15 @@ access_tokens = Table(
     Column("label", String(200), nullable=False, default=""),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+
+#: Failed password checks per login typed at the register, for the per-account lockout. Keyed by the login as
+#: typed (existing or not), so a lockout looks the same for every name and tells nothing about who has an account.
+access_login_failures = Table(
+    "access_login_failures",
+    metadata,
+    Column("login", String(200), primary_key=True),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("locked_until", DateTime(timezone=True)),
+    Column("last_failure_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_access_login_failures_last", access_login_failures.c.last_failure_at)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
+from esign.access.lockout import LoginLockout
 from esign.access.passwords import check_password, hash_password
 from esign.access.policy import Principal
 from esign.access.rights import DEFAULT_ROLES, Level, Right
@@ -56,8 +57,9 @@ def _check_name(kind: str, name: str) -> str:
 class AccessStore:
     """Reads and writes the ``access_*`` tables. Every write is one short transaction."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, lockout: LoginLockout | None = None) -> None:
         self.engine = engine
+        self.lockout = lockout or LoginLockout(engine)
 
     # -- roles -------------------------------------------------------------------------------------
     def ensure_default_roles(self) -> list[str]:
@@ -131,10 +133,15 @@ class AccessStore:
         return self.user(login)
 
     def set_password(self, login: str, password: str) -> None:
+        """A new password ends every session and API token the user had (whoever held the old one loses them)."""
         self._update_user(login, password_hash=hash_password(password))
+        self.end_sessions(login)
 
     def set_active(self, login: str, active: bool) -> None:
+        """Deactivating ends every session and API token: reactivating later does not bring them back."""
         self._update_user(login, active=active)
+        if not active:
+            self.end_sessions(login)
 
     def grant(self, login: str, role: str) -> None:
         self.role(role)
@@ -195,11 +202,13 @@ class AccessStore:
             raise UnknownUserError(f"unknown user {login!r}")
         return int(value)
 
-    def end_sessions(self, login: str) -> None:
-        """Invalidate every session cookie issued to ``login`` so far (logout)."""
+    def end_sessions(self, login: str) -> int:
+        """Invalidate every session cookie issued to ``login`` so far and revoke its API tokens (logout,
+        password change, deactivation); how many tokens were revoked."""
         with self.engine.begin() as conn:
             conn.execute(access_users.update().where(access_users.c.login == login)
                          .values(session_epoch=access_users.c.session_epoch + 1))
+            return int(conn.execute(delete(access_tokens).where(access_tokens.c.login == login)).rowcount or 0)
 
     # -- principals --------------------------------------------------------------------------------
     def principal(self, login: str) -> Principal:
@@ -215,11 +224,18 @@ class AccessStore:
         return Principal(info.login, info.name, info.manager_id, info.roles, levels)
 
     def authenticate_password(self, login: str, password: str) -> Principal:
+        """The user behind a login and password. Raises :class:`LoginLockedError` while the login waits after
+        too many failures, else :class:`UnknownUserError` for any mismatch: unknown login, no password, wrong
+        password, deactivated user, all after the same password-hashing work."""
+        self.lockout.check(login)
         with self.engine.connect() as conn:
             stored = conn.execute(select(access_users.c.password_hash).where(access_users.c.login == login)).scalar()
         if not check_password(password, stored):
+            self.lockout.failed(login)
             raise UnknownUserError("wrong login or password")
-        return self.principal(login)
+        principal = self.principal(login)  # a deactivated user is refused here, with the same error
+        self.lockout.succeeded(login)
+        return principal
 
     def issue_token(self, login: str, label: str = "") -> str:
         """A new API token for ``login``; shown once, stored as SHA-256 only."""
