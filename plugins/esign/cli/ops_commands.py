@@ -85,8 +85,9 @@ def serve_portal(args: argparse.Namespace) -> int:
 
     from esign.pipeline.services import services_for
     from esign.pipeline.web import web_app
+    from esign.portal.security import SERVER_OPTIONS
 
-    uvicorn.run(web_app(services_for()), host=args.host, port=args.port, log_level="info")
+    uvicorn.run(web_app(services_for()), host=args.host, port=args.port, log_level="info", **SERVER_OPTIONS)
     return EXIT_OK
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import uvicorn
 
 from esign.errors import EsignError
+from esign.portal.security import SERVER_OPTIONS
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -23,7 +24,8 @@ class PortalServer:
 
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
         self.host, self.port = host, port or free_port(host)
-        config = uvicorn.Config(app, host=self.host, port=self.port, log_level="warning", access_log=False)
+        config = uvicorn.Config(app, host=self.host, port=self.port, log_level="warning", access_log=False,
+                                **SERVER_OPTIONS)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="portal", daemon=True)
 

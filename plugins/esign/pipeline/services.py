@@ -115,10 +115,12 @@ def portal_services(services: Services, *, code_posts_per_minute: int | None = N
     from dataclasses import replace
 
     from esign.pipeline.messages import OutboxCodeSender
+    from esign.portal.security import trusted_proxies
     from esign.verify import verify_pdf
 
     ws = services.ws
-    settings = PortalSettings.from_settings(ws.settings, company_name=ws.company.party.name)
+    settings = replace(PortalSettings.from_settings(ws.settings, company_name=ws.company.party.name),
+                       trusted_proxies=trusted_proxies(services.environ))
     if code_posts_per_minute is not None:
         settings = replace(settings, code_posts_per_minute=code_posts_per_minute)
     if uploads_per_minute is not None:

@@ -18,7 +18,7 @@ from starlette.staticfiles import StaticFiles
 
 from esign.errors import PortalError
 from esign.portal import signing, verifying
-from esign.portal.security import SecurityHeaders, header_items
+from esign.portal.security import SecurityHeaders, header_items, honour_trusted_proxies
 from esign.portal.services import PortalServices
 from esign.portal.web import HERE, STATUS, Portal, RedactTokens, log
 from esign.requests import ThrottledError
@@ -35,6 +35,7 @@ def create_app(services: PortalServices) -> FastAPI:
     portal = Portal(services)
     app = FastAPI(title="esign portal", docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(SecurityHeaders, hsts=services.settings.secure_cookies)
+    honour_trusted_proxies(app, services.settings.trusted_proxies)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(signing.build_router(portal))
     app.include_router(verifying.build_router(portal))

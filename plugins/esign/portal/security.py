@@ -1,22 +1,35 @@
-"""Browser-facing protections: strict headers on every response and CSRF tokens bound to a cookie.
+"""Browser-facing protections: strict headers on every response, CSRF tokens bound to a cookie, rate limits,
+and which proxies may say who the client is.
 
 CSRF: the cookie holds a random value; the hidden field holds HMAC(key, value). A cross-site page can
 neither read the HttpOnly, SameSite=Strict cookie nor compute the HMAC without the server's key.
+
+Proxies: behind a TLS proxy every request comes from the proxy's address, so per-client limits would count
+all clients as one; yet anyone can send an ``X-Forwarded-For`` header. ``ESIGN_TRUSTED_PROXIES`` lists the
+addresses or networks of the proxies in front of the server; ``X-Forwarded-For``/``X-Forwarded-Proto`` are
+honoured only on connections from them (the client is the nearest address in the chain that is not a trusted
+proxy), and ignored from anyone else. The servers run with uvicorn's own proxy handling off
+(:data:`SERVER_OPTIONS`), which would otherwise trust any loopback client.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+from esign.errors import ConfigError
 
 CSRF_COOKIE = "esign_csrf"
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; "
@@ -134,3 +147,37 @@ class RateLimiter:
             del self._hits[key]
         while len(self._hits) >= self._max_keys:  # all recent: forget the oldest key
             del self._hits[next(iter(self._hits))]
+
+
+# -- trusted proxies ------------------------------------------------------------------------------------------
+TRUSTED_PROXIES_VAR = "ESIGN_TRUSTED_PROXIES"
+#: uvicorn settings of every server of the portal and the register: forwarded headers are the app's business.
+SERVER_OPTIONS: dict[str, Any] = {"proxy_headers": False, "server_header": False}
+
+
+def trusted_proxies(environ: Mapping[str, str]) -> tuple[str, ...]:
+    """``ESIGN_TRUSTED_PROXIES``: IP addresses or networks (``10.0.0.5, 172.18.0.0/16``), comma-separated.
+
+    Empty (the default) trusts no proxy. A value that is not an address or a network, or ``*``, is a
+    configuration error naming it: trusting everyone would let any client choose its own address.
+    """
+    found: list[str] = []
+    for item in environ.get(TRUSTED_PROXIES_VAR, "").split(","):
+        entry = item.strip()
+        if not entry:
+            continue
+        try:
+            found.append(str(ipaddress.ip_network(entry, strict=False)))
+        except ValueError:
+            raise ConfigError(f"{TRUSTED_PROXIES_VAR}: {entry!r} is not an IP address or network "
+                              "(e.g. 10.0.0.5 or 172.18.0.0/16)") from None
+    return tuple(found)
+
+
+def honour_trusted_proxies(app: Any, proxies: tuple[str, ...]) -> None:
+    """Let ``app`` (a Starlette/FastAPI app) read the client's address and scheme from ``proxies``' headers.
+
+    Added last, so it runs first: every limit, log and event below it sees the real client.
+    """
+    if proxies:
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(proxies))

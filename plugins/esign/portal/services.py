@@ -44,6 +44,7 @@ class PortalSettings:
     max_upload_bytes: int = MAX_UPLOAD_BYTES
     uploads_per_minute: int = UPLOADS_PER_MINUTE
     code_posts_per_minute: int = CODE_POSTS_PER_MINUTE  # asking for a code and typing one, over every link
+    trusted_proxies: tuple[str, ...] = ()  # whose X-Forwarded-For is believed (esign.portal.security)
 
     @property
     def secure_cookies(self) -> bool:
