@@ -128,12 +128,13 @@ def test_V4_2_2_every_state_changing_staff_route_needs_csrf(staff: Staff) -> Non
 
     app = create_register_app(staff.pipe.services)
     posts = sorted(r.path for r in app.routes if isinstance(r, APIRoute) and r.methods & {"POST", "PUT", "DELETE"})
-    assert posts == ["/staff/documents/{document_id}/{action}", "/staff/download.zip", "/staff/login",
-                     "/staff/logout"]
+    assert posts == ["/staff/bulk/{action}", "/staff/documents/{document_id}/{action}", "/staff/download.zip",
+                     "/staff/login", "/staff/logout"]
     client = staff.client()
     assert client.post("/staff/login", data={"login": "dir", "password": "senha-da-maria"}).status_code == 403
     assert staff.login(client) == 303
-    for url in ("/staff/documents/DOC-0000000000000000/cancel", "/staff/download.zip", "/staff/logout"):
+    for url in ("/staff/documents/DOC-0000000000000000/cancel", "/staff/bulk/cancel", "/staff/download.zip",
+                "/staff/logout"):
         assert client.post(url, data={"doc": "DOC-0000000000000000", "reason": "x"}).status_code == 403, url
     assert client.get("/staff/").status_code == 200  # still logged in: the forged logout did nothing
 

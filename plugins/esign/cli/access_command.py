@@ -69,7 +69,7 @@ def register(sub: Any) -> None:
     cancel.add_argument("document_id")
     cancel.add_argument("--reason", default="")
     cancel.set_defaults(handler=document_cancel)
-    resend = _as(doc_sub.add_parser("resend", help="queue the signing link again"))
+    resend = _as(doc_sub.add_parser("resend", help="send the signing link again now (once per 5 minutes, 3 a day)"))
     resend.add_argument("document_id")
     resend.set_defaults(handler=document_resend)
     extend = _as(doc_sub.add_parser("extend", help="push the link's expiry further"))
@@ -251,21 +251,27 @@ def _document_actor(args: argparse.Namespace) -> tuple[Any, Principal]:
 
 
 def document_cancel(args: argparse.Namespace) -> int:
+    from esign.register import outcomes
+
     actions, who = _document_actor(args)
-    actions.cancel(who, args.document_id, args.reason)
-    print(f"{args.document_id} canceled")
+    done = actions.cancel(who, args.document_id, args.reason)
+    print(f"{args.document_id}: {outcomes.canceled(actions.services.ws.company.translator(), done)}")
     return EXIT_OK
 
 
 def document_resend(args: argparse.Namespace) -> int:
+    from esign.register import outcomes
+
     actions, who = _document_actor(args)
-    entry = actions.resend(who, args.document_id)
-    print(f"{args.document_id}: link queued again (outbox {entry}); esign_collect delivers it")
+    resend, entry = actions.resend(who, args.document_id)
+    print(f"{args.document_id}: {outcomes.resent(actions.services.ws.company.translator(), resend, entry)}")
     return EXIT_OK
 
 
 def document_extend(args: argparse.Namespace) -> int:
+    from esign.register import outcomes
+
     actions, who = _document_actor(args)
     new = actions.extend(who, args.document_id, args.days)
-    print(f"{args.document_id}: link valid until {new.isoformat()}")
+    print(f"{args.document_id}: {outcomes.extended(actions.services.ws.company.translator(), new)}")
     return EXIT_OK

@@ -1,0 +1,42 @@
+"""Sending what a staff action queued, at once, while the person waits for the answer.
+
+The outbox rows are recorded first (exactly once, as everywhere); this hands only those rows to the relay in one
+session, with a short timeout so a hung relay cannot hold the page for the SMTP default of 30 s. What the relay
+did not take stays ``pending`` and leaves with the next ``esign_collect`` run (its ``deliver_leftovers``): the
+page then says "queued", never "sent".
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import replace
+
+from esign.dispatch.email import SmtpSender
+from esign.dispatch.records import Channel, OutboxEntry
+from esign.errors import EsignError
+from esign.pipeline.services import Services
+
+log = logging.getLogger(__name__)
+
+#: Seconds a staff action waits for the SMTP relay (connect and each reply).
+SMTP_TIMEOUT = 10.0
+
+
+def deliver_now(services: Services, entry_ids: Sequence[int]) -> dict[int, OutboxEntry]:
+    """Send these outbox rows now; each row as it ended (sent, pending again, failed, uncertain), by ID.
+
+    Rows another request is sending at the same moment are left to it (the outbox claims each row once).
+    """
+    ids = list(dict.fromkeys(entry_ids))
+    if not ids:
+        return {}
+    channels = {e.channel for e in (services.outbox.get(i) for i in ids) if e is not None}
+    try:
+        email = (SmtpSender(replace(services.smtp, timeout=min(services.smtp.timeout, SMTP_TIMEOUT)))
+                 if Channel.EMAIL in channels else None)
+        sms = services.sms_gateway if Channel.SMS in channels else None
+        services.outbox.deliver_pending(email, sms, limit=len(ids), batch=ids)
+    except EsignError as exc:  # a configuration problem: the rows stay queued for the next run, and it is logged
+        log.error("staff action: could not send outbox %s now: %s", ids, exc)
+    return {e.id: e for e in (services.outbox.get(i) for i in ids) if e is not None}

@@ -1,0 +1,87 @@
+"""Resending a signing link on a person's request: once per click burst, a few times a day at most.
+
+Two clicks (or two people) within ``RESEND_WINDOW`` get the same message, not two: the earlier resend is
+returned and nothing new is queued. Concurrent requests agree too: the n-th resend of a link has the fixed
+dedupe key ``resend:<request>:<n>``, so the outbox records it once. At most ``RESENDS_PER_DAY`` resends per
+document in 24 hours: a client is not flooded, and a person clicking on is told when the next one is possible.
+An invitation the relay refused, or that a crash left uncertain, is resent as itself (a new Message-ID).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from esign.dispatch.email import replace_message_id
+from esign.dispatch.records import Channel, OutboxEntry, OutboxState, message_id_for
+from esign.errors import DispatchError
+from esign.model import Stage
+from esign.pipeline.services import Services
+from esign.register.errors import LINK_EXPIRED, NO_LINK, NOT_WAITING, RESEND_LIMIT, ActionError
+from esign.requests.records import RequestStatus, SigningRequest
+from esign.store import DocumentRecord
+
+RESEND_WINDOW = timedelta(minutes=5)
+RESENDS_PER_DAY = 3
+_DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Resend:
+    """A resend recorded in the outbox; ``repeated``: an earlier one within the window, nothing new queued."""
+
+    document_id: str
+    entry_id: int
+    repeated: bool
+    queued_at: datetime
+
+
+def open_request(services: Services, record: DocumentRecord, now: datetime) -> SigningRequest:
+    """The document's signing link, when the client can still use it; else why not."""
+    if record.stage not in (Stage.SENT, Stage.VIEWED):
+        raise ActionError(NOT_WAITING, id=record.id, stage=record.stage)
+    request = services.requests.for_document(record.id)
+    if request is None or request.status is not RequestStatus.OPEN:
+        raise ActionError(NO_LINK, id=record.id)
+    if request.expires_at <= now:
+        raise ActionError(LINK_EXPIRED, id=record.id, when=request.expires_at)
+    return request
+
+
+def _resends(services: Services, request: SigningRequest) -> list[OutboxEntry]:
+    """Every resend of this link so far (staff resends and resent invitations), oldest first."""
+    return [e for e in services.outbox.entries(document_id=request.document_id)
+            if e.dedupe_key.startswith((f"resend:{request.id}:", f"invite:{request.id}#resend-"))]
+
+
+def queue_resend(services: Services, record: DocumentRecord, now: datetime) -> Resend:
+    """Record the resend in the outbox (or find the one just made); raises ActionError when not allowed."""
+    request = open_request(services, record, now)
+    earlier = _resends(services, request)
+    if earlier and now - earlier[-1].created_at < RESEND_WINDOW:
+        return Resend(record.id, earlier[-1].id, True, earlier[-1].created_at)
+    today = [e for e in earlier if now - e.created_at < _DAY]
+    if len(today) >= RESENDS_PER_DAY:
+        raise ActionError(RESEND_LIMIT, id=record.id, count=len(today), when=today[-RESENDS_PER_DAY].created_at + _DAY)
+    invite = services.outbox.get_by_key(f"invite:{request.id}")
+    if invite is not None and invite.state in (OutboxState.UNCERTAIN, OutboxState.FAILED):
+        try:
+            entry = services.outbox.resend(invite.id)
+        except DispatchError:  # another request resent it a moment ago: that one is the resend
+            entry = _resends(services, request)[-1]
+            return Resend(record.id, entry.id, True, entry.created_at)
+    else:
+        from esign.pipeline.messages import reminder_message
+
+        key = f"resend:{request.id}:{len(earlier) + 1}"
+        existing = services.outbox.get_by_key(key)
+        if existing is not None:  # a concurrent click recorded it a moment ago
+            return Resend(record.id, existing.id, True, existing.created_at)
+        reminders = sum(1 for e in services.outbox.entries(document_id=record.id) if e.kind == "reminder")
+        message = reminder_message(services, request, record, reminders + 1)
+        new_id = message_id_for(key)
+        payload = message.payload
+        if request.channel == Channel.EMAIL and isinstance(payload, bytes):
+            payload = replace_message_id(payload, new_id)
+        entry = services.outbox.enqueue(replace(message, dedupe_key=key, message_id=new_id, payload=payload))
+    return Resend(record.id, entry.id, False, entry.created_at)

@@ -1,0 +1,47 @@
+"""The register's documents as a person reads them: manager names, batch labels and stage labels added.
+
+Looked up once per page (or per chunk of an export), never per document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from itertools import islice
+
+from esign.i18n import Translator
+from esign.model.labels import stage_label
+from esign.pipeline.services import Services
+from esign.register.labels import batch_label
+from esign.register.people import manager_names
+from esign.register.queries import batch_runs
+from esign.store import DocumentRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    record: DocumentRecord
+    stage: str
+    manager: str  # the CRM's name for the responsible manager, or its CRM ID when the CRM has no name
+    batch: str  # when the run started, how, and the batch number
+
+
+def manager_display(names: dict[str, str], manager_id: str | None) -> str:
+    if not manager_id:
+        return ""
+    return names.get(manager_id) or f"#{manager_id}"
+
+
+def rows_for(services: Services, t: Translator, records: Sequence[DocumentRecord]) -> list[Row]:
+    names = manager_names(services, [r.manager_id for r in records])
+    runs = batch_runs(services.ws.engine, [r.batch_id for r in records if r.batch_id])
+    return [Row(r, stage_label(t.gettext, r.stage), manager_display(names, r.manager_id),
+                batch_label(t, r.batch_id, runs.get(r.batch_id or ""))) for r in records]
+
+
+def rows_in_chunks(services: Services, t: Translator, records: Iterable[DocumentRecord],
+                   size: int = 500) -> Iterator[Row]:
+    """``rows_for`` over a long stream of documents, ``size`` at a time."""
+    stream = iter(records)
+    while chunk := list(islice(stream, size)):
+        yield from rows_for(services, t, chunk)
