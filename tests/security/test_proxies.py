@@ -20,7 +20,7 @@ from esign.errors import ConfigError
 from esign.portal.app import create_app
 from esign.portal.security import SERVER_OPTIONS, trusted_proxies
 from esign.portal.services import PortalServices
-from tests.security.conftest import csrf_of, serve
+from tests.security.conftest import Staff, csrf_of, serve
 
 CLIENTS = 75
 LIMIT = 30  # code posts per client address and minute
@@ -65,6 +65,21 @@ def test_forwarded_headers_from_anyone_else_are_ignored(links: tuple[PortalServi
         rotating = [_ask_code(base, link.token, f"192.0.2.{n}")
                     for n, link in enumerate(tokens[start:start + LIMIT + 1])]
         assert rotating[:LIMIT] == [200] * LIMIT and rotating[LIMIT] == 429
+
+
+def test_register_logins_are_limited_per_real_client(staff: Staff) -> None:
+    from esign.register.app import create_register_app
+
+    app = create_register_app(staff.pipe.services, logins_per_minute=3, proxies=("127.0.0.0/8",))
+    with serve(app) as base:
+        def attempt(client_ip: str) -> int:
+            with httpx.Client(base_url=base, headers={"X-Forwarded-For": client_ip}) as http:
+                page = http.get("/staff/login")
+                return http.post("/staff/login", data={"login": "ninguem", "password": "errada-123",
+                                                       "csrf": csrf_of(page.text)}).status_code
+
+        assert [attempt("203.0.113.50") for _ in range(4)] == [401, 401, 401, 429]
+        assert attempt("203.0.113.51") == 401  # another client behind the same proxy is not blocked
 
 
 def test_the_setting_is_checked_and_the_servers_leave_forwarding_to_the_app(monkeypatch: pytest.MonkeyPatch) -> None:
