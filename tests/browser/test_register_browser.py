@@ -87,7 +87,7 @@ def test_desktop_filter_open_act_and_confirm(register_site: str, browser: Browse
     expect(page.locator(f"#documents tr[data-id='{desk.mine.id}']")).to_have_count(1)
     page.click(f"text={desk.mine.id}")
     expect(page.locator("#doc-id")).to_have_text(desk.mine.id)
-    expect(page.locator("#stage")).to_have_text("Enviado ao cliente")
+    expect(page.locator("#stage")).to_have_text("Enviado")
     expect(page.locator("#link-expiry")).to_contain_text("(UTC-03:00)")
     expect(page.locator("#messages")).to_contain_text("Convite")
     _fits(page)

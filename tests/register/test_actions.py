@@ -45,7 +45,7 @@ def test_actions_are_offered_only_where_stage_and_rights_allow(desk: Desk) -> No
     assert all(f'id="{a}"' in mine for a in ("resend", "extend", "cancel"))
     seen = reader.get(f"/staff/documents/{desk.mine.id}").text
     assert not any(f'id="{a}"' in seen for a in ("resend", "extend", "cancel"))
-    assert "Nenhuma ação disponível para você em um documento “Enviado ao cliente”." in seen
+    assert "Nenhuma ação disponível para você em um documento “Enviado”." in seen
     done = director.get(f"/staff/documents/{desk.done.id}").text
     assert not any(f'id="{a}"' in done for a in ("resend", "extend", "cancel"))
     assert "Nenhuma ação disponível para você em um documento “Concluído”." in done

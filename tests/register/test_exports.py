@@ -32,7 +32,7 @@ def test_csv_export_follows_the_filters_in_portuguese_and_defuses_formulas(desk:
     assert set(body) == {r.id for r in desk.sent()}
     mine = body[desk.mine.id]
     assert mine[3] == "'=HYPERLINK(\"http://evil.example\",\"clique\")" and mine[2] == "'@SUM(1+1)"
-    assert mine[7] == "Enviado ao cliente" and "execução manual · lote" in mine[9] and mine[10]
+    assert mine[7] == "Enviado" and "execução manual · lote" in mine[9] and mine[10]
     assert mine[4] and mine[5]  # the Director sees the parties' data
     assert all(not cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
     reader = desk.client("leitor")

@@ -1,19 +1,23 @@
-"""How a person reads the stage machine and the event log: one label per stage, event action and system actor.
+"""What a person reads for each lifecycle stage and message channel, next to the stage machine.
 
-Kept beside :mod:`esign.model.stages` so that every surface (staff register, certificate of completion, reports,
-CRM comments) shows the same words. The labels are English msgids marked with ``N_``; a surface translates them
-where it shows them, with its reader's translator: ``t.gettext(STAGE_LABELS[stage])`` or :func:`stage_label`.
+The stage codes stay in the ledger, the logs and JSON; pages, reports and messages show these labels, translated
+where they are shown (``stage_label(stage, t)``). One place, so every surface names a stage the same way. The
+event log's actions and the system's own actors are named here too (the staff register's audit trail; the
+certificate of completion can read the same).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from esign.i18n import N_
 from esign.model.stages import Stage
 
-Gettext = Callable[[str], str]
+if TYPE_CHECKING:
+    from esign.i18n import Translator
 
+#: Each stage as a person reads it (a document's state: "the document is ...").
 STAGE_LABELS: dict[Stage, str] = {
     Stage.DRAFT: N_("Draft"),
     Stage.COMPANY_SIGNED: N_("Signed by the company"),
@@ -27,6 +31,27 @@ STAGE_LABELS: dict[Stage, str] = {
     Stage.FAILED: N_("Failed"),
     Stage.QUARANTINED: N_("Quarantined"),
 }
+
+#: The channels a signing link or a code goes out by (``esign.dispatch.records.Channel`` values).
+CHANNEL_LABELS: dict[str, str] = {
+    "email": N_("E-mail"),
+    "sms": N_("SMS"),
+}
+
+
+def stage_label(stage: Stage | str, t: Translator) -> str:
+    """The translated label of ``stage``; an unknown code is shown as it is rather than hidden."""
+    try:
+        return t.gettext(STAGE_LABELS[Stage(stage)])
+    except ValueError:
+        return str(stage)
+
+
+def channel_label(channel: str, t: Translator) -> str:
+    """The translated name of a channel; an unknown one is shown as it is."""
+    label = CHANNEL_LABELS.get(str(channel))
+    return t.gettext(label) if label is not None else str(channel)
+
 
 #: Every action the ledger's event log records (``events.action``), as a person reads it.
 EVENT_LABELS: dict[str, str] = {
@@ -65,29 +90,23 @@ ACTOR_LABELS: dict[str, str] = {
 }
 
 
-def stage_label(gettext: Gettext, stage: Stage | str) -> str:
-    """The stage as its reader says it; an unknown code is shown as it is (visible rather than hidden)."""
-    try:
-        return gettext(STAGE_LABELS[Stage(stage)])
-    except ValueError:
-        return str(stage)
-
-
-def event_label(gettext: Gettext, action: str) -> str:
+def event_label(action: str, t: Translator) -> str:
+    """The translated name of an event log action; an unknown one is shown as it is."""
     label = EVENT_LABELS.get(action)
-    return gettext(label) if label else action
+    return t.gettext(label) if label is not None else action
 
 
-def actor_label(gettext: Gettext, actor: str) -> str:
+def actor_label(actor: str, t: Translator) -> str:
+    """A system actor by its translated name; a person (recorded by name) as recorded."""
     label = ACTOR_LABELS.get(actor)
-    return gettext(label) if label else actor
+    return t.gettext(label) if label is not None else actor
 
 
-def stages_matching(gettext: Gettext, text: str, fold: Callable[[str], str],
+def stages_matching(text: str, t: Translator, fold: Callable[[str], str],
                     stages: Iterable[Stage] = tuple(Stage)) -> list[Stage]:
-    """Stages whose code or label (in the reader's language) contains ``text``, compared by ``fold`` (e.g.
-    accent- and case-insensitively): "enviado" finds "Enviado ao cliente", "sent" finds the code."""
+    """Stages whose code or label (in the reader's language) contains ``text``, compared through ``fold`` (e.g.
+    accents and case ignored): "enviado" finds the sent documents, "sent" the same by code."""
     wanted = fold(text.strip())
     if not wanted:
         return []
-    return [s for s in stages if wanted == fold(s.value) or wanted in fold(stage_label(gettext, s))]
+    return [s for s in stages if wanted == fold(s.value) or wanted in fold(stage_label(s, t))]

@@ -63,7 +63,7 @@ def _english(value: object) -> str:
 def shown(t: Translator, value: object) -> str:
     """A parameter as its reader reads it: a stage by its label, a moment in the company's zone."""
     if isinstance(value, Stage):
-        return stage_label(t.gettext, value)
+        return stage_label(value, t)
     if isinstance(value, Msg):
         return t.gettext(value)
     if isinstance(value, datetime):

@@ -73,7 +73,7 @@ def read_query(params: Mapping[str, str], t: Translator) -> Query:
     errors: dict[str, str] = {}
     stages: tuple[Stage, ...] = ()
     if values["stage"]:
-        stages = tuple(stages_matching(t.gettext, values["stage"], fold))
+        stages = tuple(stages_matching(values["stage"], t, fold))
         if not stages:
             errors["stage"] = t.gettext("Stage: no stage is called “%(value)s”.") % {"value": values["stage"]}
     days: dict[str, date | None] = {}

@@ -30,7 +30,8 @@ MESSAGE_STATES = {
     "failed": N_("Refused"),
     "uncertain": N_("Uncertain (may have been delivered)"),
 }
-CHANNELS = {"email": N_("E-mail"), "sms": N_("SMS"), "staff": N_("Staff"), "portal": N_("Portal")}
+#: Channels of the event log beyond the messages' own (e-mail and SMS are named in esign.model.labels).
+CHANNELS = {"staff": N_("Staff"), "portal": N_("Portal")}
 LINK_STATES = {
     "open": N_("Open"),
     "signed": N_("Signed"),

@@ -63,7 +63,7 @@ def build_router(reg: Register) -> APIRouter:
             "user": principal, "query": query, "q": query.values, "errors": query.errors, "total": total,
             "rows": rows_for(services, t, records), "page": page, "pages": max(1, -(-total // query.per_page)),
             "per_page_choices": PER_PAGE_CHOICES, "stage_codes": [s.value for s in Stage],
-            "stages": [(s.value, stage_label(t.gettext, s)) for s in Stage],
+            "stages": [(s.value, stage_label(s, t)) for s in Stage],
             "managers": sorted(((m, manager_display(names, m)) for m in managers), key=lambda p: p[1].lower()),
             "templates_": queries.templates_in_scope(engine, reach),
             "runs": [(r.run_id, run_label(t, r)) for r in queries.recent_runs(engine)],
@@ -86,7 +86,7 @@ def build_router(reg: Register) -> APIRouter:
                 "total": t.format_number(total), "max": t.format_number(EXPORT_MAX)}
             return reg.message(request, t.gettext("The export was not made"), text, 413, f"{PREFIX}/?{query.link()}")
         rows = rows_in_chunks(services, t, queries.every_match(engine, query.filters, reach))
-        name = t.gettext("documents") + f"-{reg.now():%Y%m%d-%H%M}.csv"
+        name = t.gettext("documents") + f"-{t.local(reg.now()):%Y%m%d-%H%M}.csv"
         return StreamingResponse(csv_chunks(t, rows, sees_parties(principal)), media_type="text/csv; charset=utf-8",
                                  headers={"Content-Disposition": f'attachment; filename="{name}"',
                                           "Cache-Control": "no-store"})

@@ -35,7 +35,7 @@ def manager_display(names: dict[str, str], manager_id: str | None) -> str:
 def rows_for(services: Services, t: Translator, records: Sequence[DocumentRecord]) -> list[Row]:
     names = manager_names(services, [r.manager_id for r in records])
     runs = batch_runs(services.ws.engine, [r.batch_id for r in records if r.batch_id])
-    return [Row(r, stage_label(t.gettext, r.stage), manager_display(names, r.manager_id),
+    return [Row(r, stage_label(r.stage, t), manager_display(names, r.manager_id),
                 batch_label(t, r.batch_id, runs.get(r.batch_id or ""))) for r in records]
 
 

@@ -22,7 +22,7 @@ from esign.access import AccessDeniedError, AccessStore, Principal
 from esign.errors import EsignError
 from esign.i18n import Translator
 from esign.i18n.jinja import install
-from esign.model.labels import actor_label, event_label, stage_label
+from esign.model.labels import actor_label, channel_label, event_label, stage_label
 from esign.pipeline.services import Services
 from esign.portal.security import Csrf
 from esign.register.actions import DocumentActions
@@ -66,8 +66,9 @@ class Register:
         env.filters["when"] = lambda value: t.format_datetime(value) if value else ""
         env.filters["day"] = lambda value: t.format_date(value) if value else ""
         env.globals.update(
-            stage_label=lambda s: stage_label(t.gettext, s), event_label=lambda a: event_label(t.gettext, a),
-            actor_label=lambda a: actor_label(t.gettext, a), channel_label=lambda c: coded(t, CHANNELS, c),
+            stage_label=lambda s: stage_label(s, t), event_label=lambda a: event_label(a, t),
+            actor_label=lambda a: actor_label(a, t),
+            channel_label=lambda c: coded(t, CHANNELS, c) if c in CHANNELS else channel_label(c or "", t),
             message_kind=lambda k: coded(t, MESSAGE_KINDS, k), message_state=lambda s: coded(t, MESSAGE_STATES, s),
             link_state=lambda s: coded(t, LINK_STATES, s), prefix=PREFIX)
 
