@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+from fastapi.testclient import TestClient
+
 from esign.model import Stage
+from esign.register.app import create_register_app
 from tests.register.conftest import Desk, csrf_of
 
 
@@ -60,3 +64,24 @@ def test_logout_and_tampered_session(desk: Desk) -> None:
     assert client.get("/staff/").status_code == 303
     client.cookies.set("esign_staff", cookie.replace("emp|", "dir|"), path="/staff")
     assert client.get("/staff/").status_code == 303
+
+
+def test_unknown_pages_and_unexpected_errors_are_pages_in_portuguese(desk: Desk,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    client = desk.client("dir")
+    missing = client.get("/staff/nada-aqui")
+    assert missing.status_code == 404 and "Página não encontrada" in missing.text
+    assert client.get("/staff/logout").status_code == 405  # a POST-only address asked with GET: a page too
+    assert "Não foi possível" in client.get("/staff/logout").text
+    assert client.get("/staff/api/nada").json() == {"error": "not_found"}
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("esign.register.pages.rows_for", broken)
+    tolerant = TestClient(create_register_app(desk.services), follow_redirects=False, raise_server_exceptions=False)
+    desk.clients.append(tolerant)
+    assert desk.login(tolerant, "dir") == 303
+    failed = tolerant.get("/staff/")
+    assert failed.status_code == 500 and "Algo deu errado" in failed.text and "disk on fire" not in failed.text
+    assert "default-src 'none'" in failed.headers["content-security-policy"]

@@ -7,7 +7,10 @@ person's rights reach; every action is checked again server-side; every refusal 
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
@@ -15,7 +18,7 @@ from starlette.staticfiles import StaticFiles
 from esign.access import AccessDeniedError
 from esign.errors import EsignError
 from esign.pipeline.services import Services
-from esign.portal.security import SecurityHeaders, honour_trusted_proxies, trusted_proxies
+from esign.portal.security import SecurityHeaders, header_items, honour_trusted_proxies, trusted_proxies
 from esign.register import acting, auth, pages
 from esign.register.errors import FORM_EXPIRED, FORM_TOO_LARGE, ActionError, denial, reason_of
 from esign.register.web import HERE, PREFIX, FormExpiredError, FormTooLargeError, NotLoggedInError, Register
@@ -23,6 +26,7 @@ from esign.register.web import HERE, PREFIX, FormExpiredError, FormTooLargeError
 #: Login attempts per client IP and minute (per process); the per-account lockout is separate.
 LOGINS_PER_MINUTE = 10
 PORTAL_STATIC = HERE.parent / "portal" / "static"
+log = logging.getLogger("esign.register")
 
 
 def create_register_app(services: Services, *, secure_cookies: bool = False,
@@ -69,6 +73,29 @@ def create_register_app(services: Services, *, secure_cookies: bool = False,
         back = request.url.path if request.method == "GET" else request.url.path.rsplit("/", 1)[0]
         return reg.message(request, t.gettext("Not possible"), reason_of(t, exc), status,
                            back if back.startswith(f"{PREFIX}/documents/") else f"{PREFIX}/")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if api(request):
+            return JSONResponse({"error": "not_found" if exc.status_code == 404 else "refused"},
+                                status_code=exc.status_code)
+        if exc.status_code == 404:
+            return reg.message(request, t.gettext("Page not found"),
+                               t.gettext("This address is not a page of the register."), 404)
+        return reg.message(request, t.gettext("Not possible"),
+                           t.gettext("This address does not take this kind of request."), exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        route = request.scope.get("route")
+        log.error("register: unexpected %s on %s", type(exc).__name__, getattr(route, "path", "?"),
+                  exc_info=(type(exc), exc, exc.__traceback__))
+        response = reg.render(request, "message.html", {
+            "title": t.gettext("Something went wrong"), "user": None, "back": f"{PREFIX}/",
+            "message": t.gettext("Try again in a few minutes; the error was logged for the team.")}, 500)
+        for name, value in header_items(secure_cookies):  # this response bypasses the middleware stack
+            response.headers[name] = value
+        return response
 
     app.include_router(auth.build_router(reg, logins_per_minute))
     app.include_router(pages.build_router(reg))
