@@ -59,10 +59,15 @@ def header(title: str, lines: list[str], t: Translator) -> str:
 
 
 def section(section_id: str, heading: str, intro: str, *parts: str) -> str:
-    """One section: an ``<h2>``, a sentence on what it shows, then its tables and charts (already HTML)."""
+    """One section: an ``<h2>``, a sentence on what it shows, then its tables and charts (already HTML).
+
+    The heading, the sentence and the first part are kept on one printed page (``div.lead``): a heading must
+    not end a page while its chart starts the next.
+    """
     intro_html = f'<p class="intro">{html.escape(intro)}</p>' if intro else ""
-    return (f'<section id="{html.escape(section_id)}"><h2>{html.escape(heading)}</h2>{intro_html}'
-            f"{''.join(parts)}</section>")
+    first, rest = (parts[0], parts[1:]) if parts else ("", ())
+    return (f'<section id="{html.escape(section_id)}"><div class="lead"><h2>{html.escape(heading)}</h2>'
+            f"{intro_html}{first}</div>{''.join(rest)}</section>")
 
 
 def note(text: str, note_id: str) -> str:
