@@ -21,6 +21,7 @@ from esign.crm.local_schema import crm_departments, crm_managers
 from esign.dispatch.outbox_schema import outbox
 from esign.model import Stage
 from esign.pipeline.schema import batches
+from esign.reporting import RunReport, SigningReport, build_run_report, build_signing_report
 from esign.requests.schema import signing_requests
 from esign.store import EventInfo, Ledger, init_schema, make_engine
 from tests.prod.postgres import throwaway_database
@@ -145,6 +146,16 @@ def empty_url(tmp_path: Path) -> str:
     init_schema(engine)
     engine.dispose()
     return url
+
+
+@pytest.fixture
+def empty_reports(empty_url: str) -> tuple[SigningReport, RunReport]:
+    """The signing report of the period and the run report of ``RUN_ID`` on a fresh install."""
+    engine = make_engine(empty_url)
+    try:
+        return build_signing_report(engine, SINCE, UNTIL), build_run_report(engine, RUN_ID)
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture(scope="module")

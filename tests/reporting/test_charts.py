@@ -13,9 +13,8 @@ from PIL import Image
 from sqlalchemy import Engine
 
 from esign.i18n import translator
-from esign.reporting import build_run_report, build_signing_report, charts
+from esign.reporting import RunReport, SigningReport, build_run_report, build_signing_report, charts
 from esign.reporting.metrics import THROUGHPUT_KINDS
-from esign.store import make_engine
 
 from .conftest import RUN_ID, SINCE, UNTIL
 
@@ -46,13 +45,8 @@ def test_step_chart_has_a_bar_per_timed_step(report_engine: Engine) -> None:
     assert [t.get_text() for t in ax.texts] == ["1,0 min", "52,0 s", "38,0 s", "20,0 s", "1,2 min"]
 
 
-def test_no_data_draws_no_chart(empty_url: str) -> None:
-    engine = make_engine(empty_url)
-    try:
-        report = build_signing_report(engine, SINCE, UNTIL)
-        run = build_run_report(engine, RUN_ID)
-    finally:
-        engine.dispose()
+def test_no_data_draws_no_chart(empty_reports: tuple[SigningReport, RunReport]) -> None:
+    report, run = empty_reports
     t = translator()
     assert charts.funnel_chart(report.funnel, t) is None
     assert charts.throughput_chart(report.throughput, t) is None

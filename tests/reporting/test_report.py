@@ -12,11 +12,10 @@ from sqlalchemy import Engine, insert
 
 from esign.i18n import translator
 from esign.pipeline.schema import batches
-from esign.reporting import build_run_report, build_signing_report, default_period
+from esign.reporting import RunReport, SigningReport, build_run_report, build_signing_report, default_period
 from esign.reporting.labels import NO_REASON
 from esign.reporting.metrics import funnel_table, histogram, pending_buckets, throughput_daily
 from esign.reporting.present import figures_html, format_duration, format_value, table_html
-from esign.store import make_engine
 
 from .conftest import MINUTE, RUN_ID, SINCE, T0, UNTIL
 
@@ -74,13 +73,8 @@ def test_pending_age_is_measured_at_the_end_of_the_period_or_now(report_engine: 
     assert pending_buckets(rows, datetime(2026, 3, 1, 12, tzinfo=UTC))["requests"].tolist() == [1, 0, 0, 0, 0]
 
 
-def test_empty_database_reports_no_activity(empty_url: str) -> None:
-    engine = make_engine(empty_url)
-    try:
-        report = build_signing_report(engine, SINCE, UNTIL)
-        run = build_run_report(engine, RUN_ID)
-    finally:
-        engine.dispose()
+def test_empty_database_reports_no_activity(empty_reports: tuple[SigningReport, RunReport]) -> None:
+    report, run = empty_reports
     assert not report.has_activity
     assert report.figures["median_s"] is None and report.figures["created"] == 0
     assert report.channels.empty and report.managers.empty and report.by_template.empty
