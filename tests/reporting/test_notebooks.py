@@ -192,6 +192,22 @@ def test_a_failing_notebook_is_a_report_error_and_hides_the_password(tmp_path: P
         generate_report(url, SINCE, UNTIL, tmp_path / "out")
 
 
+def test_a_kernel_that_cannot_start_is_a_report_error_with_its_log(report_url: str, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kernel's standard error goes to a log, not the terminal; a failed start shows that log's tail."""
+    (tmp_path / "dead_kernel.py").write_text(
+        "import os, sys\n"
+        "fd = os.open(os.environ['ESIGN_KERNEL_LOG'], os.O_WRONLY | os.O_CREAT | os.O_APPEND)\n"
+        "os.dup2(fd, 2)\n"
+        "print('cannot bind the kernel sockets', file=sys.stderr)\n"
+        "sys.exit(3)\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    monkeypatch.setattr(runner_module, "KERNEL_MODULE", "dead_kernel")
+    with pytest.raises(ReportError, match=r"(?s)could not be executed: .*kernel log:\ncannot bind the kernel sockets"):
+        generate_report(report_url, SINCE, UNTIL, tmp_path / "out", pdf=False)
+    assert not (tmp_path / "out" / "2026-03-07" / "signing_report.html").exists()
+
+
 def test_a_relative_sqlite_path_is_read_from_the_callers_folder(monkeypatch: pytest.MonkeyPatch,
                                                                 tmp_path: Path) -> None:
     """The kernel runs in the report's folder: a relative SQLite path must still name the caller's file."""
