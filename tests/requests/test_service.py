@@ -54,11 +54,6 @@ def _png(width: int = 300, height: int = 100, draw: bool = True) -> bytes:
     return out.getvalue()
 
 
-@pytest.fixture
-def request_(service: SigningRequests, sent_document: Callable[..., str], clock: Clock) -> SigningRequest:
-    return service.create(sent_document(), "sms", "+55 11 98765-4321", clock.now + timedelta(days=14))
-
-
 def _verify(service: SigningRequests, request: SigningRequest, recorder: CodeRecorder) -> None:
     service.issue_code(request, recorder, IP, UA)
     service.check_code(request, recorder.last_code, IP, UA)

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
 from esign.portal.forms import read_urlencoded
-from esign.portal.web import Portal, client_ip, user_agent
+from esign.portal.web import STATUS, Portal, client_ip, user_agent
 from esign.requests import (
     AlreadySignedError,
     CodeError,
@@ -19,10 +19,14 @@ from esign.requests import (
     NotVerifiedError,
     RequestError,
     RequestStatus,
+    SendFailedError,
     SigningRequest,
     ThrottledError,
 )
 
+#: What the client reads when the relay did not accept the code (the request's reason code is ``send_failed``).
+SEND_FAILED_MESSAGE = ("não conseguimos enviar o código agora; nada foi enviado. Tente de novo em instantes "
+                       "ou, se o problema continuar, mais tarde")
 SMALL_FORM = 8 * 1024
 SIGN_FORM = 2 * 1024 * 1024  # a drawn signature as a base64 data URL (the PNG itself is capped at 1 MB)
 _PNG_PREFIX = "data:image/png;base64,"
@@ -54,8 +58,9 @@ def build_router(portal: Portal) -> APIRouter:
         return {"token": token, "document": document, "link": signing_request}
 
     def code_page(request: Request, signing_request: SigningRequest, token: str, intent: str,
-                  message: str = "", status: int = 200, sent: bool = True) -> Response:
-        context = {**document_context(signing_request, token), "intent": intent, "message": message, "sent": sent}
+                  message: str = "", status: int = 200, sent: bool = True, failed: bool = False) -> Response:
+        context = {**document_context(signing_request, token), "intent": intent, "message": message, "sent": sent,
+                   "failed": failed}
         return portal.render(request, "code.html", context, status)
 
     def step_page(request: Request, signing_request: SigningRequest, token: str, intent: str,
@@ -102,6 +107,9 @@ def build_router(portal: Portal) -> APIRouter:
             response = code_page(request, signing_request, token, intent, str(exc), 429, sent=False)
             response.headers["Retry-After"] = str(exc.retry_after)
             return response
+        except SendFailedError:  # the relay did not accept it in time: say so, offer to try again
+            return code_page(request, signing_request, token, intent, SEND_FAILED_MESSAGE, STATUS["send_failed"],
+                             sent=False, failed=True)
         return code_page(request, signing_request, token, intent)
 
     @router.post("/s/{token}/verify")
