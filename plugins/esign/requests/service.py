@@ -39,9 +39,11 @@ from esign.requests.schema import signing_requests
 from esign.store import EventInfo, Ledger
 from esign.store.ledger import utcnow
 from esign.store.records import as_utc
-from esign.store.schema import documents
+from esign.store.schema import documents, events
 
 VERIFIED_TTL = timedelta(minutes=15)
+#: A client (IP and browser) opening the same link again within this window is not logged again.
+VIEW_WINDOW = timedelta(minutes=30)
 CHANNELS = ("email", "sms")
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 #: Stages in which a client may still act on a link.
@@ -221,8 +223,10 @@ class SigningRequests:
             raise NotReadyError("este documento ainda não está disponível para assinatura")
 
     # -- viewing -------------------------------------------------------------------------------------
-    def mark_viewed(self, request: SigningRequest, ip: str, ua: str) -> None:
-        """First open moves the document sent -> viewed; every later open is a plain ``viewed`` event."""
+    def mark_viewed(self, request: SigningRequest, ip: str, ua: str) -> bool:
+        """First open moves the document sent -> viewed; a later open is a plain ``viewed`` event, at most once per
+        ``VIEW_WINDOW`` for the same client (IP and browser): reloading the page is one view, not a line of the
+        audit trail each time. Whether an event was written."""
         info = self.event_info(request, ip, ua)
         now = self.now()
         with self.engine.begin() as conn:
@@ -232,10 +236,18 @@ class SigningRequests:
         if self.ledger.get(request.document_id).stage is Stage.SENT:
             try:
                 if self.ledger.move(request.document_id, Stage.VIEWED, "viewed", info):
-                    return
+                    return True
             except StoreError:
                 pass  # moved concurrently (another tab, expiry): just log the view below
+        query = (select(events.c.at).where(events.c.document_id == request.document_id, events.c.action == "viewed",
+                                           events.c.ip == ip[:64], events.c.user_agent == ua[:1000])
+                 .order_by(events.c.id.desc()).limit(1))
+        with self.engine.connect() as conn:
+            last = conn.execute(query).scalar()
+        if last is not None and now - as_utc(last) < VIEW_WINDOW:
+            return False
         self.ledger.log(request.document_id, "viewed", info)
+        return True
 
     # -- one-time codes (esign.requests.codes) ----------------------------------------------------------
     def issue_code(self, request: SigningRequest, sender: CodeSender, ip: str, ua: str) -> None:
