@@ -15,7 +15,7 @@ from collections.abc import Collection, Sequence
 from contextlib import ExitStack
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from esign.dispatch.channels import mask_destination
 from esign.dispatch.outbox_schema import outbox
@@ -44,26 +44,32 @@ def pending_rows(box: Outbox, batch: Sequence[int] | None, limit: int, channels:
         return [(int(i), Channel(c)) for i, c in conn.execute(query.order_by(outbox.c.id).limit(limit))]
 
 
+#: The two statements of every message, built once (building them per call cost more than running them).
+_MARK_SENT = (update(outbox)
+              .where(outbox.c.id == bindparam("mark_id"),
+                     outbox.c.state.in_([OutboxState.SENDING.value, OutboxState.UNCERTAIN.value]))
+              .values(state=OutboxState.SENT.value, sent_at=bindparam("now"), updated_at=bindparam("now"),
+                      provider_ref=bindparam("ref")))
+_CLAIM = (update(outbox)
+          .where(outbox.c.id == bindparam("claim_id"), outbox.c.state == OutboxState.PENDING.value)
+          .values(state=OutboxState.SENDING.value, attempts=outbox.c.attempts + 1, updated_at=bindparam("now"))
+          .returning(*outbox.c))
+
+
 def mark_and_claim(box: Outbox, accepted: tuple[int, str | None] | None, next_id: int | None) -> OutboxEntry | None:
     """In one transaction: mark the row the server accepted ``sent``, then claim ``next_id`` (if still pending).
 
     The claim is a conditional UPDATE: a row another worker took meanwhile is not ``pending`` and is skipped (None).
     """
     now = box.now()
-    allowed = [OutboxState.SENDING.value, OutboxState.UNCERTAIN.value]
     claimed = None
     with box.engine.begin() as conn:
         if accepted is not None:
-            done = conn.execute(update(outbox).where(outbox.c.id == accepted[0], outbox.c.state.in_(allowed))
-                                .values(state=OutboxState.SENT.value, sent_at=now, updated_at=now,
-                                        provider_ref=accepted[1]))
+            done = conn.execute(_MARK_SENT, {"mark_id": accepted[0], "ref": accepted[1], "now": now})
             if done.rowcount != 1:
                 log.error("outbox %s: accepted by the server but no longer 'sending'; left as it is", accepted[0])
         if next_id is not None:
-            claimed = conn.execute(
-                update(outbox).where(outbox.c.id == next_id, outbox.c.state == OutboxState.PENDING.value)
-                .values(state=OutboxState.SENDING.value, attempts=outbox.c.attempts + 1, updated_at=now)
-                .returning(*outbox.c)).first()
+            claimed = conn.execute(_CLAIM, {"claim_id": next_id, "now": now}).first()
     return OutboxEntry.from_row(claimed) if claimed is not None else None
 
 
