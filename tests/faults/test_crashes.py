@@ -239,21 +239,32 @@ def test_collect_killed_while_sealing_on_postgresql(tmp_path: Path, core_setting
     _verdict(found, report, "collect (PostgreSQL)", "sealing, lock holder dies", 1, "new run id", "")
 
 
+def _two_runs_at_once(tmp_path: Path, s: Scenario, common: dict[str, Any],
+                      run_ids: tuple[str, str]) -> tuple[Findings, str]:
+    """Start two esign_send runs together, wait for both, run esign_collect an hour later, check the invariants.
+
+    A run may fail loudly (UnfinishedWorkError, or "not approved" on a batch the other run took over before its
+    approval): the note says so; anything else is a failure.
+    """
+    runs = [run_child(tmp_path, {**common, "run_id": run_id, "kill": "none"}, run_id) for run_id in run_ids]
+    codes = [finish(proc) for proc in runs]
+    loud = [output.strip().splitlines()[-1][:150] for code, output in codes if code != 0]
+    assert all(code == 0 or "UnfinishedWorkError" in out or "not approved" in out for code, out in codes), codes
+    note = f"{len(loud)} run(s) failed loudly ({'; '.join(loud)}); " if loud else "both runs succeeded; "
+    collect_steps(s.later())
+    found = check_invariants(s.later(), maildir=s.home / "mail", deal_ids=s.deal_ids,
+                             expected={"sent": CAMPAIGN_DEALS - CAMPAIGN_BROKEN, "quarantined": CAMPAIGN_BROKEN})
+    return found, note
+
+
 @pytest.mark.postgres
 def test_two_send_runs_at_once(tmp_path: Path, core_settings: Settings, report: FaultReport) -> None:
     """Two esign_send runs started together over the same deals (PostgreSQL, two worker processes)."""
     from tests.prod.postgres import throwaway_database
 
     with throwaway_database("esign_faults") as url, scenario(tmp_path, core_settings, url=url) as s:
-        common = {"home": str(s.home), "url": url, "smtp_port": s.mail.port, "phase": "send", "kill": "none"}
-        runs = [run_child(tmp_path, {**common, "run_id": f"run-{n}"}, f"spec-{n}") for n in ("a", "b")]
-        codes = [finish(proc) for proc in runs]
-        loud = [output.strip().splitlines()[-1][:150] for code, output in codes if code != 0]
-        assert all(code == 0 or "UnfinishedWorkError" in out or "not approved" in out for code, out in codes), codes
-        note = f"{len(loud)} run(s) failed loudly ({'; '.join(loud)}); " if loud else "both runs succeeded; "
-        collect_steps(s.later())
-        found = check_invariants(s.later(), maildir=s.home / "mail", deal_ids=s.deal_ids,
-                                 expected={"sent": CAMPAIGN_DEALS - CAMPAIGN_BROKEN, "quarantined": CAMPAIGN_BROKEN})
+        common = {"home": str(s.home), "url": url, "smtp_port": s.mail.port, "phase": "send"}
+        found, note = _two_runs_at_once(tmp_path, s, common, ("run-a", "run-b"))
     _verdict(found, report, "send (PostgreSQL)", "none: two runs at once", 0, "new run id", note)
 
 
@@ -266,13 +277,6 @@ def test_two_new_runs_resume_one_dead_run_at_once(tmp_path: Path, core_settings:
     with throwaway_database("esign_faults") as url, scenario(tmp_path, core_settings, url=url) as s:
         common = {"home": str(s.home), "url": url, "smtp_port": s.mail.port, "phase": "send"}
         killed(run_child(tmp_path, {**common, "run_id": "run-dead", "kill": "company_signed_recorded", "hit": 1}))
-        runs = [run_child(tmp_path, {**common, "run_id": f"run-{n}", "kill": "none"}, f"spec-{n}") for n in "bc"]
-        codes = [finish(proc) for proc in runs]
-        loud = [output.strip().splitlines()[-1][:150] for code, output in codes if code != 0]
-        assert all(code == 0 or "UnfinishedWorkError" in out or "not approved" in out for code, out in codes), codes
-        note = f"{len(loud)} run(s) failed loudly ({'; '.join(loud)}); " if loud else "both runs succeeded; "
-        collect_steps(s.later())
-        found = check_invariants(s.later(), maildir=s.home / "mail", deal_ids=s.deal_ids,
-                                 expected={"sent": CAMPAIGN_DEALS - CAMPAIGN_BROKEN, "quarantined": CAMPAIGN_BROKEN})
+        found, note = _two_runs_at_once(tmp_path, s, common, ("run-b", "run-c"))
     _verdict(found, report, "send (PostgreSQL)", "company_signed_recorded, then two new runs at once", 1,
              "new run id", note)

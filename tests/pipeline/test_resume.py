@@ -14,6 +14,7 @@ from esign.model import Stage
 from esign.pipeline import collect, resume, send
 from esign.pipeline.schema import batches, crm_sync
 from tests.pipeline.conftest import Pipe
+from tests.support import send_after_plan
 
 
 def _prepared(pipe: Pipe, run_id: str) -> list[dict[str, Any]]:
@@ -24,13 +25,9 @@ def _prepared(pipe: Pipe, run_id: str) -> list[dict[str, Any]]:
     return planned
 
 
-def _finish(pipe: Pipe, run_id: str, approver: str = "director") -> list[dict[str, Any]]:
+def _finish(pipe: Pipe, run_id: str, approver: str = "director") -> None:
     """A whole new send run: plan (taking over), prepare, approve, deliver."""
-    planned = _prepared(pipe, run_id)
-    send.approve_run(pipe.services, run_id, approver)
-    for batch in planned:
-        send.deliver_batch(pipe.services, batch)
-    return planned
+    send_after_plan(pipe.services, run_id, send.plan_batches(pipe.services, run_id), approver)
 
 
 def _batch_rows(pipe: Pipe) -> dict[str, Any]:
@@ -91,12 +88,7 @@ def test_an_approved_batch_keeps_its_approval_and_is_finished_once(pipe: Pipe) -
 
 def test_a_dry_run_leaves_drafts_the_next_real_run_signs(pipe: Pipe) -> None:
     dry = pipe.with_config(dry_run=True)
-    planned = send.plan_batches(dry, "run-dry")
-    for batch in planned:
-        send.prepare_batch(dry, batch)
-    send.approve_run(dry, "run-dry", "auto")
-    for batch in planned:
-        send.deliver_batch(dry, batch)
+    send_after_plan(dry, "run-dry", send.plan_batches(dry, "run-dry"), "auto")
     assert pipe.ws.ledger.stage_counts().get("draft", 0) > 0
     assert not any(b["resume"] for b in send.plan_batches(dry, "run-dry-2")), "a dry run takes nothing over"
     pipe.with_config(dry_run=False)
