@@ -24,9 +24,6 @@ from esign.requests import (
     ThrottledError,
 )
 
-#: What the client reads when the relay did not accept the code (the request's reason code is ``send_failed``).
-SEND_FAILED_MESSAGE = ("não conseguimos enviar o código agora; nada foi enviado. Tente de novo em instantes "
-                       "ou, se o problema continuar, mais tarde")
 SMALL_FORM = 8 * 1024
 SIGN_FORM = 2 * 1024 * 1024  # a drawn signature as a base64 data URL (the PNG itself is capped at 1 MB)
 _PNG_PREFIX = "data:image/png;base64,"
@@ -107,9 +104,9 @@ def build_router(portal: Portal) -> APIRouter:
             response = code_page(request, signing_request, token, intent, str(exc), 429, sent=False)
             response.headers["Retry-After"] = str(exc.retry_after)
             return response
-        except SendFailedError:  # the relay did not accept it in time: say so, offer to try again
-            return code_page(request, signing_request, token, intent, SEND_FAILED_MESSAGE, STATUS["send_failed"],
-                             sent=False, failed=True)
+        except SendFailedError:  # the relay did not accept it in time: the page says so and offers to try again
+            return code_page(request, signing_request, token, intent, status=STATUS["send_failed"], sent=False,
+                             failed=True)
         return code_page(request, signing_request, token, intent)
 
     @router.post("/s/{token}/verify")
