@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The system tools the project uses besides Python packages: poppler-utils (pdfsig, pdftoppm), qpdf, and Debian's
-# chromium for the browser tests. Installs what is missing with apt-get when run as root; otherwise says what to
-# install. `make demo` needs poppler-utils; `make test` needs all three.
+# chromium for the browser tests and the reports' PDFs. Installs what is missing with apt-get when run as root;
+# otherwise says what to install. `make demo` needs poppler-utils and chromium; `make test` needs all three.
 set -euo pipefail
 want=("$@")
 ((${#want[@]})) || want=(poppler-utils qpdf chromium)

@@ -1,9 +1,9 @@
 """Sending what a staff action queued, at once, while the person waits for the answer.
 
 The outbox rows are recorded first (exactly once, as everywhere); this hands only those rows to the relay in one
-session, with a short timeout so a hung relay cannot hold the page for the SMTP default of 30 s. What the relay
-did not take stays ``pending`` and leaves with the next ``esign_collect`` run (its ``deliver_leftovers``): the
-page then says "queued", never "sent".
+session, with a short timeout and a deadline so a hung or slow relay cannot hold the page (the SMTP default is 30 s
+per operation). What the relay did not take stays ``pending`` and leaves with the next ``esign_collect`` run (its
+``deliver_leftovers``): the page then says "queued", never "sent".
 """
 
 from __future__ import annotations
@@ -19,8 +19,10 @@ from esign.pipeline.services import Services
 
 log = logging.getLogger(__name__)
 
-#: Seconds a staff action waits for the SMTP relay (connect and each reply).
+#: Seconds a staff action waits for the SMTP relay (connect and each reply), and in all for one message; a bulk
+#: action gets a little more per message. What the relay did not take by then stays queued.
 SMTP_TIMEOUT = 10.0
+SECONDS_PER_MESSAGE = 0.2
 
 
 def deliver_now(services: Services, entry_ids: Sequence[int]) -> dict[int, OutboxEntry]:
@@ -33,7 +35,8 @@ def deliver_now(services: Services, entry_ids: Sequence[int]) -> dict[int, Outbo
         return {}
     channels = {e.channel for e in (services.outbox.get(i) for i in ids) if e is not None}
     try:
-        email = (SmtpSender(replace(services.smtp, timeout=min(services.smtp.timeout, SMTP_TIMEOUT)))
+        settings = replace(services.smtp, timeout=min(services.smtp.timeout, SMTP_TIMEOUT))
+        email = (SmtpSender(settings, deadline=SMTP_TIMEOUT + SECONDS_PER_MESSAGE * len(ids))
                  if Channel.EMAIL in channels else None)
         sms = services.sms_gateway if Channel.SMS in channels else None
         services.outbox.deliver_pending(email, sms, limit=len(ids), batch=ids)
