@@ -33,7 +33,7 @@ system-deps:
 	bash scripts/system-deps.sh
 
 demo: setup
-	bash scripts/system-deps.sh poppler-utils
+	bash scripts/system-deps.sh poppler-utils libnss3-tools
 	$(RUN)/esign demo
 
 lint: setup

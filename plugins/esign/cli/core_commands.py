@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import asdict
 from typing import Any
 
 from esign.cli import EXIT_FAIL, EXIT_OK, UsageError
@@ -53,7 +54,7 @@ def keys_init(args: argparse.Namespace) -> int:
                       director_title=args.director_title or company.director_title,
                       valid_days=args.valid_days, force=args.force)
     print(f"created the company CA and the director's certificate in {ws.settings.keys_dir}")
-    for label, path in vars(paths).items():
+    for label, path in asdict(paths).items():
         print(f"  {label}: {path}")
     return EXIT_OK
 
