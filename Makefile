@@ -9,13 +9,14 @@ export UV_PYTHON := $(PYTHON)
 export AIRFLOW_HOME ?= $(CURDIR)/var/airflow
 export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 
-.PHONY: setup system-deps demo test test-prod lint bench bench-airflow portal clean help
+.PHONY: setup system-deps demo test test-prod lint messages bench bench-airflow portal clean help
 
 help:
 	@echo "make demo   - set up and run the main job on the embedded defaults"
 	@echo "make test   - lint, type-check and run the whole test suite"
 	@echo "make bench  - bulk-run figures (documents/s per step, bound ratio); DEALS=N for a quicker run"
 	@echo "make bench-airflow - Airflow's own overhead: the same run on a real scheduler and without it; DEALS=N BATCH=B"
+	@echo "make messages - bring the translation catalogues up to date with the code (then translate new entries)"
 	@echo "make test-prod - Airflow with Celery workers, Redis and PostgreSQL, DAGs triggered through the REST API"
 
 .tools/bin/uv:
@@ -35,6 +36,10 @@ system-deps:
 demo: setup
 	bash scripts/system-deps.sh poppler-utils libnss3-tools
 	$(RUN)/esign demo
+
+# Translation catalogues: add new msgids from the code and templates (existing translations are kept).
+messages: setup
+	$(RUN)/python -m esign.i18n.extract
 
 lint: setup
 	$(RUN)/ruff check plugins tests dags bench

@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from esign.errors import ConfigError
+from esign.i18n import DEFAULT_LOCALE, DEFAULT_TIMEZONE, Translator, translator
 from esign.model import Party
 
 _REQUIRED = ("name", "tax_id", "address", "representative", "representative_title")
@@ -17,6 +18,8 @@ _REQUIRED = ("name", "tax_id", "address", "representative", "representative_titl
 class CompanyProfile:
     party: Party
     location: str
+    language: str = DEFAULT_LOCALE  # what its staff and, unless a deal says otherwise, its clients read
+    timezone: str = DEFAULT_TIMEZONE  # every date a person reads is shown in this zone
 
     @property
     def director_name(self) -> str:
@@ -25,6 +28,10 @@ class CompanyProfile:
     @property
     def director_title(self) -> str:
         return self.party.representative_title
+
+    def translator(self, language: str | None = None) -> Translator:
+        """Text and formats for a reader: ``language`` (a client's, when the deal carries one) or the company's."""
+        return translator(language or self.language, self.timezone)
 
 
 def load_company(path: Path) -> CompanyProfile:
@@ -50,4 +57,11 @@ def load_company(path: Path) -> CompanyProfile:
         email=str(data.get("email") or ""),
         phone=str(data.get("phone") or ""),
     )
-    return CompanyProfile(party=party, location=str(data.get("location") or ""))
+    language = str(data.get("language") or DEFAULT_LOCALE)
+    timezone = str(data.get("timezone") or DEFAULT_TIMEZONE)
+    try:
+        translator(language, timezone)
+    except ConfigError as exc:
+        raise ConfigError(f"company file {path}: 'timezone': {exc}") from exc
+    return CompanyProfile(party=party, location=str(data.get("location") or ""), language=language,
+                          timezone=timezone)
