@@ -95,6 +95,10 @@ def _append_pages(writer: IncrementalPdfFileWriter, pdf: bytes) -> None:
 
 
 def _set_document_id(writer: IncrementalPdfFileWriter, document_id: str) -> None:
+    """In the Info dictionary, and in the catalog too: the catalog is the first object of the final file, so even
+    a copy cut short still says which document it claims to be (and is judged altered, not unknown)."""
+    writer.root[pdf_name(DOC_ID_KEY)] = generic.TextStringObject(document_id)
+    writer.update_root()  # type: ignore[no-untyped-call]
     info_ref = writer.trailer.raw_get("/Info") if "/Info" in writer.trailer else None
     if isinstance(info_ref, generic.IndirectObject):
         info = info_ref.get_object()  # type: ignore[no-untyped-call]

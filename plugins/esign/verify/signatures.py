@@ -1,7 +1,11 @@
-"""Validate every embedded PDF signature with pyHanko against the company's trust roots.
+"""Every embedded signature: its cryptography and trust (pyHanko), and where it sits (our own structural check).
 
-Never raises for a bad file: a file that cannot be parsed gives a list of problems instead, because the
-verifier must give a verdict on anything a stranger uploads.
+pyHanko answers "is the CMS intact, valid, trusted, certified, timestamped?" with the company's trust roots and
+the validation data the file carries (its DSS: certificates and revocation lists), never fetching anything.
+Whether a signature covers the file is *not* taken from pyHanko (see :mod:`esign.verify.structure`).
+
+Never raises for a bad file: a file that cannot be parsed gives reasons instead, because the verifier must give
+a verdict on anything a stranger uploads.
 """
 
 from __future__ import annotations
@@ -9,17 +13,29 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
+from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.fields import MDPPerm
+from pyhanko.sign.validation import (
+    DocumentSecurityStore,
+    EmbeddedPdfSignature,
+    read_certification_data,
+    validate_pdf_signature,
+)
+from pyhanko.sign.validation.errors import NoDSSFoundError
 from pyhanko_certvalidator import ValidationContext
 
 from esign import hexstrings
 from esign.eventloop import outside_event_loop
+from esign.verify.pdfsyntax import Ref
+from esign.verify.reasons import Reason, reason
+from esign.verify.revisions import RevisionError, Revisions, read_revisions
+from esign.verify.structure import Placement, place_signature
 
 log = logging.getLogger(__name__)
 hexstrings.install()
@@ -34,25 +50,34 @@ class SignatureCheck:
 
     field: str
     signer: str
-    signed_at: str | None
+    signed_at: str | None  # as the signer's clock said (not proof)
     intact: bool
     valid: bool
     trusted: bool
-    covers_entire_file: bool
-    problem: str = ""
+    covers_entire_file: bool  # by our structural check: its revision is the last, nothing follows
+    certified: bool = False  # a certification signature permitting no changes (DocMDP P=1)
+    timestamp: str | None = None  # the trusted time of its RFC 3161 timestamp, when valid and trusted
+    revision: int | None = None  # index of the revision it signs (0: the original file)
+    problems: tuple[Reason, ...] = ()
 
     @property
     def ok(self) -> bool:
-        return self.intact and self.valid and self.trusted and self.covers_entire_file
+        return self.intact and self.valid and self.trusted and self.covers_entire_file and not self.problems
 
     def to_dict(self) -> dict[str, object]:
-        return asdict(self) | {"ok": self.ok}
+        return {
+            "field": self.field, "signer": self.signer, "signed_at": self.signed_at, "timestamp": self.timestamp,
+            "intact": self.intact, "valid": self.valid, "trusted": self.trusted, "certified": self.certified,
+            "covers_entire_file": self.covers_entire_file, "revision": self.revision, "ok": self.ok,
+            "problems": [p.to_dict() for p in self.problems],
+        }
 
 
 @dataclass(frozen=True, slots=True)
 class SignatureScan:
     checks: tuple[SignatureCheck, ...]
-    problems: tuple[str, ...]  # problems reading the file itself
+    problems: tuple[Reason, ...] = ()  # problems of the file itself
+    revisions: int | None = None  # how many revisions the file has (None: not readable strictly)
 
 
 def _to_asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
@@ -60,38 +85,104 @@ def _to_asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
 
 
 def check_signatures(data: bytes, trust_roots: Sequence[x509.Certificate]) -> SignatureScan:
-    """Validate each signature; coverage must be the entire file for a document to count as intact."""
+    """Validate each signature and check where it sits."""
     return outside_event_loop(_check_signatures, data, trust_roots)
 
 
 def _check_signatures(data: bytes, trust_roots: Sequence[x509.Certificate]) -> SignatureScan:
+    problems: list[Reason] = []
+    revisions: Revisions | None = None
+    try:
+        revisions = read_revisions(data)
+        if revisions.trailing:
+            problems.append(reason("bytes_after_last_revision", count=revisions.trailing))
+    except RevisionError as exc:
+        problems.append(reason("revisions_unreadable", detail=str(exc)))
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
         embedded = list(reader.embedded_signatures)
     except Exception as exc:  # pyHanko raises many types on malformed input; all mean "unreadable"
-        return SignatureScan((), (f"the PDF structure cannot be read for signatures: {_short(exc)}",))
+        log.debug("pyHanko cannot read the signatures: %s", exc)
+        return SignatureScan((), (*problems, reason("unreadable")), _count(revisions))
     if len(embedded) > MAX_SIGNATURES:
-        return SignatureScan((), (f"the file carries {len(embedded)} signatures (more than {MAX_SIGNATURES})",))
-    roots = [_to_asn1(c) for c in trust_roots]
-    checks = []
-    for sig in embedded:
-        name = str(getattr(sig, "field_name", "") or "")
-        try:
-            context = ValidationContext(trust_roots=roots, allow_fetching=False)
-            status = validate_pdf_signature(sig, context)
-        except Exception as exc:  # a broken signature dictionary: invalid, with the reason
-            checks.append(SignatureCheck(name, "", None, False, False, False, False, _short(exc)))
-            continue
-        coverage = getattr(status.coverage, "name", str(status.coverage))
-        signer = status.signing_cert.subject.human_friendly if status.signing_cert is not None else ""
-        signed_at = status.signer_reported_dt.isoformat() if status.signer_reported_dt else None
-        checks.append(SignatureCheck(
-            field=name, signer=signer, signed_at=signed_at, intact=bool(status.intact), valid=bool(status.valid),
-            trusted=bool(status.trusted), covers_entire_file=coverage == "ENTIRE_FILE",
-        ))
-    return SignatureScan(tuple(checks), ())
+        return SignatureScan((), (*problems, reason("too_many_signatures", count=len(embedded),
+                                                     limit=MAX_SIGNATURES)), _count(revisions))
+    context = _context(reader, trust_roots)
+    certification = _certification(reader)
+    checks = [_check_one(sig, data, revisions, context, certification) for sig in embedded]
+    return SignatureScan(tuple(checks), tuple(problems), _count(revisions))
 
 
-def _short(exc: Exception) -> str:
-    text = f"{type(exc).__name__}: {exc}"
-    return text if len(text) <= 300 else text[:297] + "..."
+def _count(revisions: Revisions | None) -> int | None:
+    return len(revisions.revisions) if revisions is not None else None
+
+
+def _context(reader: PdfFileReader, trust_roots: Sequence[x509.Certificate]) -> ValidationContext:
+    """The company's roots, plus the certificates and revocation lists the file's DSS carries (no fetching)."""
+    settings = {"trust_roots": [_to_asn1(c) for c in trust_roots], "allow_fetching": False}
+    try:
+        return DocumentSecurityStore.read_dss(reader).as_validation_context(settings)
+    except NoDSSFoundError:
+        return ValidationContext(**settings)  # type: ignore[arg-type]
+    except Exception as exc:  # a damaged DSS is no reason to stop: validation goes on without its data
+        log.debug("the DSS cannot be read: %s", exc)
+        return ValidationContext(**settings)  # type: ignore[arg-type]
+
+
+def _certification(reader: PdfFileReader) -> tuple[int, int] | None:
+    """The (object, generation) of the certification signature's dictionary when it permits no changes."""
+    try:
+        info = read_certification_data(reader)
+        if info is None or info.permission is not MDPPerm.NO_CHANGES:
+            return None
+        ref = reader.root["/Perms"].raw_get("/DocMDP")
+        return (ref.idnum, ref.generation) if isinstance(ref, generic.IndirectObject) else None
+    except Exception as exc:  # odd /Perms: simply not certified
+        log.debug("cannot read the certification data: %s", exc)
+        return None
+
+
+def _check_one(sig: EmbeddedPdfSignature, data: bytes, revisions: Revisions | None, context: ValidationContext,
+               certification: tuple[int, int] | None) -> SignatureCheck:
+    name = str(getattr(sig, "field_name", "") or "")
+    value = sig.sig_field.raw_get("/V")
+    ref = Ref(value.idnum, value.generation) if isinstance(value, generic.IndirectObject) else None
+    placement = _placement(data, revisions, name, ref)
+    try:
+        status = validate_pdf_signature(sig, context, context, skip_diff=True)
+    except Exception as exc:  # a broken signature dictionary: invalid, with the reason
+        detail = f"{type(exc).__name__}: {exc}"[:200]
+        return SignatureCheck(name, "", None, False, False, False, False, revision=placement.revision,
+                              problems=(reason("signature_unreadable", field=name, detail=detail),
+                                        *placement.problems))
+    stamp = status.timestamp_validity
+    trusted_time = (stamp.timestamp.isoformat() if stamp is not None and stamp.intact and stamp.valid
+                    and stamp.trusted else None)
+    return SignatureCheck(
+        field=name, signer=status.signing_cert.subject.human_friendly if status.signing_cert is not None else "",
+        signed_at=status.signer_reported_dt.isoformat() if status.signer_reported_dt else None,
+        intact=bool(status.intact), valid=bool(status.valid), trusted=bool(status.trusted),
+        covers_entire_file=placement.covers_to_end,
+        certified=ref is not None and certification == (ref.num, ref.gen),
+        timestamp=trusted_time, revision=placement.revision, problems=_crypto_problems(name, status) +
+        placement.problems,
+    )
+
+
+def _placement(data: bytes, revisions: Revisions | None, name: str, ref: Ref | None) -> Placement:
+    if ref is None:
+        return Placement(None, 0, (reason("signature_dict_missing", field=name),))
+    if revisions is None:
+        return Placement(None, 0, ())  # the file-level reason already says the revisions cannot be read
+    return place_signature(data, revisions, name, ref)
+
+
+def _crypto_problems(name: str, status: object) -> tuple[Reason, ...]:
+    found: list[Reason] = []
+    if not getattr(status, "intact", False):
+        found.append(reason("signature_bytes_changed", field=name))
+    elif not getattr(status, "valid", False):
+        found.append(reason("signature_invalid", field=name))
+    if not getattr(status, "trusted", False):
+        found.append(reason("signer_not_trusted", field=name))
+    return tuple(found)
