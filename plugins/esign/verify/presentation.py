@@ -6,6 +6,7 @@ Shared by the CLI's human output and the verification pages; the JSON output kee
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from esign.i18n import N_, Translator
 from esign.model import Stage
@@ -64,8 +65,6 @@ class VerdictView:
 
 
 def _when(t: Translator, iso: str | None) -> str:
-    from datetime import datetime
-
     if not iso:
         return ""
     try:

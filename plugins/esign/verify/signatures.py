@@ -77,7 +77,6 @@ class SignatureCheck:
 class SignatureScan:
     checks: tuple[SignatureCheck, ...]
     problems: tuple[Reason, ...] = ()  # problems of the file itself
-    revisions: int | None = None  # how many revisions the file has (None: not readable strictly)
 
 
 def _to_asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
@@ -103,18 +102,14 @@ def _check_signatures(data: bytes, trust_roots: Sequence[x509.Certificate]) -> S
         embedded = list(reader.embedded_signatures)
     except Exception as exc:  # pyHanko raises many types on malformed input; all mean "unreadable"
         log.debug("pyHanko cannot read the signatures: %s", exc)
-        return SignatureScan((), (*problems, reason("unreadable")), _count(revisions))
+        return SignatureScan((), (*problems, reason("unreadable")))
     if len(embedded) > MAX_SIGNATURES:
         return SignatureScan((), (*problems, reason("too_many_signatures", count=len(embedded),
-                                                     limit=MAX_SIGNATURES)), _count(revisions))
+                                                     limit=MAX_SIGNATURES)))
     context = _context(reader, trust_roots)
     certification = _certification(reader)
     checks = [_check_one(sig, data, revisions, context, certification) for sig in embedded]
-    return SignatureScan(tuple(checks), tuple(problems), _count(revisions))
-
-
-def _count(revisions: Revisions | None) -> int | None:
-    return len(revisions.revisions) if revisions is not None else None
+    return SignatureScan(tuple(checks), tuple(problems))
 
 
 def _context(reader: PdfFileReader, trust_roots: Sequence[x509.Certificate]) -> ValidationContext:
