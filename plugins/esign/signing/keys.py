@@ -88,45 +88,40 @@ def _make_ca(key: rsa.RSAPrivateKey, company: str, start: datetime, end: datetim
     )
 
 
+def _end_entity(name: x509.Name, key: rsa.RSAPrivateKey, ca_key: rsa.RSAPrivateKey, ca: x509.Certificate,
+                start: datetime, end: datetime, time_stamping: bool = False) -> x509.Certificate:
+    """A signing certificate issued by the CA; ``time_stamping`` makes it a TSA's (RFC 3161 §2.3: the critical
+    extended key usage timeStamping, and nothing else)."""
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name).issuer_name(ca.subject).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(start).not_valid_after(end)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=True,
+                                     key_encipherment=False, data_encipherment=False, key_agreement=False,
+                                     key_cert_sign=False, crl_sign=False, encipher_only=False,
+                                     decipher_only=False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+    )
+    if time_stamping:
+        builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+    return builder.sign(ca_key, hashes.SHA256())
+
+
 def _make_director(key: rsa.RSAPrivateKey, ca_key: rsa.RSAPrivateKey, ca: x509.Certificate, company: str,
                    director: str, title: str, start: datetime, end: datetime) -> x509.Certificate:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, director),
                       x509.NameAttribute(NameOID.TITLE, title),
                       x509.NameAttribute(NameOID.ORGANIZATION_NAME, company)])
-    return (
-        x509.CertificateBuilder()
-        .subject_name(name).issuer_name(ca.subject).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(start).not_valid_after(end)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=True,
-                                     key_encipherment=False, data_encipherment=False, key_agreement=False,
-                                     key_cert_sign=False, crl_sign=False, encipher_only=False,
-                                     decipher_only=False), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
+    return _end_entity(name, key, ca_key, ca, start, end)
 
 
 def _make_tsa(key: rsa.RSAPrivateKey, ca_key: rsa.RSAPrivateKey, ca: x509.Certificate, company: str,
               start: datetime, end: datetime) -> x509.Certificate:
-    """A certificate for time stamping only (RFC 3161 §2.3: the critical extended key usage timeStamping)."""
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{company} TSA"[:64]),
                       x509.NameAttribute(NameOID.ORGANIZATION_NAME, company)])
-    return (
-        x509.CertificateBuilder()
-        .subject_name(name).issuer_name(ca.subject).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(start).not_valid_after(end)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=True,
-                                     key_encipherment=False, data_encipherment=False, key_agreement=False,
-                                     key_cert_sign=False, crl_sign=False, encipher_only=False,
-                                     decipher_only=False), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
+    return _end_entity(name, key, ca_key, ca, start, end, time_stamping=True)
 
 
 def _p12_encryption(passphrase: bytes) -> serialization.KeySerializationEncryption:
