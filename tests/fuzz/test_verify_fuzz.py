@@ -32,6 +32,9 @@ from esign.verify.signatures import MAX_SIGNATURES
 from esign.verify.verifier import MAX_OBJECTS, MAX_PDF_BYTES
 from esign.workspace import Workspace
 from tests.support import complete_document, make_deal
+from tests.verify.hostile import CATALOG as _CATALOG
+from tests.verify.hostile import NO_PAGES as _NO_PAGES
+from tests.verify.hostile import pdf_bytes
 
 FUZZ = settings(derandomize=True, deadline=None, max_examples=25,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -61,26 +64,6 @@ def _verdict(ws: Workspace, data: bytes) -> VerificationResult:
 def _codes(result: VerificationResult) -> list[str]:
     return [r.code for r in result.reasons]
 
-
-def pdf_bytes(objects: list[tuple[int, bytes]], *, xref: bool = True, trailer: bytes = b"") -> bytes:
-    """A hand-written PDF: numbered objects, an optional classic xref table, a trailer pointing at object 1."""
-    out = io.BytesIO()
-    out.write(b"%PDF-1.7\n")
-    offsets = {}
-    for number, body in objects:
-        offsets[number] = out.tell()
-        out.write(b"%d 0 obj\n%s\nendobj\n" % (number, body))
-    start = out.tell()
-    size = max(offsets) + 1
-    if xref:
-        out.write(b"xref\n0 %d\n0000000000 65535 f \n" % size)
-        out.writelines(b"%010d 00000 n \n" % offsets.get(i, 0) for i in range(1, size))
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R %s>>\nstartxref\n%d\n%%%%EOF\n" % (size, trailer, start))
-    return out.getvalue()
-
-
-_CATALOG = (1, b"<< /Type /Catalog /Pages 2 0 R >>")
-_NO_PAGES = (2, b"<< /Type /Pages /Kids [] /Count 0 >>")
 
 HOSTILE: dict[str, bytes] = {
     "cyclic page tree": pdf_bytes([_CATALOG, (2, b"<< /Type /Pages /Kids [2 0 R] /Count 1 >>")]),

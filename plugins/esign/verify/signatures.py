@@ -100,6 +100,8 @@ def _check_signatures(data: bytes, trust_roots: Sequence[x509.Certificate]) -> S
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
         embedded = list(reader.embedded_signatures)
+    except MemoryError:  # out of the sandbox's memory: the sandbox says so, not 'unreadable'
+        raise
     except Exception as exc:  # pyHanko raises many types on malformed input; all mean "unreadable"
         log.debug("pyHanko cannot read the signatures: %s", exc)
         return SignatureScan((), (*problems, reason("unreadable")))
@@ -119,6 +121,8 @@ def _context(reader: PdfFileReader, trust_roots: Sequence[x509.Certificate]) -> 
         return DocumentSecurityStore.read_dss(reader).as_validation_context(settings)
     except NoDSSFoundError:
         return ValidationContext(**settings)  # type: ignore[arg-type]
+    except MemoryError:  # out of the sandbox's memory: the sandbox says so, not 'unreadable'
+        raise
     except Exception as exc:  # a damaged DSS is no reason to stop: validation goes on without its data
         log.debug("the DSS cannot be read: %s", exc)
         return ValidationContext(**settings)  # type: ignore[arg-type]
@@ -132,6 +136,8 @@ def _certification(reader: PdfFileReader) -> tuple[int, int] | None:
             return None
         ref = reader.root["/Perms"].raw_get("/DocMDP")
         return (ref.idnum, ref.generation) if isinstance(ref, generic.IndirectObject) else None
+    except MemoryError:  # out of the sandbox's memory: the sandbox says so, not 'unreadable'
+        raise
     except Exception as exc:  # odd /Perms: simply not certified
         log.debug("cannot read the certification data: %s", exc)
         return None
@@ -145,6 +151,8 @@ def _check_one(sig: EmbeddedPdfSignature, data: bytes, revisions: Revisions | No
     placement = _placement(data, revisions, name, ref)
     try:
         status = validate_pdf_signature(sig, context, context, skip_diff=True)
+    except MemoryError:  # out of the sandbox's memory: the sandbox says so, not 'unreadable'
+        raise
     except Exception as exc:  # a broken signature dictionary: invalid, with the reason
         detail = f"{type(exc).__name__}: {exc}"[:200]
         return SignatureCheck(name, "", None, False, False, False, False, revision=placement.revision,
