@@ -130,3 +130,15 @@ def test_unreachable_tsa_seals_nothing(own_keys: tuple[KeyPaths, SigningIdentity
     with pytest.raises(SealUnavailableError, match="cannot be reached"):
         PdfSealer(identity, long_term).seal_writer(_writer(), "esign_seal", reason="r", signer_name="",
                                                    signed_at=datetime.now(UTC))
+
+
+def test_a_signature_that_outgrows_its_room_is_measured_again(sealer: PdfSealer) -> None:
+    """A TSA whose tokens grow (a renewed, longer chain) must not fail documents: the room is sized again."""
+    sealer.seal_writer(_writer(), "esign_seal", reason="r", signer_name="", signed_at=datetime.now(UTC))
+    right = sealer._seal_reserved
+    assert right is not None
+    sealer._seal_reserved = 64  # as if measured for a much smaller token
+    with pytest.raises(SealUnavailableError, match="outgrew its reserved room"):
+        sealer.seal_writer(_writer(), "esign_seal", reason="r", signer_name="", signed_at=datetime.now(UTC))
+    sealer.seal_writer(_writer(), "esign_seal", reason="r", signer_name="", signed_at=datetime.now(UTC))
+    assert sealer._seal_reserved == right

@@ -210,7 +210,12 @@ class PdfSealer:
             out = outside_event_loop(pdf_signer.sign_pdf, writer, bytes_reserved=self._seal_reserved)
         except OSError as exc:
             raise SealUnavailableError(f"timestamp: {exc}") from exc
-        except (HankoSigningError, PdfError, ValueError, KeyError) as exc:
+        except HankoSigningError as exc:
+            if "larger than expected" in str(exc):  # the TSA's tokens grew (a new certificate): size it again
+                self._seal_reserved = None
+                raise SealUnavailableError(f"seal: the signature outgrew its reserved room ({exc})") from exc
+            raise SigningError(f"cannot seal field {field_name!r}: {exc}") from exc
+        except (PdfError, ValueError, KeyError) as exc:
             raise SigningError(f"cannot seal field {field_name!r}: {exc}") from exc
         data_out: bytes = out.getvalue()
         return data_out
