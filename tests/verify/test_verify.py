@@ -231,3 +231,18 @@ def test_pdfsig_second_opinion_trusts_the_company_ca(core_ws: Workspace, complet
     changed.write_bytes(_incremental_page_change(path.read_bytes()))
     problem = pdfsig_problem(changed, core_ws.trust_roots)
     assert problem is not None and "Signature" in problem
+
+
+def test_a_seal_still_holds_after_its_certificates_expire(core_ws: Workspace, completed: tuple[str, Path]) -> None:
+    """Checked 3 years later (the demo certificates last 825 days): valid as of its trusted timestamp, with the
+    revocation status the seal carries; a signature without a timestamp would not be."""
+    from datetime import timedelta
+
+    from esign.verify.signatures import check_signatures
+
+    _, path = completed
+    later = datetime.now(UTC) + timedelta(days=3 * 365)
+    seal = check_signatures(path.read_bytes(), core_ws.trust_roots, moment=later).checks[0]
+    assert seal.trusted and seal.ok and seal.timestamp is not None
+    unstamped = core_ws.version_path("company_signed", completed[0]).read_bytes()  # the company's B-B signature
+    assert not check_signatures(unstamped, core_ws.trust_roots, moment=later).checks[0].trusted

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
@@ -28,6 +29,7 @@ from pyhanko.sign.validation import (
     validate_pdf_signature,
 )
 from pyhanko.sign.validation.errors import NoDSSFoundError
+from pyhanko.sign.validation.status import PdfSignatureStatus
 from pyhanko_certvalidator import ValidationContext
 
 from esign import hexstrings
@@ -83,12 +85,14 @@ def _to_asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
     return asn1_x509.Certificate.load(cert.public_bytes(Encoding.DER))
 
 
-def check_signatures(data: bytes, trust_roots: Sequence[x509.Certificate]) -> SignatureScan:
-    """Validate each signature and check where it sits."""
-    return outside_event_loop(_check_signatures, data, trust_roots)
+def check_signatures(data: bytes, trust_roots: Sequence[x509.Certificate], moment: datetime | None = None) -> \
+        SignatureScan:
+    """Validate each signature (as of ``moment``, default now) and check where it sits."""
+    return outside_event_loop(_check_signatures, data, trust_roots, moment)
 
 
-def _check_signatures(data: bytes, trust_roots: Sequence[x509.Certificate]) -> SignatureScan:
+def _check_signatures(data: bytes, trust_roots: Sequence[x509.Certificate], moment: datetime | None) -> \
+        SignatureScan:
     problems: list[Reason] = []
     revisions: Revisions | None = None
     try:
@@ -108,24 +112,34 @@ def _check_signatures(data: bytes, trust_roots: Sequence[x509.Certificate]) -> S
     if len(embedded) > MAX_SIGNATURES:
         return SignatureScan((), (*problems, reason("too_many_signatures", count=len(embedded),
                                                      limit=MAX_SIGNATURES)))
-    context = _context(reader, trust_roots)
+    contexts = _contexts(reader, trust_roots, moment)
     certification = _certification(reader)
-    checks = [_check_one(sig, data, revisions, context, certification) for sig in embedded]
+    checks = [_check_one(sig, data, revisions, contexts, certification) for sig in embedded]
     return SignatureScan(tuple(checks), tuple(problems))
 
 
-def _context(reader: PdfFileReader, trust_roots: Sequence[x509.Certificate]) -> ValidationContext:
-    """The company's roots, plus the certificates and revocation lists the file's DSS carries (no fetching)."""
-    settings = {"trust_roots": [_to_asn1(c) for c in trust_roots], "allow_fetching": False}
+def _contexts(reader: PdfFileReader, trust_roots: Sequence[x509.Certificate],
+              now: datetime | None) -> Callable[[datetime | None], ValidationContext]:
+    """Validation contexts as of a time (None: ``now``): the company's roots, plus the certificates and revocation
+    lists the file's DSS carries; nothing is fetched."""
+    roots = [_to_asn1(c) for c in trust_roots]
     try:
-        return DocumentSecurityStore.read_dss(reader).as_validation_context(settings)
+        dss: DocumentSecurityStore | None = DocumentSecurityStore.read_dss(reader)
     except NoDSSFoundError:
-        return ValidationContext(**settings)  # type: ignore[arg-type]
+        dss = None
     except MemoryError:  # out of the sandbox's memory: the sandbox says so, not 'unreadable'
         raise
     except Exception as exc:  # a damaged DSS is no reason to stop: validation goes on without its data
         log.debug("the DSS cannot be read: %s", exc)
-        return ValidationContext(**settings)  # type: ignore[arg-type]
+        dss = None
+
+    def at(moment: datetime | None) -> ValidationContext:
+        settings: dict[str, object] = {"trust_roots": roots, "allow_fetching": False}
+        if moment or now:
+            settings["moment"] = moment or now
+        return dss.as_validation_context(settings) if dss is not None else ValidationContext(**settings)  # type: ignore[arg-type]
+
+    return at
 
 
 def _certification(reader: PdfFileReader) -> tuple[int, int] | None:
@@ -143,14 +157,15 @@ def _certification(reader: PdfFileReader) -> tuple[int, int] | None:
         return None
 
 
-def _check_one(sig: EmbeddedPdfSignature, data: bytes, revisions: Revisions | None, context: ValidationContext,
+def _check_one(sig: EmbeddedPdfSignature, data: bytes, revisions: Revisions | None,
+               contexts: Callable[[datetime | None], ValidationContext],
                certification: tuple[int, int] | None) -> SignatureCheck:
     name = str(getattr(sig, "field_name", "") or "")
     value = sig.sig_field.raw_get("/V")
     ref = Ref(value.idnum, value.generation) if isinstance(value, generic.IndirectObject) else None
     placement = _placement(data, revisions, name, ref)
     try:
-        status = validate_pdf_signature(sig, context, context, skip_diff=True)
+        status = _validate(sig, contexts)
     except MemoryError:  # out of the sandbox's memory: the sandbox says so, not 'unreadable'
         raise
     except Exception as exc:  # a broken signature dictionary: invalid, with the reason
@@ -170,6 +185,22 @@ def _check_one(sig: EmbeddedPdfSignature, data: bytes, revisions: Revisions | No
         timestamp=trusted_time, revision=placement.revision, problems=_crypto_problems(name, status) +
         placement.problems,
     )
+
+
+def _validate(sig: EmbeddedPdfSignature, contexts: Callable[[datetime | None], ValidationContext]) -> \
+        PdfSignatureStatus:
+    """pyHanko's validation now; when the certificates no longer are valid now (expired since), as of the
+    signature's timestamp, provided that the timestamp itself is valid and trusted then (PAdES B-T/B-LT: the
+    timestamp proves the signature existed while they were valid; the DSS says they were not revoked)."""
+    context = contexts(None)
+    status = validate_pdf_signature(sig, context, context, skip_diff=True)
+    stamp = status.timestamp_validity
+    if status.trusted or not (status.intact and status.valid) or stamp is None:
+        return status
+    then = contexts(stamp.timestamp)
+    earlier = validate_pdf_signature(sig, then, then, skip_diff=True)
+    proven = earlier.timestamp_validity is not None and earlier.timestamp_validity.trusted
+    return earlier if earlier.trusted and proven else status
 
 
 def _placement(data: bytes, revisions: Revisions | None, name: str, ref: Ref | None) -> Placement:
