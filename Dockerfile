@@ -17,9 +17,10 @@ ENV UV_COMPILE_BYTECODE=1 \
     AIRFLOW__CORE__PLUGINS_FOLDER=/opt/esign/plugins \
     AIRFLOW__CORE__LOAD_EXAMPLES=False
 
-# poppler-utils (pdfsig) and qpdf: independent checks of signed PDFs by ops
+# poppler-utils (pdfsig) and qpdf: independent checks of signed PDFs by ops; chromium and a font: the PDF of the
+# analysts' reports (esign_report prints each HTML report with headless Chromium)
 RUN apt-get update \
- && apt-get install -y --no-install-recommends poppler-utils qpdf \
+ && apt-get install -y --no-install-recommends poppler-utils qpdf chromium fonts-dejavu-core \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --uid 50000 --create-home --home-dir /home/esign esign \
  && mkdir -p /opt/esign /opt/airflow /var/lib/esign /var/lib/esign-reports \

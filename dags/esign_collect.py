@@ -2,7 +2,7 @@
 
 Thin wiring only: every step is a function of ``esign.pipeline.collect``, imported when the task runs. Three
 steps, so a run costs Airflow few task instances: start (recover, expire, plan ranges) -> finalize per range ->
-wrap-up (write-backs, reminders, rules, leftovers).
+wrap-up (deliveries earlier runs left, then write-backs, reminders, rules; fails when something is still owed).
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ def esign_collect() -> None:
 
     @task(trigger_rule="none_failed", outlets=[DOCUMENTS_COMPLETED])
     def wrap_up() -> dict[str, dict[str, int]]:
-        """Write back declines and expiries, send reminders, evaluate the rules, deliver leftovers."""
+        """Deliver what earlier runs left (pending messages, approved batches of a dead send run), then write back
+        endings, send reminders, evaluate the rules; fails loudly, after all that, when work is still owed."""
         return run_step("collect.wrap_up", None)  # type: ignore[no-any-return]
 
     finalize.expand(id_range=start()) >> wrap_up()

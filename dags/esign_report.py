@@ -1,7 +1,8 @@
 """esign_report: publish the signing report daily, and again whenever esign_collect completes documents.
 
 Thin wiring only: the reports are notebooks executed by ``esign.reporting`` (papermill, then HTML with the
-code hidden) into ``reports/<day>/`` of the working directory. The latest send run gets its run report too.
+code hidden and a PDF beside it) into ``<ESIGN_HOME>/reports/<day>/`` (``ESIGN_REPORTS_DIR`` when set), in the
+company's language and time zone. The latest send run gets its run report too.
 ``esign.reporting`` (pandas, papermill) is imported when a task runs, not each time Airflow parses this file.
 """
 
@@ -33,22 +34,24 @@ def esign_report() -> None:
     @task
     def signing_report() -> str:
         from esign.config import Settings
-        from esign.reporting import default_period, generate_report, reports_dir
+        from esign.reporting import company_locale, default_period, generate_report, reports_dir
 
         settings = Settings.from_env()
-        since, until = default_period()
-        return str(generate_report(settings.database_url, since, until, reports_dir(settings)))
+        where = company_locale(settings)
+        since, until = default_period(timezone=where.timezone)
+        return str(generate_report(settings.database_url, since, until, reports_dir(settings), where=where))
 
     @task
     def run_report() -> str | None:
         from esign.config import Settings
-        from esign.reporting import generate_run_report, latest_run_id, reports_dir
+        from esign.reporting import company_locale, generate_run_report, latest_run_id, reports_dir
 
         settings = Settings.from_env()
         run_id = latest_run_id(settings.database_url)
         if run_id is None:
             return None
-        return str(generate_run_report(settings.database_url, run_id, reports_dir(settings)))
+        return str(generate_run_report(settings.database_url, run_id, reports_dir(settings),
+                                       where=company_locale(settings)))
 
     signing_report() >> run_report()
 

@@ -2,6 +2,8 @@
 
 Thin wiring only: every step is a function of ``esign.pipeline.send``, imported when the task runs. Trigger it
 from the UI form or the API. Per batch, two task instances (prepare, deliver): Airflow's cost is per task instance.
+``plan`` also takes over the batches earlier runs left owing work, so this run's approval and ``deliver`` finish
+them; a ``deliver`` that cannot finish its batch (relay down, CRM refusing) fails after recording what it did.
 """
 
 from __future__ import annotations

@@ -57,7 +57,7 @@ def _failed(checks: list[Check]) -> dict[str, Check]:
 def test_a_ready_installation_passes_every_check(env: dict[str, str]) -> None:
     checks = run_checks(env, timeout=5)
     assert [c.name for c in checks] == ["company", "pipeline", "templates", "secrets", "database", "migrations",
-                                        "keys", "smtp", "crm"]
+                                        "keys", "smtp", "crm", "work"]
     assert all(c.status == OK for c in checks), [c for c in checks if c.status != OK]
     assert LINK_SECRET not in repr(checks) and TEST_PASSPHRASE.decode() not in repr(checks)
 
@@ -67,7 +67,7 @@ def test_the_command_exits_0_when_ready_and_1_with_the_fix(env: dict[str, str], 
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     assert main(["doctor", "--timeout", "5"]) == 0
-    assert "9 checks: 0 failed, 0 warnings" in capsys.readouterr().out
+    assert "10 checks: 0 failed, 0 warnings" in capsys.readouterr().out
     monkeypatch.setenv("ESIGN_SMTP_PORT", str(_closed_port()))
     assert main(["doctor", "--timeout", "5"]) == 1
     out = capsys.readouterr().out

@@ -55,7 +55,7 @@ class Settings:
             templates_dir=Path(env.get("ESIGN_TEMPLATES_DIR", root / "templates")),
             company_file=Path(env.get("ESIGN_COMPANY_FILE", root / "config" / "company.yaml")),
             pipeline_file=Path(env.get("ESIGN_PIPELINE_FILE", root / "config" / "pipeline.yaml")),
-            reports_dir=Path(env.get("ESIGN_REPORTS_DIR", root / "reports")),
+            reports_dir=Path(env.get("ESIGN_REPORTS_DIR", workdir / "reports")),
             keys_dir=keys_dir,
             pkcs12_path=Path(env.get("ESIGN_PKCS12_FILE", keys_dir / "director.p12")),
             ca_cert_path=Path(env.get("ESIGN_CA_CERT_FILE", keys_dir / "company-ca.pem")),

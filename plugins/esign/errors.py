@@ -58,3 +58,8 @@ class DispatchError(EsignError):
 
 class PortalError(EsignError):
     """A signing link or code cannot be used (expired, used, unknown, too many tries)."""
+
+
+class UnfinishedWorkError(EsignError):
+    """A pipeline step did everything it could and work is still owed (the message says what); nothing was lost,
+    the next run retries it. Raised after the step recorded what it did, so the task fails loudly (ops e-mail)."""

@@ -1,5 +1,5 @@
--- Stage events of the documents created by one run's batches: their timestamps time each step.
-SELECT e.document_id AS document_id, e.action AS action, e.stage AS stage, e.at AS at
+-- Stage events of the documents created by one run's batches: the steps' counts and ends per batch.
+SELECT d.batch_id AS batch_id, e.document_id AS document_id, e.action AS action, e.stage AS stage, e.at AS at
 FROM events e
 JOIN documents d ON d.id = e.document_id
 JOIN pipeline_batches b ON b.id = d.batch_id

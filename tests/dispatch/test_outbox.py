@@ -284,19 +284,18 @@ def test_enqueue_many_racing_enqueue_makes_one_row_per_key(
     assert _rows(engine) == 20
 
 
-def test_delivery_marks_accepted_rows_sent_in_groups(
-    outbox: Outbox, make_invite: MakeInvite
-) -> None:
+def test_delivery_marks_each_accepted_row_sent(outbox: Outbox, make_invite: MakeInvite) -> None:
     ids = [e.id for e in outbox.enqueue_many([make_invite(f"R{i}") for i in range(5)])]
     sender = _Counting()
-    report = outbox.deliver_pending(sender, None, claim_every=2)
+    report = outbox.deliver_pending(sender, None)
     assert report.sent == 5 and sender.calls == 5
     assert [outbox.get(i).state for i in ids] == [OutboxState.SENT] * 5  # type: ignore[union-attr]
-    assert all(outbox.get(i).provider_ref == "ok" for i in ids)  # type: ignore[union-attr]
+    assert all(outbox.get(i).provider_ref == "ok" and outbox.get(i).attempts == 1 for i in ids)  # type: ignore[union-attr]
 
 
-def test_only_the_group_being_sent_is_in_doubt(outbox: Outbox, make_invite: MakeInvite) -> None:
-    """Rows are claimed a few at a time, so a worker killed mid-call leaves only those few ``sending``."""
+def test_only_the_message_in_flight_is_ever_in_doubt(outbox: Outbox, make_invite: MakeInvite) -> None:
+    """One row is claimed at a time and the accepted one is marked as the next is claimed: whenever a worker could
+    die, at most one row is ``sending``, every earlier one is ``sent`` and every later one still ``pending``."""
     ids = [e.id for e in outbox.enqueue_many([make_invite(f"R{i}") for i in range(7)])]
     seen: list[list[OutboxState]] = []
 
@@ -305,11 +304,25 @@ def test_only_the_group_being_sent_is_in_doubt(outbox: Outbox, make_invite: Make
             seen.append([outbox.get(i).state for i in ids])  # type: ignore[union-attr]
             return super().send(entry)
 
-    report = outbox.deliver_pending(Watching(), None, claim_every=3)
+    report = outbox.deliver_pending(Watching(), None)
     assert report.sent == 7
-    assert seen[0].count(OutboxState.SENDING) == 3 and seen[0].count(OutboxState.PENDING) == 4
-    assert seen[3].count(OutboxState.SENT) == 3 and seen[3].count(OutboxState.SENDING) == 3
-    assert max(states.count(OutboxState.SENDING) for states in seen) == 3
+    for n, states in enumerate(seen):
+        assert states == [OutboxState.SENT] * n + [OutboxState.SENDING] + [OutboxState.PENDING] * (6 - n), n
+
+
+def test_a_code_left_pending_is_abandoned_never_sent_late(outbox: Outbox, make_invite: MakeInvite) -> None:
+    code = outbox.enqueue(OutgoingMessage("code:R1:1", "DOC-1", "R1", "code", "sms", "+5511987654321",
+                                          "<c1@esign.local>", "Código 123456"))
+    invite = outbox.enqueue(make_invite("R2"))
+    assert outbox.abandon_stale("code", timedelta(minutes=5), "late") == [], "recorded just now"
+    later = Outbox(outbox.engine, clock=lambda: code.created_at + timedelta(minutes=6))
+    [gone] = later.abandon_stale("code", timedelta(minutes=5), "never delivered in time")
+    assert gone.id == code.id and gone.state is OutboxState.FAILED and gone.last_error == "never delivered in time"
+    assert outbox.get(invite.id).state is OutboxState.PENDING  # type: ignore[union-attr]
+    assert outbox.abandon(code.id, "again") is None, "only a pending row can be abandoned"
+    sender = _Counting()
+    assert outbox.deliver_pending(sender, None, kinds=["reminder"]).sent == 0 and sender.calls == 0
+    assert outbox.deliver_pending(sender, None, kinds=["invite"]).sent == 1
 
 
 class _Counting:

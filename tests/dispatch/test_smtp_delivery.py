@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -202,3 +204,53 @@ def test_a_non_ascii_address_is_a_permanent_failure(
     assert outbox.deliver_pending(SmtpSender(smtp_settings), None) == DeliveryReport(sent=1, failed=1)
     assert "not ASCII" in (outbox.get(entry.id).last_error or "")  # type: ignore[union-attr]
     assert outbox.get(ok.id).state is OutboxState.SENT  # type: ignore[union-attr]
+
+
+class Tarpit(MaildirHandler):
+    """Answers every envelope command, each well within the per-command timeout, but slowly."""
+
+    def __init__(self, maildir: Path, delay: float) -> None:
+        super().__init__(maildir)
+        self.delay = delay
+
+    async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str,
+                          options: list[str]) -> str:
+        await asyncio.sleep(self.delay)
+        envelope.mail_from = address
+        return "250 OK"
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
+                          options: list[str]) -> str:
+        await asyncio.sleep(self.delay)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_a_deadline_bounds_the_whole_send_not_each_command(make_invite: MakeInvite, maildir: Path) -> None:
+    """A relay answering each command after 0.6 s never trips a 30 s timeout; a 1 s deadline gives up before the
+    body goes out (retryable: nothing was handed over)."""
+    message = make_invite("R1")
+    with LocalMailServer(maildir, handler=Tarpit(maildir, delay=0.6)) as server:
+        sender = SmtpSender(SmtpSettings(port=server.port, timeout=30), deadline=1.0)
+        with pytest.raises(DeliveryError, match=r"no answer within 1 s") as caught:
+            sender.send_raw(message.destination, bytes(message.payload))  # type: ignore[arg-type]
+        sender.close()
+    assert caught.value.retryable and not caught.value.uncertain
+    assert read_messages(maildir) == []
+
+
+def test_a_relay_that_never_greets_is_given_up_at_the_deadline(make_invite: MakeInvite) -> None:
+    """A listening socket that never answers (the TCP handshake completes in the kernel, no 220 ever comes)."""
+    message = make_invite("R1")
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        sender = SmtpSender(SmtpSettings(port=silent.getsockname()[1], timeout=30), deadline=0.5)
+        with pytest.raises(DeliveryError, match="cannot open a session") as caught:
+            sender.send_raw(message.destination, bytes(message.payload))  # type: ignore[arg-type]
+    assert caught.value.retryable and caught.value.channel_down
+
+
+def test_a_deadline_must_be_positive(smtp_settings: SmtpSettings) -> None:
+    with pytest.raises(ConfigError, match="SMTP deadline"):
+        SmtpSender(smtp_settings, deadline=0)

@@ -37,6 +37,8 @@ from tests.support import PROJECT_DIR, TEST_PASSPHRASE, send_after_plan
 LINK_SECRET = "fault-campaign-link-secret-0123456789abcdef"
 DEALS = 6
 BATCH_SIZE = 3
+#: The crash campaign's deals: some broken on purpose, so quarantines and their write-backs are on every path.
+CAMPAIGN_DEALS, CAMPAIGN_BROKEN = 8, 2
 
 #: The CRM target each final document stage is written back as.
 CRM_TARGET = {Stage.SENT: "awaiting", Stage.VIEWED: "awaiting", Stage.COMPLETED: "signed",
@@ -86,6 +88,39 @@ def collect_steps(services: Services) -> dict[str, Any]:
     return {"finalize": [collect.finalize_range(services, r) for r in ranges], "wrap_up": collect.wrap_up(services)}
 
 
+def retry_send(services: Services, run_id: str, progress: dict[str, Any] | None) -> None:
+    """Airflow retrying the killed esign_send run (same run id): the plan again if it died planning, else the
+    tasks with the batches its plan returned (tasks that had finished only find nothing left to do)."""
+    from esign.pipeline import send
+
+    batches = (progress or {}).get("batches")
+    if batches is None:
+        batches = send.plan_batches(services, run_id)
+    send_after_plan(services, run_id, batches, "fault-campaign")
+
+
+def new_send_run(services: Services, run_id: str) -> None:
+    """A new esign_send run (a new run id): plan (taking over what earlier runs left), prepare, approve, deliver."""
+    from esign.pipeline import send
+
+    send_after_plan(services, run_id, send.plan_batches(services, run_id), "fault-campaign")
+
+
+def retry_collect(services: Services, progress: dict[str, Any] | None) -> None:
+    """Airflow retrying the killed esign_collect task with the same input, then the run's remaining tasks."""
+    from esign.pipeline import collect
+
+    state = progress or {"task": "start"}
+    if state["task"] == "start":
+        collect_steps(services)
+        return
+    ranges = state["ranges"]
+    start = int(state.get("index", len(ranges))) if state["task"] == "finalize" else len(ranges)
+    for id_range in ranges[start:]:
+        collect.finalize_range(services, id_range)
+    collect.wrap_up(services)
+
+
 # -- invariants -------------------------------------------------------------------------------------------
 @dataclass
 class Findings:
@@ -98,29 +133,32 @@ class Findings:
     tmp_leftovers: int = 0
     duplicate_comments: int = 0
     never_handed: int = 0  # uncertain rows the dead worker had claimed but never handed to the server
+    verified_pdfsig: int = 0
 
     def summary(self) -> str:
         stages = ", ".join(f"{k} {v}" for k, v in sorted(self.stages.items()))
         extra = []
         if self.uncertain:
             extra.append(f"{self.uncertain} invite(s) uncertain, counted sent")
-        if self.never_handed:
-            extra.append(f"{self.never_handed} of them claimed but never handed over: not delivered, left to "
-                         "the reminders (see the report's open issues)")
         if self.tmp_leftovers:
             extra.append(f"{self.tmp_leftovers} .tmp leftover(s) never recorded")
+        if self.verified_pdfsig:
+            extra.append(f"{self.verified_pdfsig} final PDF(s) verified (verify_pdf + pdfsig)")
         if self.duplicate_comments:
-            extra.append(f"{self.duplicate_comments} CRM comment(s) repeated (documented)")
+            extra.append(f"{self.duplicate_comments} CRM comment(s) repeated")
         tail = "".join(f"; {e}" for e in extra)
         return f"{stages}; {self.delivered} invite(s) delivered, none twice{tail}"
 
 
 def check_invariants(services: Services, *, maildir: Path, expected: dict[str, int] | None = None,
                      crm_comments: dict[int, list[str]] | None = None,
-                     crm_stage: Any = None) -> Findings:
+                     crm_stage: Any = None, deal_ids: Iterable[int] = ()) -> Findings:
     """Every principle of DESIGN.md, checked over the whole ledger, the captured mail and the SMS file.
 
-    ``crm_comments``/``crm_stage`` read the CRM (default: the embedded one in the ledger database).
+    ``crm_comments``/``crm_stage`` read the CRM (default: the embedded one in the ledger database); each of
+    ``deal_ids`` must have a document. Repeated CRM comments are counted (``duplicate_comments``), not problems:
+    the caller decides. Nothing may be left in draft or company_signed, every write-back of a final-enough stage
+    must be done, every invitation delivered exactly once (one in doubt after a crash included).
     """
     from esign.crm.local import LocalCrm
     from esign.verify import verify_pdf
@@ -141,6 +179,8 @@ def check_invariants(services: Services, *, maildir: Path, expected: dict[str, i
     # one document per deal+template, each in a final-enough stage that agrees with its event log
     per_deal = Counter((d.deal_id, d.template_id, d.round) for d in docs)
     problems += [f"deal {k[0]}: {n} documents" for k, n in per_deal.items() if n > 1]
+    with_document = {int(d.deal_id) for d in docs}
+    problems += [f"deal {deal}: no document" for deal in deal_ids if deal not in with_document]
     entered: dict[str, Counter[str]] = {}
     for document_id, stage in stage_events:
         entered.setdefault(document_id, Counter())[stage] += 1
@@ -183,11 +223,18 @@ def check_invariants(services: Services, *, maildir: Path, expected: dict[str, i
     if stray:
         problems.append(f"unrecorded PDFs: {sorted(p.name for p in stray)}")
     found.tmp_leftovers = len(list(docs_dir.rglob("*.tmp"))) if docs_dir.exists() else 0
+    from esign.verify.poppler import pdfsig_problem
+
     for d in docs:
         if d.stage == Stage.COMPLETED.value:
-            verdict = verify_pdf(ws.version_path("final", d.id).read_bytes(), ws.ledger, ws.trust_roots)
+            data = ws.version_path("final", d.id).read_bytes()
+            verdict = verify_pdf(data, ws.ledger, ws.trust_roots)
             if not verdict.authentic:
                 problems.append(f"{d.id}: final PDF does not verify: {verdict.reasons}")
+            elif (problem := _pdfsig(pdfsig_problem, data)) is not None:
+                problems.append(f"{d.id}: pdfsig: {problem}")
+            else:
+                found.verified_pdfsig += 1
 
     # messages: one invite row per request, each received exactly once (the crash came after the server said yes)
     received = Counter(str(m.message["Message-ID"]) for m in read_messages(maildir))
@@ -205,7 +252,9 @@ def check_invariants(services: Services, *, maildir: Path, expected: dict[str, i
             problems.append(f"{i.document_id}: invite sent but delivered {copies} times")
         if i.state == "uncertain" and copies > 1:
             problems.append(f"{i.document_id}: invite uncertain but delivered {copies} times")
-        found.never_handed += i.state == "uncertain" and copies == 0
+        if i.state == "uncertain" and copies == 0:  # one message in flight: only a handed-over one is in doubt
+            problems.append(f"{i.document_id}: invite uncertain but never handed to the server")
+            found.never_handed += 1
         if i.state not in ("sent", "uncertain", "failed"):
             problems.append(f"{i.document_id}: invite left {i.state}")
         found.delivered += copies
@@ -215,11 +264,24 @@ def check_invariants(services: Services, *, maildir: Path, expected: dict[str, i
     current_target = {d.id: CRM_TARGET.get(Stage(d.stage)) for d in docs}
     problems += [f"{s.document_id}: write-back {s.target} left {s.state}" for s in syncs
                  if s.state != "done" and current_target.get(s.document_id) == s.target]  # else superseded
+    done = {(s.document_id, s.target) for s in syncs if s.state == "done"}
+    problems += [f"{d.id} ({d.stage}): write-back {current_target[d.id]} never done" for d in docs
+                 if current_target.get(d.id) and d.batch_id and (d.id, current_target[d.id]) not in done]
     comments = crm_comments if crm_comments is not None else {
         int(d.deal_id): [c.text for c in local.comments(int(d.deal_id))] for d in docs}  # type: ignore[union-attr]
     for texts in comments.values():
         found.duplicate_comments += sum(n - 1 for n in Counter(texts).values() if n > 1)
     return found
+
+
+def _pdfsig(problem_of: Any, data: bytes) -> str | None:
+    """poppler's verdict on the bytes (written to a temporary file for it)."""
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as tmp:
+        tmp.write(data)
+        tmp.flush()
+        return problem_of(Path(tmp.name))  # type: ignore[no-any-return]
 
 
 def write_json(path: Path, data: object) -> None:

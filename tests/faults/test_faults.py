@@ -24,7 +24,7 @@ from esign.config import Settings
 from esign.crm.bitrix24 import Bitrix24Crm, Bitrix24Settings, WebhookUrl
 from esign.crm.seed import seed_demo
 from esign.dispatch.mailserver import LocalMailServer, MaildirHandler
-from esign.errors import KeysError
+from esign.errors import KeysError, UnfinishedWorkError
 from esign.model import Stage
 from esign.pipeline import send
 from esign.pipeline.services import Services
@@ -70,16 +70,23 @@ def later(services: Services, mail: LocalMailServer, home: Path, url: str | None
 def test_smtp_down_during_send_then_back(tmp_path: Path, core_settings: Settings, report: FaultReport) -> None:
     with pipeline(tmp_path, core_settings, channel="email") as (services, mail, home):
         batches = send.plan_batches(services, "run-d")
+        for batch in batches:
+            send.prepare_batch(services, batch)
+        send.approve_run(services, "run-d", "fault-campaign")
         mail.stop()
-        send_steps(services, "run-d", batches)
+        for batch in batches:  # each deliver task fails loudly (ops e-mail) after signing and recording its intents
+            with pytest.raises(UnfinishedWorkError, match="invitation did not go out"):
+                send.deliver_batch(services, batch)
         assert services.ws.ledger.stage_counts() == {"company_signed": DEALS}, "nothing sent, nothing failed"
+        with pytest.raises(UnfinishedWorkError, match=r"message\(s\) still pending"):
+            collect_steps(services)  # still down: esign_collect says so too
         mail.start()
-        collect_steps(services)  # the next esign_collect delivers the leftovers (its last task) ...
-        collect_steps(services)  # ... and the one after moves their deals to "awaiting"
+        collect_steps(services)  # back: one esign_collect delivers first, then moves the deals to "awaiting"
         found = check_invariants(services, maildir=home / "mail", expected={"sent": DEALS})
     assert not found.problems, found.problems
     report.add("fault", "SMTP server down during esign_send, back before esign_collect",
-               "retried by deliver_leftovers: " + found.summary())
+               "deliver tasks and the collect run in the outage failed loudly; the first collect after it delivered "
+               "and wrote back in the same run: " + found.summary())
 
 
 class SlowFirstMessage(MaildirHandler):

@@ -185,5 +185,6 @@ def test_the_directors_summary_counts_the_run_and_samples_its_drafts(pipe: Pipe)
     assert summary["stages"].get("quarantined", 0) == 12 - len(drafts)
     assert [s["document"] for s in summary["sample"]] == [r.id for r in drafts[:3]]  # batch order, then ID order
     assert summary["sample"][0]["deal"] == drafts[0].deal_id
-    assert send.summarize_run(services, "no-such-run") == {"run_id": "no-such-run", "batches": 0, "stages": {},
-                                                           "to_sign": 0, "sample": []}
+    assert send.summarize_run(services, "no-such-run") == {
+        "run_id": "no-such-run", "batches": 0, "stages": {}, "to_sign": 0, "sample": [],
+        "carried_over": {"batches": 0, "from_runs": [], "approved_before": 0}}

@@ -1,9 +1,10 @@
 """A small ledger with known numbers, on SQLite (per test) and PostgreSQL (a throwaway database per module).
 
-Period: 2026-03-01 .. 2026-03-08 (UTC, end excluded). Run ``manual__r1`` created six documents:
-D1, D2 (template A, manager Ana, email) signed after 2 h and 10 h; D3 (template B, Bruno, SMS) signed 4 days
-after sending, one day after a reminder; D4 (B, Bruno, email) declined; D5 (A, Ana, SMS) still open;
-D6 (A, Bruno) quarantined. D7 was created and completed in February: outside the period everywhere.
+Period: the days 2026-03-01 .. 2026-03-07 of the company's zone (America/Sao_Paulo, UTC-03:00).
+Run ``manual__r1`` created six documents: D1, D2 (template A, manager Ana, email) signed after 2 h and 10 h;
+D3 (template B, Bruno, SMS) signed 4 days after sending, one day after a reminder; D4 (B, Bruno, email)
+declined; D5 (A, Ana, SMS) still open; D6 (A, Bruno) quarantined. D7 was created and completed in February:
+outside the period everywhere.
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ from esign.crm.local_schema import crm_departments, crm_managers
 from esign.dispatch.outbox_schema import outbox
 from esign.model import Stage
 from esign.pipeline.schema import batches
+from esign.reporting import RunReport, SigningReport, build_run_report, build_signing_report
 from esign.requests.schema import signing_requests
 from esign.store import EventInfo, Ledger, init_schema, make_engine
 from tests.prod.postgres import throwaway_database
 
-SINCE = datetime(2026, 3, 1, tzinfo=UTC)
-UNTIL = datetime(2026, 3, 8, tzinfo=UTC)
+ZONE = "America/Sao_Paulo"
+SINCE = datetime(2026, 3, 1, 3, 0, tzinfo=UTC)  # local midnights: the reports' days are the company's
+UNTIL = datetime(2026, 3, 8, 3, 0, tzinfo=UTC)
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 RUN_ID = "manual__r1"
 BATCH_ID = f"{RUN_ID}#00000"
@@ -143,6 +146,16 @@ def empty_url(tmp_path: Path) -> str:
     init_schema(engine)
     engine.dispose()
     return url
+
+
+@pytest.fixture
+def empty_reports(empty_url: str) -> tuple[SigningReport, RunReport]:
+    """The signing report of the period and the run report of ``RUN_ID`` on a fresh install."""
+    engine = make_engine(empty_url)
+    try:
+        return build_signing_report(engine, SINCE, UNTIL), build_run_report(engine, RUN_ID)
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture(scope="module")

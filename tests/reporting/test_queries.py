@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 
 from esign.reporting import ReportError, get_query, load_metric, metric_names
 from esign.reporting import queries as queries_module
+from esign.requests.schema import signing_requests
 from esign.store import make_engine
-from esign.store.schema import metadata
+from esign.store.schema import documents, metadata
 
 from .conftest import RUN_ID, SINCE, UNTIL, populate
 
@@ -56,6 +57,18 @@ def test_funnel_channels_and_reasons(report_engine: Engine) -> None:
     problems = load_metric(report_engine, "problems", SINCE, UNTIL)
     assert list(problems.itertuples(index=False, name=None)) == [("quarantined", "counterparty.name: missing", 1)]
     assert load_metric(report_engine, "delivery_problems", SINCE, UNTIL).empty
+
+
+def test_missing_reasons_are_null_for_the_page_to_word(report_engine: Engine) -> None:
+    """The queries return no English placeholder: a missing reason is NULL and the page words it per language."""
+    with report_engine.begin() as conn:
+        conn.execute(update(signing_requests).where(signing_requests.c.id == "REQ-D4").values(decline_reason="  "))
+        conn.execute(update(documents).where(documents.c.id == "DOC-D6").values(reason=None))
+    reasons = load_metric(report_engine, "decline_reasons", SINCE, UNTIL)
+    assert reasons["reason"].isna().all() and reasons["documents"].tolist() == [1]
+    problems = load_metric(report_engine, "problems", SINCE, UNTIL)
+    assert problems["reason"].isna().all() and problems["documents"].tolist() == [1]
+    assert load_metric(report_engine, "run_quarantine", run_id=RUN_ID)["reason"].isna().all()
 
 
 def test_time_columns_are_utc_timestamps_and_the_period_filters(report_engine: Engine) -> None:

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import json
+from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 import pytest
-from sqlalchemy import Engine
+from bs4 import BeautifulSoup
+from sqlalchemy import Engine, insert
 
-from esign.reporting import build_run_report, build_signing_report, default_period
-from esign.reporting.metrics import funnel_table, histogram, pending_buckets
-from esign.reporting.present import figures_html, format_duration, table_html
-from esign.store import make_engine
+from esign.i18n import translator
+from esign.pipeline.schema import batches
+from esign.reporting import RunReport, SigningReport, build_run_report, build_signing_report, default_period
+from esign.reporting.labels import NO_REASON
+from esign.reporting.metrics import funnel_table, histogram, pending_buckets, throughput_daily
+from esign.reporting.present import figures_html, format_duration, format_value, table_html
 
-from .conftest import RUN_ID, SINCE, UNTIL
+from .conftest import MINUTE, RUN_ID, SINCE, T0, UNTIL
+
+SECOND = timedelta(seconds=1)
 
 
 def test_signing_report_key_figures(report_engine: Engine) -> None:
@@ -40,16 +46,18 @@ def test_breakdowns(report_engine: Engine) -> None:
     assert report.by_template.to_dict("records") == [
         {"template": "tpl_a", "signed": 2, "median_s": 21600.0, "p90_s": 33120.0},
         {"template": "tpl_b", "signed": 1, "median_s": 345600.0, "p90_s": 345600.0}]
-    assert list(report.sign_histogram["count"]) == [0, 1, 1, 0, 1, 0]
+    assert list(report.sign_histogram["documents"]) == [0, 1, 1, 0, 1, 0]
     assert report.channels.set_index("channel")["pct_signed"].to_dict() == {"email": 66.7, "sms": 50.0}
-    assert report.managers.set_index("manager")[["documents", "completed", "declined"]].to_dict("index") == {
-        "Ana Souza": {"documents": 3, "completed": 2, "declined": 0},
-        "Bruno Lima": {"documents": 3, "completed": 1, "declined": 1}}
+    assert report.managers.set_index("manager")[["manager_id", "documents", "completed", "declined"]].to_dict(
+        "index") == {
+        "Ana Souza": {"manager_id": "1", "documents": 3, "completed": 2, "declined": 0},
+        "Bruno Lima": {"manager_id": "2", "documents": 3, "completed": 1, "declined": 1}}
     assert report.departments.set_index("department")["median_s"].to_dict() == {"Vendas RJ": 345600.0,
                                                                                 "Vendas SP": 21600.0}
-    busy = report.throughput.set_index(report.throughput["day"].astype(str))
-    assert busy.loc["2026-03-02"].tolist()[1:] == [6, 5, 2, 0, 0]
-    assert busy.loc["2026-03-06", "signed"] == 1 and len(busy) == 7
+    days = report.throughput.set_index(report.throughput["day"].astype(str))
+    assert days.loc["2026-03-02"].tolist()[1:] == [6, 5, 2, 0, 0]
+    assert days.loc["2026-03-06", "signed"] == 1 and len(days) == 7
+    assert list(report.sign_histogram.columns) == ["duration", "documents"]
     assert dict(report.reminders.itertuples(index=False, name=None)) == {
         "signed without a reminder": 2, "signed after a reminder": 1, "reminded, not signed": 0,
         "not reminded, not signed": 2}
@@ -65,44 +73,94 @@ def test_pending_age_is_measured_at_the_end_of_the_period_or_now(report_engine: 
     assert pending_buckets(rows, datetime(2026, 3, 1, 12, tzinfo=UTC))["requests"].tolist() == [1, 0, 0, 0, 0]
 
 
-def test_empty_database_reports_no_activity(empty_url: str) -> None:
-    engine = make_engine(empty_url)
-    try:
-        report = build_signing_report(engine, SINCE, UNTIL)
-        run = build_run_report(engine, RUN_ID)
-    finally:
-        engine.dispose()
+def test_empty_database_reports_no_activity(empty_reports: tuple[SigningReport, RunReport]) -> None:
+    report, run = empty_reports
     assert not report.has_activity
     assert report.figures["median_s"] is None and report.figures["created"] == 0
     assert report.channels.empty and report.managers.empty and report.by_template.empty
     assert not run.found and run.figures["documents"] == 0 and run.figures["docs_per_second"] is None
+    assert run.steps["seconds"].isna().all()
 
 
-def test_run_report_steps(report_engine: Engine) -> None:
+def test_run_report_steps_last_from_the_step_before_to_their_own_end(report_engine: Engine) -> None:
+    """The ledger stamps a group of documents with one time: a step's duration must not come from the spread of
+    its own events (that made every step 0.0 s). In the scenario the batch was created at T0 - 1 min, the last
+    document prepared at T0 + 10 s, approved at T0 + 30 s, the last company signature at T0 + 68 s, the links sent
+    at T0 + 2 min and the batch's last write (the CRM step) at T0 + 3 min."""
     run = build_run_report(report_engine, RUN_ID)
     steps = run.steps.set_index("step")
-    assert steps.loc["prepare", "counts"] == "prepared 5, quarantined 1"
-    assert steps.loc["prepare", "documents"] == 6 and steps.loc["prepare", "seconds"] == 10.0
-    assert steps.loc["sign", "seconds"] == 8.0 and steps.loc["sign", "docs_per_second"] == 0.62
-    assert steps.loc["crm", "counts"] == "moved 5" and pd.isna(steps.loc["crm", "seconds"])
+    assert list(steps.index) == ["prepare", "approval", "sign", "dispatch", "crm"]
+    assert steps["seconds"].tolist() == [70.0, 20.0, 38.0, 52.0, 60.0]
+    assert steps.loc["prepare", "counts"] == {"prepared": 5, "quarantined": 1}
+    assert steps.loc["prepare", "documents"] == 6 and steps.loc["sign", "documents"] == 5
+    assert steps.loc["sign", "docs_per_second"] == 0.13 and pd.isna(steps.loc["approval", "documents"])
+    assert steps.loc["crm", "counts"] == {"moved": 5}
+    assert steps.loc["sign", "started"] == pd.Timestamp("2026-03-02T09:00:30Z")
     assert run.figures["seconds"] == 240.0 and run.figures["documents"] == 6 and run.figures["quarantined"] == 1
     assert run.figures["approved_by"] == "auto-approve (configuration)"
 
 
-def test_presentation_helpers() -> None:
-    assert [format_duration(s) for s in (None, float("nan"), 5.84, 738, 36000, 283680)] == [
-        "–", "–", "5.8 s", "12.3 min", "10.0 h", "3.3 days"]
-    assert 'id="t"' in table_html(pd.DataFrame(), table_id="t", empty="nada") and "nada" in table_html(
-        pd.DataFrame(), table_id="t", empty="nada")
-    html = figures_html({"median_s": 60.0, "pct_signed": 50.0, "who": "<b>"}, {"median_s": "m", "pct_signed": "p",
-                                                                              "who": "w"})
-    assert '<dd data-figure="median_s">1.0 min</dd>' in html and ">50.0%<" in html and "&lt;b&gt;" in html
+def test_run_steps_span_parallel_batches(report_engine: Engine) -> None:
+    """A second batch whose deals all left the CRM (no document) and whose CRM step ended last: the CRM step spans
+    from the earliest start (that batch's approval) to the last end over both batches."""
+    later = T0 + 5 * MINUTE
+    with report_engine.begin() as conn:
+        conn.execute(insert(batches).values(
+            id=f"{RUN_ID}#00001", run_id=RUN_ID, crm="local", template_id="tpl_a", stage_id="C1:PREPARATION",
+            first_id=107, last_id=107, planned=1, approved_by="auto-approve (configuration)",
+            approved_at=T0 + 30 * SECOND, counts_json=json.dumps({"prepare": {"missing": 1}, "crm": {}}),
+            created_at=T0 - MINUTE, updated_at=later))
+    steps = build_run_report(report_engine, RUN_ID).steps.set_index("step")
+    assert steps["seconds"].tolist() == [70.0, 20.0, 38.0, 52.0, 270.0]
+    assert steps.loc["crm", "started"] == T0 + 30 * SECOND and steps.loc["crm", "finished"] == later
+    assert steps.loc["prepare", "counts"] == {"prepared": 5, "quarantined": 1, "missing": 1}
+
+
+def test_presentation_in_the_readers_language() -> None:
+    pt, en, es = translator("pt_BR"), translator("en"), translator("es")
+    assert [format_duration(s, pt) for s in (None, float("nan"), 5.84, 738, 36000, 283680)] == [
+        "–", "–", "5,8 s", "12,3 min", "10,0 h", "3,3 dias"]
+    assert format_duration(283680, en) == "3.3 days" and format_duration(283680, es) == "3,3 días"
+    assert format_value("pct_signed", 66.7, pt) == "66,7%" and format_value("documents", 12345, pt) == "12.345"
+    assert format_value("stage", "declined", pt) == "Recusado" and format_value("stage", "created", pt) == "Criados"
+    assert format_value("channel", "email", es) == "Correo electrónico"
+    assert format_value("approved_at", pd.Timestamp("2026-03-02T09:00:30Z"), pt) == "02/03/2026 06:00:30"
+    assert format_value("counts", {"prepared": 5, "quarantined": 0}, pt) == "preparados 5"
+    assert format_value("approved_by", "auto-approve (configuration)", pt) == "automática (configuração)"
+    assert format_value("step", "sign", en) == "Company signature"
+    empty = table_html(pd.DataFrame(), pt, table_id="t", empty="nada")
+    assert 'id="t"' in empty and "nada" in empty and "Nada a mostrar." in table_html(pd.DataFrame(), pt, table_id="t")
+    html = figures_html({"median_s": 60.0, "approved_by": "<b>"}, ["median_s", "approved_by"], pt)
+    assert '<dd data-figure="median_s" data-value="60.0">1,0 min</dd>' in html and "&lt;b&gt;" in html
+    assert "<dt>Tempo mediano até a assinatura</dt>" in html
     assert histogram(pd.Series([1.0, 10 * 86400.0]))["count"].tolist() == [1, 0, 0, 0, 0, 1]
 
 
-def test_default_period_is_thirty_whole_days() -> None:
-    since, until = default_period(datetime(2026, 3, 7).date())
-    assert (since, until) == (datetime(2026, 2, 6, tzinfo=UTC), datetime(2026, 3, 8, tzinfo=UTC))
+def test_tables_align_text_left_numbers_right_and_word_missing_values() -> None:
+    frame = pd.DataFrame({"reason": [None, "Preço"], "documents": [2, 1], "pct_signed": [50.0, None]})
+    soup = BeautifulSoup(table_html(frame, translator(), table_id="t", placeholders={"reason": NO_REASON}),
+                         "html.parser")
+    assert [th["class"] for th in soup.select("th")] == [["text"], ["num"], ["num"]]
+    first = soup.select("tbody tr")[0].select("td")
+    assert [td.get_text() for td in first] == ["(nenhum motivo registrado)", "2", "50,0%"]
+    assert [td["class"] for td in first] == [["text"], ["num"], ["num"]]
+    assert [th.get_text() for th in soup.select("th")] == ["Motivo", "Documentos", "% assinadas"]
+
+
+def test_default_period_is_thirty_whole_days_of_the_company() -> None:
+    since, until = default_period(datetime(2026, 3, 7).date())  # America/Sao_Paulo: UTC-03:00
+    assert (since, until) == (datetime(2026, 2, 6, 3, tzinfo=UTC), datetime(2026, 3, 8, 3, tzinfo=UTC))
+    assert default_period(datetime(2026, 3, 7).date(), timezone="UTC") == (datetime(2026, 2, 6, tzinfo=UTC),
+                                                                           datetime(2026, 3, 8, tzinfo=UTC))
+
+
+def test_days_are_the_companys(report_engine: Engine) -> None:
+    """An event at 01:30 UTC on 03-06 happened on 03-05 in São Paulo: it counts for that day there."""
+    rows = pd.DataFrame({"at": pd.to_datetime(["2026-03-06T01:30:00Z"]), "kind": ["signed"]})
+    local = throughput_daily(rows, SINCE, UNTIL, "America/Sao_Paulo").set_index("day")
+    utc = throughput_daily(rows, datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 8, tzinfo=UTC), "UTC")
+    assert local.loc[date(2026, 3, 5), "signed"] == 1 and local["signed"].sum() == 1
+    assert utc.set_index("day").loc[date(2026, 3, 6), "signed"] == 1
 
 
 @pytest.mark.postgres

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
 from esign.model import Stage
-from esign.requests import SigningRequests
+from esign.requests import SigningRequest, SigningRequests
 from esign.store import EventInfo, Ledger, sha256_hex
 from tests.support import Clock, CodeRecorder, make_pdf
 
@@ -52,3 +53,8 @@ def sent_document(clocked_ledger: Ledger, tmp_path: Path) -> Callable[..., str]:
         return doc.id
 
     return create
+
+
+@pytest.fixture
+def request_(service: SigningRequests, sent_document: Callable[..., str], clock: Clock) -> SigningRequest:
+    return service.create(sent_document(), "sms", "+55 11 98765-4321", clock.now + timedelta(days=14))

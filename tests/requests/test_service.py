@@ -54,11 +54,6 @@ def _png(width: int = 300, height: int = 100, draw: bool = True) -> bytes:
     return out.getvalue()
 
 
-@pytest.fixture
-def request_(service: SigningRequests, sent_document: Callable[..., str], clock: Clock) -> SigningRequest:
-    return service.create(sent_document(), "sms", "+55 11 98765-4321", clock.now + timedelta(days=14))
-
-
 def _verify(service: SigningRequests, request: SigningRequest, recorder: CodeRecorder) -> None:
     service.issue_code(request, recorder, IP, UA)
     service.check_code(request, recorder.last_code, IP, UA)
@@ -169,13 +164,19 @@ def test_pending_lists_old_open_requests(service: SigningRequests, request_: Sig
     assert service.for_document(request_.document_id) == request_
 
 
-def test_mark_viewed_moves_once_then_logs(service: SigningRequests, request_: SigningRequest,
-                                          clocked_ledger: Ledger) -> None:
-    service.mark_viewed(request_, IP, UA)
-    service.mark_viewed(request_, IP, UA)
+def test_mark_viewed_moves_once_then_logs_each_client_once_per_half_hour(
+        service: SigningRequests, request_: SigningRequest, clocked_ledger: Ledger, clock: Clock) -> None:
+    assert service.mark_viewed(request_, IP, UA)
     assert clocked_ledger.get(request_.document_id).stage is Stage.VIEWED
+    assert [service.mark_viewed(request_, IP, UA) for _ in range(50)] == [False] * 50  # reloads
+    clock.advance(minutes=29)
+    assert not service.mark_viewed(request_, IP, UA)
+    assert service.mark_viewed(request_, "198.51.100.9", UA), "another network: another client"
+    assert service.mark_viewed(request_, IP, "Mozilla/5.0 (iPhone) Safari"), "another browser"
+    clock.advance(minutes=2)
+    assert service.mark_viewed(request_, IP, UA), "31 minutes after the last one logged"
     views = [e for e in clocked_ledger.events(request_.document_id) if e.action == "viewed"]
-    assert [e.stage for e in views] == [Stage.VIEWED, None]
+    assert [e.stage for e in views] == [Stage.VIEWED, None, None, None]
     assert views[0].ip == IP and views[0].user_agent == UA and views[0].channel == "sms"
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import asdict
+from dataclasses import fields
 from typing import Any
 
 from esign.cli import EXIT_OK
@@ -52,8 +52,8 @@ def keys_init(args: argparse.Namespace) -> int:
                       director_title=args.director_title or company.director_title,
                       valid_days=args.valid_days, force=args.force)
     print(f"created the company CA and the director's certificate in {ws.settings.keys_dir}")
-    for label, path in asdict(paths).items():
-        print(f"  {label}: {path}")
+    for field in fields(paths):  # a slotted dataclass: no __dict__ for vars()
+        print(f"  {field.name}: {getattr(paths, field.name)}")
     return EXIT_OK
 
 

@@ -1,7 +1,8 @@
 """``esign doctor`` (is this installation ready to run?) and ``esign db upgrade`` (bring the ledger to head).
 
 The doctor runs every check even when an earlier one fails, so one run lists everything to fix, each with how
-to fix it. Warnings (a certificate expiring soon) are printed but do not fail. Exit 0 when nothing failed.
+to fix it. Warnings (a certificate expiring soon) are printed but do not fail. Exit 0 when nothing failed; the
+last check fails when documents are stuck (owing work for longer than ``stuck_after_minutes``) and lists them.
 """
 
 from __future__ import annotations
@@ -34,11 +35,15 @@ class Check:
     status: str
     detail: str
     fix: str = ""
+    items: tuple[str, ...] = ()  # what the check found, one line each (the stuck documents)
 
 
 def register(sub: Any) -> None:
     doctor = sub.add_parser("doctor", help="check configuration, database, migrations, keys, SMTP and CRM")
     doctor.add_argument("--timeout", type=float, default=10.0, help="seconds per network check (default 10)")
+    doctor.add_argument("--stuck-after", type=int, metavar="MINUTES", default=None,
+                        help="a document owing work for longer than this fails the last check (default: "
+                             "stuck_after_minutes of config/pipeline.yaml, 60)")
     doctor.set_defaults(handler=doctor_command)
 
 
@@ -57,9 +62,11 @@ def db_upgrade(_args: argparse.Namespace) -> int:
 
 
 def doctor_command(args: argparse.Namespace) -> int:
-    checks = run_checks(timeout=args.timeout)
+    checks = run_checks(timeout=args.timeout, stuck_after=args.stuck_after)
     for check in checks:
         print(f"[{check.status:>4}] {check.name}: {check.detail}")
+        for item in check.items:
+            print(f"       - {item}")
         if check.fix:
             print(f"       fix: {check.fix}")
     failed = [c for c in checks if c.status == FAIL]
@@ -69,7 +76,7 @@ def doctor_command(args: argparse.Namespace) -> int:
 
 
 def run_checks(environ: Mapping[str, str] | None = None, timeout: float = 10.0,
-               now: datetime | None = None) -> list[Check]:
+               now: datetime | None = None, stuck_after: int | None = None) -> list[Check]:
     """Every check, in order; a check that cannot run because an earlier one failed says so."""
     try:
         settings = Settings.from_env(environ)
@@ -82,9 +89,13 @@ def run_checks(environ: Mapping[str, str] | None = None, timeout: float = 10.0,
         reachable = checks[-1].status == OK
         checks.append(check_migrations(engine) if reachable else
                       Check("migrations", FAIL, "not checked: the database is not reachable", "fix the database first"))
+        migrated = checks[-1].status == OK
         checks.append(check_keys(settings, environ, now))
         checks.append(check_smtp(environ, timeout))
         checks.append(check_crm(settings, engine if reachable else None, environ))
+        checks.append(check_work(settings, engine, stuck_after, now) if migrated else
+                      Check("work", FAIL, "not checked: the ledger is not reachable or not migrated",
+                            "fix the database first"))
     finally:
         engine.dispose()
     return checks
@@ -248,6 +259,27 @@ def check_crm(settings: Settings, engine: Engine | None, environ: Mapping[str, s
 
     return _guard("crm", "check the CRM settings (ESIGN_BITRIX24_WEBHOOK, `crm` and the stage codes in "
                   "config/pipeline.yaml); `esign crm stages` lists what the CRM has", body)
+
+
+def check_work(settings: Settings, engine: Engine, stuck_after: int | None = None,
+               now: datetime | None = None) -> Check:
+    """Documents owing work (signature, invitation, sealing, a CRM write-back) for longer than the threshold."""
+    from datetime import timedelta
+
+    from esign.cli.ops_commands import stuck_lines
+    from esign.pipeline.config import load_pipeline_config
+    from esign.pipeline.stuck import stuck_documents
+
+    def body() -> Check:
+        minutes = stuck_after or load_pipeline_config(settings.pipeline_file).stuck_after_minutes
+        report = stuck_documents(engine, timedelta(minutes=minutes), now=now)
+        if not report.total:
+            return Check("work", OK, f"no document owes work for more than {minutes} min")
+        return Check("work", FAIL, f"{report.total} document(s) owe work for more than {minutes} min",
+                     "check that esign_collect runs and its last runs' errors (the ops e-mail); run esign_send to "
+                     "get unapproved drafts approved; `esign status` lists them too", tuple(stuck_lines(report)))
+
+    return _guard("work", "check the ledger (ESIGN_DATABASE_URL) and `esign db upgrade`", body)
 
 
 def _where(url: str) -> str:

@@ -8,8 +8,8 @@ import os
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
@@ -17,10 +17,15 @@ from esign.cli import EXIT_FAIL, EXIT_OK, UsageError
 from esign.model import Stage
 from esign.workspace import workspace_for
 
+if TYPE_CHECKING:
+    from esign.pipeline.stuck import StuckDocument, StuckReport
+
 
 def register(sub: Any) -> None:
-    status = sub.add_parser("status", help="documents per stage, pending age, last runs")
+    status = sub.add_parser("status", help="documents per stage, stuck documents, pending age, last runs "
+                                           "(exit 1 when a document is stuck)")
     status.add_argument("--json", action="store_true")
+    add_stuck_after(status)
     status.set_defaults(handler=show_status)
 
     portal = sub.add_parser("portal", help="serve the clients' signing pages, the verification page and /staff")
@@ -38,8 +43,52 @@ def register(sub: Any) -> None:
     run.set_defaults(handler=run_dag)
 
 
-def status_data() -> dict[str, Any]:
-    """What ``esign status --json`` prints."""
+def add_stuck_after(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stuck-after", type=int, metavar="MINUTES", default=None,
+                        help="a document owing work for longer than this is stuck (default: stuck_after_minutes "
+                             "of config/pipeline.yaml, 60)")
+
+
+def stuck_report(minutes: int | None, limit: int = 20) -> StuckReport:
+    """The stuck documents past ``minutes`` (None: the pipeline configuration's ``stuck_after_minutes``)."""
+    from esign.pipeline.config import load_pipeline_config
+    from esign.pipeline.stuck import stuck_documents
+
+    ws = workspace_for()
+    if minutes is None:
+        minutes = load_pipeline_config(ws.settings.pipeline_file).stuck_after_minutes
+    if minutes < 1:
+        raise UsageError(f"--stuck-after: must be at least 1 minute (got {minutes})")
+    return stuck_documents(ws.engine, timedelta(minutes=minutes), limit=limit)
+
+
+def stuck_lines(report: StuckReport) -> list[str]:
+    """The stuck documents for people: one line each, oldest first, and how many more there are."""
+    lines = [_describe(d) for d in report.listed]
+    if report.total > len(report.listed):
+        lines.append(f"... and {report.total - len(report.listed)} more")
+    return lines
+
+
+def _describe(document: StuckDocument) -> str:
+    what = {"company_signature": "the company signature" + ("" if document.approved else " (approval first)"),
+            "invitation": "its invitation", "sealing": "sealing"}.get(
+        document.owed, "the CRM write-back (" + document.owed.removeprefix("crm_") + ")")
+    return (f"{document.document_id}  deal {document.deal_id}  {document.stage:<14} waits for {what} "
+            f"for {_age(document.age)}")
+
+
+def _age(age: timedelta) -> str:
+    minutes = int(age.total_seconds() // 60)
+    if minutes < 120:
+        return f"{minutes} min"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h {minutes % 60:02d} min"
+    return f"{minutes // (24 * 60)} days {minutes // 60 % 24} h"
+
+
+def status_data(stuck: StuckReport | None = None) -> dict[str, Any]:
+    """What ``esign status --json`` prints (``stuck``: the stuck documents, by default past the configured age)."""
     from esign.pipeline.schema import batches
     from esign.store.schema import documents
 
@@ -58,14 +107,19 @@ def status_data() -> dict[str, Any]:
     if oldest is not None:
         oldest = oldest.replace(tzinfo=UTC) if oldest.tzinfo is None else oldest
         pending_age = round((now - oldest).total_seconds() / 86400, 2)
-    return {"stages": ws.ledger.stage_counts(), "oldest_pending_days": pending_age, "last_runs": last_runs}
+    return {"stages": ws.ledger.stage_counts(), "oldest_pending_days": pending_age, "last_runs": last_runs,
+            "stuck": (stuck or stuck_report(None)).to_dict()}
 
 
 def show_status(args: argparse.Namespace) -> int:
-    data = status_data()
+    """Exit 1 when a document is stuck (owes work for longer than the threshold), so a cron job can alert."""
+    report = stuck_report(args.stuck_after)
+    data = status_data(report)
+    stuck = data["stuck"]
+    code = EXIT_FAIL if stuck["total"] else EXIT_OK
     if args.json:
         print(json.dumps(data, indent=2))
-        return EXIT_OK
+        return code
     print("Documents per stage:")
     for stage in Stage:
         if data["stages"].get(stage.value):
@@ -77,7 +131,13 @@ def show_status(args: argparse.Namespace) -> int:
     for run in data["last_runs"]:
         print(f"Run {run['run_id']}: {run['deals']} deals in {run['batches']} batches, "
               f"approved by {run['approved_by'] or '-'}")
-    return EXIT_OK
+    if stuck["total"]:
+        print(f"Stuck documents (owing work for more than {stuck['threshold_minutes']} min): {stuck['total']}")
+        for line in stuck_lines(report):
+            print(f"  {line}")
+    else:
+        print(f"Stuck documents: none (threshold {stuck['threshold_minutes']} min)")
+    return code
 
 
 def serve_portal(args: argparse.Namespace) -> int:

@@ -1,22 +1,35 @@
-"""``esign report``: publish the signing report (and optionally one run's report) as HTML pages."""
+"""``esign report``: publish the signing report (and optionally one run's report) as HTML pages with their PDFs.
+
+It prints only where the reports are, in the company's language; the notebooks' kernels keep their chatter to
+themselves (a failure still says what went wrong).
+"""
 
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, date, datetime, time, timedelta
+import os
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from esign.cli import EXIT_OK, UsageError
 from esign.config import Settings
+from esign.i18n import SUPPORTED_LOCALES
 
 
 def register(sub: Any) -> None:
-    report = sub.add_parser("report", help="signing report (last 30 days by default) and run reports, as HTML")
-    report.add_argument("--since", type=_day, help="first day covered (YYYY-MM-DD, UTC); default: 30 days back")
-    report.add_argument("--until", type=_day, help="last day covered, included (YYYY-MM-DD, UTC); default: today")
+    report = sub.add_parser("report", help="signing report (last 30 days by default) and run reports, HTML and PDF")
+    report.add_argument("--since", type=_day,
+                        help="first day covered (YYYY-MM-DD, the company's time zone); default: 30 days back")
+    report.add_argument("--until", type=_day, help="last day covered, included (YYYY-MM-DD); default: today")
     report.add_argument("--run", metavar="RUN_ID", help="also the report of this esign_send run (its Airflow run ID)")
-    report.add_argument("--out", type=Path, help="output folder (default: reports/ in the working directory)")
+    report.add_argument("--workdir", type=Path,
+                        help="the working directory whose ledger to read (default: ESIGN_HOME, else var/)")
+    report.add_argument("--out", type=Path,
+                        help="output folder (default: ESIGN_REPORTS_DIR, else reports/ in the working directory)")
+    report.add_argument("--lang", choices=SUPPORTED_LOCALES,
+                        help="language of the reports (default: the company's, from its company file)")
     report.set_defaults(handler=report_command)
 
 
@@ -28,16 +41,33 @@ def _day(value: str) -> date:
 
 
 def report_command(args: argparse.Namespace) -> int:
-    from esign.reporting import default_period, generate_report, generate_run_report, reports_dir
+    from esign.i18n import translator
+    from esign.reporting import (
+        company_locale,
+        default_period,
+        generate_report,
+        generate_run_report,
+        published,
+        reports_dir,
+    )
 
-    settings = Settings.from_env()
-    since, until = default_period(args.until)
+    environ = dict(os.environ)
+    if args.workdir is not None:
+        environ["ESIGN_HOME"] = str(args.workdir)
+    settings = Settings.from_env(environ)
+    where = company_locale(settings, args.lang)
+    since, until = default_period(args.until, timezone=where.timezone)
     if args.since is not None:
-        since = datetime.combine(args.since, time(), tzinfo=UTC)
+        since = datetime.combine(args.since, time(), tzinfo=ZoneInfo(where.timezone))
     if since >= until:
-        raise UsageError(f"--since ({since.date()}) must not be after --until ({(until - timedelta(days=1)).date()})")
+        last = args.until or (until.astimezone(ZoneInfo(where.timezone)) - timedelta(days=1)).date()
+        raise UsageError(f"--since ({args.since}) must not be after --until ({last})")
     out = args.out or reports_dir(settings)
-    print(generate_report(settings.database_url, since, until, out))
+    paths = published(generate_report(settings.database_url, since, until, out, where=where))
     if args.run:
-        print(generate_run_report(settings.database_url, args.run, out))
+        paths += published(generate_run_report(settings.database_url, args.run, out, where=where))
+    t = translator(where.language, where.timezone)
+    print(t.gettext("Reports published:"))
+    for path in paths:
+        print(f"  {path}")
     return EXIT_OK

@@ -13,6 +13,7 @@ import os
 import re
 import smtplib
 import ssl
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -257,13 +258,22 @@ class SmtpSender:
 
     Use as a context manager (re-entrant: the session ends when the outermost ``with`` does). Not thread-safe:
     one sender per worker thread. ``sessions`` counts the connections it opened.
+
+    ``deadline`` (seconds) bounds the whole life of the sender from its first send, not each socket operation: a
+    person waiting for a one-time code must get an answer in that time, even from a relay that answers every
+    command just before the per-operation timeout. Past it, nothing more is sent (retryable); a message whose body
+    went out before the deadline struck is reported ``uncertain`` as always.
     """
 
-    def __init__(self, settings: SmtpSettings) -> None:
+    def __init__(self, settings: SmtpSettings, *, deadline: float | None = None) -> None:
+        if deadline is not None and deadline <= 0:
+            raise ConfigError(f"SMTP deadline: must be positive (got {deadline})")
         self.settings = settings
         self.sessions = 0
         self._smtp: smtplib.SMTP | None = None
         self._depth = 0
+        self._budget = deadline
+        self._deadline_at: float | None = None
 
     def __enter__(self) -> Self:
         self._depth += 1
@@ -291,6 +301,8 @@ class SmtpSender:
 
     def send_raw(self, to: str, data: bytes) -> str:
         """Send serialised bytes to one recipient; reconnects once if the session was dropped."""
+        if self._budget is not None and self._deadline_at is None:
+            self._deadline_at = time.monotonic() + self._budget
         for attempt in (1, 2):
             if self._smtp is None:
                 self._smtp = self._connect()
@@ -309,17 +321,35 @@ class SmtpSender:
     def _where(self) -> str:
         return f"{self.settings.host}:{self.settings.port}"
 
+    def _timeout(self) -> float:
+        """Seconds the next socket operation may take: the configured timeout, cut to what the deadline leaves."""
+        if self._deadline_at is None:
+            return self.settings.timeout
+        left = self._deadline_at - time.monotonic()
+        if left <= 0:
+            raise DeliveryError(f"SMTP {self._where}: no answer within {self._budget:g} s; nothing more is sent",
+                                retryable=True, channel_down=True)
+        return min(self.settings.timeout, left)
+
+    def _arm(self, smtp: smtplib.SMTP) -> None:
+        """Give the session's socket what is left of the deadline (a no-op without one)."""
+        if self._deadline_at is not None and smtp.sock is not None:
+            smtp.sock.settimeout(self._timeout())
+
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
         smtp: smtplib.SMTP | None = None
+        timeout = self._timeout()
         try:
             if s.ssl:
-                smtp = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=ssl.create_default_context())
+                smtp = smtplib.SMTP_SSL(s.host, s.port, timeout=timeout, context=ssl.create_default_context())
             else:
-                smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+                smtp = smtplib.SMTP(s.host, s.port, timeout=timeout)
+            self._arm(smtp)
             smtp.ehlo()
             if s.starttls:
                 smtp.starttls(context=ssl.create_default_context())
+                self._arm(smtp)
                 smtp.ehlo()
             if s.username:
                 smtp.login(s.username, s.password)
@@ -331,6 +361,9 @@ class SmtpSender:
         except smtplib.SMTPNotSupportedError as exc:
             _close_quietly(smtp)
             raise ConfigError(f"SMTP {self._where}: {exc} (check STARTTLS/SSL/user settings)") from exc
+        except DeliveryError:
+            _close_quietly(smtp)
+            raise
         except (OSError, smtplib.SMTPException) as exc:
             _close_quietly(smtp)
             raise DeliveryError(
@@ -349,6 +382,11 @@ class SmtpSender:
         code, reply = self._command(smtp, lambda: _data_command(smtp))
         if code != 354:
             raise self._refused(smtp, "DATA", code, reply)
+        try:
+            self._arm(smtp)
+        except DeliveryError:  # the deadline struck before the body went out: nothing was handed over
+            self._discard()
+            raise
         try:  # from here on the server may hold the whole message: no automatic retry
             smtp.send(_dot_stuffed(data))
             code, reply = smtp.getreply()
@@ -365,6 +403,11 @@ class SmtpSender:
 
     def _command(self, smtp: smtplib.SMTP, call: Any) -> tuple[int, bytes]:
         """Run one envelope command; a broken connection here is safe to retry, bad addresses are permanent."""
+        try:
+            self._arm(smtp)
+        except DeliveryError:
+            self._discard()
+            raise
         try:
             code, reply = call()
         except UnicodeEncodeError as exc:

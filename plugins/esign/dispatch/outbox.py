@@ -2,17 +2,17 @@
 
 Email and SMS are not transactional, so exactly-once is built from three steps (DESIGN.md, Principles):
 ``enqueue`` records the intent under a unique dedupe key with the finished message and a fixed Message-ID;
-``claim`` moves rows ``pending -> sending`` with one conditional UPDATE, so two workers never take the same row;
+a claim moves a row ``pending -> sending`` with one conditional UPDATE, so two workers never take the same row;
 after the server answers the row is marked ``sent``/``failed`` or put back to ``pending``. A worker that dies
-between the server accepting a message and ``mark_sent`` leaves the row ``sending``; ``reconcile_stale`` turns it
-``uncertain`` and nothing re-sends it automatically: reminders or an operator's explicit ``resend`` cover it.
+between the server accepting a message and marking it leaves that one row ``sending`` (one message in flight at a
+time, :mod:`esign.dispatch.delivery`); ``reconcile_stale`` turns it ``uncertain`` and nothing re-sends it
+automatically: reminders or an operator's explicit ``resend`` cover it.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Sequence
-from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Protocol
@@ -21,11 +21,11 @@ from sqlalchemy import Engine, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from esign.dispatch.channels import mask_destination
+from esign.dispatch.delivery import deliver, pending_rows
 from esign.dispatch.email import replace_message_id
 from esign.dispatch.outbox_schema import outbox
 from esign.dispatch.records import (
     Channel,
-    DeliveryError,
     DeliveryReport,
     MessageKind,
     OutboxEntry,
@@ -293,102 +293,51 @@ class Outbox:
         limit: int = 100,
         *,
         batch: Sequence[int] | None = None,
-        claim_every: int = 10,
+        kinds: Collection[str] | None = None,
     ) -> DeliveryReport:
-        """Claim up to ``limit`` rows of the channels given, a few at a time, send each, record each outcome.
+        """Send up to ``limit`` pending rows of the channels given (optionally only these ids / kinds), oldest first.
 
-        Email goes through one SMTP session for the whole call. Rows are claimed ``claim_every`` at a time, just
-        before they are handed over: a worker killed mid-call leaves at most that many rows ``sending`` (in doubt,
-        turned ``uncertain`` by ``reconcile_stale`` and never re-sent), while rows it never reached stay
-        ``pending`` and go out with the next run. When a channel is down, the rest of its rows are released
-        untouched for a later run. A row whose send ended in an unexpected error becomes ``uncertain``. Accepted
-        messages are marked ``sent`` together at the end of each claimed group, before the call returns or raises.
+        Email goes through one SMTP session for the whole call. One row is in flight at a time and each accepted
+        one is marked ``sent`` as the next is claimed (:mod:`esign.dispatch.delivery`): a worker killed mid-call
+        leaves at most one row ``sending`` (in doubt, turned ``uncertain`` by ``reconcile_stale`` and never re-sent),
+        while every row it did not hand over stays ``pending`` and goes out with the next call. When a channel is
+        down, the rest of its rows stay pending for a later run. A row whose send ended in an unexpected error
+        becomes ``uncertain``.
         """
         channels = [c for c, s in ((Channel.EMAIL, email_sender), (Channel.SMS, sms_gateway)) if s is not None]
-        down: set[Channel] = set()
-        totals = [0, 0, 0, 0]  # sent, failed, retried, uncertain
-        # the rows this call will try, fixed up front: a row put back to pending waits for the next call
-        candidates = self._pending_ids(batch, limit, channels)
-        with ExitStack() as stack:
-            session_open = False
-            for start in range(0, len(candidates), max(claim_every, 1)):
-                live = [c for c in channels if c not in down]
-                group = candidates[start:start + max(claim_every, 1)]
-                entries = self.claim(group, len(group), channels=live)
-                if not entries:
-                    continue
-                if email_sender is not None and not session_open and any(e.channel is Channel.EMAIL
-                                                                             for e in entries):
-                    stack.enter_context(email_sender)
-                    session_open = True
-                for i, n in enumerate(self._deliver_claimed(entries, email_sender, sms_gateway, down)):
-                    totals[i] += n
-        return DeliveryReport(sent=totals[0], failed=totals[1], retried=totals[2], uncertain=totals[3])
+        candidates = pending_rows(self, batch, limit, channels, kinds)
+        return deliver(self, email_sender, sms_gateway, candidates)
 
-    def _pending_ids(self, batch: Sequence[int] | None, limit: int, channels: Collection[str]) -> list[int]:
-        if limit <= 0 or (batch is not None and not batch) or not channels:
-            return []
-        query = select(outbox.c.id).where(outbox.c.state == OutboxState.PENDING.value,
-                                          outbox.c.channel.in_([Channel(c).value for c in channels]))
-        if batch is not None:
-            query = query.where(outbox.c.id.in_(list(batch)))
-        with self.engine.connect() as conn:
-            return list(conn.execute(query.order_by(outbox.c.id).limit(limit)).scalars())
+    def abandon(self, entry_id: int, reason: str) -> OutboxEntry | None:
+        """A pending row that must never go out any more (a one-time code the client no longer waits for): it
+        becomes ``failed`` with ``reason``. None when the row is no longer pending (it was sent, or is in flight)."""
+        stmt = (
+            update(outbox)
+            .where(outbox.c.id == entry_id, outbox.c.state == OutboxState.PENDING.value)
+            .values(state=OutboxState.FAILED.value, last_error=reason[:_MAX_ERROR], updated_at=self._clock())
+            .returning(*outbox.c)
+        )
+        with self.engine.begin() as conn:
+            row = conn.execute(stmt).first()
+        return OutboxEntry.from_row(row) if row is not None else None
 
-    def _deliver_claimed(self, entries: Sequence[OutboxEntry], email_sender: EmailSender | None,
-                         sms_gateway: SmsGateway | None, down: set[Channel]) -> tuple[int, int, int, int]:
-        """Send a claimed group; record every outcome; release what was not handed over, whatever happens."""
-        untouched = [e.id for e in entries]
-        sent = failed = retried = uncertain = 0
-        accepted: list[tuple[int, str | None]] = []
-        try:
-            for entry in entries:
-                if entry.channel in down:
-                    continue
-                try:
-                    ref = self._send_one(entry, email_sender, sms_gateway)
-                except DeliveryError as exc:
-                    untouched.remove(entry.id)
-                    state = self._record_refusal(entry, exc)
-                    failed += state is OutboxState.FAILED
-                    retried += state is OutboxState.PENDING
-                    uncertain += state is OutboxState.UNCERTAIN
-                    if exc.channel_down:
-                        down.add(entry.channel)
-                    continue
-                except ConfigError:
-                    raise  # raised before anything was handed over: the row is released below
-                except BaseException as exc:
-                    untouched.remove(entry.id)
-                    self.mark_uncertain(entry.id, f"unexpected error while sending: {exc!r}")
-                    raise
-                untouched.remove(entry.id)
-                accepted.append((entry.id, ref))
-                sent += 1
-        finally:
-            try:
-                self.mark_sent_many(accepted)
-            finally:
-                released = self.release(untouched)
-        return sent, failed, retried + released, uncertain
+    def abandon_stale(self, kind: str, older_than: timedelta, reason: str) -> list[OutboxEntry]:
+        """``abandon`` every pending row of ``kind`` recorded more than ``older_than`` ago (a crashed portal left
+        them: a code delivered that late would only confuse its reader)."""
+        now = self._clock()
+        stmt = (
+            update(outbox)
+            .where(outbox.c.state == OutboxState.PENDING.value, outbox.c.kind == MessageKind(kind).value,
+                   outbox.c.created_at < now - older_than)
+            .values(state=OutboxState.FAILED.value, last_error=reason[:_MAX_ERROR], updated_at=now)
+            .returning(*outbox.c)
+        )
+        with self.engine.begin() as conn:
+            return sorted((OutboxEntry.from_row(r) for r in conn.execute(stmt)), key=lambda e: e.id)
 
-    @staticmethod
-    def _send_one(entry: OutboxEntry, email_sender: EmailSender | None, sms_gateway: SmsGateway | None) -> str:
-        if entry.channel is Channel.EMAIL:
-            assert email_sender is not None  # claim() only took channels with a sender
-            return email_sender.send(entry)
-        assert sms_gateway is not None
-        return sms_gateway.send(entry.destination, entry.text, entry.message_id)
-
-    def _record_refusal(self, entry: OutboxEntry, exc: DeliveryError) -> OutboxState:
-        where = f"{entry.kind} {entry.channel.value} to {mask_destination(entry.channel, entry.destination)}"
-        if exc.uncertain:
-            log.warning("outbox %s (%s) uncertain: %s", entry.id, where, exc.reason)
-            return self.mark_uncertain(entry.id, exc.reason).state
-        row = self.mark_failed(entry.id, exc.reason, exc.retryable)
-        log.warning("outbox %s (%s) %s: %s", entry.id, where, "will retry" if row.state is OutboxState.PENDING
-                    else "failed", exc.reason)  # fmt: skip
-        return row.state
+    def now(self) -> datetime:
+        """The outbox's clock (tests move it to play a later run)."""
+        return self._clock()
 
     # -- reading --------------------------------------------------------------------------------------
     def get(self, entry_id: int) -> OutboxEntry | None:

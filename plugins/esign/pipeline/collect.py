@@ -1,6 +1,9 @@
 """The steps of a collect run: finalize what clients signed, write results back, remind, expire.
 
-Each step is idempotent: it reads the ledger for what still needs doing and does only that.
+Each step is idempotent: it reads the ledger for what still needs doing and does only that, whichever run left it.
+The wrap-up first delivers what earlier runs left in the outbox and finishes approved batches a dead send run left
+(so the CRM hears of those in this same run), then writes back, and fails loudly (after recording everything it
+did) when work is still owed: the ops e-mail says what, the next run retries it.
 """
 
 from __future__ import annotations
@@ -14,11 +17,11 @@ from esign.batch_documents import RECORD_EVERY
 from esign.batch_finalize import finalize_documents as seal_documents
 from esign.dispatch.records import Channel, MessageKind
 from esign.documents import fail_document
-from esign.errors import EsignError
+from esign.errors import EsignError, UnfinishedWorkError
 from esign.model import Stage
-from esign.pipeline import writeback
+from esign.pipeline import resume, writeback
 from esign.pipeline.messages import reminder_message
-from esign.pipeline.send import mark_sent
+from esign.pipeline.send import BatchSpec, deliver_batch, mark_sent, prepare_resumed, quarantine_comment
 from esign.pipeline.services import Services
 from esign.store import DocumentRecord, EventInfo
 from esign.store.bulk import chunks
@@ -26,16 +29,23 @@ from esign.verify import verify_pdf
 
 log = logging.getLogger(__name__)
 
-#: A row left ``sending`` this long is from a crashed worker: reconciled, never re-sent blindly.
+#: A row left ``sending`` this long is from a crashed worker: reconciled, never re-sent blindly. An approved batch
+#: no send run has touched for this long was left by a dead run: this run finishes it.
 STALE_SENDING = timedelta(minutes=15)
+#: A one-time code still pending this long was never handed to the relay (the portal stopped): never sent.
+STALE_CODE = timedelta(minutes=5)
+#: Kinds a batch run delivers; one-time codes go out only while the client waits (the portal), never later.
+BATCH_KINDS = (MessageKind.INVITE, MessageKind.REMINDER, MessageKind.NOTICE)
 
 
 def recover(services: Services) -> dict[str, int]:
     """Repair what a crash may have left half done: outbox rows, request/ledger moves, sent marks."""
     stale = services.outbox.reconcile_stale(STALE_SENDING)
+    codes = services.outbox.abandon_stale(MessageKind.CODE, STALE_CODE, "never handed to the relay while the "
+                                          "client waited (the portal stopped); a late code is of no use")
     moved = services.requests.reconcile()
     sent = mark_sent(services)
-    return {"uncertain": len(stale), "reconciled": moved, **sent}
+    return {"uncertain": len(stale), "codes_abandoned": len(codes), "reconciled": moved, **sent}
 
 
 #: Documents per finalize task: few task instances on a big run (each costs the orchestrator a start-up and a
@@ -87,9 +97,54 @@ def start_run(services: Services) -> list[dict[str, Any]]:
 
 
 def wrap_up(services: Services) -> dict[str, dict[str, int]]:
-    """The last task of a collect run: write back endings, remind, evaluate rules, deliver what is left over."""
-    return {"write_back": write_back_endings(services), "remind": send_reminders(services),
-            "rules": evaluate_rules(services), "leftovers": deliver_leftovers(services)}
+    """The last task of a collect run: catch up on deliveries earlier runs left (pending messages, approved batches
+    of a dead send run), then write back endings, remind, evaluate rules, deliver what those queued.
+
+    Raises UnfinishedWorkError at the end, everything else done, when work is still owed (see ``owed_after``).
+    """
+    summary = {"catch_up": deliver_leftovers(services)}
+    summary["resume"], failures = resume_idle_batches(services)
+    summary["write_back"] = write_back_endings(services)
+    summary["remind"] = send_reminders(services)
+    summary["rules"] = evaluate_rules(services)
+    summary["leftovers"] = deliver_leftovers(services)
+    owed = owed_after(summary) + failures
+    if owed:
+        raise UnfinishedWorkError("collect: " + "; ".join(owed) + " (everything else was done)")
+    return summary
+
+
+def owed_after(summary: dict[str, dict[str, int]]) -> list[str]:
+    """What a wrap-up could not finish, in words: messages still pending, CRM write-backs refused."""
+    owed = []
+    pending = summary["leftovers"].get("retried", 0) + summary["remind"].get("retried", 0)
+    if pending:
+        owed.append(f"{pending} message(s) still pending (relay down or refusing for now)")
+    refused = sum(v for k, v in summary["write_back"].items() if k in ("crm_errors", "signed_errors"))
+    if refused:
+        owed.append(f"{refused} CRM write-back(s) or final-file check(s) failed")
+    return owed
+
+
+def resume_idle_batches(services: Services) -> tuple[dict[str, int], list[str]]:
+    """Finish the approved batches no send run has touched for ``STALE_SENDING`` (sign, send, CRM awaiting), with
+    the approval they have. Batches nobody approved wait for a send run's approval: never signed here."""
+    counts: Counter[str] = Counter()
+    failures: list[str] = []
+    if services.config.dry_run:
+        return {}, failures
+    for batch in resume.idle_approved(services, STALE_SENDING):
+        spec = batch.spec()
+        counts["batches"] += 1
+        prepare_resumed(services, BatchSpec.from_dict(spec))
+        try:
+            done = deliver_batch(services, spec)
+        except UnfinishedWorkError as exc:
+            failures.append(str(exc))
+            continue
+        counts["signed"] += done["sign"].get("signed", 0)
+        counts["sent"] += done["dispatch"].get("marked_sent", 0)
+    return dict(counts), failures
 
 
 def finalize_documents(services: Services, document_ids: list[str]) -> dict[str, int]:
@@ -155,14 +210,13 @@ def _verify_and_write_back(services: Services, records: list[DocumentRecord], co
 
 
 def write_back_endings(services: Services, limit: int = 5000) -> dict[str, int]:
-    """Declined, expired and completed-but-not-written-back documents: tell the CRM once each.
+    """Declined, expired, failed, quarantined and completed documents not written back yet: tell the CRM once each.
 
     Also what an earlier step left undone: completed documents whose "signed" write-back a crash or a CRM
     failure interrupted (finalize only looks at ``client_signed`` ones), and sent documents whose deal never
     moved to "awaiting" (their invitation left in a later run, or that run's CRM call failed).
     """
     counts: Counter[str] = Counter()
-    ledger = services.ws.ledger
     for record in writeback.not_written_back(services, (Stage.SENT, Stage.VIEWED), "awaiting", limit):
         request = services.requests.for_document(record.id)
         via = "e-mail" if request and request.channel == Channel.EMAIL else "SMS"
@@ -175,16 +229,14 @@ def write_back_endings(services: Services, limit: int = 5000) -> dict[str, int]:
     completed = [r.id for r in writeback.not_written_back(services, (Stage.COMPLETED,), "signed", limit)]
     if completed:
         counts.update({f"signed_{k}": v for k, v in finalize_documents(services, completed).items()})
-    for stage, target in ((Stage.DECLINED, "declined"), (Stage.EXPIRED, "expired"), (Stage.FAILED, "failed")):
-        records = ledger.list_by_stage(stage, limit=limit)
-        done = writeback.done_targets(services, [r.id for r in records])
-        for record in records:
-            if (record.id, target) in done or record.batch_id is None:
-                continue
+    for stage, target in ((Stage.DECLINED, "declined"), (Stage.EXPIRED, "expired"), (Stage.FAILED, "failed"),
+                          (Stage.QUARANTINED, "quarantined")):
+        for record in writeback.not_written_back(services, (stage,), target, limit):  # only what is owed
             text = {
                 "declined": f"O cliente recusou o contrato {record.id}. Motivo: {_decline_reason(services, record)}",
                 "expired": f"O link de assinatura do contrato {record.id} expirou sem assinatura.",
                 "failed": f"O contrato {record.id} falhou: {record.reason or '-'}",
+                "quarantined": quarantine_comment(record),
             }[target]
             try:
                 counts[target] += int(writeback.write_back(services, record, target, text))
@@ -235,8 +287,9 @@ def expire_requests(services: Services, now: datetime | None = None) -> dict[str
 
 
 def deliver_leftovers(services: Services, limit: int = 1000) -> dict[str, int]:
-    """Send outbox rows a failed or retried run left pending (SMTP was down, a 4xx, ...)."""
-    report = services.outbox.deliver_pending(services.email_sender(), services.sms_gateway, limit=limit)
+    """Send outbox rows a failed or retried run left pending (SMTP was down, a 4xx, ...); never one-time codes."""
+    report = services.outbox.deliver_pending(services.email_sender(), services.sms_gateway, limit=limit,
+                                             kinds=BATCH_KINDS)
     counts = {"sent": report.sent, "failed": report.failed, "retried": report.retried}
     counts.update({f"after_{k}": v for k, v in mark_sent(services).items()})
     return counts

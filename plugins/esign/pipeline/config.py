@@ -28,6 +28,7 @@ class PipelineConfig:
     max_reminders: int = 2
     auto_approve: bool = False
     dry_run: bool = False
+    stuck_after_minutes: int = 60  # `esign status`/`doctor`: a document owing work longer than this is stuck
     stages: CrmStageMap = field(default_factory=CrmStageMap)
 
     def __post_init__(self) -> None:
@@ -36,7 +37,7 @@ class PipelineConfig:
         if self.channel not in CHANNELS:
             raise ConfigError(f"pipeline channel: must be one of {', '.join(CHANNELS)}, got {self.channel!r}")
         limits = {"batch_size": (1, 5000), "max_deals": (0, 10_000_000), "link_valid_days": (1, 365),
-                  "reminder_after_days": (1, 365), "max_reminders": (0, 20)}
+                  "reminder_after_days": (1, 365), "max_reminders": (0, 20), "stuck_after_minutes": (1, 525_600)}
         for name, (low, high) in limits.items():
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from esign.dispatch.email import build_code, build_invite, build_reminder
-from esign.dispatch.records import Channel, MessageKind, OutgoingMessage, message_id_for
-from esign.dispatch.sms import sms_code_text, sms_invite_text, sms_reminder_text
+from functools import cached_property
+
+from esign.dispatch.email import SmtpSender, build_code, build_invite, build_reminder
+from esign.dispatch.records import Channel, MessageKind, OutboxState, OutgoingMessage, message_id_for
+from esign.dispatch.sms import HttpSmsGateway, SmsGateway, sms_code_text, sms_invite_text, sms_reminder_text
+from esign.errors import DispatchError
 from esign.pipeline.services import Services
 from esign.requests.records import SigningRequest
 from esign.store import DocumentRecord
 
 CODE_VALID_MINUTES = 5
+#: Seconds the portal waits for the relay to accept a one-time code before telling the client to ask again.
+CODE_SEND_DEADLINE = 5.0
+
+
+class CodeNotSentError(DispatchError):
+    """The relay did not accept a one-time code in time (refused, unreachable, or no answer)."""
 
 
 def invite_message(services: Services, request: SigningRequest, record: DocumentRecord) -> OutgoingMessage:
@@ -66,18 +75,39 @@ def code_message(services: Services, request: SigningRequest, record: DocumentRe
 
 
 class OutboxCodeSender:
-    """The portal's :class:`~esign.requests.service.CodeSender`: one-time codes go through the outbox too.
+    """The portal's :class:`~esign.requests.CodeSender`: a one-time code goes through the outbox, at once.
 
-    The code message is recorded, then delivered at once on its own (the client is waiting for it).
+    The code message is recorded, then handed to the relay on its own, within ``deadline`` seconds in all (the
+    client is waiting on the page). It returns only when the relay accepted it. Otherwise the row is given up
+    (``failed``, or ``uncertain`` when the relay may have it) so that no later run delivers a code nobody can
+    use any more, and :class:`CodeNotSentError` says why.
     """
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, deadline: float = CODE_SEND_DEADLINE) -> None:
         self.services = services
+        self.deadline = deadline
+
+    @cached_property
+    def _sms(self) -> SmsGateway:
+        """The configured gateway; an HTTP provider gets a third of the deadline per phase (connect, send, answer)."""
+        gateway = self.services.sms_gateway
+        if isinstance(gateway, HttpSmsGateway):
+            environ = self.services.environ
+            return HttpSmsGateway(environ["ESIGN_SMS_URL"], environ["ESIGN_SMS_API_KEY"], timeout=self.deadline / 3)
+        return gateway
 
     def send_code(self, request: SigningRequest, code: str, sequence: int) -> None:
         services = self.services
         record = services.ws.ledger.get(request.document_id)
         entry = services.outbox.enqueue(code_message(services, request, record, code, sequence))
-        email = services.email_sender() if request.channel == Channel.EMAIL else None
-        sms = services.sms_gateway if request.channel == Channel.SMS else None
-        services.outbox.deliver_pending(email, sms, limit=1, batch=[entry.id])
+        email = SmtpSender(services.smtp, deadline=self.deadline) if request.channel == Channel.EMAIL else None
+        sms = self._sms if request.channel == Channel.SMS else None
+        services.outbox.deliver_pending(email, sms, limit=1, batch=[entry.id], kinds=[MessageKind.CODE])
+        row = services.outbox.get(entry.id)
+        if row is not None and row.state is OutboxState.SENT:
+            return
+        if row is not None and row.state is OutboxState.PENDING:  # refused for now, or the relay is down
+            services.outbox.abandon(entry.id, f"not accepted within {self.deadline:g} s; the client was asked to "
+                                              f"request a new code ({row.last_error or 'no answer'})")
+        reason = (row.last_error if row is not None else None) or "no answer"
+        raise CodeNotSentError(f"code #{sequence} of {request.id}: not accepted by the relay ({reason})")

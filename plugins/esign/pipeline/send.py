@@ -1,7 +1,9 @@
 """The steps of a bulk send, one function per DAG task; each is idempotent and returns small counts.
 
 plan -> prepare (validate + render) -> [director approves] -> deliver: company-sign -> request + dispatch -> CRM
-awaiting. Batches are ID ranges of deals, so a task's input is a few numbers, never records.
+awaiting. Batches are ID ranges of deals, so a task's input is a few numbers, never records. ``plan`` also takes
+over the batches earlier runs left unfinished (:mod:`esign.pipeline.resume`), so they go through this run's
+approval and ``deliver``; ``deliver`` fails loudly (after recording what it did) when work it owns is still owed.
 """
 
 from __future__ import annotations
@@ -15,41 +17,46 @@ from datetime import UTC, datetime, timedelta
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from esign.access.approval import authorize_approval, login_for_responder
 from esign.batch_documents import company_sign_documents, prepare_documents
 from esign.dispatch.channels import choose_channel
 from esign.dispatch.records import Channel, OutgoingMessage
 from esign.documents import fail_document
-from esign.errors import DispatchError, EsignError
+from esign.errors import DispatchError, EsignError, UnfinishedWorkError
 from esign.model import Stage
-from esign.pipeline import writeback
+from esign.pipeline import approval, resume, writeback
+from esign.pipeline.approval import approve_run as approve_run  # the DAG and callers name them send.<function>
+from esign.pipeline.approval import record_approval as record_approval
+from esign.pipeline.approval import summarize_for_approval as summarize_for_approval
+from esign.pipeline.approval import summarize_run as summarize_run
 from esign.pipeline.messages import invite_message
 from esign.pipeline.schema import batches
 from esign.pipeline.services import Services
 from esign.store import DocumentRecord, EventInfo
-from esign.store.schema import documents
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
 class BatchSpec:
-    """A mapped task's whole input: which deals (an ID range) of which run."""
+    """A mapped task's whole input: which deals (an ID range) of which run. ``resume``: a batch taken over from an
+    earlier run, whose documents exist already (prepare renders what is missing and creates none)."""
 
     batch_id: str
     first_id: int
     last_id: int
     count: int
+    resume: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BatchSpec:
-        return cls(str(data["batch_id"]), int(data["first_id"]), int(data["last_id"]), int(data["count"]))
+        return cls(str(data["batch_id"]), int(data["first_id"]), int(data["last_id"]), int(data["count"]),
+                   bool(data.get("resume", False)))
 
 
 def _chunks(ids: Iterable[int], size: int) -> Iterator[list[int]]:
@@ -59,19 +66,21 @@ def _chunks(ids: Iterable[int], size: int) -> Iterator[list[int]]:
 
 
 def plan_batches(services: Services, run_id: str) -> list[dict[str, Any]]:
-    """Check the configuration against the CRM, then cut the trigger stage into ID-range batches."""
+    """Check the configuration against the CRM, take over what earlier runs left unfinished, then cut the trigger
+    stage into ID-range batches."""
     config = services.config
     services.ws.templates.get(config.template)  # an unknown template fails here, before any deal
     config.stages.validate(services.crm.list_stages())
+    specs = [batch.spec() for batch in resume.take_over(services, run_id)]
     limit = config.max_deals or None
-    specs = []
     now = datetime.now(UTC)
     for n, ids in enumerate(_chunks(services.crm.iter_deal_ids(config.stages.trigger, limit=limit),
                                     config.batch_size)):
         spec = BatchSpec(f"{run_id}#{n:05d}", ids[0], ids[-1], len(ids))
         _record_batch(services, run_id, spec, now)
         specs.append(spec.to_dict())
-    log.info("run %s: %d batches", run_id, len(specs))
+    log.info("run %s: %d batches (%d taken over from earlier runs)", run_id, len(specs),
+             sum(1 for s in specs if s["resume"]))
     return specs
 
 
@@ -99,6 +108,8 @@ def _save_counts(services: Services, batch_id: str, step: str, counts: dict[str,
 def prepare_batch(services: Services, batch: dict[str, Any]) -> dict[str, int]:
     """Validate and render every deal of the batch; bad ones are quarantined, the rest go on."""
     spec = BatchSpec.from_dict(batch)
+    if spec.resume:
+        return prepare_resumed(services, spec)
     config = services.config
     counts: Counter[str] = Counter()
     fetched = services.crm.fetch_deals(config.stages.trigger, spec.first_id, spec.last_id)
@@ -129,83 +140,55 @@ def prepare_batch(services: Services, batch: dict[str, Any]) -> dict[str, int]:
     return result
 
 
-def _write_back_quarantine(services: Services, record: DocumentRecord) -> None:
-    comment = (f"Contrato não gerado: dados do negócio precisam de correção ({record.reason}). "
-               f"Corrija e mova o negócio de volta para a etapa de preparação. Documento {record.id}.")
+def prepare_resumed(services: Services, spec: BatchSpec) -> dict[str, int]:
+    """A batch taken over from an earlier run: render its drafts whose rendering a crash lost (with the batch's own
+    template and stage), write back its quarantines. Creates no document: new deals belong to new batches."""
+    counts: Counter[str] = Counter(resumed=1)
+    row = resume.batch_row(services, spec.batch_id)
+    drafts = services.ws.ledger.list_batch(spec.batch_id, [Stage.DRAFT])
+    rendered = services.ws.ledger.bulk.versions_for([r.id for r in drafts], "rendered")
+    missing = {r.deal_id for r in drafts if r.id not in rendered}
+    if row is not None and missing:
+        fetched = services.crm.fetch_deals(row.stage_id, spec.first_id, spec.last_id)
+        deals = [(item.deal, item.problems) for item in fetched if item.deal.id in missing]
+        for item in prepare_documents(services.ws, deals, row.template_id, crm=row.crm, batch_id=spec.batch_id):
+            counts["errors" if item.error or item.record is None else "rendered"] += 1
+    done = writeback.done_targets(services, [r.id for r in services.ws.ledger.list_batch(spec.batch_id)])
+    for record in services.ws.ledger.list_batch(spec.batch_id, [Stage.QUARANTINED]):
+        if (record.id, "quarantined") not in done:
+            counts["quarantine_written_back"] += _write_back_quarantine(services, record)
+    result = dict(counts)
+    _save_counts(services, spec.batch_id, "prepare_resumed", result)
+    return result
+
+
+def quarantine_comment(record: DocumentRecord) -> str:
+    """The CRM comment of a quarantined deal: what to fix, and how to start again."""
+    return (f"Contrato não gerado: dados do negócio precisam de correção ({record.reason}). "
+            f"Corrija e mova o negócio de volta para a etapa de preparação. Documento {record.id}.")
+
+
+def _write_back_quarantine(services: Services, record: DocumentRecord) -> bool:
     try:
-        writeback.write_back(services, record, "quarantined", comment)
+        return writeback.write_back(services, record, "quarantined", quarantine_comment(record))
     except EsignError as exc:  # the CRM write-back is retried by the next run; the document stays quarantined
         log.warning("document %s: quarantine write-back failed: %s", record.id, exc)
-
-
-def summarize_run(services: Services, run_id: str, sample_size: int = 5) -> dict[str, Any]:
-    """Counts and a sample of what the director is asked to approve; counted in SQL, so a 100,000-deal run
-    costs the task a few rows, not every document."""
-    run_batches = select(batches.c.id).where(batches.c.run_id == run_id)
-    in_run = documents.c.batch_id.in_(run_batches.scalar_subquery())
-    with services.ws.engine.connect() as conn:
-        n_batches = len(conn.execute(run_batches).all())
-        stages = {str(stage): int(n) for stage, n in
-                  conn.execute(select(documents.c.stage, func.count()).where(in_run).group_by(documents.c.stage))}
-        drafts = conn.execute(select(documents).where(in_run, documents.c.stage == Stage.DRAFT.value)
-                              .order_by(documents.c.batch_id, documents.c.id).limit(sample_size)).all()
-    sample = [{"document": r.id, "deal": r.deal_id, "title": r.title, "counterparty": r.counterparty_name}
-              for r in map(DocumentRecord.from_row, drafts)]
-    return {"run_id": run_id, "batches": n_batches, "stages": stages, "to_sign": stages.get("draft", 0),
-            "sample": sample}
-
-
-def approve_run(services: Services, run_id: str, approved_by: str, *, user: str | None = None) -> int:
-    """Record who approved the run's batches for the company signature; the count of batches.
-
-    Once permissions are configured, ``user`` must hold ``company.sign`` over every deal of the run, and is
-    what gets recorded; otherwise :class:`~esign.access.AccessDeniedError` and nothing is approved.
-    """
-    approved_by = authorize_approval(services.ws.engine, user, _run_managers(services, run_id)) or approved_by
-    now = datetime.now(UTC)
-    with services.ws.engine.begin() as conn:
-        result = conn.execute(batches.update().where(batches.c.run_id == run_id, batches.c.approved_by.is_(None))
-                              .values(approved_by=approved_by, approved_at=now, updated_at=now))
-    return int(result.rowcount or 0)
-
-
-def summarize_for_approval(services: Services, run_id: str) -> tuple[dict[str, Any], bool]:
-    """The run's summary for the director, and whether the configuration approves it instead (demo, tests)."""
-    return summarize_run(services, run_id), services.config.auto_approve
-
-
-def record_approval(services: Services, run_id: str, answered: bool, responder: str | None) -> int:
-    """Record the approval: the director's (``responder`` is their Airflow login, mapped to an esign user whose
-    rights are checked) when ``answered``, else the configuration's auto-approval. The count of batches."""
-    if not answered:
-        return approve_run(services, run_id, "auto-approve (configuration)")
-    user = login_for_responder(services.ws.engine, responder)  # Airflow login -> esign user
-    return approve_run(services, run_id, f"director:{responder or 'unknown'}", user=user)
-
-
-def _run_managers(services: Services, run_id: str) -> list[str | None]:
-    """The distinct responsible managers of the run's drafts: one query, however many documents the run has."""
-    run_batches = select(batches.c.id).where(batches.c.run_id == run_id).scalar_subquery()
-    query = (select(documents.c.manager_id).distinct()
-             .where(documents.c.batch_id.in_(run_batches), documents.c.stage == Stage.DRAFT.value))
-    with services.ws.engine.connect() as conn:
-        return [row[0] for row in conn.execute(query)]
-
-
-def _approver(services: Services, batch_id: str) -> str | None:
-    with services.ws.engine.connect() as conn:
-        return conn.execute(select(batches.c.approved_by).where(batches.c.id == batch_id)).scalar()
+        return False
 
 
 def sign_batch(services: Services, batch: dict[str, Any]) -> dict[str, int]:
     """Company-sign the batch's drafts; refuses a batch nobody approved."""
-    spec = BatchSpec.from_dict(batch)
-    approver = _approver(services, spec.batch_id)
+    return _sign_batch(services, BatchSpec.from_dict(batch))[0]
+
+
+def _sign_batch(services: Services, spec: BatchSpec) -> tuple[dict[str, int], list[str]]:
+    """``sign_batch``'s counts, and the drafts another worker held (that worker finishes them)."""
+    approver = approval.approver(services, spec.batch_id)
     if approver is None:
         raise EsignError(f"batch {spec.batch_id}: not approved for the company signature")
     counts: Counter[str] = Counter()
     if services.config.dry_run:
-        return {"dry_run": 1}
+        return {"dry_run": 1}, []
     services.ws.sealer  # noqa: B018  unusable keys stop the task here, before any draft is touched
     outcome = company_sign_documents(services.ws, services.ws.ledger.list_batch(spec.batch_id, [Stage.DRAFT]),
                                      approved_by=approver)
@@ -217,7 +200,7 @@ def sign_batch(services: Services, batch: dict[str, Any]) -> dict[str, int]:
     counts = +counts  # only what happened
     result = dict(counts)
     _save_counts(services, spec.batch_id, "sign", result)
-    return result
+    return result, outcome.busy
 
 
 def dispatch_batch(services: Services, batch: dict[str, Any]) -> dict[str, int]:
@@ -321,7 +304,8 @@ def mark_awaiting(services: Services, batch: dict[str, Any]) -> dict[str, int]:
     spec = BatchSpec.from_dict(batch)
     counts: Counter[str] = Counter()
     records = services.ws.ledger.list_batch(spec.batch_id, [Stage.SENT, Stage.VIEWED])
-    done = writeback.done_targets(services, [r.id for r in records])
+    ended = services.ws.ledger.list_batch(spec.batch_id, [Stage.FAILED, Stage.QUARANTINED])
+    done = writeback.done_targets(services, [r.id for r in records + ended])
     requests = services.requests.latest_for_documents([r.id for r in records])
     items: list[tuple[DocumentRecord, str]] = []
     for record in records:
@@ -336,13 +320,17 @@ def mark_awaiting(services: Services, batch: dict[str, Any]) -> dict[str, int]:
     for document_id, exc in refused.items():  # still pending: the next run tries again
         log.warning("document %s: could not move the deal to awaiting: %s", document_id, exc)
         counts["crm_errors"] += 1
-    for record in services.ws.ledger.list_batch(spec.batch_id, [Stage.FAILED]):
-        if (record.id, "failed") not in done:
-            try:
-                writeback.write_back(services, record, "failed", f"Falha no envio do contrato: {record.reason}")
-                counts["failed_written_back"] += 1
-            except EsignError as exc:
-                log.warning("deal %s: could not write back the failure: %s", record.deal_id, exc)
+    for record in ended:  # a quarantine prepare could not write back (CRM refused, or its worker died first)
+        target = record.stage.value
+        if (record.id, target) in done:
+            continue
+        text = (quarantine_comment(record) if record.stage is Stage.QUARANTINED
+                else f"Falha no envio do contrato: {record.reason}")
+        try:
+            counts[f"{target}_written_back"] += int(writeback.write_back(services, record, target, text))
+        except EsignError as exc:
+            log.warning("deal %s: could not write back %s: %s", record.deal_id, target, exc)
+            counts["crm_errors"] += 1
     result = dict(counts)
     _save_counts(services, spec.batch_id, "crm", result)
     return result
@@ -355,5 +343,32 @@ def deliver_batch(services: Services, batch: dict[str, Any]) -> dict[str, dict[s
     so a retry after a failure in any of them resumes there; and Airflow pays for every task instance (a process,
     a DAG file parse, a dozen execution-API calls, the scheduler re-checking its dependencies every loop).
     """
-    return {"sign": sign_batch(services, batch), "dispatch": dispatch_batch(services, batch),
-            "crm": mark_awaiting(services, batch)}
+    signed, busy = _sign_batch(services, BatchSpec.from_dict(batch))
+    done = {"sign": signed, "dispatch": dispatch_batch(services, batch), "crm": mark_awaiting(services, batch)}
+    if not services.config.dry_run:
+        _raise_if_owed(services, BatchSpec.from_dict(batch), done, set(busy))
+    return done
+
+
+def _raise_if_owed(services: Services, spec: BatchSpec, done: dict[str, dict[str, int]], busy: set[str]) -> None:
+    """UnfinishedWorkError naming what the batch still owes that no other worker is doing right now.
+
+    Not counted: drafts another worker is signing (``busy``), and company-signed documents whose invitation is in
+    flight (``sending``: another worker's, or a dead one's in doubt until ``esign_collect`` reconciles it).
+    """
+    left = services.ws.ledger.list_batch(spec.batch_id, [Stage.DRAFT, Stage.COMPANY_SIGNED])
+    requests = services.requests.latest_for_documents([r.id for r in left if r.stage is Stage.COMPANY_SIGNED])
+    entries = services.outbox.get_many_by_key([f"invite:{r.id}" for r in requests.values()])
+    drafts = sum(1 for r in left if r.stage is Stage.DRAFT and r.id not in busy)
+    unsent = 0
+    for record in left:
+        request = requests.get(record.id)
+        entry = entries.get(f"invite:{request.id}") if request is not None else None
+        unsent += record.stage is Stage.COMPANY_SIGNED and (entry is None or str(entry.state) != "sending")
+    refused = done["crm"].get("crm_errors", 0)
+    if drafts or unsent or refused:
+        raise UnfinishedWorkError(
+            f"batch {spec.batch_id}: {drafts} draft(s) not company-signed, {unsent} company-signed document(s) "
+            f"whose invitation did not go out (relay down or refusing?), {refused} CRM write-back(s) refused; "
+            "what was done is recorded, the task's retry or the next run finishes the rest")
+

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
 from esign.portal.forms import read_urlencoded
-from esign.portal.web import Portal, client_ip, user_agent
+from esign.portal.web import STATUS, Portal, client_ip, user_agent
 from esign.requests import (
     AlreadySignedError,
     CodeError,
@@ -19,6 +19,7 @@ from esign.requests import (
     NotVerifiedError,
     RequestError,
     RequestStatus,
+    SendFailedError,
     SigningRequest,
     ThrottledError,
 )
@@ -54,8 +55,9 @@ def build_router(portal: Portal) -> APIRouter:
         return {"token": token, "document": document, "link": signing_request}
 
     def code_page(request: Request, signing_request: SigningRequest, token: str, intent: str,
-                  message: str = "", status: int = 200, sent: bool = True) -> Response:
-        context = {**document_context(signing_request, token), "intent": intent, "message": message, "sent": sent}
+                  message: str = "", status: int = 200, sent: bool = True, failed: bool = False) -> Response:
+        context = {**document_context(signing_request, token), "intent": intent, "message": message, "sent": sent,
+                   "failed": failed}
         return portal.render(request, "code.html", context, status)
 
     def step_page(request: Request, signing_request: SigningRequest, token: str, intent: str,
@@ -102,6 +104,9 @@ def build_router(portal: Portal) -> APIRouter:
             response = code_page(request, signing_request, token, intent, str(exc), 429, sent=False)
             response.headers["Retry-After"] = str(exc.retry_after)
             return response
+        except SendFailedError:  # the relay did not accept it in time: the page says so and offers to try again
+            return code_page(request, signing_request, token, intent, status=STATUS["send_failed"], sent=False,
+                             failed=True)
         return code_page(request, signing_request, token, intent)
 
     @router.post("/s/{token}/verify")

@@ -1,26 +1,32 @@
-"""Reports for analysts: metric queries (``sql/metrics``) as DataFrames, and notebooks rendered to HTML.
+"""Reports for analysts: metric queries (``sql/metrics``) as DataFrames, and notebooks published as HTML and PDF.
 
-No Airflow here: the report DAG, the CLI and the demo all call these functions.
+No Airflow here: the report DAG, the CLI and the demo all call these functions. Every word a report shows goes
+through the translation catalogue (the company's language by default), dates in the company's time zone.
 """
 
 from esign.reporting.queries import ReportError, as_utc, get_query, load_metric, metric_names
 from esign.reporting.report import RunReport, SigningReport, build_run_report, build_signing_report
 from esign.reporting.runner import (
+    ReportLocale,
+    company_locale,
     default_period,
     generate_report,
     generate_run_report,
     latest_run_id,
+    published,
     reports_dir,
     reports_for_demo,
 )
 
 __all__ = [
     "ReportError",
+    "ReportLocale",
     "RunReport",
     "SigningReport",
     "as_utc",
     "build_run_report",
     "build_signing_report",
+    "company_locale",
     "default_period",
     "generate_report",
     "generate_run_report",
@@ -28,6 +34,7 @@ __all__ = [
     "latest_run_id",
     "load_metric",
     "metric_names",
+    "published",
     "reports_dir",
     "reports_for_demo",
 ]

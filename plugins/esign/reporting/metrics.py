@@ -1,15 +1,20 @@
 """Turn the metric queries' rows into the tables analysts read: conversion, percentiles, buckets.
 
 Everything that needs arithmetic the SQL cannot do portably (durations, percentiles, day buckets) lives
-here, once, so the notebooks only display what these functions return.
+here, once, so the notebooks only display what these functions return. Tables hold machine values (stage codes,
+the English labels below marked for the catalogue); the presentation translates them for the reader.
 """
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from esign.i18n import DEFAULT_TIMEZONE, N_
 from esign.reporting.queries import as_utc
 
 #: The main path of the lifecycle, in order, and the ends a document may leave it by.
@@ -19,10 +24,13 @@ FUNNEL_OPTIONAL = frozenset({"viewed"})
 FUNNEL_ENDS = ("quarantined", "declined", "expired", "canceled", "failed")
 THROUGHPUT_KINDS = ("created", "sent", "signed", "declined", "expired")
 #: Upper bounds (seconds) of the time-to-sign histogram and the pending-age SLA buckets.
-SIGN_BUCKETS = ((3600, "< 1 h"), (4 * 3600, "1-4 h"), (86400, "4-24 h"), (3 * 86400, "1-3 days"),
-                (7 * 86400, "3-7 days"), (None, "> 7 days"))
-AGE_BUCKETS = ((86400, "< 1 day"), (3 * 86400, "1-3 days"), (7 * 86400, "3-7 days"),
-               (14 * 86400, "7-14 days"), (None, "> 14 days"))
+SIGN_BUCKETS = ((3600, N_("< 1 h")), (4 * 3600, N_("1-4 h")), (86400, N_("4-24 h")), (3 * 86400, N_("1-3 days")),
+                (7 * 86400, N_("3-7 days")), (None, N_("> 7 days")))
+AGE_BUCKETS = ((86400, N_("< 1 day")), (3 * 86400, N_("1-3 days")), (7 * 86400, N_("3-7 days")),
+               (14 * 86400, N_("7-14 days")), (None, N_("> 14 days")))
+#: What became of the documents sent in the period, for the reminders table.
+REMINDER_OUTCOMES = (N_("signed without a reminder"), N_("signed after a reminder"), N_("reminded, not signed"),
+                     N_("not reminded, not signed"))
 
 
 def _pct(part: float, whole: float) -> float | None:
@@ -68,8 +76,9 @@ def stats_by(rows: pd.DataFrame, column: str, label: str | None = None) -> pd.Da
     columns = [label or column, "signed", "median_s", "p90_s"]
     if timed.empty:
         return pd.DataFrame(columns=columns)
-    keys = timed[column].fillna("(none)").astype(str)
-    table = [{columns[0]: key, **duration_stats(group["seconds"])} for key, group in timed.groupby(keys)]
+    keys = timed[column].astype(object).where(timed[column].notna(), None)
+    table = [{columns[0]: key, **duration_stats(group["seconds"])}
+             for key, group in timed.groupby(keys, dropna=False)]
     return pd.DataFrame(table, columns=columns).sort_values("signed", ascending=False, kind="stable")
 
 
@@ -102,41 +111,56 @@ def channel_table(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def manager_table(rows: pd.DataFrame, timed: pd.DataFrame, by: str = "manager") -> pd.DataFrame:
-    """Documents, outcomes and median time to sign per manager (or ``by="department"``)."""
-    columns = [by, "documents", "completed", "declined", "pct_completed", "median_s"]
+    """Documents, outcomes and median time to sign per manager (or ``by="department"``).
+
+    Per manager: ``manager_id`` and ``manager`` (the name, ``None`` when the CRM's names are not in the ledger);
+    per department: ``department`` (``None`` when unknown). The page words the missing ones.
+    """
+    columns = [*(("manager_id",) if by == "manager" else ()), by, "documents", "completed", "declined",
+               "pct_completed", "median_s"]
     if rows.empty:
         return pd.DataFrame(columns=columns)
-    frame = rows.copy()
-    frame["manager"] = [_manager_label(mid, name) for mid, name in zip(frame["manager_id"], frame["manager"],
-                                                                         strict=True)]
-    frame["department"] = frame["department"].where(frame["department"].notna(), "(unknown)").astype(str)
-    names = frame.drop_duplicates("manager_id").set_index("manager_id")[by]
+    ids = [_text(v) for v in rows["manager_id"]]
+    names = dict(zip(ids, (_text(v) for v in rows["manager"]), strict=True))
+    departments = dict(zip(ids, (_text(v) for v in rows["department"]), strict=True))
+
+    def group_of(manager_id: str | None) -> str | None:
+        return manager_id if by == "manager" else departments.get(manager_id)
+
+    totals: dict[str | None, Counter[str]] = {}
+    for manager_id, stage, n in zip(ids, rows["stage"], rows["documents"], strict=True):
+        counter = totals.setdefault(group_of(manager_id), Counter())
+        counter["documents"] += int(n)
+        counter[str(stage)] += int(n)
     durations = with_durations(timed)
-    durations[by] = durations["manager_id"].map(names).fillna("(unknown)") if len(durations) else []
+    seconds: dict[str | None, list[float]] = {}
+    for manager_id, value in zip(durations.get("manager_id", []), durations.get("seconds", []), strict=True):
+        seconds.setdefault(group_of(_text(manager_id)), []).append(float(value))
     out = []
-    for key, group in frame.groupby(by):
-        documents = int(group["documents"].sum())
-        completed = int(group.loc[group["stage"] == "completed", "documents"].sum())
-        declined = int(group.loc[group["stage"] == "declined", "documents"].sum())
-        seconds = durations.loc[durations[by] == key, "seconds"] if len(durations) else pd.Series(dtype=float)
-        out.append({by: key, "documents": documents, "completed": completed, "declined": declined,
-                    "pct_completed": _pct(completed, documents), "median_s": duration_stats(seconds)["median_s"]})
+    for group, counter in totals.items():
+        row = {"manager_id": group, "manager": names.get(group)} if by == "manager" else {by: group}
+        out.append({**row, "documents": counter["documents"], "completed": counter["completed"],
+                    "declined": counter["declined"], "pct_completed": _pct(counter["completed"], counter["documents"]),
+                    "median_s": duration_stats(pd.Series(seconds.get(group, []), dtype=float))["median_s"]})
     return pd.DataFrame(out, columns=columns).sort_values("documents", ascending=False, kind="stable")
 
 
-def _manager_label(manager_id: object, name: object) -> str:
-    if isinstance(name, str) and name:
-        return name
-    return f"manager {manager_id}" if isinstance(manager_id, str) and manager_id else "(no manager)"
+def _text(value: object) -> str | None:
+    """A database value as text, ``None`` for NULL/NaN (pandas turns a NULL into NaN in some columns)."""
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
 
 
-def throughput_daily(rows: pd.DataFrame, since: datetime, until: datetime) -> pd.DataFrame:
-    """Events per UTC day for every day of the period (days without activity are 0)."""
-    days = pd.date_range(as_utc(since).date(), (pd.Timestamp(as_utc(until)) - pd.Timedelta(microseconds=1)).date(),
-                         freq="D")
+def throughput_daily(rows: pd.DataFrame, since: datetime, until: datetime,
+                     timezone: str = DEFAULT_TIMEZONE) -> pd.DataFrame:
+    """Events per day (days of ``timezone``, the company's) for every day of the period; quiet days are 0."""
+    zone = ZoneInfo(timezone)
+    first = as_utc(since).astimezone(zone).date()
+    last = (as_utc(until) - pd.Timedelta(microseconds=1)).astimezone(zone).date()
+    days = pd.date_range(first, last, freq="D")
     table = pd.DataFrame(0, index=pd.Index(days.date, name="day"), columns=list(THROUGHPUT_KINDS))
     if not rows.empty:
-        counts = rows.assign(day=rows["at"].dt.date).groupby(["day", "kind"]).size().unstack(fill_value=0)
+        local_days = rows["at"].dt.tz_convert(zone).dt.date
+        counts = rows.assign(day=local_days).groupby(["day", "kind"]).size().unstack(fill_value=0)
         table = table.add(counts.reindex(columns=list(THROUGHPUT_KINDS), fill_value=0), fill_value=0).astype(int)
     return table.reset_index()
 
@@ -156,8 +180,7 @@ def pending_buckets(rows: pd.DataFrame, as_of: datetime) -> pd.DataFrame:
 
 def reminder_effect(rows: pd.DataFrame) -> pd.DataFrame:
     """Documents sent in the period split by reminder and outcome: did a reminder precede the signature?"""
-    groups = ["signed without a reminder", "signed after a reminder", "reminded, not signed",
-              "not reminded, not signed"]
+    groups = list(REMINDER_OUTCOMES)
     counts = dict.fromkeys(groups, 0)
     for reminders, first, signed in zip(rows.get("reminders", []), rows.get("first_reminder_at", []),
                                         rows.get("signed_at", []), strict=True):

@@ -5,16 +5,20 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine
 
+from esign.i18n import DEFAULT_TIMEZONE
 from esign.reporting import metrics
 from esign.reporting.queries import as_utc, load_metric
 
-#: The run report's steps, the events that time them and the counts_json key that counts them.
+#: The steps of an esign_send run in order, with the events whose last timestamp ends the step in a batch.
+#: ``approval`` and ``crm`` have no document event: the batch row's ``approved_at`` and last update end them.
 RUN_STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("prepare", ("created", "quarantined")),
+    ("approval", ()),
     ("sign", ("company_signed",)),
     ("dispatch", ("sent",)),
     ("crm", ()),
@@ -41,6 +45,7 @@ class SigningReport:
     delivery_problems: pd.DataFrame
     pending: pd.DataFrame
     reminders: pd.DataFrame
+    timezone: str = DEFAULT_TIMEZONE
     figures: dict[str, float | int | None] = field(default_factory=dict)
 
     @property
@@ -50,9 +55,12 @@ class SigningReport:
             self.pending["requests"].sum())
 
 
-def build_signing_report(engine: Engine, since: datetime, until: datetime,
-                         now: datetime | None = None) -> SigningReport:
-    """Run every metric for the period; pending ages are measured at ``until`` (or ``now`` if earlier)."""
+def build_signing_report(engine: Engine, since: datetime, until: datetime, now: datetime | None = None,
+                         timezone: str = DEFAULT_TIMEZONE) -> SigningReport:
+    """Run every metric for the period; pending ages are measured at ``until`` (or ``now`` if earlier).
+
+    ``timezone`` (the company's) decides which day an event counts for in the daily throughput.
+    """
     since, until = as_utc(since), as_utc(until)
     as_of = min(until, as_utc(now or datetime.now(UTC)))
 
@@ -61,7 +69,7 @@ def build_signing_report(engine: Engine, since: datetime, until: datetime,
 
     timed = metrics.with_durations(load("time_to_sign"))
     managers = load("managers")
-    throughput = metrics.throughput_daily(load("throughput"), since, until)
+    throughput = metrics.throughput_daily(load("throughput"), since, until, timezone)
     pending = metrics.pending_buckets(load("pending_requests"), as_of)
     reminders = load("reminders")
     funnel = metrics.funnel_table(load("funnel"))
@@ -80,13 +88,14 @@ def build_signing_report(engine: Engine, since: datetime, until: datetime,
         since=since, until=until, funnel=funnel, timed=timed,
         by_template=metrics.stats_by(timed, "template_id", "template"),
         by_channel_time=metrics.stats_by(timed, "channel"),
-        sign_histogram=metrics.histogram(timed["seconds"]),
+        sign_histogram=metrics.histogram(timed["seconds"]).rename(columns={"bucket": "duration",
+                                                                           "count": "documents"}),
         channels=metrics.channel_table(load("channels")),
         managers=metrics.manager_table(managers, timed, "manager"),
         departments=metrics.manager_table(managers, timed, "department"),
         throughput=throughput, decline_reasons=load("decline_reasons"), problems=load("problems"),
         delivery_problems=load("delivery_problems"), pending=pending,
-        reminders=metrics.reminder_effect(reminders), figures=figures,
+        reminders=metrics.reminder_effect(reminders), timezone=timezone, figures=figures,
     )
 
 
@@ -106,27 +115,33 @@ class RunReport:
 
 
 def build_run_report(engine: Engine, run_id: str) -> RunReport:
-    """Counts per step from ``counts_json`` summed over the batches, time per step from the events."""
+    """Counts per step from ``counts_json`` summed over the batches; time per step from the batches' milestones.
+
+    The ledger stamps a group of documents with one time when it records the group, so the spread of one step's
+    events says nothing about how long the step took. A step lasts, in each batch, from the end of the step
+    before it (the batch's creation for the first) to its own end; the run's row for a step spans from its first
+    start to its last end over the batches (batches run in parallel, so steps of a run may overlap).
+    """
     batches = load_metric(engine, "run_batches", run_id=run_id)
     events = load_metric(engine, "run_events", run_id=run_id)
     quarantined = load_metric(engine, "run_quarantine", run_id=run_id)
+    counts = [json.loads(raw or "{}") or {} for raw in batches.get("counts_json", [])]
     totals: dict[str, dict[str, int]] = {}
-    for raw in batches.get("counts_json", []):
-        for step, counts in (json.loads(raw or "{}") or {}).items():
+    for batch_counts in counts:
+        for step, step_counts in batch_counts.items():
             bucket = totals.setdefault(step, {})
-            for key, value in counts.items():
+            for key, value in step_counts.items():
                 bucket[key] = bucket.get(key, 0) + int(value)
+    spans = _step_spans(batches, counts, events)
     steps = []
     for step, actions in RUN_STEPS:
-        timed = events[events["action"].isin(actions)] if actions else events.iloc[0:0]
-        started = timed["at"].min() if len(timed) else None
-        finished = timed["at"].max() if len(timed) else None
+        documents = int(events.loc[events["action"].isin(actions), "document_id"].nunique()) if actions else None
+        started, finished = spans.get(step, (None, None))
         seconds = (finished - started).total_seconds() if started is not None and finished is not None else None
-        documents = int(timed["document_id"].nunique())
         steps.append({
-            "step": step, "counts": ", ".join(f"{k} {v}" for k, v in sorted(totals.get(step, {}).items())),
-            "documents": documents, "started": started, "finished": finished, "seconds": seconds,
-            "docs_per_second": round(documents / seconds, 2) if seconds else None,
+            "step": step, "counts": totals.get(step, {}), "documents": documents, "started": started,
+            "finished": finished, "seconds": seconds,
+            "docs_per_second": round(documents / seconds, 2) if seconds and documents else None,
         })
     documents = int(events["document_id"].nunique())
     send_events = events[events["action"].isin([a for _, actions in RUN_STEPS for a in actions])]
@@ -143,3 +158,38 @@ def build_run_report(engine: Engine, run_id: str) -> RunReport:
     }
     return RunReport(run_id=run_id, batches=batches, steps=pd.DataFrame(steps), quarantined=quarantined,
                      figures=figures)
+
+
+def _step_spans(batches: pd.DataFrame, counts: list[dict[str, Any]],
+                events: pd.DataFrame) -> dict[str, tuple[pd.Timestamp, pd.Timestamp]]:
+    """Per step, the first start and the last end over the run's batches (only steps that ended somewhere)."""
+    last_event = events.groupby(["batch_id", "action"])["at"].max().to_dict() if len(events) else {}
+    order = ["start", *(step for step, _ in RUN_STEPS)]
+    milestones: list[dict[str, pd.Timestamp | None]] = []
+    for batch, batch_counts in zip(batches.itertuples(index=False), counts, strict=True):
+        ends: dict[str, pd.Timestamp | None] = {
+            "start": batch.created_at,
+            "approval": batch.approved_at if pd.notna(batch.approved_at) else None,
+            "crm": batch.updated_at if "crm" in batch_counts else None,
+        }
+        for step, actions in RUN_STEPS:
+            if actions:
+                found = [last_event[(batch.batch_id, a)] for a in actions if (batch.batch_id, a) in last_event]
+                ends[step] = max(found) if found else None
+        milestones.append(ends)
+    # the approval is asked once every batch is prepared: it starts when the last batch's preparation ends
+    prepared = [m["prepare"] for m in milestones if m["prepare"] is not None]
+    spans: dict[str, tuple[pd.Timestamp, pd.Timestamp]] = {}
+    for step in order[1:]:
+        starts: list[pd.Timestamp] = []
+        finishes: list[pd.Timestamp] = []
+        for ends in milestones:
+            end = ends[step]
+            earlier = [m for m in (ends[n] for n in order[:order.index(step)]) if m is not None]
+            begin = max(prepared) if step == "approval" and prepared else (earlier[-1] if earlier else None)
+            if end is not None and begin is not None and end >= begin:
+                starts.append(begin)
+                finishes.append(end)
+        if starts:
+            spans[step] = (min(starts), max(finishes))
+    return spans

@@ -1,5 +1,6 @@
 """Signing requests: links, one-time codes, and the client's signature or refusal."""
 
+from esign.requests.codes import CodeSender
 from esign.requests.errors import (
     AlreadySignedError,
     CanceledError,
@@ -15,7 +16,7 @@ from esign.requests.errors import (
     UnknownLinkError,
 )
 from esign.requests.records import RequestStatus, SigningRequest
-from esign.requests.service import CodeSender, SigningRequests
+from esign.requests.service import SigningRequests
 
 __all__ = [
     "AlreadySignedError",

@@ -52,8 +52,10 @@ signing_requests = Table(
 )
 Index("ix_signing_requests_status_expires", signing_requests.c.status, signing_requests.c.expires_at)
 
-#: Every code issued for a request; the newest is the one that counts. (request_id, sequence) is unique,
-#: so two concurrent "send me a code" clicks cannot both pass the throttle.
+#: Every code issued for a request; the newest one the relay accepted is the one that counts. (request_id, sequence)
+#: is unique, so two concurrent "send me a code" clicks cannot both pass the throttle. ``state``: ``sending`` while
+#: the code is being handed to the relay, ``sent`` once it accepted it (``issued_at``/``expires_at`` then count from
+#: that moment), ``failed`` when it did not (the code can never be used).
 signing_codes = Table(
     "signing_codes",
     metadata,
@@ -65,5 +67,6 @@ signing_codes = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("failures", Integer, nullable=False, default=0),
     Column("used_at", DateTime(timezone=True)),
+    Column("state", String(10), nullable=False, default="sent", server_default="sent"),
     UniqueConstraint("request_id", "sequence", name="uq_signing_codes_request_sequence"),
 )

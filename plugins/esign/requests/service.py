@@ -15,50 +15,39 @@ import re
 import secrets
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import NoReturn, Protocol
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 
 from esign.errors import StoreError
 from esign.model import ClientEvidence, Stage
+from esign.requests.codes import CODE_MAX_FAILURES as CODE_MAX_FAILURES  # where it was defined before
+from esign.requests.codes import CodeSender, OneTimeCodes
 from esign.requests.errors import (
     AlreadySignedError,
     CanceledError,
-    CodeError,
     DeclinedError,
     LinkExpiredError,
     NotReadyError,
     NotVerifiedError,
     RequestError,
-    SendFailedError,
-    ThrottledError,
     UnknownLinkError,
 )
 from esign.requests.inputs import clean_name, clean_reason, mask_destination, normalise_png
 from esign.requests.records import RequestStatus, SigningRequest
-from esign.requests.schema import signing_codes, signing_requests
+from esign.requests.schema import signing_requests
 from esign.store import EventInfo, Ledger
 from esign.store.ledger import utcnow
 from esign.store.records import as_utc
-from esign.store.schema import documents
+from esign.store.schema import documents, events
 
-CODE_TTL = timedelta(minutes=5)
-CODE_MAX_FAILURES = 5
 VERIFIED_TTL = timedelta(minutes=15)
-RESEND_INTERVAL = timedelta(seconds=60)
-MAX_CODES_PER_HOUR = 5
-MAX_CODES_PER_DAY = 10
+#: A client (IP and browser) opening the same link again within this window is not logged again.
+VIEW_WINDOW = timedelta(minutes=30)
 CHANNELS = ("email", "sms")
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 #: Stages in which a client may still act on a link.
 _ACTIVE_STAGES = (Stage.COMPANY_SIGNED, Stage.SENT, Stage.VIEWED)
-
-
-class CodeSender(Protocol):
-    """Delivers a one-time code to the request's destination (email or SMS). Wired by the edge."""
-
-    def send_code(self, request: SigningRequest, code: str, sequence: int) -> None: ...
 
 
 def _b64(data: bytes) -> str:
@@ -80,6 +69,7 @@ class SigningRequests:
         self.ledger = ledger
         self._secret = link_secret
         self._clock = clock
+        self._codes = OneTimeCodes(engine, ledger, link_secret, self.now, self.event_info)
 
     def now(self) -> datetime:
         return as_utc(self._clock())
@@ -95,9 +85,6 @@ class SigningRequests:
     def derive_key(self, purpose: str) -> bytes:
         """A key for another purpose (the portal's CSRF tokens), so the edge configures one secret only."""
         return hmac.new(self._secret, f"key:{purpose}".encode(), hashlib.sha256).digest()
-
-    def _code_hmac(self, request_id: str, code: str) -> str:
-        return hmac.new(self._secret, f"code:{request_id}:{code}".encode(), hashlib.sha256).hexdigest()
 
     # -- create / read -------------------------------------------------------------------------------
     def create(self, document_id: str, channel: str, destination: str, expires_at: datetime) -> SigningRequest:
@@ -236,8 +223,10 @@ class SigningRequests:
             raise NotReadyError("este documento ainda não está disponível para assinatura")
 
     # -- viewing -------------------------------------------------------------------------------------
-    def mark_viewed(self, request: SigningRequest, ip: str, ua: str) -> None:
-        """First open moves the document sent -> viewed; every later open is a plain ``viewed`` event."""
+    def mark_viewed(self, request: SigningRequest, ip: str, ua: str) -> bool:
+        """First open moves the document sent -> viewed; a later open is a plain ``viewed`` event, at most once per
+        ``VIEW_WINDOW`` for the same client (IP and browser): reloading the page is one view, not a line of the
+        audit trail each time. Whether an event was written."""
         info = self.event_info(request, ip, ua)
         now = self.now()
         with self.engine.begin() as conn:
@@ -247,100 +236,29 @@ class SigningRequests:
         if self.ledger.get(request.document_id).stage is Stage.SENT:
             try:
                 if self.ledger.move(request.document_id, Stage.VIEWED, "viewed", info):
-                    return
+                    return True
             except StoreError:
                 pass  # moved concurrently (another tab, expiry): just log the view below
-        self.ledger.log(request.document_id, "viewed", info)
-
-    # -- one-time codes ------------------------------------------------------------------------------
-    def issue_code(self, request: SigningRequest, sender: CodeSender, ip: str, ua: str) -> None:
-        """Send a fresh 6-digit code (valid 5 minutes); throttled to one a minute, 5 an hour, 10 a day."""
-        self._check_open(request)
-        now = self.now()
+        query = (select(events.c.at).where(events.c.document_id == request.document_id, events.c.action == "viewed",
+                                           events.c.ip == ip[:64], events.c.user_agent == ua[:1000])
+                 .order_by(events.c.id.desc()).limit(1))
         with self.engine.connect() as conn:
-            rows = conn.execute(select(signing_codes.c.sequence, signing_codes.c.issued_at)
-                                .where(signing_codes.c.request_id == request.id)
-                                .order_by(signing_codes.c.sequence.desc())).all()
-        issued = [as_utc(r.issued_at) for r in rows]
-        self._throttle(issued, now)
-        sequence = (rows[0].sequence if rows else 0) + 1
-        code = f"{secrets.randbelow(1_000_000):06d}"
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(signing_codes.insert().values(
-                    request_id=request.id, sequence=sequence, code_hmac=self._code_hmac(request.id, code),
-                    issued_at=now, expires_at=now + CODE_TTL, failures=0,
-                ))
-        except IntegrityError as exc:  # a concurrent click issued this sequence
-            raise ThrottledError("um código acabou de ser enviado; aguarde 60 segundos",
-                                 retry_after=int(RESEND_INTERVAL.total_seconds())) from exc
-        info = self.event_info(request, ip, ua, f"código #{sequence} para {request.masked_destination}")
-        try:
-            sender.send_code(request, code, sequence)
-        except Exception as exc:  # the channel failed: record it, tell the client to retry later
-            self.ledger.log(request.document_id, "code_send_failed", info)
-            raise SendFailedError("não foi possível enviar o código agora; tente novamente em instantes") from exc
-        self.ledger.log(request.document_id, "code_sent", info)
+            last = conn.execute(query).scalar()
+        if last is not None and now - as_utc(last) < VIEW_WINDOW:
+            return False
+        self.ledger.log(request.document_id, "viewed", info)
+        return True
 
-    @staticmethod
-    def _throttle(issued: list[datetime], now: datetime) -> None:
-        """Raise ThrottledError when another code now would break one of the resend limits."""
-        waits: list[timedelta] = []
-        if issued and now - issued[0] < RESEND_INTERVAL:
-            waits.append(RESEND_INTERVAL - (now - issued[0]))
-        for window, limit in ((timedelta(hours=1), MAX_CODES_PER_HOUR), (timedelta(days=1), MAX_CODES_PER_DAY)):
-            recent = [t for t in issued if now - t < window]
-            if len(recent) >= limit:
-                waits.append(window - (now - recent[limit - 1]))
-        if waits:
-            seconds = max(1, int(max(waits).total_seconds() + 0.999))
-            wait = f"{seconds} segundos" if seconds < 120 else f"{(seconds + 59) // 60} minutos"
-            raise ThrottledError(f"aguarde {wait} para pedir um novo código", retry_after=seconds)
+    # -- one-time codes (esign.requests.codes) ----------------------------------------------------------
+    def issue_code(self, request: SigningRequest, sender: CodeSender, ip: str, ua: str) -> None:
+        """Send a fresh 6-digit code, recorded ``code_sent`` only once the relay accepted it (see ``OneTimeCodes``)."""
+        self._check_open(request)
+        self._codes.issue(request, sender, ip, ua)
 
     def check_code(self, request: SigningRequest, code: str, ip: str, ua: str) -> None:
-        """Confirm the newest code: 5 wrong tries burn it, it expires after 5 minutes, it works only once."""
+        """Confirm the newest accepted code; the request becomes verified for 15 minutes."""
         self._check_open(request)
-        now = self.now()
-        with self.engine.connect() as conn:
-            row = conn.execute(select(signing_codes).where(signing_codes.c.request_id == request.id)
-                               .order_by(signing_codes.c.sequence.desc()).limit(1)).first()
-        if row is None or row.used_at is not None:
-            raise CodeError("solicite um novo código", reason="code_missing")
-        if row.failures >= CODE_MAX_FAILURES:
-            raise CodeError("muitas tentativas erradas; solicite um novo código", reason="code_burned")
-        if now >= as_utc(row.expires_at):
-            raise CodeError("o código expirou; solicite um novo código", reason="code_expired")
-        candidate = code.strip()
-        expected = row.code_hmac
-        given = self._code_hmac(request.id, candidate) if re.fullmatch(r"\d{6}", candidate) else ""
-        if not hmac.compare_digest(expected.encode(), given.encode()):
-            self._code_failed(request, row.id, ip, ua)
-        with self.engine.begin() as conn:
-            used = conn.execute(signing_codes.update()
-                                .where(signing_codes.c.id == row.id, signing_codes.c.used_at.is_(None),
-                                       signing_codes.c.failures < CODE_MAX_FAILURES)
-                                .values(used_at=now))
-            if used.rowcount != 1:
-                raise CodeError("solicite um novo código", reason="code_missing")
-            conn.execute(signing_requests.update().where(signing_requests.c.id == request.id)
-                         .values(verified_at=now))
-        self.ledger.log(request.document_id, "code_verified",
-                        self.event_info(request, ip, ua, request.masked_destination))
-
-    def _code_failed(self, request: SigningRequest, code_id: int, ip: str, ua: str) -> NoReturn:
-        with self.engine.begin() as conn:
-            result = conn.execute(signing_codes.update()
-                                  .where(signing_codes.c.id == code_id, signing_codes.c.failures < CODE_MAX_FAILURES)
-                                  .values(failures=signing_codes.c.failures + 1))
-            failures = conn.execute(select(signing_codes.c.failures).where(signing_codes.c.id == code_id)).scalar_one()
-        if result.rowcount != 1:
-            raise CodeError("muitas tentativas erradas; solicite um novo código", reason="code_burned")
-        self.ledger.log(request.document_id, "code_failed",
-                        self.event_info(request, ip, ua, f"tentativa {failures} de {CODE_MAX_FAILURES}"))
-        left = CODE_MAX_FAILURES - failures
-        if left <= 0:
-            raise CodeError("muitas tentativas erradas; solicite um novo código", reason="code_burned")
-        raise CodeError(f"código incorreto; restam {left} tentativas", reason="code_invalid", tries_left=left)
+        self._codes.check(request, code, ip, ua)
 
     def is_verified(self, request: SigningRequest) -> bool:
         """A code was confirmed for this request less than 15 minutes ago (read fresh from the database)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
 from xml.sax.saxutils import escape
@@ -117,10 +117,27 @@ def _grid(rows: list[tuple[str, str]], width: float) -> Table:
     return table
 
 
+def _compact_views(events: tuple[AuditEvent, ...]) -> list[AuditEvent]:
+    """The trail in time order with each run of ``viewed`` events from one client (actor, channel, IP, browser)
+    folded into one row saying how many and until when: a client reloading the page 400 times is one line."""
+    def client(e: AuditEvent) -> tuple[str, ...]:
+        return e.action, e.actor, e.channel, e.ip, e.user_agent
+
+    rows: list[tuple[AuditEvent, int, datetime]] = []
+    for ev in sorted(events, key=lambda e: utc_text(e.at, seconds=True)):
+        last = rows[-1][0] if rows else None
+        if last is not None and ev.action == "viewed" and client(ev) == client(last):
+            rows[-1] = (last, rows[-1][1] + 1, ev.at)
+        else:
+            rows.append((ev, 1, ev.at))
+    return [ev if n == 1 else replace(ev, detail=" · ".join(x for x in (
+        ev.detail, f"{n} aberturas, a última em {utc_text(until, seconds=True)}") if x)) for ev, n, until in rows]
+
+
 def _events_table(events: tuple[AuditEvent, ...], width: float) -> Table:
     head = [_fixed(t, "head") for t in ("Data/hora (UTC)", "Ação", "Ator", "Canal", "IP", "Navegador / detalhe")]
     rows: list[list[Flowable]] = [head]
-    for ev in sorted(events, key=lambda e: utc_text(e.at, seconds=True)):
+    for ev in _compact_views(events):
         extra = " · ".join(x for x in (clean(ev.user_agent, 500), clean(ev.detail, 300)) if x)
         rows.append([_p(utc_text(ev.at, seconds=True), "cell"), _fixed(clean(ev.action, 80), "cell"),
                      _p(ev.actor, "cell", 160), _fixed(clean(CHANNEL_LABELS.get(ev.channel, ev.channel), 40), "cell"),
