@@ -48,7 +48,7 @@ def test_completed_document_is_authentic(core_ws: Workspace, completed: tuple[st
     sig = result.signatures[0]
     assert sig.intact and sig.valid and sig.trusted and sig.covers_entire_file and sig.certified
     assert sig.revision == 0 and sig.timestamp is not None and result.trusted_time == sig.timestamp
-    assert "Helena Duarte Vasconcelos" in sig.signer
+    assert sig.signer == "Helena Duarte Vasconcelos (Aurora Serviços Digitais Ltda.)"  # no English labels
 
 
 def test_offline_verdict_says_what_it_could_not_check(core_ws: Workspace, completed: tuple[str, Path]) -> None:

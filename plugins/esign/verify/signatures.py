@@ -177,7 +177,7 @@ def _check_one(sig: EmbeddedPdfSignature, data: bytes, revisions: Revisions | No
     trusted_time = (stamp.timestamp.isoformat() if stamp is not None and stamp.intact and stamp.valid
                     and stamp.trusted else None)
     return SignatureCheck(
-        field=name, signer=status.signing_cert.subject.human_friendly if status.signing_cert is not None else "",
+        field=name, signer=_signer_name(status.signing_cert),
         signed_at=status.signer_reported_dt.isoformat() if status.signer_reported_dt else None,
         intact=bool(status.intact), valid=bool(status.valid), trusted=bool(status.trusted),
         covers_entire_file=placement.covers_to_end,
@@ -201,6 +201,16 @@ def _validate(sig: EmbeddedPdfSignature, contexts: Callable[[datetime | None], V
     earlier = validate_pdf_signature(sig, then, then, skip_diff=True)
     proven = earlier.timestamp_validity is not None and earlier.timestamp_validity.trusted
     return earlier if earlier.trusted and proven else status
+
+
+def _signer_name(cert: asn1_x509.Certificate | None) -> str:
+    """"Name (Organization)" from the certificate's subject: no attribute labels, which are English."""
+    if cert is None:
+        return ""
+    subject = cert.subject.native
+    names = [subject.get("common_name"), subject.get("organization_name")]
+    common, organization = (", ".join(v) if isinstance(v, list) else str(v or "") for v in names)
+    return f"{common} ({organization})" if common and organization else common or organization
 
 
 def _placement(data: bytes, revisions: Revisions | None, name: str, ref: Ref | None) -> Placement:
