@@ -1,8 +1,9 @@
 """Why a verdict is what it is: stable machine codes with parameters, and their English source text.
 
 The JSON output carries ``code`` and ``params``; people read :func:`describe` through the translation catalogue
-at the edge (the CLI's human output, the verification pages). Codes never change meaning; new situations get
-new codes.
+at the edge (the CLI's human output, the verification pages). A ``detail`` param (a library's own message, in
+English) is for the JSON and the logs only: no human text shows it. Codes never change meaning; new situations
+get new codes.
 """
 
 from __future__ import annotations
@@ -50,17 +51,17 @@ MESSAGES: dict[str, str] = {
                           "not consulted)"),
     "offline_unsigned": N_("without the ledger, an unsigned file cannot be told apart from a forgery"),
     # signatures (cryptography and trust)
-    "signature_unreadable": N_("signature %(field)s cannot be validated (%(detail)s)"),
+    "signature_unreadable": N_("signature %(field)s cannot be validated: its dictionary or its CMS is malformed"),
     "signature_bytes_changed": N_("signature %(field)s: the signed bytes were changed"),
     "signature_invalid": N_("signature %(field)s: the signature value is invalid"),
     "signer_not_trusted": N_("signature %(field)s: the signer is not trusted by the company CA"),
     # structure (ISO 32000-2 §12.8, ETSI EN 319 142-1)
-    "revisions_unreadable": N_("the file's revisions cannot be read strictly (%(detail)s)"),
+    "revisions_unreadable": N_("the file's revisions cannot be read strictly (cross-reference or trailer malformed)"),
     "bytes_after_last_revision": N_("%(count)s bytes follow the end of the file's last revision"),
     "byte_range_malformed": N_("signature %(field)s: its /ByteRange is not four integers starting at 0"),
     "byte_range_not_at_revision_end": N_("signature %(field)s: its signed range does not end where a revision ends"),
     "signature_dict_missing": N_("signature %(field)s: its signature dictionary is missing from the cross-reference"),
-    "signature_dict_unreadable": N_("signature %(field)s: its signature dictionary cannot be read (%(detail)s)"),
+    "signature_dict_unreadable": N_("signature %(field)s: its signature dictionary cannot be read"),
     "signature_dict_not_in_signed_revision": N_("signature %(field)s: its dictionary is not the one written in the "
                                              "revision it signs"),
     "signature_dict_redefined": N_("signature %(field)s: its dictionary is redefined by a later update"),
