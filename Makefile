@@ -34,7 +34,7 @@ system-deps:
 	bash scripts/system-deps.sh
 
 demo: setup
-	bash scripts/system-deps.sh poppler-utils chromium
+	bash scripts/system-deps.sh poppler-utils libnss3-tools chromium
 	$(RUN)/esign demo
 
 # Translation catalogues: add new msgids from the code and templates (existing translations are kept).

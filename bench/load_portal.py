@@ -42,7 +42,7 @@ from esign.portal.app import create_app  # noqa: E402
 from esign.portal.services import PortalServices, PortalSettings  # noqa: E402
 from esign.requests import SigningRequest, SigningRequests  # noqa: E402
 from esign.store import EventInfo, Ledger, init_schema, make_engine, sha256_hex  # noqa: E402
-from esign.verify import verify_pdf  # noqa: E402
+from esign.verify import verify_untrusted  # noqa: E402
 
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 #: The events one client's signing must leave, each exactly once.
@@ -133,7 +133,8 @@ def build_portal(workdir: Path, clients: int) -> tuple[PortalServices, list[Link
     codes = MemoryCodes()
     settings = PortalSettings(public_url="http://127.0.0.1", documents_dir=documents, cache_dir=workdir / "cache",
                               company_name="Carga Ltda", uploads_per_minute=10**6, code_posts_per_minute=10**6)
-    services = PortalServices(ledger=ledger, requests=requests, sender=codes, settings=settings, verify=verify_pdf)
+    services = PortalServices(ledger=ledger, requests=requests, sender=codes, settings=settings,
+                              verify=verify_untrusted)
     return services, links, codes
 
 

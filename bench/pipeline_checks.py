@@ -66,8 +66,8 @@ def verify_sample(ws: Workspace, size: int, seed: int = 1) -> dict[str, Any]:
         path = ws.version_path("final", doc_id)
         verdict = verify_pdf(path.read_bytes(), ws.ledger, ws.trust_roots)
         if not verdict.authentic:
-            failures.append(f"{doc_id}: verify_pdf {verdict.status}: {'; '.join(verdict.reasons)}")
-        problem = pdfsig_problem(path) if pdfsig else None
+            failures.append(f"{doc_id}: verify_pdf {verdict.status}: {'; '.join(verdict.reason_texts())}")
+        problem = pdfsig_problem(path, ws.trust_roots) if pdfsig else None
         if problem:
             failures.append(f"{doc_id}: pdfsig: {problem}")
     return {"sampled": len(sample), "pdfsig": pdfsig, "failures": failures}

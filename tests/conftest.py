@@ -31,17 +31,22 @@ from tests.support import PROJECT_DIR, TEST_PASSPHRASE  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def core_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """Settings of an isolated workdir with the project's templates and company file, and keys made once."""
+def core_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """Settings of an isolated workdir with the project's templates and company file, keys made once, and the
+    demo time-stamping authority served over HTTP on loopback (every final seal asks it for its timestamp)."""
     from esign.company import load_company
     from esign.signing import init_keys
+    from esign.signing.tsa import TSA_P12_NAME, TimeStampAuthority, load_tsa_identity
+    from esign.signing.tsa_server import TsaServer
 
     workdir = tmp_path_factory.mktemp("esign-home")
     settings = Settings.from_env({"ESIGN_HOME": str(workdir)}, project_dir=PROJECT_DIR)
     company = load_company(settings.company_file)
     init_keys(settings.keys_dir, TEST_PASSPHRASE, company_name=company.party.name,
               director_name=company.director_name, director_title=company.director_title)
-    return settings
+    authority = TimeStampAuthority(load_tsa_identity(settings.keys_dir / TSA_P12_NAME, TEST_PASSPHRASE))
+    with TsaServer(authority) as tsa:
+        yield Settings.from_env({"ESIGN_HOME": str(workdir), "ESIGN_TSA_URL": tsa.url}, project_dir=PROJECT_DIR)
 
 
 @pytest.fixture(scope="session")

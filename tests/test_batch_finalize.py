@@ -157,3 +157,19 @@ def test_sealed_files_that_cannot_be_made_durable_are_not_recorded(core_ws: Work
     assert all(core_ws.ledger.version(i, "final") is None for i in ids)
     monkeypatch.setattr(batch_finalize, "sync_files", real)
     assert sorted(finalize_documents(core_ws, ids, _evidence_of).completed) == sorted(ids)
+
+
+def test_an_unavailable_tsa_stops_the_group_and_fails_no_document(core_ws: Workspace) -> None:
+    """The timestamp authority down is not the documents' fault: they stay client_signed for the next run."""
+    from dataclasses import replace
+
+    from esign.errors import SealUnavailableError
+    from tests.support import TEST_PASSPHRASE
+
+    first, second = _client_signed(core_ws, "fin-tsa-", 2)
+    down = Workspace(replace(core_ws.settings, tsa_url="http://127.0.0.1:9/"), passphrase=TEST_PASSPHRASE)
+    with pytest.raises(SealUnavailableError, match="cannot be reached"):
+        finalize_documents(down, [first, second], _evidence_of)
+    assert [core_ws.ledger.get(i).stage for i in (first, second)] == [Stage.CLIENT_SIGNED] * 2
+    assert not core_ws.version_path("final", first).exists()
+    assert sorted(finalize_documents(core_ws, [first, second], _evidence_of).completed) == sorted([first, second])

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from esign.batch_documents import RECORD_EVERY
-from esign.errors import EsignError, SigningError
+from esign.errors import EsignError, SealUnavailableError, SigningError
 from esign.model import AuditEvent, ClientEvidence, Party, Stage
 from esign.signing import CompletionInfo, finalize_document
 from esign.store import DocumentRecord, StoredFile, sha256_hex
@@ -72,6 +72,8 @@ def _finalize_group(ws: Workspace, records: Sequence[DocumentRecord], evidence_f
             try:
                 pending.append(_seal_one(ws, record, evidence.get(record.id), originals.get(record.id),
                                          signed.get(record.id), trails.get(record.id, [])))
+            except SealUnavailableError:  # the TSA or revocation data, not the document: stop, a later run seals it
+                raise
             except EsignError as exc:
                 outcome.failed[record.id] = exc
                 continue

@@ -28,6 +28,9 @@ class Settings:
     pkcs12_path: Path
     ca_cert_path: Path
     public_url: str
+    tsa_url: str = ""  # RFC 3161 over HTTP; empty: the demo authority in keys_dir
+    tsa_ca_path: Path | None = None  # the TSA's root when the company CA did not issue it (verification trusts it)
+    crl_path: Path | None = None  # the company CA's current CRL; None: the demo CA's, beside its certificate
 
     @property
     def documents_dir(self) -> Path:
@@ -43,6 +46,9 @@ class Settings:
         public_url = env.get("ESIGN_PUBLIC_URL", "http://127.0.0.1:8080").rstrip("/")
         if not public_url.startswith(("http://", "https://")):
             raise ConfigError(f"ESIGN_PUBLIC_URL: must start with http:// or https:// (got {public_url!r})")
+        tsa_url = env.get("ESIGN_TSA_URL", "").strip()
+        if tsa_url and not tsa_url.startswith(("http://", "https://")):
+            raise ConfigError("ESIGN_TSA_URL: must start with http:// or https://")
         return cls(
             workdir=workdir,
             database_url=url,
@@ -54,6 +60,9 @@ class Settings:
             pkcs12_path=Path(env.get("ESIGN_PKCS12_FILE", keys_dir / "director.p12")),
             ca_cert_path=Path(env.get("ESIGN_CA_CERT_FILE", keys_dir / "company-ca.pem")),
             public_url=public_url,
+            tsa_url=tsa_url,
+            tsa_ca_path=Path(env["ESIGN_TSA_CA_FILE"]) if env.get("ESIGN_TSA_CA_FILE") else None,
+            crl_path=Path(env["ESIGN_CRL_FILE"]) if env.get("ESIGN_CRL_FILE") else None,
         )
 
     def verify_url(self, document_id: str) -> str:
@@ -89,3 +98,12 @@ def link_secret(environ: Mapping[str, str] | None = None) -> bytes:
     if len(secret) < 32:
         raise ConfigError("ESIGN_LINK_SECRET: must be at least 32 characters long")
     return secret
+
+
+def tsa_credentials(environ: Mapping[str, str] | None = None) -> tuple[str, str] | None:
+    """HTTP basic credentials for the TSA (``ESIGN_TSA_USERNAME`` + ``ESIGN_TSA_PASSWORD[_FILE]``), if any."""
+    env = os.environ if environ is None else environ
+    user = env.get("ESIGN_TSA_USERNAME", "")
+    if not user:
+        return None
+    return user, _secret("ESIGN_TSA_PASSWORD", "the TSA password of ESIGN_TSA_USERNAME", environ).decode()

@@ -35,6 +35,11 @@ class SigningError(EsignError):
     """A signature could not be applied."""
 
 
+class SealUnavailableError(EsignError):
+    """Something a final seal needs is unavailable for now (the timestamp authority, current revocation data):
+    nothing was sealed, the document keeps its stage, and a later run seals it."""
+
+
 class VerifyError(EsignError):
     """A file could not be examined at all (not a verdict: verdicts are results)."""
 

@@ -6,10 +6,12 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -63,21 +65,13 @@ class Site:
         return self.requests.link_for(request, self.base_url), request
 
 
-@pytest.fixture
-def site(engine: Engine, tmp_path: Path) -> Iterator[Site]:
+@contextmanager
+def serving(build: Callable[[str], Any]) -> Iterator[str]:
+    """Serve the app ``build(base_url)`` returns with uvicorn on a loopback port; yields the base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    ledger = Ledger(engine)
-    service = SigningRequests(engine, ledger, secrets.token_bytes(32))
-    recorder = CodeRecorder()
-    documents_dir = tmp_path / "documents"
-    documents_dir.mkdir()
-    settings = PortalSettings(public_url=base_url, documents_dir=documents_dir, cache_dir=tmp_path / "cache",
-                              company_name="Acme Serviços Ltda")
-    app = create_app(PortalServices(ledger=ledger, requests=service, sender=recorder, settings=settings,
-                                    verify=verify_pdf))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(build(base_url), log_level="warning", access_log=False, lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -86,11 +80,29 @@ def site(engine: Engine, tmp_path: Path) -> Iterator[Site]:
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.05)
     try:
-        yield Site(base_url, ledger, service, recorder, documents_dir)
+        yield base_url
     finally:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+@pytest.fixture
+def site(engine: Engine, tmp_path: Path) -> Iterator[Site]:
+    ledger = Ledger(engine)
+    service = SigningRequests(engine, ledger, secrets.token_bytes(32))
+    recorder = CodeRecorder()
+    documents_dir = tmp_path / "documents"
+    documents_dir.mkdir()
+
+    def build(base_url: str) -> Any:
+        settings = PortalSettings(public_url=base_url, documents_dir=documents_dir, cache_dir=tmp_path / "cache",
+                                  company_name="Acme Serviços Ltda")
+        return create_app(PortalServices(ledger=ledger, requests=service, sender=recorder, settings=settings,
+                                         verify=verify_pdf))
+
+    with serving(build) as base_url:
+        yield Site(base_url, ledger, service, recorder, documents_dir)
 
 
 @pytest.fixture(scope="module")

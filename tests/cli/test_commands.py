@@ -90,7 +90,7 @@ def test_core_pipeline_and_access_commands(home: Pipe, tmp_path: Path, monkeypat
     client_declines(home.services, sent[1].id)
     collect.finalize_documents(home.services, [sent[0].id])
     final = home.ws.version_path("final", sent[0].id)
-    assert esign("verify", str(final)) == EXIT_OK and "AUTHENTIC" in capsys.readouterr().out
+    assert esign("verify", str(final)) == EXIT_OK and "DOCUMENTO AUTÊNTICO" in capsys.readouterr().out
 
     assert esign("status") == EXIT_OK
     out = capsys.readouterr().out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,6 +25,11 @@ from reportlab.pdfgen.canvas import Canvas
 
 from esign.model import SignatureSlot
 from esign.signing import KeyPaths, PdfSealer, SigningIdentity, init_keys, load_identity
+from esign.signing.ltv import ValidationDataCache, demo_crl_source
+from esign.signing.pades import LongTerm
+from esign.signing.timestamps import HttpTimeStamper
+from esign.signing.tsa import TimeStampAuthority, load_tsa_identity
+from esign.signing.tsa_server import TsaServer
 
 PASSPHRASE = b"correct horse battery staple"
 DOC_ID = "DOC-2026-000123"
@@ -48,8 +53,23 @@ def identity(keys: KeyPaths) -> SigningIdentity:
 
 
 @pytest.fixture(scope="session")
-def sealer(identity: SigningIdentity) -> PdfSealer:
-    return PdfSealer(identity)
+def tsa(keys: KeyPaths) -> Iterator[TsaServer]:
+    """The demo time-stamping authority of these keys, served over HTTP on loopback."""
+    with TsaServer(TimeStampAuthority(load_tsa_identity(keys.tsa_p12, PASSPHRASE))) as server:
+        yield server
+
+
+def long_term_for(identity: SigningIdentity, keys: KeyPaths, url: str) -> LongTerm:
+    """What a worker's final seals use: the TSA at ``url`` and the demo CA's revocation list."""
+    assert identity.ca_cert is not None
+    timestamper = HttpTimeStamper(url)
+    crls = demo_crl_source(keys.crl.parent, PASSPHRASE)
+    return LongTerm(timestamper, ValidationDataCache(identity, timestamper, [identity.ca_cert], crls))
+
+
+@pytest.fixture(scope="session")
+def sealer(identity: SigningIdentity, keys: KeyPaths, tsa: TsaServer) -> PdfSealer:
+    return PdfSealer(identity, lambda: long_term_for(identity, keys, tsa.url))
 
 
 def make_pdf(pages: int = 2, document_id: str = DOC_ID) -> bytes:

@@ -7,16 +7,26 @@ import hashlib
 import io
 import subprocess
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from PIL import Image
+from pyhanko.keys.internal import translate_pyca_cryptography_cert_to_asn1
+from pyhanko.pdf_utils.reader import PdfFileReader as PyHankoReader
+from pyhanko.sign.fields import MDPPerm
+from pyhanko.sign.validation import DocumentSecurityStore, read_certification_data, validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
+from pyhanko_certvalidator import ValidationContext
 from pypdf import PdfReader
+from pypdf.generic import IndirectObject
 
 from esign.errors import SigningError, ValidationError
 from esign.model import AuditEvent, ClientEvidence, Party
-from esign.signing import SEAL_FIELD, CompletionInfo, PdfSealer, company_sign, finalize_document
+from esign.signing import SEAL_FIELD, CompletionInfo, PdfSealer, SigningIdentity, company_sign, finalize_document
+from esign.signing.tsa import DEMO_POLICY
+from esign.verify.poppler import pdfsig_output, pdfsig_problem
+from esign.verify.revisions import read_revisions
 
 from .conftest import DOC_ID, SIGNED_AT, SLOTS, HankoResult, make_pdf
 
@@ -203,8 +213,77 @@ def test_many_events_and_no_events(sealer: PdfSealer, case: Case,
     assert len(PdfReader(io.BytesIO(none)).pages) == 3
 
 
-def test_final_file_is_the_company_signed_file_plus_one_update(case: Case) -> None:
-    """Nothing of the company-signed file is rewritten: its bytes are the final file's first revision."""
-    assert case.final.startswith(case.company_signed)
-    update = case.final[len(case.company_signed):]
-    assert update.count(b"startxref") == 1  # block, certificate and seal in one incremental update
+
+# -- the seal worth keeping: one revision, certified, timestamped, with its validation data --------------------
+def test_final_file_is_one_revision_without_orphans(case: Case) -> None:
+    """Written afresh: no earlier revision to roll back to, and every object in the file is used."""
+    revisions = read_revisions(case.final).revisions
+    assert len(revisions) == 1 and revisions[0].end == len(case.final)
+    reader = PdfReader(io.BytesIO(case.final))
+    reachable: set[int] = set()
+    todo: list[object] = [reader.trailer.get("/Root"), reader.trailer.get("/Info")]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, IndirectObject):
+            if item.idnum in reachable:
+                continue
+            reachable.add(item.idnum)
+            item = item.get_object()
+        if isinstance(item, dict):
+            todo.extend(item.values())
+        elif isinstance(item, list):
+            todo.extend(item)
+    assert set(revisions[0].defined) == reachable
+    company_cms = case.company_signed[case.company_signed.rindex(b"/Contents <") + 11:][:64]
+    assert company_cms not in case.final  # the company's signature dictionary is gone, not orphaned
+
+
+def test_seal_is_a_certification_that_permits_no_change(case: Case) -> None:
+    reader = PyHankoReader(io.BytesIO(case.final))
+    certification = read_certification_data(reader)
+    assert certification is not None and certification.permission is MDPPerm.NO_CHANGES
+    seal = reader.embedded_signatures[0]
+    assert seal.docmdp_level is MDPPerm.NO_CHANGES
+    assert reader.root["/Perms"].raw_get("/DocMDP").idnum == seal.sig_field.raw_get("/V").idnum
+
+
+def test_seal_carries_a_trusted_rfc3161_timestamp(case: Case, identity: SigningIdentity) -> None:
+    assert identity.ca_cert is not None
+    seal = PyHankoReader(io.BytesIO(case.final)).embedded_signatures[0]
+    context = ValidationContext(trust_roots=[translate_pyca_cryptography_cert_to_asn1(identity.ca_cert)])
+    status = validate_pdf_signature(seal, context, context)
+    stamp = status.timestamp_validity
+    assert stamp is not None and stamp.intact and stamp.valid and stamp.trusted
+    assert abs(stamp.timestamp - datetime.now(UTC)) < timedelta(minutes=10)
+    token = seal.signer_info["unsigned_attrs"][0]["values"][0]
+    tst_info = token["content"]["encap_content_info"]["content"].parsed
+    assert tst_info["policy"].dotted == DEMO_POLICY and "TSA" in stamp.signing_cert.subject.human_friendly
+
+
+def test_validation_data_alone_validates_with_revocation_required(case: Case, identity: SigningIdentity) -> None:
+    """B-LT: the DSS holds the chain and the CA's CRL; nothing fetched, revocation checking mandatory."""
+    assert identity.ca_cert is not None
+    reader = PyHankoReader(io.BytesIO(case.final))
+    dss = DocumentSecurityStore.read_dss(reader)
+    subjects = {c.subject.human_friendly for c in dss.load_certs()}
+    assert any("Maria Souza" in s for s in subjects) and any("TSA" in s for s in subjects)
+    assert len(dss.crls) == 1
+    context = dss.as_validation_context({
+        "trust_roots": [translate_pyca_cryptography_cert_to_asn1(identity.ca_cert)], "allow_fetching": False,
+        "revocation_mode": "require"})
+    status = validate_pdf_signature(reader.embedded_signatures[0], context, context)
+    assert status.bottom_line and status.trusted and status.timestamp_validity is not None
+    assert status.timestamp_validity.trusted
+    bare = ValidationContext(trust_roots=[translate_pyca_cryptography_cert_to_asn1(identity.ca_cert)],
+                             allow_fetching=False, revocation_mode="require", crls=[])
+    assert not validate_pdf_signature(reader.embedded_signatures[0], bare, bare).trusted  # the DSS is what does it
+
+
+def test_pdfsig_trusts_the_seal_with_the_company_ca(case: Case, identity: SigningIdentity, tmp_path: Path) -> None:
+    assert identity.ca_cert is not None
+    path = tmp_path / "final.pdf"
+    path.write_bytes(case.final)
+    report = pdfsig_output(path, [identity.ca_cert])
+    assert "Certificate Validation: Certificate is Trusted." in report, report
+    assert "Total document signed" in report and "Signature is Valid." in report
+    assert pdfsig_problem(path, [identity.ca_cert]) is None

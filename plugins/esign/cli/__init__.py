@@ -1,6 +1,7 @@
 """The ``esign`` command line: the only place where errors become messages and exit codes.
 
-Exit codes: 0 success, 1 a failure or a negative verdict, 2 a usage or configuration error.
+Exit codes: 0 success, 1 a failure or a negative verdict, 2 a usage or configuration error; ``esign verify`` also
+uses 3 (incomplete: an earlier version) and 4 (unknown), see :mod:`esign.cli.verify_command`.
 """
 
 from __future__ import annotations

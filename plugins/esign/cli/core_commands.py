@@ -7,7 +7,7 @@ import json
 from dataclasses import fields
 from typing import Any
 
-from esign.cli import EXIT_FAIL, EXIT_OK, UsageError
+from esign.cli import EXIT_OK
 from esign.config import Settings, key_passphrase
 from esign.workspace import workspace_for
 
@@ -31,11 +31,9 @@ def register(sub: Any) -> None:
     db_sub.add_parser("upgrade", help="apply the ledger's schema migrations up to head (safe to run twice)"
                       ).set_defaults(handler=_db_upgrade)
 
-    verify = sub.add_parser("verify", help="is this PDF authentic, altered or unknown?")
-    verify.add_argument("file", help="the PDF to check")
-    verify.add_argument("--json", action="store_true", help="print the result as JSON")
-    verify.add_argument("--offline", action="store_true", help="judge by the signatures only, without the ledger")
-    verify.set_defaults(handler=verify_file)
+    from esign.cli import verify_command
+
+    verify_command.register(sub)
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
@@ -76,31 +74,3 @@ def db_init(_args: argparse.Namespace) -> int:
     workspace_for(settings).ledger.stage_counts()  # touching the ledger creates the schema
     print(f"ledger ready at {settings.database_url.split('@')[-1]}")
     return EXIT_OK
-
-
-def verify_file(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from esign.verify import verify_pdf
-
-    path = Path(args.file)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
-    ws = workspace_for()
-    result = verify_pdf(data, None if args.offline else ws.ledger, ws.trust_roots)
-    if args.json:
-        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
-    else:
-        print(f"{result.status.upper()}: {path}")
-        print(f"  document: {result.document_id or '-'}" + (f" ({result.title})" if result.title else ""))
-        if result.version:
-            print(f"  version:  {result.version}, document stage {result.stage}")
-        print(f"  sha256:   {result.sha256}")
-        for check in result.signatures:
-            verdict = "ok" if check.ok else "NOT OK"
-            print(f"  signature {check.field}: {verdict} — {check.signer} at {check.signed_at}")
-        for reason in result.reasons:
-            print(f"  - {reason}")
-    return EXIT_OK if result.authentic else EXIT_FAIL

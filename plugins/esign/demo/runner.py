@@ -14,10 +14,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from esign.demo import environment
 from esign.demo.inbox import Inbox
 from esign.errors import EsignError
+
+if TYPE_CHECKING:
+    from esign.signing.tsa_server import TsaServer
 
 Echo = Callable[[str], None]
 #: What ten demo clients do: seven sign, one declines, two never open the link.
@@ -95,9 +99,12 @@ def run_demo(deals: int, workdir: Path, project_dir: Path, echo: Echo = print, s
     settings = Settings.from_env()
     ws = workspace_for(settings)
     timer = StepTimer()
+    tsa: TsaServer | None = None
     try:
         with timer.step("keys and demo data", echo) as count:
             _ensure_keys(ws, echo)
+            tsa = _start_tsa(ws)
+            echo(f"    demo time-stamping authority (RFC 3161) at {tsa.url}")
             from esign.crm.seed import seed_demo
 
             summary = seed_demo(ws.engine, deals, rng_seed=seed)
@@ -134,6 +141,8 @@ def run_demo(deals: int, workdir: Path, project_dir: Path, echo: Echo = print, s
             count[0] = len(reports)
     finally:
         mail.stop()
+        if tsa is not None:
+            tsa.stop()
     return DemoResult(workdir=workdir, stages=ws.ledger.stage_counts(), crm_stages=_crm_stages(ws),
                       quarantine=_quarantine(ws), completed=completed, verified=verified, timings=timer.rows,
                       client_actions=actions, reports=reports, rules_fired=_rules_fired(ws))
@@ -157,13 +166,28 @@ def _stderr_to(path: Path) -> Iterator[None]:
 def _ensure_keys(ws, echo: Echo) -> None:  # type: ignore[no-untyped-def]
     from esign.config import key_passphrase
     from esign.signing import init_keys
+    from esign.signing.tsa import TSA_P12_NAME
 
-    if ws.settings.pkcs12_path.exists():
+    if ws.settings.pkcs12_path.exists() and (ws.settings.keys_dir / TSA_P12_NAME).exists():
         return
     company = ws.company
+    # demo keys from before the demo TSA existed are replaced (the demo's documents are made anew each run)
     init_keys(ws.settings.keys_dir, key_passphrase(), company_name=company.party.name,
-              director_name=company.director_name, director_title=company.director_title)
-    echo(f"    created the demo company CA and {company.director_name}'s certificate in {ws.settings.keys_dir}")
+              director_name=company.director_name, director_title=company.director_title, force=True)
+    echo(f"    created the demo company CA, {company.director_name}'s certificate and the demo TSA's in "
+         f"{ws.settings.keys_dir}")
+
+
+def _start_tsa(ws) -> TsaServer:  # type: ignore[no-untyped-def]
+    """The demo TSA over HTTP on loopback; the DAG runs (child processes) seal through it (ESIGN_TSA_URL)."""
+    from esign.config import key_passphrase
+    from esign.signing.tsa import TSA_P12_NAME, TimeStampAuthority, load_tsa_identity
+    from esign.signing.tsa_server import TsaServer
+
+    identity = load_tsa_identity(ws.settings.keys_dir / TSA_P12_NAME, key_passphrase())
+    server = TsaServer(TimeStampAuthority(identity)).start()
+    os.environ["ESIGN_TSA_URL"] = server.url
+    return server
 
 
 def _stage_line(ws) -> str:  # type: ignore[no-untyped-def]
@@ -216,15 +240,17 @@ def _signer_name(ws, record, fallback: str) -> str:  # type: ignore[no-untyped-d
 
 
 def _verify_completed(ws) -> tuple[list[Path], int]:  # type: ignore[no-untyped-def]
+    """Each completed PDF as ``esign verify`` sees it (sandboxed, exit code 0 = authentic) and as pdfsig does
+    (valid, the whole file, the company CA trusted)."""
     from esign.model import Stage
-    from esign.verify import verify_pdf
+    from esign.verify import verify_untrusted
     from esign.verify.poppler import pdfsig_problem
 
     paths = [ws.version_path("final", r.id) for r in ws.ledger.list_by_stage(Stage.COMPLETED, limit=100_000)]
     ok = 0
     for path in paths:
-        result = verify_pdf(path.read_bytes(), ws.ledger, ws.trust_roots)
-        if result.authentic and pdfsig_problem(path) is None:
+        verdict = verify_untrusted(path.read_bytes(), ws.ledger, ws.trust_roots)
+        if verdict.exit_code == 0 and pdfsig_problem(path, ws.trust_roots) is None:
             ok += 1
     return paths, ok
 

@@ -5,6 +5,9 @@
 - ``bitrix24_default`` (Connection): the Bitrix24 inbound webhook, as extra ``webhook_url``, or the URL as
   password, or host + login (user ID) + password (code); extras ``burst``/``rate`` set the client's limits.
   Without the Connection, ``ESIGN_BITRIX24_WEBHOOK`` applies.
+- ``esign_tsa`` (Connection): the RFC 3161 time-stamping authority of final seals, as extra ``url`` or a host that
+  is a URL (or schema + host + port); login/password for HTTP basic authentication. Without the Connection,
+  ``ESIGN_TSA_URL`` applies (and without that, the demo authority in the keys folder).
 - ``esign_pipeline`` (Variable, JSON): overrides of ``config/pipeline.yaml`` for every run.
 - DAG params: overrides for one run; ``null`` keeps the configured value.
 """
@@ -13,7 +16,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+import os
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 from esign.crm.bitrix24.settings import Bitrix24Settings
@@ -62,6 +66,30 @@ def bitrix24_from_connection(conn_id: str = "bitrix24_default") -> Bitrix24Setti
                                             schema=conn.schema, extra=conn.extra_dejson or {})
 
 
+def tsa_from_connection(conn_id: str = "esign_tsa", environ: MutableMapping[str, str] | None = None) -> str | None:
+    """Fill ``ESIGN_TSA_URL`` (and ``ESIGN_TSA_USERNAME``/``ESIGN_TSA_PASSWORD``) from the Connection, when there
+    is one, for the workspace built next; returns the URL, or None (the environment applies as it is)."""
+    from airflow.sdk import BaseHook
+
+    env = os.environ if environ is None else environ
+    try:
+        conn = BaseHook.get_connection(conn_id)
+    except Exception:  # Airflow raises its own not-found type; any failure means "not configured"
+        log.debug("no Airflow connection %r: the TSA comes from ESIGN_TSA_URL", conn_id)
+        return None
+    extra = conn.extra_dejson or {}
+    host = conn.host or ""
+    url = str(extra.get("url") or (host if host.startswith(("http://", "https://")) else ""))
+    if not url and host:
+        url = f"{conn.schema or 'https'}://{host}{f':{conn.port}' if conn.port else ''}/"
+    if not url:
+        raise ConfigError(f"Airflow Connection {conn_id}: give the TSA's URL as extra 'url' or as the host")
+    env["ESIGN_TSA_URL"] = url
+    if conn.login:
+        env["ESIGN_TSA_USERNAME"], env["ESIGN_TSA_PASSWORD"] = conn.login, conn.password or ""
+    return url
+
+
 def _flag(value: object) -> bool:
     return value is True or str(value).strip().lower() in ("1", "true", "yes")
 
@@ -88,5 +116,6 @@ def pipeline_overrides(params: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def services_from_context(params: Mapping[str, Any] | None) -> Services:
+    tsa_from_connection()
     return services_for(pipeline_overrides(params), smtp=smtp_from_connection(),
                         bitrix24=bitrix24_from_connection())

@@ -194,7 +194,7 @@ def _verify_and_write_back(services: Services, records: list[DocumentRecord], co
             continue
         verdict = verify_pdf(data, ws.ledger, ws.trust_roots)
         if not verdict.authentic:
-            log.warning("document %s: the sealed file does not verify: %s", doc_id, "; ".join(verdict.reasons))
+            log.warning("document %s: the sealed file does not verify: %s", doc_id, "; ".join(verdict.reason_texts()))
             counts["errors"] += 1
             continue
         verified.append((doc_id, "verified", EventInfo(actor="pipeline", detail=f"sha256 {verdict.sha256}")))

@@ -116,7 +116,7 @@ def portal_services(services: Services, *, code_posts_per_minute: int | None = N
 
     from esign.pipeline.messages import OutboxCodeSender
     from esign.portal.security import trusted_proxies
-    from esign.verify import verify_pdf
+    from esign.verify import verify_untrusted
 
     ws = services.ws
     settings = replace(PortalSettings.from_settings(ws.settings, company_name=ws.company.party.name),
@@ -127,5 +127,5 @@ def portal_services(services: Services, *, code_posts_per_minute: int | None = N
         settings = replace(settings, uploads_per_minute=uploads_per_minute)
     return PortalServices(
         ledger=ws.ledger, requests=services.requests, sender=OutboxCodeSender(services),
-        settings=settings, verify=verify_pdf, trust_roots=tuple(ws.trust_roots),
+        settings=settings, verify=verify_untrusted, trust_roots=tuple(ws.trust_roots),
     )

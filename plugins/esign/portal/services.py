@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 
@@ -13,24 +13,18 @@ from esign.config import Settings
 from esign.requests import CodeSender, SigningRequests
 from esign.store import Ledger
 
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+if TYPE_CHECKING:
+    from esign.verify import VerificationResult
+
+#: Uploads to /verify: our documents are under 1 MB; a scanned annex might add a few.
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 #: Per client IP and minute, in each process (the per-link limits on codes are in the signing requests).
 UPLOADS_PER_MINUTE = 10
 CODE_POSTS_PER_MINUTE = 30
 
 
-class VerificationLike(Protocol):
-    """The part of ``esign.verify.VerificationResult`` the verify pages use: its plain-data form.
-
-    ``to_dict()`` gives status (authentic | altered | unknown), document_id, sha256, reasons and signatures
-    (each a dict with signer, signed_at, intact, valid, trusted, covers_entire_file, ok).
-    """
-
-    def to_dict(self) -> dict[str, Any]: ...
-
-
-#: ``esign.verify.verify_pdf``: (pdf bytes, ledger, trust roots) -> result.
-VerifyFn = Callable[[bytes, Ledger, Sequence[x509.Certificate]], VerificationLike]
+#: ``esign.verify.verify_untrusted``: (pdf bytes, ledger, trust roots) -> result (examined in a sandbox).
+VerifyFn = Callable[[bytes, Ledger, Sequence[x509.Certificate]], "VerificationResult"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,13 +1,12 @@
 """The final document: company-signed pages + client block + certificate of completion, sealed.
 
-The final file is the company-signed file, byte for byte, followed by one incremental update that draws the
-client's block, appends the certificate pages and adds the seal. The company's PAdES signature cannot stay
-valid under such changes, so its field and widget are dropped from the updated document rather than left
-broken: the seal is the file's only signature and covers every byte; the certificate prints the company-signed
-version's SHA-256, which is also the hash of the file's first revision.
-
-Nothing is re-copied: one pyHanko incremental writer reads only the objects it changes (catalog, page tree,
-the slot page, annotations) and the sealer signs that same writer, so the file is parsed once.
+The changes (the client's block drawn on its page, the certificate pages appended, the company signature's field
+and widget dropped) are made on an incremental writer over the company-signed file, then the resulting document is
+written afresh as a single revision holding only the objects it uses, and sealed there. So the final file has no
+earlier revision to roll back to and no orphaned object (the company's signature dictionary, superseded pages);
+its seal is a certification signature (DocMDP: no changes permitted) and the file's only signature, which a
+compliant viewer requires of a certification signature. The certificate prints the SHA-256 of the company-signed
+version, which the ledger keeps with the file.
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.pdf_utils.writer import _ObjectImporter
+from pyhanko.pdf_utils.writer import _ObjectImporter, copy_into_new_writer
 
 from esign.errors import SigningError
 from esign.model import ClientEvidence, SignatureSlot
@@ -96,6 +95,10 @@ def _append_pages(writer: IncrementalPdfFileWriter, pdf: bytes) -> None:
 
 
 def _set_document_id(writer: IncrementalPdfFileWriter, document_id: str) -> None:
+    """In the Info dictionary, and in the catalog too: the catalog is the first object of the final file, so even
+    a copy cut short still says which document it claims to be (and is judged altered, not unknown)."""
+    writer.root[pdf_name(DOC_ID_KEY)] = generic.TextStringObject(document_id)
+    writer.update_root()  # type: ignore[no-untyped-call]
     info_ref = writer.trailer.raw_get("/Info") if "/Info" in writer.trailer else None
     if isinstance(info_ref, generic.IndirectObject):
         info = info_ref.get_object()  # type: ignore[no-untyped-call]
@@ -123,8 +126,9 @@ def finalize_document(company_signed_pdf: bytes, slots: Sequence[SignatureSlot],
         stamp_incremental(writer, slot.page, overlay)
         _append_pages(writer, certificate)
         _set_document_id(writer, info.document_id)
+        fresh = copy_into_new_writer(writer)  # only what the document uses, as one revision
     except (PdfError, ValueError, KeyError, TypeError, OSError) as exc:
         raise SigningError(f"pdf: cannot build the final document ({exc})") from exc
-    return sealer.sign_writer(writer, SEAL_FIELD, reason="Documento concluído: selo de integridade",
-                              location="", signer_name=info.company.name or info.company_signer_name,
+    return sealer.seal_writer(fresh, SEAL_FIELD, reason="Documento concluído: selo de integridade",
+                              signer_name=info.company.name or info.company_signer_name,
                               signed_at=datetime.now(UTC))

@@ -14,10 +14,12 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from esign.errors import KeysError, ValidationError
 from esign.signing._files import write_private_atomic
+from esign.signing.crl import CRL_NAME, publish_crl
+from esign.signing.tsa import TSA_P12_NAME
 
 P12_NAME = "director.p12"
 CA_CERT_NAME = "company-ca.pem"
@@ -34,6 +36,8 @@ class KeyPaths:
     p12: Path
     ca_cert: Path
     ca_key: Path
+    tsa_p12: Path  # the demo time-stamping authority's key and certificate
+    crl: Path  # the demo CA's revocation list
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,12 +88,11 @@ def _make_ca(key: rsa.RSAPrivateKey, company: str, start: datetime, end: datetim
     )
 
 
-def _make_director(key: rsa.RSAPrivateKey, ca_key: rsa.RSAPrivateKey, ca: x509.Certificate, company: str,
-                   director: str, title: str, start: datetime, end: datetime) -> x509.Certificate:
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, director),
-                      x509.NameAttribute(NameOID.TITLE, title),
-                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, company)])
-    return (
+def _end_entity(name: x509.Name, key: rsa.RSAPrivateKey, ca_key: rsa.RSAPrivateKey, ca: x509.Certificate,
+                start: datetime, end: datetime, time_stamping: bool = False) -> x509.Certificate:
+    """A signing certificate issued by the CA; ``time_stamping`` makes it a TSA's (RFC 3161 §2.3: the critical
+    extended key usage timeStamping, and nothing else)."""
+    builder = (
         x509.CertificateBuilder()
         .subject_name(name).issuer_name(ca.subject).public_key(key.public_key())
         .serial_number(x509.random_serial_number()).not_valid_before(start).not_valid_after(end)
@@ -100,13 +103,39 @@ def _make_director(key: rsa.RSAPrivateKey, ca_key: rsa.RSAPrivateKey, ca: x509.C
                                      decipher_only=False), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
     )
+    if time_stamping:
+        builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+    return builder.sign(ca_key, hashes.SHA256())
+
+
+def _make_director(key: rsa.RSAPrivateKey, ca_key: rsa.RSAPrivateKey, ca: x509.Certificate, company: str,
+                   director: str, title: str, start: datetime, end: datetime) -> x509.Certificate:
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, director),
+                      x509.NameAttribute(NameOID.TITLE, title),
+                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, company)])
+    return _end_entity(name, key, ca_key, ca, start, end)
+
+
+def _make_tsa(key: rsa.RSAPrivateKey, ca_key: rsa.RSAPrivateKey, ca: x509.Certificate, company: str,
+              start: datetime, end: datetime) -> x509.Certificate:
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{company} TSA"[:64]),
+                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, company)])
+    return _end_entity(name, key, ca_key, ca, start, end, time_stamping=True)
+
+
+def _p12_encryption(passphrase: bytes) -> serialization.KeySerializationEncryption:
+    return (serialization.PrivateFormat.PKCS12.encryption_builder()
+            .kdf_rounds(100_000)
+            .key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC)
+            .hmac_hash(hashes.SHA256())
+            .build(passphrase))
 
 
 def init_keys(keys_dir: Path, passphrase: bytes, company_name: str, director_name: str, director_title: str,
               valid_days: int = 825, now: datetime | None = None, force: bool = False) -> KeyPaths:
-    """Create the demo company CA and the director's certificate, stored encrypted with ``passphrase``.
+    """Create the demo company CA, the director's certificate, the demo TSA's certificate and the CA's first CRL;
+    private keys are stored encrypted with ``passphrase``.
 
     Refuses to overwrite existing keys unless ``force`` (losing a key silently would orphan every
     document signed with it).
@@ -118,8 +147,9 @@ def init_keys(keys_dir: Path, passphrase: bytes, company_name: str, director_nam
     _require_text("director_title", director_title)
     if valid_days < 1:
         raise ValidationError("valid_days", f"must be at least 1, got {valid_days}")
-    paths = KeyPaths(p12=keys_dir / P12_NAME, ca_cert=keys_dir / CA_CERT_NAME, ca_key=keys_dir / CA_KEY_NAME)
-    existing = [p.name for p in (paths.p12, paths.ca_cert, paths.ca_key) if p.exists()]
+    paths = KeyPaths(p12=keys_dir / P12_NAME, ca_cert=keys_dir / CA_CERT_NAME, ca_key=keys_dir / CA_KEY_NAME,
+                     tsa_p12=keys_dir / TSA_P12_NAME, crl=keys_dir / CRL_NAME)
+    existing = [p.name for p in (paths.p12, paths.ca_cert, paths.ca_key, paths.tsa_p12) if p.exists()]
     if existing and not force:
         raise KeysError(f"refusing to overwrite existing keys in {keys_dir}: {', '.join(existing)} "
                         "(pass force=True to replace them)")
@@ -130,22 +160,23 @@ def init_keys(keys_dir: Path, passphrase: bytes, company_name: str, director_nam
 
     start = _utc(now) - timedelta(minutes=5)  # tolerate small clock skew between machines
     end = start + timedelta(days=valid_days)
-    ca_key, director_key = _new_key(), _new_key()
+    ca_key, director_key, tsa_key = _new_key(), _new_key(), _new_key()
     ca = _make_ca(ca_key, company_name, start, end)
     cert = _make_director(director_key, ca_key, ca, company_name, director_name, director_title, start, end)
+    tsa = _make_tsa(tsa_key, ca_key, ca, company_name, start, end)
 
-    encryption = (serialization.PrivateFormat.PKCS12.encryption_builder()
-                  .kdf_rounds(100_000)
-                  .key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC)
-                  .hmac_hash(hashes.SHA256())
-                  .build(passphrase))
-    p12 = pkcs12.serialize_key_and_certificates(director_name.encode(), director_key, cert, [ca], encryption)
+    p12 = pkcs12.serialize_key_and_certificates(director_name.encode(), director_key, cert, [ca],
+                                                _p12_encryption(passphrase))
+    tsa_p12 = pkcs12.serialize_key_and_certificates(b"tsa", tsa_key, tsa, [ca], _p12_encryption(passphrase))
     ca_key_pem = ca_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                       serialization.BestAvailableEncryption(passphrase))
     try:
+        paths.crl.unlink(missing_ok=True)  # a CRL of a replaced CA would not verify
         write_private_atomic(paths.ca_key, ca_key_pem)
         write_private_atomic(paths.p12, p12)
+        write_private_atomic(paths.tsa_p12, tsa_p12)
         write_private_atomic(paths.ca_cert, ca.public_bytes(serialization.Encoding.PEM))
+        publish_crl(keys_dir, ca, ca_key, _utc(now))
     except OSError as exc:
         raise KeysError(f"cannot write keys in {keys_dir}: {exc.strerror}") from exc
     return paths

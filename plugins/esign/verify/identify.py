@@ -41,6 +41,8 @@ def claimed_document_id(data: bytes) -> str | None:
             found = DOCUMENT_ID.search(reader.pages[0].extract_text().encode())
             if found:
                 return found.group(0).decode()
+    except MemoryError:  # out of the sandbox's memory: the sandbox says so, not 'unreadable'
+        raise
     except Exception as exc:  # damaged files are expected here; the verdict says so elsewhere
         log.debug("cannot read the document ID from the PDF structure: %s", exc)
     return None
