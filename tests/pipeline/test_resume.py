@@ -70,6 +70,25 @@ def test_a_run_never_approved_joins_the_next_runs_approval(pipe: Pipe) -> None:
     assert send.plan_batches(pipe.services, "run-after") == [], "nothing left for a third run"
 
 
+def test_a_batch_taken_over_before_its_approval_is_left_to_the_run_holding_it(pipe: Pipe) -> None:
+    """Two runs started together: the second takes over the first's fresh batches before the first approved them.
+    The first run's deliver leaves them (no "not approved" failure, nothing signed); the holder finishes them."""
+    first = _prepared(pipe, "run-a")
+    taken = [b for b in send.plan_batches(pipe.services, "run-b") if b["resume"]]
+    assert [b["batch_id"] for b in taken] == [b["batch_id"] for b in first]
+    assert send.approve_run(pipe.services, "run-a", "director:ana") == 0, "run-a holds nothing any more"
+    for batch in first:
+        assert send.deliver_batch(pipe.services, batch)["sign"] == {"handed_over": 1}
+    assert pipe.ws.ledger.stage_counts().get("company_signed", 0) == 0
+    with pytest.raises(EsignError, match="not approved"):  # the holder itself still needs its approval
+        send.deliver_batch(pipe.services, taken[0])
+    send.approve_run(pipe.services, "run-b", "director:bruno")
+    for batch in taken:
+        send.deliver_batch(pipe.services, batch)
+    _nothing_owed(pipe)
+    assert {r.approved_by for r in _batch_rows(pipe).values()} == {"director:bruno"}
+
+
 def test_an_approved_batch_keeps_its_approval_and_is_finished_once(pipe: Pipe) -> None:
     old = _prepared(pipe, "run-a")
     send.approve_run(pipe.services, "run-a", "director:ana")

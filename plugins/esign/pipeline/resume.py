@@ -58,10 +58,11 @@ class OpenBatch:
     updated_at: datetime
     owed: int
 
-    def spec(self) -> dict[str, Any]:
-        """The mapped task input for this batch (``resume``: prepare renders what is missing, creates nothing)."""
+    def spec(self, run_id: str | None = None) -> dict[str, Any]:
+        """The mapped task input for this batch (``resume``: prepare renders what is missing, creates nothing),
+        held by ``run_id`` (None: by whoever holds it when it runs)."""
         return {"batch_id": self.batch_id, "first_id": self.first_id, "last_id": self.last_id,
-                "count": self.planned, "resume": True}
+                "count": self.planned, "resume": True, "run_id": run_id}
 
 
 def _write_back_done(target: str) -> Any:

@@ -42,21 +42,24 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class BatchSpec:
     """A mapped task's whole input: which deals (an ID range) of which run. ``resume``: a batch taken over from an
-    earlier run, whose documents exist already (prepare renders what is missing and creates none)."""
+    earlier run, whose documents exist already (prepare renders what is missing and creates none). ``run_id``: the
+    run that held the batch when it was planned (None: whoever holds it, as collect's catch-up does)."""
 
     batch_id: str
     first_id: int
     last_id: int
     count: int
     resume: bool = False
+    run_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BatchSpec:
+        run_id = data.get("run_id")
         return cls(str(data["batch_id"]), int(data["first_id"]), int(data["last_id"]), int(data["count"]),
-                   bool(data.get("resume", False)))
+                   bool(data.get("resume", False)), None if run_id is None else str(run_id))
 
 
 def _chunks(ids: Iterable[int], size: int) -> Iterator[list[int]]:
@@ -71,12 +74,12 @@ def plan_batches(services: Services, run_id: str) -> list[dict[str, Any]]:
     config = services.config
     services.ws.templates.get(config.template)  # an unknown template fails here, before any deal
     config.stages.validate(services.crm.list_stages())
-    specs = [batch.spec() for batch in resume.take_over(services, run_id)]
+    specs = [batch.spec(run_id) for batch in resume.take_over(services, run_id)]
     limit = config.max_deals or None
     now = datetime.now(UTC)
     for n, ids in enumerate(_chunks(services.crm.iter_deal_ids(config.stages.trigger, limit=limit),
                                     config.batch_size)):
-        spec = BatchSpec(f"{run_id}#{n:05d}", ids[0], ids[-1], len(ids))
+        spec = BatchSpec(f"{run_id}#{n:05d}", ids[0], ids[-1], len(ids), run_id=run_id)
         _record_batch(services, run_id, spec, now)
         specs.append(spec.to_dict())
     log.info("run %s: %d batches (%d taken over from earlier runs)", run_id, len(specs),
@@ -343,11 +346,27 @@ def deliver_batch(services: Services, batch: dict[str, Any]) -> dict[str, dict[s
     so a retry after a failure in any of them resumes there; and Airflow pays for every task instance (a process,
     a DAG file parse, a dozen execution-API calls, the scheduler re-checking its dependencies every loop).
     """
-    signed, busy = _sign_batch(services, BatchSpec.from_dict(batch))
+    spec = BatchSpec.from_dict(batch)
+    if _handed_over(services, spec):
+        return {"sign": {"handed_over": 1}, "dispatch": {}, "crm": {}}
+    signed, busy = _sign_batch(services, spec)
     done = {"sign": signed, "dispatch": dispatch_batch(services, batch), "crm": mark_awaiting(services, batch)}
     if not services.config.dry_run:
         _raise_if_owed(services, BatchSpec.from_dict(batch), done, set(busy))
     return done
+
+
+def _handed_over(services: Services, spec: BatchSpec) -> bool:
+    """True when another run took the batch over after this run planned it and nobody approved it yet: that run's
+    approval covers it and its ``deliver`` finishes it, so this run leaves it instead of failing on "not approved"
+    (two runs started together take over each other's fresh batches)."""
+    if spec.run_id is None:
+        return False
+    row = resume.batch_row(services, spec.batch_id)
+    if row is None or row.run_id == spec.run_id or row.approved_by is not None:
+        return False
+    log.warning("batch %s: taken over by run %s before its approval; left to that run", spec.batch_id, row.run_id)
+    return True
 
 
 def _raise_if_owed(services: Services, spec: BatchSpec, done: dict[str, dict[str, int]], busy: set[str]) -> None:
