@@ -23,8 +23,8 @@ OPEN_ISSUES = [
     "runs writing back the same document at once: the comment is posted again (rows marked *xfail*). Write-backs "
     "idempotent per document (checking the deal's timeline before re-posting) are not in this version.",
     "- Two esign_send runs at once (Airflow's `max_active_runs=1` prevents it; `esign run` does not): the second "
-    "takes over the first one's batches, so the first may fail loudly with 'not approved' on a batch the second "
-    "approves and finishes.",
+    "takes over the first one's fresh batches and the first leaves them to it (the holder approves and finishes "
+    "them); a run may still fail loudly when the other is sending the same batch's invitations at that moment.",
 ]
 MODES = ("same run id", "new run id")
 
