@@ -9,7 +9,9 @@ import pytest
 from esign.crm.bitrix24 import records
 from esign.crm.bitrix24.errors import (
     Bitrix24AuthError,
+    Bitrix24MethodTimeLimitError,
     Bitrix24NotFoundError,
+    Bitrix24PortalDeletedError,
     Bitrix24RateLimitError,
     Bitrix24ServerError,
     classify,
@@ -73,8 +75,10 @@ def test_multi_fields_prefer_work_then_the_first_value() -> None:
     (403, "insufficient_scope", "", Bitrix24AuthError, False),
     (503, "QUERY_LIMIT_EXCEEDED", "Too many requests", Bitrix24RateLimitError, True),
     (429, "QUERY_LIMIT_EXCEEDED", "Too many requests", Bitrix24RateLimitError, True),
-    (429, "OPERATION_TIME_LIMIT", "Method is blocked", Bitrix24RateLimitError, True),
+    (429, "OPERATION_TIME_LIMIT", "Method is blocked", Bitrix24MethodTimeLimitError, True),
+    (None, "OPERATION_TIME_LIMIT", "inside a batch", Bitrix24MethodTimeLimitError, True),
     (500, "INTERNAL_SERVER_ERROR", "Internal server error", Bitrix24ServerError, True),
+    (500, "PORTAL_DELETED", "Portal was deleted", Bitrix24PortalDeletedError, False),
     (None, "INTERNAL_SERVER_ERROR", "inside a batch", Bitrix24ServerError, True),
 ])
 def test_error_shapes(status: int | None, code: str, description: str, kind: type, retry: bool) -> None:
