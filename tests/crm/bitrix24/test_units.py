@@ -85,3 +85,34 @@ def test_error_shapes(status: int | None, code: str, description: str, kind: typ
     error = classify("crm.deal.get", status, code, description)
     assert type(error) is kind and is_retryable(error) is retry
     assert error.method == "crm.deal.get" and error.code == code and error.status == status
+
+
+def test_breaker_pauses_until_the_known_reset_or_one_basket_and_never_past_the_window() -> None:
+    from esign.crm.bitrix24 import Bitrix24MethodPausedError, MethodBreaker
+
+    clock = FakeClock()
+    breaker = MethodBreaker(clock=clock, sleep=clock.sleep, max_wait=300.0)
+    breaker.observe("crm.deal.get", {"operating": Decimal("12.5"), "operating_reset_at": 1250})
+    breaker.observe("crm.deal.get", {"duration": 0.1})  # no operating fields: nothing changes
+    assert breaker.usage()["crm.deal.get"].operating == 12.5
+    assert breaker.trip("crm.deal.get") == 1250.0  # the reset seen in an earlier answer
+    assert breaker.trip("user.get", reset_at=900.0) == 1060.0  # a stale reset: one basket
+    assert breaker.trip("crm.contact.list", reset_at=99999.0) == 1600.0  # never longer than the window
+    assert breaker.usage()["user.get"].paused_until == 1060.0
+    assert breaker.wait(["crm.company.list"]) == 0.0
+    assert breaker.wait(["crm.deal.get", "user.get"]) == 250.0  # the longest pause among them
+    assert clock.now == 1250.0 and breaker.wait(["crm.deal.get"]) == 0.0
+    with pytest.raises(Bitrix24MethodPausedError, match="350 s"):
+        breaker.wait(["crm.contact.list"])
+
+
+def test_product_rows_are_grouped_per_deal_in_sort_order() -> None:
+    rows = [{"id": 3, "ownerId": 7, "ownerType": "D", "productName": "B", "price": Decimal("1.5"), "quantity": 2,
+             "sort": 20},
+            {"id": 4, "ownerId": 7, "ownerType": "D", "productName": "A", "price": 10, "quantity": 1, "sort": 10},
+            {"id": 5, "ownerId": 8, "ownerType": "D", "productName": None, "price": 0, "quantity": 1, "sort": 10},
+            {"id": 6, "ownerId": 9, "ownerType": "L", "productName": "lead", "price": 1, "quantity": 1}, "junk"]
+    grouped = records.product_rows_by_deal(rows)
+    assert [(i.description, i.quantity, i.unit_price) for i in grouped["7"]] == [("A", "1", "10"),
+                                                                                 ("B", "2", "1.5")]
+    assert grouped["8"][0].description is None and "9" not in grouped
