@@ -393,9 +393,10 @@ def _matches(row: dict[str, Json], flt: dict[str, Json]) -> bool:
         have = row.get(name)
         if isinstance(want, dict):
             want = list(want.values())
-        if op in ("@", "!@") or (op in ("=", "!", "!=") and isinstance(want, list)):
+        if op in ("@", "!@") or (op in ("=", "!", "!=") and isinstance(want, list)) or isinstance(have, list):
             values = [str(v) for v in (want if isinstance(want, list) else [want])]
-            if (str(have) in values) != (op in ("@", "=")):
+            held = [str(h) for h in have] if isinstance(have, list) else [str(have)]  # multiple fields: any
+            if bool(set(held) & set(values)) != (op in ("@", "=")):
                 return False
             continue
         if isinstance(want, list):

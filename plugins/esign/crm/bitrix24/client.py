@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import httpx
 
-from esign.crm.base import FetchedDeal, StageInfo
+from esign.crm.base import Department, FetchedDeal, Person, StageInfo
 from esign.crm.bitrix24 import reads, records
 from esign.crm.bitrix24.errors import Bitrix24AuthError, Bitrix24Error, Bitrix24NotFoundError
 from esign.crm.bitrix24.methodtime import MethodBreaker
+from esign.crm.bitrix24.people import Directory
 from esign.crm.bitrix24.query import command
 from esign.crm.bitrix24.ratelimit import LeakyBucket, Sleep
 from esign.crm.bitrix24.settings import Bitrix24Settings
@@ -45,14 +47,13 @@ class Bitrix24Crm:
         self.settings = settings
         bucket = breaker = None
         if clock is not None or sleep is not None:
-            import time
-
             bucket = LeakyBucket(settings.burst, settings.rate, clock=clock or time.monotonic,
                                  sleep=sleep or time.sleep)
             breaker = MethodBreaker(clock=clock or time.time, sleep=sleep or time.sleep,
                                     max_wait=settings.method_wait_max)
         self.transport = transport or Bitrix24Transport(settings, http=http, bucket=bucket, sleep=sleep,
                                                         breaker=breaker)
+        self.directory = Directory(self.transport, attempts=settings.max_attempts, clock=clock or time.monotonic)
         self._stages: list[StageInfo] | None = None
         self._users: dict[str, RawManager | None] = {}
         self._departments: dict[str, str] = {}
@@ -151,6 +152,16 @@ class Bitrix24Crm:
         except Bitrix24NotFoundError:
             return None
         return records.opt(deal.get("STAGE_ID")) if isinstance(deal, Mapping) else None
+
+    # -- people -------------------------------------------------------------------------------------
+    def people(self, ids: Iterable[str]) -> dict[str, Person]:
+        return self.directory.people(ids)
+
+    def people_in(self, department_ids: Collection[int]) -> set[str]:
+        return self.directory.people_in(department_ids)
+
+    def departments(self) -> list[Department]:
+        return self.directory.departments()
 
     # -- writing -----------------------------------------------------------------------------------
     def move_deal(self, deal_id: int, stage_id: str) -> None:

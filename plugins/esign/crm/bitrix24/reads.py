@@ -131,3 +131,22 @@ def _int(value: object) -> int:
         return int(str(value))
     except ValueError:
         return 0
+
+
+def all_pages(transport: Bitrix24Transport, method: str, params: Mapping[str, Any], *, start_key: str = "start",
+              attempts: int = 5) -> list[Any]:
+    """Every row of a small list (users of some departments, the company structure): one counted page, then
+    the other pages at once, 50 commands per request."""
+    answer = transport.call_full(method, {**params, start_key: 0})
+    rows = list(answer.get("result") or [])
+    total = int(str(answer.get("total") or 0))
+    starts = range(PAGE_SIZE, total, PAGE_SIZE)
+    if starts:
+        more = run(transport, {f"page{s}": command(method, {**params, start_key: s}) for s in starts},
+                   attempts=attempts)
+        for error in more.errors.values():
+            raise error
+        for s in starts:
+            page = more.results.get(f"page{s}")
+            rows.extend(page if isinstance(page, list) else [])
+    return rows
