@@ -116,3 +116,11 @@ def test_product_rows_are_grouped_per_deal_in_sort_order() -> None:
     assert [(i.description, i.quantity, i.unit_price) for i in grouped["7"]] == [("A", "1", "10"),
                                                                                  ("B", "2", "1.5")]
     assert grouped["8"][0].description is None and "9" not in grouped
+
+
+def test_the_wait_bound_for_paused_methods_is_a_setting() -> None:
+    from esign.crm.bitrix24 import Bitrix24Settings
+
+    env = {"ESIGN_BITRIX24_WEBHOOK": "https://p.example.com/rest/1/abc123/", "ESIGN_BITRIX24_METHOD_WAIT_MAX": "30"}
+    assert Bitrix24Settings.from_env(env).method_wait_max == 30.0
+    assert Bitrix24Settings.from_env({"ESIGN_BITRIX24_WEBHOOK": env["ESIGN_BITRIX24_WEBHOOK"]}).method_wait_max == 660.0
