@@ -34,6 +34,8 @@ def test_people_by_id_are_read_50_per_command_in_one_request(portal: FakePortal,
                                  department_ids=(3,))
     assert people["200"].email is None and people["200"].department_ids == (10, 3)
     assert portal.methods() == ["batch"] and portal.commands == ["user.get", "user.get"]
+    assert client.people(["1", "999", "160"]) == {"1": people["1"], "160": client.people(["160"])["160"]}
+    assert portal.commands == ["user.get"] * 3  # only 160 was new; 999 is known to be unknown
 
 
 def test_people_of_departments_and_the_structure_are_read_page_by_page(
@@ -41,6 +43,8 @@ def test_people_of_departments_and_the_structure_are_read_page_by_page(
     _staff(portal)
     assert client.people_in({3}) == {"1", "200"} | {str(u) for u in range(100, 170)}  # 72 people: 2 pages
     assert client.people_in({10}) == {"200"} and client.people_in(set()) == set()
+    asked = len(portal.log)
+    assert client.people_in({10}) == {"200"} and len(portal.log) == asked  # reused for a few minutes
     structure = client.departments()
     assert len(structure) == 62 and structure[0] == Department(id=1, name="Empresa", parent_id=None, head_id="1")
     assert Department(id=3, name="Vendas SP", parent_id=1, head_id="1") in structure

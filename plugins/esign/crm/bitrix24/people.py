@@ -2,8 +2,8 @@
 
 Why here and not in the callers: rules (manager e-mails), approvals and permissions (departments and their
 tree) and the register (names) ask the CRM through :class:`~esign.crm.base.CrmClient`, so with Bitrix24 they
-see Bitrix24's people, not the embedded CRM's tables. The structure is cached for a few minutes: permission
-checks ask for it often, and it changes rarely.
+see Bitrix24's people, not the embedded CRM's tables. Answers are reused for a few minutes: permission checks
+ask on every page of the register, and people and departments change rarely.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from esign.crm.bitrix24 import reads, records
 from esign.crm.bitrix24.query import command
 from esign.crm.bitrix24.transport import Bitrix24Transport
 
-STRUCTURE_TTL = 300.0  # seconds a read of the company structure is reused
+STRUCTURE_TTL = 300.0  # seconds an answer about people or the company structure is reused
 
 
 def person(row: Mapping[str, Any]) -> Person:
@@ -46,24 +46,44 @@ class Directory:
         self.ttl = ttl
         self._lock = threading.Lock()
         self._structure: tuple[float, list[Department]] | None = None
+        self._people: dict[str, tuple[float, Person | None]] = {}
+        self._members: dict[frozenset[int], tuple[float, set[str]]] = {}
 
     def people(self, ids: Iterable[str]) -> dict[str, Person]:
-        """Users by ID, 50 per ``user.get`` command (``FILTER: {"@ID": [...]}``), all in as few requests."""
-        wanted = [i for i in {str(i).strip() for i in ids if i} if i.isdigit()]
+        """Users by ID, 50 per ``user.get`` command (``FILTER: {"@ID": [...]}``), all in as few requests;
+        the ones asked for within ``ttl`` come from memory (unknown IDs too)."""
+        wanted = {i for i in {str(i).strip() for i in ids if i} if i.isdigit()}
+        now = self._clock()
+        with self._lock:
+            known = {i: hit[1] for i in wanted if (hit := self._people.get(i)) and now - hit[0] < self.ttl}
         commands = {f"u{g}": command("user.get", {"FILTER": {"@ID": group}})
-                    for g, group in enumerate(reads.groups(wanted))}
-        answers = reads.run(self.transport, commands, attempts=self.attempts)
-        for error in answers.errors.values():
-            raise error
-        return {i: person(row) for i, row in reads.by_id(answers.results, lambda _name: True).items()}
+                    for g, group in enumerate(reads.groups(sorted(wanted - set(known))))}
+        if commands:
+            answers = reads.run(self.transport, commands, attempts=self.attempts)
+            for error in answers.errors.values():
+                raise error
+            found = {i: person(row) for i, row in reads.by_id(answers.results, lambda _name: True).items()}
+            fetched = {i: found.get(i) for i in wanted - set(known)}
+            with self._lock:
+                self._people.update({i: (now, p) for i, p in fetched.items()})
+            known.update(fetched)
+        return {i: p for i, p in sorted(known.items()) if p is not None}
 
     def people_in(self, department_ids: Collection[int]) -> set[str]:
-        """Users of these departments (``FILTER: {"UF_DEPARTMENT": [...]}``), every page."""
+        """Users of these departments (``FILTER: {"UF_DEPARTMENT": [...]}``), every page; reused for ``ttl``."""
         if not department_ids:
             return set()
-        rows = reads.all_pages(self.transport, "user.get", {"FILTER": {"UF_DEPARTMENT": sorted(department_ids)}},
+        key, now = frozenset(department_ids), self._clock()
+        with self._lock:
+            hit = self._members.get(key)
+            if hit and now - hit[0] < self.ttl:
+                return set(hit[1])
+        rows = reads.all_pages(self.transport, "user.get", {"FILTER": {"UF_DEPARTMENT": sorted(key)}},
                                attempts=self.attempts)
-        return {str(r.get("ID")) for r in rows if isinstance(r, Mapping)}
+        members = {str(r.get("ID")) for r in rows if isinstance(r, Mapping)}
+        with self._lock:
+            self._members[key] = (now, members)
+        return set(members)
 
     def departments(self) -> list[Department]:
         """Every department (``department.get``, paged with ``START``), reused for ``ttl`` seconds."""
