@@ -37,7 +37,8 @@ DEAL_ENTITY_TYPE = 2
 
 
 class Bitrix24Crm:
-    """The Bitrix24 connector. Thread-safe; users and departments are cached for the life of the client."""
+    """The Bitrix24 connector. Thread-safe; deal managers and their departments are cached for the life of the
+    client, answers about people and the company structure for a few minutes (:class:`.people.Directory`)."""
 
     name = "bitrix24"
 
