@@ -52,6 +52,16 @@ class CrmError(EsignError):
     """The CRM could not be read or written."""
 
 
+class CrmPausedError(CrmError):
+    """The CRM paused one of its methods for us (its own per-method time budget) until ``until`` (Unix time).
+
+    Nothing failed and nothing was applied: the work waits and is retried after ``until``.
+    """
+
+    until: float | None = None
+    paused_method: str = ""
+
+
 class DispatchError(EsignError):
     """A message could not be handed to the email or SMS channel."""
 

@@ -327,3 +327,19 @@ def test_fetched_deal_id(crm: LocalCrm, add_deal: AddDeal) -> None:
     deal_id = add_deal()
     [fetched] = crm.fetch_deals(TRIGGER, deal_id, deal_id)
     assert isinstance(fetched, FetchedDeal) and fetched.deal_id == deal_id
+
+
+def test_people_and_departments_of_the_embedded_crm(crm: LocalCrm, add_deal: AddDeal) -> None:
+    from esign.crm.base import Department, Person
+
+    deal_id = add_deal()
+    manager = crm.fetch_deals(TRIGGER, deal_id, deal_id)[0].deal.manager
+    assert manager is not None
+    people = crm.people([manager.id, "999", "x"])
+    assert list(people) == [manager.id]
+    person = people[manager.id]
+    assert person == Person(id=manager.id, name="Júlio Monteiro", email="julio.monteiro@vendas.example.com",
+                            department_ids=person.department_ids)
+    (dept,) = person.department_ids
+    assert Department(id=dept, name="Vendas SP") in crm.departments()
+    assert crm.people_in({dept}) == {manager.id} and crm.people_in(set()) == set()

@@ -1,7 +1,7 @@
 """Permissions: roles with rights and access levels, users linked to CRM managers, and their enforcement."""
 
 from esign.access.lockout import LoginLockedError, LoginLockout
-from esign.access.org import LocalOrgChart, OrgChart
+from esign.access.org import CrmOrgChart, LocalOrgChart, OrgChart
 from esign.access.policy import AccessDeniedError, AccessPolicy, Principal
 from esign.access.rights import DEFAULT_ROLES, RIGHT_LABELS, Level, Right
 from esign.access.store import AccessStore, RoleInfo, UnknownUserError, UserInfo
@@ -12,6 +12,7 @@ __all__ = [
     "AccessDeniedError",
     "AccessPolicy",
     "AccessStore",
+    "CrmOrgChart",
     "Level",
     "LocalOrgChart",
     "LoginLockedError",

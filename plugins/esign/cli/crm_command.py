@@ -21,7 +21,7 @@ from esign.cli import EXIT_OK, UsageError
 from esign.crm.base import CrmClient, FetchedDeal
 from esign.pipeline.config import CRMS
 
-FETCH_CHUNK = 500  # IDs per fetch_deals call when pulling
+FETCH_CHUNK = 2500  # IDs per fetch_deals call when pulling: one chained export request of Bitrix24
 
 
 def register(sub: Any) -> None:

@@ -1,13 +1,15 @@
 """The CRM as the pipeline sees it: a small protocol that the embedded CRM and the Bitrix24 connector implement.
 
-Why a protocol and not a base class: the pipeline only needs these six calls, and a connector should be
+Why a protocol and not a base class: the pipeline only needs these calls, and a connector should be
 testable on its own without inheriting behaviour. Deal IDs are integers because both Bitrix24 and the
 embedded CRM number deals that way, and ID ranges are how batches are described (small, serialisable).
+People and departments (rules, approvals, permissions, the register) are asked of the CRM too, so that
+nothing outside the connectors knows where the CRM keeps them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -42,6 +44,26 @@ class FetchedDeal:
         return int(self.deal.id)
 
 
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A CRM user (a deal's responsible manager): Bitrix24 ``user.get``, the embedded CRM's managers."""
+
+    id: str
+    name: str
+    email: str | None = None
+    department_ids: tuple[int, ...] = ()  # the first one is the person's main department
+
+
+@dataclass(frozen=True, slots=True)
+class Department:
+    """One node of the CRM's company structure (Bitrix24 ``department.get``)."""
+
+    id: int
+    name: str
+    parent_id: int | None = None
+    head_id: str | None = None  # the person heading it, when the CRM says
+
+
 @runtime_checkable
 class CrmClient(Protocol):
     """What the pipeline asks of a CRM. Every method is one short round trip (or a few pages)."""
@@ -73,4 +95,16 @@ class CrmClient(Protocol):
 
     def add_comment(self, deal_id: int, text: str, files: Sequence[tuple[str, bytes]] = ()) -> str:
         """Add a timeline comment with attached files (name, content); returns the comment ID."""
+        ...
+
+    def people(self, ids: Iterable[str]) -> dict[str, Person]:
+        """The people with these IDs that the CRM knows (the others are left out)."""
+        ...
+
+    def people_in(self, department_ids: Collection[int]) -> set[str]:
+        """IDs of the people whose department is one of ``department_ids``."""
+        ...
+
+    def departments(self) -> list[Department]:
+        """The whole company structure (small: read in one or a few pages)."""
         ...

@@ -7,13 +7,14 @@ paused iterator holds no lock, and an unknown stage or missing deal is a :class:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, delete, select
 
-from esign.crm.base import FetchedDeal, StageInfo
+from esign.crm import local_people
+from esign.crm.base import Department, FetchedDeal, Person, StageInfo
 from esign.crm.local_schema import (
     crm_companies,
     crm_contacts,
@@ -58,6 +59,16 @@ class LocalCrm:
         self.engine = engine
         self._clock = clock
         self.page_size = page_size
+
+    # -- people -------------------------------------------------------------------------------------
+    def people(self, ids: Iterable[str]) -> dict[str, Person]:
+        return local_people.people(self.engine, ids)
+
+    def people_in(self, department_ids: Collection[int]) -> set[str]:
+        return local_people.people_in(self.engine, department_ids)
+
+    def departments(self) -> list[Department]:
+        return local_people.departments(self.engine)
 
     # -- stages ------------------------------------------------------------------------------------
     def list_stages(self) -> list[StageInfo]:

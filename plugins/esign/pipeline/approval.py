@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from esign.access.approval import authorize_approval, login_for_responder
+from esign.access.org import CrmOrgChart
 from esign.model import Stage
 from esign.pipeline.schema import batches
 from esign.pipeline.services import Services
@@ -50,7 +51,8 @@ def approve_run(services: Services, run_id: str, approved_by: str, *, user: str 
     configured, ``user`` must hold ``company.sign`` over every deal of the run, and is what gets recorded;
     otherwise :class:`~esign.access.AccessDeniedError` and nothing is approved.
     """
-    approved_by = authorize_approval(services.ws.engine, user, _run_managers(services, run_id)) or approved_by
+    approved_by = authorize_approval(services.ws.engine, user, _run_managers(services, run_id),
+                                     CrmOrgChart(lambda: services.crm)) or approved_by
     now = datetime.now(UTC)
     with services.ws.engine.begin() as conn:
         result = conn.execute(batches.update().where(batches.c.run_id == run_id, batches.c.approved_by.is_(None))

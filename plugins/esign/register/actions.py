@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from esign.access import AccessPolicy, AccessStore, LocalOrgChart, Principal, Right
+from esign.access import AccessPolicy, AccessStore, CrmOrgChart, Principal, Right
 from esign.dispatch.records import OutboxEntry
 from esign.errors import EsignError, StoreError
 from esign.i18n import N_
@@ -77,7 +77,7 @@ class DocumentActions:
         self.services = services
         self.ledger = services.ws.ledger
         self.store = AccessStore(services.ws.engine)
-        self.policy = AccessPolicy(LocalOrgChart(services.ws.engine))
+        self.policy = AccessPolicy(CrmOrgChart(lambda: services.crm))
 
     def document(self, principal: Principal, document_id: str, right: Right = Right.DOCUMENTS_VIEW) -> DocumentRecord:
         """The document, when ``principal`` holds ``right`` on it; an unknown one is refused the same way."""

@@ -10,9 +10,6 @@ from dataclasses import replace
 from email.message import EmailMessage
 from email.utils import formatdate
 
-from sqlalchemy import select
-
-from esign.crm.local_schema import crm_managers
 from esign.dispatch.email import replace_message_id
 from esign.dispatch.records import Channel, MessageKind, OutgoingMessage, message_id_for
 from esign.errors import EsignError
@@ -116,8 +113,8 @@ def _deal_manager(services: Services, deal_id: str) -> str | None:
 
 
 def _manager_email(services: Services, manager_id: str | None) -> str:
+    """The manager's e-mail as the CRM knows it (Bitrix24 ``user.get`` or the embedded CRM)."""
     if not manager_id or not manager_id.isdigit():
         return ""
-    with services.ws.engine.connect() as conn:
-        value = conn.execute(select(crm_managers.c.email).where(crm_managers.c.id == int(manager_id))).scalar()
-    return str(value or "")
+    person = services.crm.people([manager_id]).get(manager_id)
+    return (person.email or "") if person else ""

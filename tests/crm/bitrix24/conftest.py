@@ -72,8 +72,15 @@ def fill(portal: FakePortal, n: int, *, stage: str = "C1:PREPARATION", first_id:
 
 
 @pytest.fixture
-def portal() -> FakePortal:
-    return make_portal()
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def portal(clock: FakeClock) -> FakePortal:
+    portal = make_portal()
+    portal.clock = clock  # the portal's Unix time is the client's: method-time resets line up, nobody waits
+    return portal
 
 
 @pytest.fixture
@@ -81,11 +88,6 @@ def server(portal: FakePortal) -> Iterator[Running]:
     running = Running(portal)
     yield running
     running.stop()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 MakeClient = Callable[..., Bitrix24Crm]

@@ -2,10 +2,14 @@
 
 What it reproduces (after the official REST docs and SDKs): webhook paths ``/rest/<user>/<code>/<method>``,
 JSON POST bodies, legacy ``crm.*`` rows with every scalar as a string and null for empty values, 50-row pages,
-``start=-1`` (``"total":0``, no ``"next"``), ``batch`` with commands as PHP query strings and
-``$result[cmd][49][ID]`` references resolved after decoding (an unresolvable reference becomes an empty value,
-which the filter then ignores, as PHP does), ``[]`` for empty batch sections, the three not-found shapes,
-auth errors, a leaky-bucket rate limit answering 503 QUERY_LIMIT_EXCEEDED, scripted failures, and a
+``start=-1`` (``"total":0``, no ``"next"``), ``select`` (``*`` leaves out PHONE/EMAIL), filters with ``@`` (IN)
+and ``=`` on arrays, ``crm.item.productrow.list`` in camelCase with numbers as numbers, the deal's CONTACT_ID
+kept equal to its primary contact binding, ``batch`` with commands as PHP query strings parsed first and
+``$result[cmd][49][ID]`` references resolved afterwards (an unresolvable path gives the deepest node found,
+e.g. the whole previous page; a failed command gives nothing), ``[]`` for empty batch sections, the three
+not-found shapes, auth errors, a leaky-bucket rate limit answering 503 QUERY_LIMIT_EXCEEDED, the per-method
+execution-time budget (``time.operating``/``operating_reset_at`` in every answer, 429 OPERATION_TIME_LIMIT,
+each command inside ``batch`` counted), a deleted portal (500 PORTAL_DELETED), scripted failures, and a
 renamed portal that answers 302.
 """
 
@@ -15,11 +19,14 @@ import base64
 import json
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
+
+from tests.crm.bitrix24.fake_operating import OperatingLedger
 
 PAGE = 50
 Json = Any
@@ -86,6 +93,13 @@ class FakePortal:
     denied_methods: dict[str, PortalError] = field(default_factory=dict)
     after_call: Callable[[str, dict[str, Json]], None] | None = None
     lock: threading.RLock = field(default_factory=threading.RLock)
+    clock: Callable[[], float] = time.time  # Unix time: operating_reset_at is a timestamp
+    deleted: bool = False  # every call answers 500 PORTAL_DELETED
+    operating: OperatingLedger = field(init=False)
+    commands: list[str] = field(default_factory=list)  # every method run, direct or inside batch
+
+    def __post_init__(self) -> None:
+        self.operating = OperatingLedger(clock=lambda: self.clock())
 
     # -- data ----------------------------------------------------------------------------------------
     def add_pipeline(self, category_id: int, name: str, stages: list[tuple[str, str, str | None]]) -> None:
@@ -131,17 +145,22 @@ class FakePortal:
             return 401, {"error": "NO_AUTH_FOUND", "error_description": "Wrong authorization data"}
         if self.scripted:
             return self.scripted.pop(0)
+        if self.deleted:
+            return 500, {"error": "PORTAL_DELETED", "error_description": "Portal was deleted"}
         if self.bucket is not None and not self.bucket.take():
             return 503, {"error": "QUERY_LIMIT_EXCEEDED", "error_description": "Too many requests"}
         if not isinstance(body, dict):
             return 400, {"error": "INVALID_REQUEST", "error_description": "Body is not JSON"}
         try:
             if method == "batch":
-                return 200, {"result": self._batch(body), "time": _time()}
+                return 200, {"result": self._batch(body), "time": self.operating.time(None)}
             result, extra = self._call(method, body)
         except PortalError as exc:
-            return exc.status, exc.body()
-        return 200, {"result": result, **extra, "time": _time()}
+            answer = exc.body()
+            if exc.code == "OPERATION_TIME_LIMIT":
+                answer["time"] = self.operating.time(method)
+            return exc.status, answer
+        return 200, {"result": result, **extra, "time": self.operating.time(method)}
 
     def _batch(self, body: dict[str, Json]) -> dict[str, Json]:
         commands = body.get("cmd") or {}
@@ -155,7 +174,7 @@ class FakePortal:
                 sections["result_error"][name] = {"error": "ERROR_BATCH_METHOD_NOT_ALLOWED",
                                                   "error_description": "Method is not allowed for batch usage"}
                 continue
-            params = _resolve(parse_php_query(query), sections["result"])
+            params = _resolve(parse_php_query(query), sections["result"])  # parsed first, then resolved
             try:
                 result, extra = self._call(method, params)
             except PortalError as exc:
@@ -168,7 +187,7 @@ class FakePortal:
                 sections["result_total"][name] = extra["total"]
             if "next" in extra:
                 sections["result_next"][name] = extra["next"]
-            sections["result_time"][name] = _time()
+            sections["result_time"][name] = self.operating.time(method)
         return {key: (value if value else []) for key, value in sections.items()}  # PHP: empty array is []
 
     def _call(self, method: str, params: dict[str, Json]) -> tuple[Json, dict[str, Json]]:
@@ -177,6 +196,10 @@ class FakePortal:
         handler = getattr(self, "m_" + method.replace(".", "_"), None)
         if handler is None:
             raise PortalError(404, "ERROR_METHOD_NOT_FOUND", "Method not found!")
+        if self.operating.blocked(method):
+            raise PortalError(429, "OPERATION_TIME_LIMIT", f"Method is blocked due to operation time limit ({method})")
+        self.commands.append(method)
+        self.operating.charge(method)
         result: tuple[Json, dict[str, Json]] = handler(params)
         if self.after_call is not None:
             self.after_call(method, params)
@@ -184,23 +207,10 @@ class FakePortal:
 
     # -- methods -------------------------------------------------------------------------------------
     def m_crm_deal_list(self, p: dict[str, Json]) -> tuple[Json, dict[str, Json]]:
-        flt = p.get("filter") or {}
-        rows = [r for _, r in sorted(self.deals.items()) if _matches(r, flt)]
-        if str((p.get("order") or {}).get("ID", "ASC")).upper() == "DESC":
-            rows.reverse()
-        select = p.get("select") or ["*"]
-        start = int(p.get("start", 0) or 0)
-        if start == -1:
-            page, extra = rows[:PAGE], {"total": 0}
-        else:
-            page = rows[start:start + PAGE]
-            extra = {"total": len(rows)}
-            if start + PAGE < len(rows):
-                extra["next"] = start + PAGE
-        return [_select(r, select) for r in page], extra
+        return _list([self._deal_row(r) for _, r in sorted(self.deals.items())], p)
 
     def m_crm_deal_get(self, p: dict[str, Json]) -> tuple[Json, dict[str, Json]]:
-        return dict(self._deal(p)), {}
+        return self._deal_row(self._deal(p)), {}
 
     def m_crm_deal_update(self, p: dict[str, Json]) -> tuple[Json, dict[str, Json]]:
         deal = self._deal(p)
@@ -215,23 +225,64 @@ class FakePortal:
     def m_crm_contact_get(self, p: dict[str, Json]) -> tuple[Json, dict[str, Json]]:
         return self._get(self.contacts, p), {}
 
+    def m_crm_company_list(self, p: dict[str, Json]) -> tuple[Json, dict[str, Json]]:
+        return _list([r for _, r in sorted(self.companies.items())], p)
+
+    def m_crm_contact_list(self, p: dict[str, Json]) -> tuple[Json, dict[str, Json]]:
+        return _list([r for _, r in sorted(self.contacts.items())], p)
+
     def m_crm_deal_contact_items_get(self, p: dict[str, Json]) -> tuple[Json, dict[str, Json]]:
         deal = self._deal(p)
         return list(self.deal_contacts.get(int(deal["ID"]), [])), {}
 
     def m_crm_deal_productrows_get(self, p: dict[str, Json]) -> tuple[Json, dict[str, Json]]:
+        """Legacy shape: IDs as strings, prices and quantities as numbers."""
         deal = self._deal(p)
-        return list(self.product_rows.get(int(deal["ID"]), [])), {}
+        rows = sorted(self.product_rows.get(int(deal["ID"]), []), key=_row_order)
+        return [{"ID": str(r.get("ID")), "OWNER_ID": deal["ID"], "OWNER_TYPE": "D",
+                 "PRODUCT_ID": int(r.get("PRODUCT_ID") or 0), "PRODUCT_NAME": r.get("PRODUCT_NAME"),
+                 "PRICE": r.get("PRICE"), "QUANTITY": r.get("QUANTITY"), "SORT": int(r.get("SORT") or 10)}
+                for r in rows], {}
+
+    def m_crm_item_productrow_list(self, p: dict[str, Json]) -> tuple[Json, dict[str, Json]]:
+        """camelCase, numbers as numbers; ``=ownerType`` and ``=ownerId`` are required, ``=`` takes arrays."""
+        flt = p.get("filter") or {}
+        if not isinstance(flt, dict) or "=ownerType" not in flt or "=ownerId" not in flt:
+            raise PortalError(400, "INVALID_ARG_VALUE", "Filter must contain =ownerType and =ownerId")
+        owners = flt["=ownerId"] if isinstance(flt["=ownerId"], list) else [flt["=ownerId"]]
+        rows = []
+        if str(flt["=ownerType"]) == "D":
+            for owner in sorted({int(o) for o in owners}):
+                for r in sorted(self.product_rows.get(owner, []), key=_row_order):
+                    rows.append({"id": int(r.get("ID") or 0), "ownerId": owner, "ownerType": "D",
+                                 "productId": int(r.get("PRODUCT_ID") or 0), "productName": r.get("PRODUCT_NAME"),
+                                 "price": r.get("PRICE"), "quantity": r.get("QUANTITY"),
+                                 "sort": int(r.get("SORT") or 10), "taxRate": None, "taxIncluded": "Y"})
+        for key, direction in reversed(list((p.get("order") or {}).items())):
+            rows.sort(key=lambda r, k=key: r.get(k) or 0, reverse=str(direction).lower() == "desc")
+        start = int(p.get("start", 0) or 0)
+        extra: dict[str, Json] = {"total": len(rows)}
+        if start + PAGE < len(rows):
+            extra["next"] = start + PAGE
+        return {"productRows": rows[start:start + PAGE]}, extra
 
     def m_user_get(self, p: dict[str, Json]) -> tuple[Json, dict[str, Json]]:
-        flt = p.get("filter") or p.get("FILTER") or {"ID": p.get("ID")}
-        wanted = str(flt.get("ID"))
-        rows = [u for u in self.users.values() if u["ID"] == wanted]
-        return rows, {"total": len(rows)}
+        flt = p.get("FILTER") or p.get("filter") or ({"ID": p["ID"]} if "ID" in p else {})
+        rows = [u for _, u in sorted(self.users.items()) if _matches(u, flt)]
+        start = int(p.get("start", 0) or 0)
+        extra: dict[str, Json] = {"total": len(rows)}
+        if start + PAGE < len(rows):
+            extra["next"] = start + PAGE
+        return rows[start:start + PAGE], extra
 
     def m_department_get(self, p: dict[str, Json]) -> tuple[Json, dict[str, Json]]:
-        rows = [d for d in self.departments.values() if d["ID"] == str(p.get("ID"))]
-        return rows, {"total": len(rows)}
+        flt = {k: v for k, v in p.items() if k in ("ID", "NAME", "PARENT", "UF_HEAD")}
+        rows = [d for _, d in sorted(self.departments.items()) if _matches(d, flt)]
+        start = int(p.get("START", p.get("start", 0)) or 0)
+        extra: dict[str, Json] = {"total": len(rows)}
+        if start + PAGE < len(rows):
+            extra["next"] = start + PAGE
+        return rows[start:start + PAGE], extra
 
     def m_crm_category_list(self, p: dict[str, Json]) -> tuple[Json, dict[str, Json]]:
         if str(p.get("entityTypeId")) != "2":
@@ -271,6 +322,15 @@ class FakePortal:
             raise NOT_FOUND
         return deal
 
+    def _deal_row(self, deal: dict[str, Json]) -> dict[str, Json]:
+        """The portal keeps the deprecated CONTACT_ID equal to the primary contact binding."""
+        row = dict(deal)
+        bound = self.deal_contacts.get(int(deal["ID"]))
+        if bound:
+            primary = [b for b in bound if str(b.get("IS_PRIMARY")) == "Y"] or sorted(bound, key=lambda b: b["SORT"])
+            row["CONTACT_ID"] = str(primary[0]["CONTACT_ID"])
+        return row
+
     @staticmethod
     def _get(table: dict[int, dict[str, Json]], p: dict[str, Json]) -> Json:
         row = table.get(int(p.get("id") or 0))
@@ -282,16 +342,42 @@ class FakePortal:
         return [entry.method for entry in self.log]
 
 
-def _time() -> dict[str, Json]:
-    return {"start": 1726000000.1, "finish": 1726000000.2, "duration": 0.1, "processing": 0.05,
-            "date_start": "2024-09-10T20:26:40+00:00", "date_finish": "2024-09-10T20:26:40+00:00",
-            "operating_reset_at": 1726000600, "operating": 0.1}
+def _row_order(row: dict[str, Json]) -> tuple[int, int]:
+    return int(row.get("SORT") or 10), int(row.get("ID") or 0)
+
+
+_MULTI = ("PHONE", "EMAIL", "WEB", "IM")
+
+
+def _list(rows: list[dict[str, Json]], p: dict[str, Json]) -> tuple[Json, dict[str, Json]]:
+    """A legacy ``crm.*.list``: filter, order by ID, select, 50-row pages (``start=-1``: no count)."""
+    flt = p.get("filter") or {}
+    rows = [r for r in rows if _matches(r, flt)]
+    if str((p.get("order") or {}).get("ID", "ASC")).upper() == "DESC":
+        rows.reverse()
+    select = p.get("select") or ["*", "UF_*"]
+    start = int(p.get("start", 0) or 0)
+    if start == -1:
+        page, extra = rows[:PAGE], {"total": 0}
+    else:
+        page = rows[start:start + PAGE]
+        extra = {"total": len(rows)}
+        if start + PAGE < len(rows):
+            extra["next"] = start + PAGE
+    return [_select(r, select) for r in page], extra
 
 
 def _select(row: dict[str, Json], select: list[str]) -> dict[str, Json]:
-    if "*" in select:
-        return {k: v for k, v in row.items() if k not in ("PHONE", "EMAIL")}
-    return {k: row.get(k) for k in dict.fromkeys(["ID", *select])}
+    """``*`` and ``UF_*`` never include multi-fields (PHONE, EMAIL): they must be named."""
+    chosen: dict[str, Json] = {"ID": row.get("ID")}
+    for name in select:
+        if name == "*":
+            chosen.update({k: v for k, v in row.items() if k not in _MULTI and not k.startswith("UF_")})
+        elif name == "UF_*":
+            chosen.update({k: v for k, v in row.items() if k.startswith("UF_")})
+        else:
+            chosen[name] = row.get(name)
+    return chosen
 
 
 _OPS = re.compile(r"^(>=|<=|!=|!@|>|<|=|!|@|%)?(.+)$")
@@ -305,11 +391,16 @@ def _matches(row: dict[str, Json], flt: dict[str, Json]) -> bool:
         if want == "" or want is None:
             continue  # PHP: an empty filter value does not filter
         have = row.get(name)
-        if op in ("@", "!@"):
-            values = [str(v) for v in (want.values() if isinstance(want, dict) else want)]
-            if (str(have) in values) != (op == "@"):
+        if isinstance(want, dict):
+            want = list(want.values())
+        if op in ("@", "!@") or (op in ("=", "!", "!=") and isinstance(want, list)) or isinstance(have, list):
+            values = [str(v) for v in (want if isinstance(want, list) else [want])]
+            held = [str(h) for h in have] if isinstance(have, list) else [str(have)]  # multiple fields: any
+            if bool(set(held) & set(values)) != (op in ("@", "=")):
                 return False
             continue
+        if isinstance(want, list):
+            continue  # a comparison with an array (e.g. a reference that resolved to a whole page): no-op
         if name == "ID":
             a, b = int(have or 0), int(want)
         else:
@@ -342,25 +433,41 @@ def _lists(node: Json) -> Json:
     return node
 
 
-_REF = re.compile(r"^\$result\[([^\]]+)\]((?:\[[^\]]*\])*)$")
+_REF = re.compile(r"\$result\[([^\]]+)\]((?:\[[^\]]*\])*)")
 
 
 def _resolve(value: Json, results: dict[str, Json]) -> Json:
+    """References in parsed values. A path that cannot be followed stops at the deepest node found (the
+    whole previous page for ``[49][ID]`` on a short page); a command without a result gives nothing."""
     if isinstance(value, dict):
         return {k: _resolve(v, results) for k, v in value.items()}
     if isinstance(value, list):
         return [_resolve(v, results) for v in value]
-    if isinstance(value, str) and (m := _REF.match(value)):
-        node: Json = results.get(m.group(1))
-        for part in re.findall(r"\[([^\]]*)\]", m.group(2)):
-            if isinstance(node, list) and part.isdigit() and int(part) < len(node):
-                node = node[int(part)]
-            elif isinstance(node, dict) and part in node:
-                node = node[part]
-            else:
-                return ""  # unresolvable: PHP substitutes an empty value
-        return "" if node is None else str(node)
-    return value
+    if not isinstance(value, str) or "$result[" not in value:
+        return value
+    whole = _REF.fullmatch(value)
+    if whole:
+        return _follow(whole, results)
+
+    def text(m: re.Match[str]) -> str:
+        node = _follow(m, results)
+        return "" if isinstance(node, list | dict) else str(node)
+
+    return _REF.sub(text, value)
+
+
+def _follow(m: re.Match[str], results: dict[str, Json]) -> Json:
+    if m.group(1) not in results:
+        return ""
+    node: Json = results[m.group(1)]
+    for part in re.findall(r"\[([^\]]*)\]", m.group(2)):
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            break  # the deepest node found
+    return "" if node is None else node if isinstance(node, list | dict) else str(node)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -9,7 +9,9 @@ import pytest
 from esign.crm.bitrix24 import records
 from esign.crm.bitrix24.errors import (
     Bitrix24AuthError,
+    Bitrix24MethodTimeLimitError,
     Bitrix24NotFoundError,
+    Bitrix24PortalDeletedError,
     Bitrix24RateLimitError,
     Bitrix24ServerError,
     classify,
@@ -73,11 +75,52 @@ def test_multi_fields_prefer_work_then_the_first_value() -> None:
     (403, "insufficient_scope", "", Bitrix24AuthError, False),
     (503, "QUERY_LIMIT_EXCEEDED", "Too many requests", Bitrix24RateLimitError, True),
     (429, "QUERY_LIMIT_EXCEEDED", "Too many requests", Bitrix24RateLimitError, True),
-    (429, "OPERATION_TIME_LIMIT", "Method is blocked", Bitrix24RateLimitError, True),
+    (429, "OPERATION_TIME_LIMIT", "Method is blocked", Bitrix24MethodTimeLimitError, True),
+    (None, "OPERATION_TIME_LIMIT", "inside a batch", Bitrix24MethodTimeLimitError, True),
     (500, "INTERNAL_SERVER_ERROR", "Internal server error", Bitrix24ServerError, True),
+    (500, "PORTAL_DELETED", "Portal was deleted", Bitrix24PortalDeletedError, False),
     (None, "INTERNAL_SERVER_ERROR", "inside a batch", Bitrix24ServerError, True),
 ])
 def test_error_shapes(status: int | None, code: str, description: str, kind: type, retry: bool) -> None:
     error = classify("crm.deal.get", status, code, description)
     assert type(error) is kind and is_retryable(error) is retry
     assert error.method == "crm.deal.get" and error.code == code and error.status == status
+
+
+def test_breaker_pauses_until_the_known_reset_or_one_basket_and_never_past_the_window() -> None:
+    from esign.crm.bitrix24 import Bitrix24MethodPausedError, MethodBreaker
+
+    clock = FakeClock()
+    breaker = MethodBreaker(clock=clock, sleep=clock.sleep, max_wait=300.0)
+    breaker.observe("crm.deal.get", {"operating": Decimal("12.5"), "operating_reset_at": 1250})
+    breaker.observe("crm.deal.get", {"duration": 0.1})  # no operating fields: nothing changes
+    assert breaker.usage()["crm.deal.get"].operating == 12.5
+    assert breaker.trip("crm.deal.get") == 1250.0  # the reset seen in an earlier answer
+    assert breaker.trip("user.get", reset_at=900.0) == 1060.0  # a stale reset: one basket
+    assert breaker.trip("crm.contact.list", reset_at=99999.0) == 1600.0  # never longer than the window
+    assert breaker.usage()["user.get"].paused_until == 1060.0
+    assert breaker.wait(["crm.company.list"]) == 0.0
+    assert breaker.wait(["crm.deal.get", "user.get"]) == 250.0  # the longest pause among them
+    assert clock.now == 1250.0 and breaker.wait(["crm.deal.get"]) == 0.0
+    with pytest.raises(Bitrix24MethodPausedError, match="350 s"):
+        breaker.wait(["crm.contact.list"])
+
+
+def test_product_rows_are_grouped_per_deal_in_sort_order() -> None:
+    rows = [{"id": 3, "ownerId": 7, "ownerType": "D", "productName": "B", "price": Decimal("1.5"), "quantity": 2,
+             "sort": 20},
+            {"id": 4, "ownerId": 7, "ownerType": "D", "productName": "A", "price": 10, "quantity": 1, "sort": 10},
+            {"id": 5, "ownerId": 8, "ownerType": "D", "productName": None, "price": 0, "quantity": 1, "sort": 10},
+            {"id": 6, "ownerId": 9, "ownerType": "L", "productName": "lead", "price": 1, "quantity": 1}, "junk"]
+    grouped = records.product_rows_by_deal(rows)
+    assert [(i.description, i.quantity, i.unit_price) for i in grouped["7"]] == [("A", "1", "10"),
+                                                                                 ("B", "2", "1.5")]
+    assert grouped["8"][0].description is None and "9" not in grouped
+
+
+def test_the_wait_bound_for_paused_methods_is_a_setting() -> None:
+    from esign.crm.bitrix24 import Bitrix24Settings
+
+    env = {"ESIGN_BITRIX24_WEBHOOK": "https://p.example.com/rest/1/abc123/", "ESIGN_BITRIX24_METHOD_WAIT_MAX": "30"}
+    assert Bitrix24Settings.from_env(env).method_wait_max == 30.0
+    assert Bitrix24Settings.from_env({"ESIGN_BITRIX24_WEBHOOK": env["ESIGN_BITRIX24_WEBHOOK"]}).method_wait_max == 660.0

@@ -4,12 +4,16 @@ from esign.crm.bitrix24.client import Bitrix24Crm
 from esign.crm.bitrix24.errors import (
     Bitrix24AuthError,
     Bitrix24Error,
+    Bitrix24MethodPausedError,
+    Bitrix24MethodTimeLimitError,
     Bitrix24NotFoundError,
+    Bitrix24PortalDeletedError,
     Bitrix24RateLimitError,
     Bitrix24ServerError,
     Bitrix24TransportError,
     Bitrix24UncertainWriteError,
 )
+from esign.crm.bitrix24.methodtime import MethodBreaker, MethodUsage
 from esign.crm.bitrix24.ratelimit import LeakyBucket
 from esign.crm.bitrix24.settings import Bitrix24Settings, WebhookUrl
 from esign.crm.bitrix24.stages import resolve_stage, resolve_stage_map
@@ -20,7 +24,10 @@ __all__ = [
     "Bitrix24AuthError",
     "Bitrix24Crm",
     "Bitrix24Error",
+    "Bitrix24MethodPausedError",
+    "Bitrix24MethodTimeLimitError",
     "Bitrix24NotFoundError",
+    "Bitrix24PortalDeletedError",
     "Bitrix24RateLimitError",
     "Bitrix24ServerError",
     "Bitrix24Settings",
@@ -28,6 +35,8 @@ __all__ = [
     "Bitrix24TransportError",
     "Bitrix24UncertainWriteError",
     "LeakyBucket",
+    "MethodBreaker",
+    "MethodUsage",
     "WebhookUrl",
     "resolve_stage",
     "resolve_stage_map",

@@ -1,8 +1,11 @@
 """:class:`~esign.crm.base.CrmClient` over Bitrix24's REST API (inbound webhook).
 
-Reading is built around ``batch``: the fast export (``>ID``, ``ORDER ID ASC``, ``start=-1``) chains 50 list
-pages inside one request (2,500 deals), and related records (product rows, bound contacts, companies,
-contacts, users, departments) are fetched 50 commands per request with each record asked for once.
+Reading is grouped (:mod:`.reads`): the deal export is counted first and then chains exactly the pages it
+needs, 50 per request; everything a range of deals points to is read with list methods over ID arrays —
+product rows with ``crm.item.productrow.list`` (``=ownerId`` takes an array), companies and contacts with
+``crm.company.list``/``crm.contact.list`` (``@ID``), users with ``user.get`` (``@ID``) — and the commands of
+one round share ``batch`` requests whatever their kind. The primary contact is the deal's CONTACT_ID, which
+the portal keeps equal to the primary contact binding, so no per-deal ``crm.deal.contact.items.get``.
 Writes (stage moves, timeline comments with files) are single calls: uploads cannot run inside ``batch``.
 """
 
@@ -10,29 +13,32 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import httpx
 
-from esign.crm.base import FetchedDeal, StageInfo
-from esign.crm.bitrix24 import records
+from esign.crm.base import Department, FetchedDeal, Person, StageInfo
+from esign.crm.bitrix24 import reads, records
 from esign.crm.bitrix24.errors import Bitrix24AuthError, Bitrix24Error, Bitrix24NotFoundError
+from esign.crm.bitrix24.methodtime import MethodBreaker
+from esign.crm.bitrix24.people import Directory
 from esign.crm.bitrix24.query import command
 from esign.crm.bitrix24.ratelimit import LeakyBucket, Sleep
 from esign.crm.bitrix24.settings import Bitrix24Settings
-from esign.crm.bitrix24.transport import MAX_BATCH, Bitrix24Transport
-from esign.crm.normalize import RawCompany, RawContact, RawDeal, RawManager, normalize_deal
+from esign.crm.bitrix24.transport import Bitrix24Transport
+from esign.crm.normalize import RawDeal, RawManager, normalize_deal
 from esign.errors import CrmError
 
 log = logging.getLogger(__name__)
 
-PAGE_SIZE = 50  # fixed by the portal
 DEAL_ENTITY_TYPE = 2
 
 
 class Bitrix24Crm:
-    """The Bitrix24 connector. Thread-safe; users and departments are cached for the life of the client."""
+    """The Bitrix24 connector. Thread-safe; deal managers and their departments are cached for the life of the
+    client, answers about people and the company structure for a few minutes (:class:`.people.Directory`)."""
 
     name = "bitrix24"
 
@@ -40,13 +46,15 @@ class Bitrix24Crm:
                  http: httpx.Client | None = None, sleep: Sleep | None = None,
                  clock: Callable[[], float] | None = None) -> None:
         self.settings = settings
-        bucket = None
+        bucket = breaker = None
         if clock is not None or sleep is not None:
-            import time
-
             bucket = LeakyBucket(settings.burst, settings.rate, clock=clock or time.monotonic,
                                  sleep=sleep or time.sleep)
-        self.transport = transport or Bitrix24Transport(settings, http=http, bucket=bucket, sleep=sleep)
+            breaker = MethodBreaker(clock=clock or time.time, sleep=sleep or time.sleep,
+                                    max_wait=settings.method_wait_max)
+        self.transport = transport or Bitrix24Transport(settings, http=http, bucket=bucket, sleep=sleep,
+                                                        breaker=breaker)
+        self.directory = Directory(self.transport, attempts=settings.max_attempts, clock=clock or time.monotonic)
         self._stages: list[StageInfo] | None = None
         self._users: dict[str, RawManager | None] = {}
         self._departments: dict[str, str] = {}
@@ -74,8 +82,8 @@ class Bitrix24Crm:
         if "0" not in ids:
             ids.insert(0, "0")  # the default pipeline always exists
         entity = {cid: "DEAL_STAGE" if cid == "0" else f"DEAL_STAGE_{cid}" for cid in ids}
-        results = self._batch_get({f"s{cid}": command("crm.status.list", {
-            "filter": {"ENTITY_ID": entity[cid]}, "order": {"SORT": "ASC"}}) for cid in ids}, missing_ok=False)
+        results = self._read({f"s{cid}": command("crm.status.list", {
+            "filter": {"ENTITY_ID": entity[cid]}, "order": {"SORT": "ASC"}}) for cid in ids}).results
         stages: list[StageInfo] = []
         for cid in ids:
             rows = results.get(f"s{cid}") or []
@@ -89,32 +97,44 @@ class Bitrix24Crm:
     def iter_deal_ids(self, stage_id: str, *, limit: int | None = None) -> Iterator[int]:
         if limit is not None and limit < 0:
             raise ValueError(f"limit must not be negative, got {limit}")
-        for row in self._export({"STAGE_ID": stage_id}, ("ID",), limit):
+        for row in reads.export(self.transport, "crm.deal.list", {"STAGE_ID": stage_id}, ("ID",), limit):
             yield int(str(row["ID"]))
 
     def fetch_deals(self, stage_id: str, first_id: int, last_id: int) -> list[FetchedDeal]:
+        """Two rounds of grouped reads after the deal rows: (1) first product-row pages, companies, contacts,
+        users; (2) further product-row pages (from the totals) and the users' departments."""
         if first_id > last_id:
             return []
         span = last_id - first_id + 1  # no more rows than IDs: bounds the pages asked for
-        rows = list(self._export({"STAGE_ID": stage_id, ">=ID": first_id, "<=ID": last_id}, records.DEAL_SELECT,
-                                 span))
+        rows = list(reads.export(self.transport, "crm.deal.list",
+                                 {"STAGE_ID": stage_id, ">=ID": first_id, "<=ID": last_id}, records.DEAL_SELECT, span))
         if not rows:
             return []
-        details = self._batch_get({f"{kind}{row['ID']}": command(method, {"id": row["ID"]})
-                                   for row in rows for kind, method in (("p", "crm.deal.productrows.get"),
-                                                                        ("c", "crm.deal.contact.items.get"))})
-        alive = [r for r in rows if f"p{r['ID']}" in details and f"c{r['ID']}" in details]
-        if len(alive) < len(rows):
-            log.info("Bitrix24: %d deal(s) deleted while being read", len(rows) - len(alive))
-        contact_of = {str(r["ID"]): records.primary_contact(details[f"c{r['ID']}"], records.ref_id(r.get("CONTACT_ID")))
-                      for r in alive}
-        companies = self._companies({cid for r in alive if (cid := records.ref_id(r.get("COMPANY_ID")))})
-        contacts = self._contacts({cid for cid in contact_of.values() if cid})
-        self._managers({uid for r in alive if (uid := records.ref_id(r.get("ASSIGNED_BY_ID")))})
+        deal_groups = reads.groups([str(r["ID"]) for r in rows])
+        first: dict[str, str] = {f"p{g}_0": _product_rows(ids, 0) for g, ids in enumerate(deal_groups)}
+        first.update(self._party_commands(rows))
+        done = self._read(first)
+        second = {f"p{g}_{k}": _product_rows(ids, k * reads.PAGE_SIZE) for g, ids in enumerate(deal_groups)
+                  for k in range(1, reads.pages_for(done.totals.get(f"p{g}_0", 0)))}
+        users = reads.by_id(done.results, lambda name: name.startswith("u"))
+        second.update(self._department_commands(users.values()))
+        more = self._read(second, tolerate=self._department_denied)
+        self._remember_departments(more.results)
+        for uid, user in users.items():
+            self._users[uid] = records.manager(user, self._departments)
+        for uid in {u for r in rows if (u := records.ref_id(r.get("ASSIGNED_BY_ID")))}:
+            self._users.setdefault(uid, None)  # inactive or unknown: asked once
+        product_rows = [row for name, page in (done.results | more.results).items() if name.startswith("p")
+                        for row in (page.get("productRows") or [] if isinstance(page, Mapping) else [])]
+        items = records.product_rows_by_deal(product_rows)
+        companies = {i: records.company(r, self.settings.company_tax_field)
+                     for i, r in reads.by_id(done.results, lambda name: name.startswith("co")).items()}
+        contacts = {i: records.contact(r, self.settings.contact_tax_field)
+                    for i, r in reads.by_id(done.results, lambda name: name.startswith("ct")).items()}
         result = []
-        for row in alive:
+        for row in rows:
             company_id = records.ref_id(row.get("COMPANY_ID"))
-            contact_id = contact_of[str(row["ID"])]
+            contact_id = records.ref_id(row.get("CONTACT_ID"))
             manager_id = records.ref_id(row.get("ASSIGNED_BY_ID"))
             result.append(normalize_deal(RawDeal(
                 id=int(str(row["ID"])), title=records.opt(row.get("TITLE")), amount=records.opt(row.get("OPPORTUNITY")),
@@ -123,7 +143,7 @@ class Bitrix24Crm:
                 company=companies.get(company_id) if company_id else None,
                 contact=contacts.get(contact_id) if contact_id else None,
                 manager=self._users.get(manager_id) if manager_id else None,
-                items=records.items(details[f"p{row['ID']}"]),
+                items=items.get(str(row["ID"]), []),
             )))
         return result
 
@@ -133,6 +153,16 @@ class Bitrix24Crm:
         except Bitrix24NotFoundError:
             return None
         return records.opt(deal.get("STAGE_ID")) if isinstance(deal, Mapping) else None
+
+    # -- people -------------------------------------------------------------------------------------
+    def people(self, ids: Iterable[str]) -> dict[str, Person]:
+        return self.directory.people(ids)
+
+    def people_in(self, department_ids: Collection[int]) -> set[str]:
+        return self.directory.people_in(department_ids)
+
+    def departments(self) -> list[Department]:
+        return self.directory.departments()
 
     # -- writing -----------------------------------------------------------------------------------
     def move_deal(self, deal_id: int, stage_id: str) -> None:
@@ -168,90 +198,61 @@ class Bitrix24Crm:
         return str(comment_id)
 
     # -- helpers -----------------------------------------------------------------------------------
-    def _export(self, base: Mapping[str, Any], select: Sequence[str], limit: int | None = None) -> Iterator[Any]:
-        """Rows by ascending ID, up to 50 chained pages per request; stops at the first short page."""
-        last: int | None = None
-        remaining = limit
-        while remaining is None or remaining > 0:
-            pages = MAX_BATCH if remaining is None else min(MAX_BATCH, -(-remaining // PAGE_SIZE))
-            commands = {}
-            for i in range(pages):
-                flt = dict(base)
-                if i:
-                    flt[">ID"] = f"$result[cmd_{i - 1}][{PAGE_SIZE - 1}][ID]"
-                elif last is not None:
-                    flt[">ID"] = last
-                commands[f"cmd_{i}"] = command("crm.deal.list", {
-                    "filter": flt, "order": {"ID": "ASC"}, "select": list(select), "start": -1})
-            answer = self.transport.batch(commands)
-            for i in range(pages):
-                name = f"cmd_{i}"
-                if name in answer.errors:
-                    raise answer.errors[name]
-                page = answer.results.get(name) or []
-                page = page if isinstance(page, list) else list(page.values())
-                for row in page:
-                    row_id = int(str(row["ID"]))
-                    if last is not None and row_id <= last:
-                        continue  # never twice, whatever a misresolved reference returns
-                    last = row_id
-                    yield row
-                    if remaining is not None:
-                        remaining -= 1
-                        if remaining == 0:
-                            return
-                if len(page) < PAGE_SIZE:
-                    return
+    def _read(self, commands: Mapping[str, str],
+              tolerate: Callable[[str, Bitrix24Error], bool] | None = None) -> reads.Answers:
+        """Run read commands packed 50 per request; an error not tolerated fails the whole read (a batch
+        task fails whole and is retried)."""
+        answers = reads.run(self.transport, commands, attempts=self.settings.max_attempts)
+        for name, error in answers.errors.items():
+            if tolerate is None or not tolerate(name, error):
+                raise error
+        return answers
 
-    def _batch_get(self, commands: Mapping[str, str], *, missing_ok: bool = True) -> dict[str, Any]:
-        """Run read commands 50 per request. Not-found answers are left out (when ``missing_ok``);
-        any other per-command error is raised, so a batch task fails whole and is retried."""
-        items = list(commands.items())
-        results: dict[str, Any] = {}
-        for start in range(0, len(items), MAX_BATCH):
-            answer = self.transport.batch(dict(items[start:start + MAX_BATCH]))
-            for error in answer.errors.values():
-                if not (missing_ok and isinstance(error, Bitrix24NotFoundError)):
-                    raise error
-            results.update(answer.results)
-        return results
+    def _party_commands(self, rows: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+        """Companies, contacts and not yet known users of these deals, 50 IDs per list command."""
+        rows = list(rows)
+        company_ids = [c for r in rows if (c := records.ref_id(r.get("COMPANY_ID")))]
+        contact_ids = [c for r in rows if (c := records.ref_id(r.get("CONTACT_ID")))]
+        user_ids = [u for r in rows if (u := records.ref_id(r.get("ASSIGNED_BY_ID"))) and u not in self._users]
+        commands: dict[str, str] = {}
+        for g, ids in enumerate(reads.groups(company_ids)):
+            commands[f"co{g}"] = command("crm.company.list", {
+                "filter": {"@ID": ids}, "select": records.company_select(self.settings.company_tax_field)})
+        for g, ids in enumerate(reads.groups(contact_ids)):
+            commands[f"ct{g}"] = command("crm.contact.list", {
+                "filter": {"@ID": ids}, "select": records.contact_select(self.settings.contact_tax_field)})
+        for g, ids in enumerate(reads.groups(user_ids)):
+            commands[f"u{g}"] = command("user.get", {"FILTER": {"@ID": ids}})
+        return commands
 
-    def _companies(self, ids: Iterable[str]) -> dict[str, RawCompany]:
-        found = self._batch_get({f"co{i}": command("crm.company.get", {"id": i}) for i in sorted(ids, key=_int)})
-        return {name[2:]: records.company(row, self.settings.company_tax_field)
-                for name, row in found.items() if isinstance(row, Mapping)}
+    def _department_commands(self, users: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+        if self._departments_denied:
+            return {}
+        wanted = {str(d) for u in users if isinstance(u.get("UF_DEPARTMENT"), list) for d in u["UF_DEPARTMENT"]}
+        return {f"d{i}": command("department.get", {"ID": i})
+                for i in sorted(wanted - set(self._departments), key=_int)}
 
-    def _contacts(self, ids: Iterable[str]) -> dict[str, RawContact]:
-        found = self._batch_get({f"ct{i}": command("crm.contact.get", {"id": i}) for i in sorted(ids, key=_int)})
-        return {name[2:]: records.contact(row, self.settings.contact_tax_field)
-                for name, row in found.items() if isinstance(row, Mapping)}
-
-    def _managers(self, ids: Iterable[str]) -> None:
-        """Fill the user cache (``user.get``), with department names (``department.get``) when allowed."""
-        wanted = sorted((i for i in set(ids) if i not in self._users), key=_int)
-        if not wanted:
-            return
-        found = self._batch_get({f"u{i}": command("user.get", {"filter": {"ID": i}}) for i in wanted})
-        users = {i: rows[0] for i in wanted if isinstance(rows := found.get(f"u{i}"), list) and rows}
-        self._load_departments({str(d) for u in users.values() for d in (u.get("UF_DEPARTMENT") or [])
-                                if isinstance(u.get("UF_DEPARTMENT"), list)})
-        for i in wanted:
-            self._users[i] = records.manager(users[i], self._departments) if i in users else None
-
-    def _load_departments(self, ids: set[str]) -> None:
-        wanted = sorted((i for i in ids if i not in self._departments), key=_int)
-        if not wanted or self._departments_denied:
-            return
-        try:
-            found = self._batch_get({f"d{i}": command("department.get", {"ID": i}) for i in wanted})
-        except Bitrix24AuthError as exc:  # the webhook lacks the "department" scope: names stay empty
-            log.warning("Bitrix24: departments not readable (%s); managers' departments stay empty", exc)
+    def _department_denied(self, name: str, error: Bitrix24Error) -> bool:
+        """Departments are optional: without the "department" scope their names stay empty."""
+        if not name.startswith("d") or not isinstance(error, Bitrix24AuthError | Bitrix24NotFoundError):
+            return False
+        if isinstance(error, Bitrix24AuthError) and not self._departments_denied:
+            log.warning("Bitrix24: departments not readable (%s); managers' departments stay empty", error)
             self._departments_denied = True
-            return
-        for i in wanted:
-            rows = found.get(f"d{i}")
-            if isinstance(rows, list) and rows and isinstance(rows[0], Mapping):
-                self._departments[i] = str(rows[0].get("NAME") or "")
+        return True
+
+    def _remember_departments(self, results: Mapping[str, Any]) -> None:
+        for name, rows in results.items():
+            if name.startswith("d") and isinstance(rows, list):
+                for row in rows:
+                    if isinstance(row, Mapping):
+                        self._departments[str(row.get("ID"))] = str(row.get("NAME") or "")
+
+
+def _product_rows(deal_ids: Sequence[str], start: int) -> str:
+    """One page of the product rows of up to 50 deals (``=ownerId`` takes an array)."""
+    return command("crm.item.productrow.list", {
+        "filter": {"=ownerType": "D", "=ownerId": list(deal_ids)}, "order": {"id": "asc"}, "start": start})
 
 
 def _int(value: object) -> int:

@@ -3,16 +3,22 @@
 Why classify here: Bitrix24 reports one condition in several shapes (an empty code with HTTP 400 "Not found"
 for legacy ``crm.*``, ``NOT_FOUND`` for ``crm.item.*``, ``ERROR_NOT_FOUND`` for some core methods; the rate
 limit as 503 or 429). Callers catch one type per condition and never parse codes themselves.
+
+The request-rate limit (QUERY_LIMIT_EXCEEDED, per portal) and the method time limit (OPERATION_TIME_LIMIT,
+HTTP 429, per method for a 10-minute window) are different conditions with different cures: the first wants a
+short backoff, the second a pause of that one method until ``operating_reset_at``.
 """
 
 from __future__ import annotations
 
-from esign.errors import CrmError
+from esign.errors import CrmError, CrmPausedError
 
 AUTH_CODES = frozenset({"NO_AUTH_FOUND", "EXPIRED_TOKEN", "INVALID_TOKEN", "INVALID_CREDENTIALS",
                         "INSUFFICIENT_SCOPE", "ACCESS_DENIED", "WRONG_AUTH_TYPE", "PAYMENT_REQUIRED"})
 NOT_FOUND_CODES = frozenset({"NOT_FOUND", "ERROR_NOT_FOUND"})
-RATE_LIMIT_CODES = frozenset({"QUERY_LIMIT_EXCEEDED", "OPERATION_TIME_LIMIT"})
+RATE_LIMIT_CODES = frozenset({"QUERY_LIMIT_EXCEEDED"})
+TIME_LIMIT_CODE = "OPERATION_TIME_LIMIT"
+PORTAL_DELETED_CODE = "PORTAL_DELETED"
 SERVER_CODES = frozenset({"INTERNAL_SERVER_ERROR", "ERROR_UNEXPECTED_ANSWER"})
 
 
@@ -35,7 +41,22 @@ class Bitrix24NotFoundError(Bitrix24Error):
 
 
 class Bitrix24RateLimitError(Bitrix24Error):
-    """Still rate limited (QUERY_LIMIT_EXCEEDED, OPERATION_TIME_LIMIT) after every retry."""
+    """Still over the portal's request rate (QUERY_LIMIT_EXCEEDED) after every retry."""
+
+
+class Bitrix24MethodTimeLimitError(Bitrix24Error):
+    """OPERATION_TIME_LIMIT: this method used up its execution time for the window; ``reset_at`` (Unix time)
+    is when the portal said the oldest minute drops out, when it said so."""
+
+    reset_at: float | None = None
+
+
+class Bitrix24MethodPausedError(Bitrix24MethodTimeLimitError, CrmPausedError):
+    """The method is paused for longer than the client may wait: the caller retries after ``until``."""
+
+
+class Bitrix24PortalDeletedError(Bitrix24Error):
+    """PORTAL_DELETED (HTTP 500): the portal is gone or its public part is closed. Fatal, never retried."""
 
 
 class Bitrix24ServerError(Bitrix24Error):
@@ -63,16 +84,21 @@ def classify(method: str, status: int | None, code: str, description: str) -> Bi
         kind = Bitrix24NotFoundError
     elif upper in RATE_LIMIT_CODES:
         kind = Bitrix24RateLimitError
+    elif upper == TIME_LIMIT_CODE:
+        kind = Bitrix24MethodTimeLimitError
+    elif upper == PORTAL_DELETED_CODE:
+        kind, text = Bitrix24PortalDeletedError, text + " (the portal was deleted or closed: check the webhook URL)"
     elif upper in SERVER_CODES or (status is not None and status >= 500):
         kind = Bitrix24ServerError
     return kind(text, method=method, code=code, status=status)
 
 
 def is_retryable(error: Bitrix24Error) -> bool:
-    """Rate limits and server failures pass; OVERLOAD_LIMIT (blocked by support) does not."""
+    """Rate limits and server failures pass; OVERLOAD_LIMIT (blocked by support) and PORTAL_DELETED do not.
+    The method time limit is retried too, but after a pause, not a backoff (see the transport)."""
     if error.code.upper() == "OVERLOAD_LIMIT":
         return False
-    return isinstance(error, Bitrix24RateLimitError | Bitrix24ServerError)
+    return isinstance(error, Bitrix24RateLimitError | Bitrix24ServerError | Bitrix24MethodTimeLimitError)
 
 
 _AUTH_HINT = {

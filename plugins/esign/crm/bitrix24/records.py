@@ -1,12 +1,14 @@
-"""Bitrix24 records (legacy ``crm.*`` rows: strings or null) turned into the shared ``Raw*`` records.
+"""Bitrix24 records (legacy ``crm.*`` rows: strings or null; ``crm.item.*``: camelCase, typed) turned into the
+shared ``Raw*`` records.
 
-Why no parsing here: numbers stay the strings the portal sent; :func:`esign.crm.normalize.normalize_deal` parses
-them exactly (Decimal) and turns bad values into ``problems``, the same way for every connector.
+Why no parsing here: numbers stay as text (JSON numbers arrive as Decimal and are printed exactly);
+:func:`esign.crm.normalize.normalize_deal` parses them and turns bad values into ``problems``, the same way for
+every connector.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from esign.crm.normalize import RawCompany, RawContact, RawItem, RawManager
@@ -16,6 +18,16 @@ Row = Mapping[str, Any]
 DEAL_SELECT = ("ID", "TITLE", "STAGE_ID", "CATEGORY_ID", "COMPANY_ID", "CONTACT_ID", "ASSIGNED_BY_ID",
                "OPPORTUNITY", "CURRENCY_ID")
 _ADDRESS = ("ADDRESS", "ADDRESS_2", "ADDRESS_CITY", "ADDRESS_PROVINCE", "ADDRESS_POSTAL_CODE")
+
+
+def company_select(tax_field: str) -> list[str]:
+    """What ``crm.company.list`` must return for :func:`company` (asking only for these keeps it cheap)."""
+    return ["ID", "TITLE", tax_field, *_ADDRESS]
+
+
+def contact_select(tax_field: str) -> list[str]:
+    """For :func:`contact`; PHONE and EMAIL are multi-fields, never in ``*``: they must be named."""
+    return ["ID", "NAME", "SECOND_NAME", "LAST_NAME", "POST", tax_field, "EMAIL", "PHONE"]
 
 
 def ref_id(value: object) -> str | None:
@@ -70,24 +82,17 @@ def manager(row: Row, departments: Mapping[str, str]) -> RawManager:
                       email=opt(row.get("EMAIL")), department=dept)
 
 
-def items(rows: object) -> list[RawItem]:
-    """``crm.deal.productrows.get`` rows; PRICE is the final unit price (discount and tax applied)."""
-    if not isinstance(rows, list):
-        return []
-    return [RawItem(description=opt(r.get("PRODUCT_NAME")), quantity=opt(r.get("QUANTITY")),
-                    unit_price=opt(r.get("PRICE"))) for r in rows if isinstance(r, Mapping)]
-
-
-def primary_contact(rows: object, fallback: str | None) -> str | None:
-    """From ``crm.deal.contact.items.get``: the IS_PRIMARY one, else the first by SORT; else the deal's CONTACT_ID."""
-    if not isinstance(rows, list):
-        return fallback
-    bound = [r for r in rows if isinstance(r, Mapping) and ref_id(r.get("CONTACT_ID"))]
-    if not bound:
-        return None
-    primary = [r for r in bound if str(r.get("IS_PRIMARY") or "").upper() == "Y"]
-    chosen = primary[0] if primary else min(bound, key=lambda r: _sort_key(r.get("SORT")))
-    return ref_id(chosen.get("CONTACT_ID"))
+def product_rows_by_deal(rows: Iterable[object]) -> dict[str, list[RawItem]]:
+    """``crm.item.productrow.list`` rows (camelCase) per deal ID, in the deal's order (``sort``, then ``id``).
+    ``price`` is the final unit price (discount and tax applied), as PRICE was in the legacy method."""
+    grouped: dict[str, list[Row]] = {}
+    for row in rows:
+        if isinstance(row, Mapping) and str(row.get("ownerType") or "D") == "D" and ref_id(row.get("ownerId")):
+            grouped.setdefault(str(ref_id(row.get("ownerId"))), []).append(row)
+    return {deal: [RawItem(description=opt(r.get("productName")), quantity=opt(r.get("quantity")),
+                           unit_price=opt(r.get("price")))
+                   for r in sorted(found, key=lambda r: (_sort_key(r.get("sort")), _sort_key(r.get("id"))))]
+            for deal, found in grouped.items()}
 
 
 def _sort_key(value: object) -> int:

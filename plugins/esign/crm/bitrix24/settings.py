@@ -73,11 +73,12 @@ class Bitrix24Settings:
     backoff_base: float = 1.0  # seconds; doubled per retry
     backoff_cap: float = 30.0
     timeout: float = 60.0  # the portal's own limit per request is 60 s
+    method_wait_max: float = 660.0  # longest wait for a method paused by its time limit (window + 1 min)
     company_tax_field: str = "UF_CRM_CNPJ"  # company field with the CNPJ
     contact_tax_field: str = "UF_CRM_CPF"  # contact field with the CPF
 
     def __post_init__(self) -> None:
-        if self.burst < 1 or self.rate <= 0 or self.max_attempts < 1 or self.timeout <= 0:
+        if self.burst < 1 or self.rate <= 0 or self.max_attempts < 1 or self.timeout <= 0 or self.method_wait_max < 0:
             raise ConfigError("Bitrix24 limits: burst, rate, max_attempts and timeout must be positive")
 
     @classmethod
@@ -113,7 +114,7 @@ class Bitrix24Settings:
         """Apply string options by field name (``burst``, ``rate``, ``company_tax_field``, ...)."""
         numeric: dict[str, type[int] | type[float]] = {
             "burst": int, "rate": float, "max_attempts": int, "backoff_base": float, "backoff_cap": float,
-            "timeout": float}
+            "timeout": float, "method_wait_max": float}
         values: dict[str, Any] = {}
         for key, raw in options.items():
             if key in numeric:

@@ -2,7 +2,9 @@
 
 Why retries differ for writes: a read can always be repeated, but a timeline comment whose answer was lost
 may already exist, so a write is only retried when the portal refused it before running it (rate limit,
-connection never made); otherwise :class:`Bitrix24UncertainWriteError` says so and the caller decides.
+method time limit, connection never made); otherwise :class:`Bitrix24UncertainWriteError` says so and the
+caller decides. Every answer's ``time`` feeds the per-method breaker (:mod:`.methodtime`): a method refused
+with OPERATION_TIME_LIMIT is paused until its reset, and every call or batch using it waits for that first.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -19,13 +21,15 @@ from urllib.parse import urlsplit
 import httpx
 
 from esign.crm.bitrix24.errors import (
-    RATE_LIMIT_CODES,
     Bitrix24Error,
+    Bitrix24MethodTimeLimitError,
+    Bitrix24RateLimitError,
     Bitrix24TransportError,
     Bitrix24UncertainWriteError,
     classify,
     is_retryable,
 )
+from esign.crm.bitrix24.methodtime import MethodBreaker, reset_at_of
 from esign.crm.bitrix24.ratelimit import LeakyBucket, Sleep, backoff_delay
 from esign.crm.bitrix24.settings import Bitrix24Settings, WebhookUrl
 
@@ -68,13 +72,15 @@ class Bitrix24Transport:
     """Thread-safe. ``http`` and ``sleep`` are injectable for tests; the bucket paces every HTTP request."""
 
     def __init__(self, settings: Bitrix24Settings, *, http: httpx.Client | None = None,
-                 bucket: LeakyBucket | None = None, sleep: Sleep | None = None) -> None:
+                 bucket: LeakyBucket | None = None, sleep: Sleep | None = None,
+                 breaker: MethodBreaker | None = None) -> None:
         import time
 
         self.settings = settings
         self._webhook = settings.webhook
         self._sleep: Sleep = sleep or time.sleep
         self.bucket = bucket or LeakyBucket(settings.burst, settings.rate, sleep=self._sleep)
+        self.breaker = breaker or MethodBreaker(sleep=self._sleep, max_wait=settings.method_wait_max)
         self._http = http or httpx.Client(timeout=settings.timeout, follow_redirects=False,
                                           headers={"User-Agent": "esign-pipeline"})
         self._lock = threading.Lock()
@@ -97,11 +103,13 @@ class Bitrix24Transport:
         return self.call_full(method, params, idempotent=idempotent)["result"]
 
     def call_full(self, method: str, params: Mapping[str, Any] | None = None, *,
-                  idempotent: bool = True) -> dict[str, Any]:
-        """The whole answer (``result``, ``total``, ``next``, ``time``)."""
+                  idempotent: bool = True, guards: Sequence[str] | None = None) -> dict[str, Any]:
+        """The whole answer (``result``, ``total``, ``next``, ``time``). ``guards``: the methods whose pause
+        must be waited out before sending (default: ``method`` itself; for ``batch``, its commands')."""
         body = json.dumps(dict(params or {}), default=_json_default, ensure_ascii=False).encode()
         attempts = self.settings.max_attempts
         for attempt in range(1, attempts + 1):
+            self.breaker.wait([method] if guards is None else guards)
             self.bucket.acquire()
             try:
                 status, data = self._post(method, body)
@@ -116,11 +124,18 @@ class Bitrix24Transport:
                     f"Bitrix24 {method}: cannot reach {self._webhook.host} ({reason})", method=method)
             else:
                 if isinstance(data, dict) and "error" not in data and "result" in data and status < 400:
+                    self.breaker.observe(method, data.get("time"))
                     return data
                 error = _error_from(method, status, data)
+                if isinstance(error, Bitrix24MethodTimeLimitError):  # refused before running: pause, not backoff
+                    self.breaker.trip(method, error.reset_at)
+                    if attempt == attempts:
+                        error.args = (f"{error.args[0]} (gave up after {attempts} attempts)",)
+                        raise error
+                    continue
                 if not is_retryable(error):
                     raise error
-                if error.code.upper() in RATE_LIMIT_CODES:
+                if isinstance(error, Bitrix24RateLimitError):
                     self.bucket.fill()
                 elif not idempotent:
                     raise Bitrix24UncertainWriteError(
@@ -140,11 +155,20 @@ class Bitrix24Transport:
             return BatchResult()
         if len(commands) > MAX_BATCH:
             raise ValueError(f"a batch holds at most {MAX_BATCH} commands, got {len(commands)}")
-        outer = self.call("batch", {"halt": 0, "cmd": dict(commands)})
+        methods = {name: method_of(cmd) for name, cmd in commands.items()}
+        outer = self.call_full("batch", {"halt": 0, "cmd": dict(commands)},
+                               guards=sorted(set(methods.values())))["result"]
         sections = outer if isinstance(outer, dict) else {}
         results = _section(sections.get("result"))
-        errors = {name: _error_from(f"batch {name} ({commands.get(name, '?').split('?', 1)[0]})", None, value)
+        times = _section(sections.get("result_time"))
+        for name, timing in times.items():  # each command counts toward its own method's budget
+            self.breaker.observe(methods.get(name, "?"), timing)
+        errors = {name: _error_from(f"batch {name} ({methods.get(name, '?')})", None, value)
                   for name, value in _section(sections.get("result_error")).items()}
+        for name, error in errors.items():
+            if isinstance(error, Bitrix24MethodTimeLimitError):
+                error.reset_at = error.reset_at or reset_at_of(times.get(name))
+                self.breaker.trip(methods.get(name, "?"), error.reset_at)
         return BatchResult(results={k: v for k, v in results.items() if k not in errors}, errors=errors,
                            totals=_section(sections.get("result_total")))
 
@@ -185,11 +209,20 @@ def _section(value: Any) -> dict[str, Any]:
     return dict(value) if isinstance(value, dict) else {}
 
 
+def method_of(command: str) -> str:
+    """The method of one ``batch`` command string (``"crm.deal.get?id=1"`` -> ``"crm.deal.get"``)."""
+    return command.split("?", 1)[0]
+
+
 def _error_from(method: str, status: int | None, data: Any) -> Bitrix24Error:
     if isinstance(data, dict) and "error" in data:
-        return classify(method, status, str(data.get("error") or ""), str(data.get("error_description") or ""))
-    if status == 429:  # a proxy's bare "too many requests": the rate limit without the portal's body
-        return classify(method, status, "QUERY_LIMIT_EXCEEDED", "HTTP 429")
+        error = classify(method, status, str(data.get("error") or ""), str(data.get("error_description") or ""))
+        if isinstance(error, Bitrix24MethodTimeLimitError):
+            error.reset_at = reset_at_of(data.get("time"))
+        return error
+    if status == 429:  # a proxy's bare "too many requests": no REST code, so neither of the portal's limits
+        return Bitrix24RateLimitError(f"Bitrix24 {method}: HTTP 429 without a REST error (a proxy's rate limit)",
+                                      method=method, status=status)
     if status is not None and (status >= 500 or status in (401, 403)):
         return classify(method, status, "", f"HTTP {status}")
     return Bitrix24TransportError(f"Bitrix24 {method}: unexpected answer (HTTP {status}, not the REST protocol)",
