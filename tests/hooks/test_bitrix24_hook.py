@@ -107,3 +107,30 @@ def test_a_secrets_backend_refusing_access_is_not_taken_for_a_missing_connection
                          timeout=120, check=True).stdout
     assert out.splitlines() == [f"{name} refused: access to {conn} denied by policy" for name, conn in
                                 (("smtp", "smtp_default"), ("bitrix24", "bitrix24_default"), ("tsa", "esign_tsa"))]
+
+
+DISCOVER = """
+import json
+from airflow.providers_manager import ProvidersManager
+pm = ProvidersManager()
+hook = pm.hooks["bitrix24"]
+print("JSON" + json.dumps({"hook": [hook.hook_class_name, hook.connection_type, hook.hook_name],
+                           "fields": sorted(k for k in pm.connection_form_widgets if "bitrix24" in k),
+                           "behaviour": pm.field_behaviours.get("bitrix24"),
+                           "notifiers": [n for n in pm.notification if n.startswith("esign.")]}))
+"""
+
+
+@pytest.mark.airflow
+def test_airflow_offers_the_bitrix24_connection_type(tmp_path: Path) -> None:
+    """What the UI's connection form is built from: Airflow's own ProvidersManager, in a fresh process."""
+    env = {**os.environ, "AIRFLOW_HOME": str(tmp_path), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+    out = subprocess.run([sys.executable, "-c", DISCOVER], env=env, cwd=PROJECT_DIR, capture_output=True, text=True,
+                         timeout=120, check=True).stdout
+    found = json.loads(out.split("JSON", 1)[1])
+    assert found["hook"] == [HOOK_CLASS, "bitrix24", "Bitrix24"]
+    assert found["fields"] == sorted(f"extra__bitrix24__{name}" for name in
+                                     ("webhook_url", "burst", "rate", "max_attempts", "timeout",
+                                      "company_tax_field", "contact_tax_field"))
+    assert found["behaviour"]["relabeling"]["login"] == "Webhook user ID"
+    assert found["notifiers"] == ["esign.hooks.notifier.FailureNotifier"]

@@ -58,7 +58,8 @@ def test_the_worker_preload_module_loads_the_pipeline() -> None:
             "from airflow.sdk.execution_time.supervisor import WatchedSubprocess as W; "
             "print(all(m in sys.modules for m in ('esign.pipeline.send', 'esign.pipeline.collect', "
             "'esign.store.migrations', 'reportlab', 'pyhanko', 'alembic', 'airflow.executors.local_executor', "
-            "'airflow.providers.standard.operators.hitl', 'airflow.dag_processing.dagbag')), "
+            "'airflow.providers.standard.operators.hitl', 'airflow.dag_processing.dagbag', "
+            "'airflow.providers.smtp.notifications.smtp')), "
             "getattr(W._service_subprocess, '_esign_prompt_exit', 0))")
     out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_DIR, capture_output=True, text=True, check=True)
     assert out.stdout.split()[-2:] == ["True", "True"]  # the pipeline, the worker's Airflow code, the exit wrap
