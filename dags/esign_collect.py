@@ -1,6 +1,6 @@
 """esign_collect: finalize what clients signed, write results to the CRM, remind, expire. Every 10 minutes.
 
-Thin wiring only: every step is a function of ``esign.pipeline.collect``, imported when the task runs. Three
+Thin wiring only: every step is a function of ``esign.pipeline.collect``, imported inside its task body. Three
 steps, so a run costs Airflow few task instances: start (recover, expire, plan ranges) -> finalize per range ->
 wrap-up (deliveries earlier runs left, then write-backs, reminders, rules; fails when something is still owed).
 A run that completed documents tells ``esign_report`` so (the ``esign://documents/completed`` Asset).

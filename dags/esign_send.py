@@ -1,6 +1,7 @@
 """esign_send: pull deals in the trigger stage, render, get the director's approval, sign, send links.
 
-Thin wiring only: every step is a function of ``esign.pipeline.send``, imported when the task runs. Trigger it
+Thin wiring only: every step is a function of ``esign.pipeline.send`` (the approval's of ``esign.pipeline.approval``),
+imported inside its task body, so parsing this file needs Airflow alone. Trigger it
 from the UI form or the API. Per batch, two task instances (prepare, deliver): Airflow's cost is per task instance.
 ``plan`` also takes over the batches earlier runs left owing work, so this run's approval and ``deliver`` finish
 them; a ``deliver`` that cannot finish its batch (relay down, CRM refusing) fails after recording what it did.
