@@ -90,3 +90,18 @@ def test_without_ops_email_the_failure_is_only_logged(tmp_path: Path, monkeypatc
         _fail(ValueError("bad batch"))
     assert read_messages(tmp_path / "mail") == []
     assert "esign task failed: esign_send.deliver run manual__1 try 4: ValueError('bad batch')" in caplog.text
+
+
+def test_one_notifier_serves_failure_after_failure(tmp_path: Path, ops: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Default args share one notifier between tasks: a second failure's notice carries only its own text, even
+    after an error message that looks like a template."""
+    with LocalMailServer(tmp_path / "mail") as mail:
+        monkeypatch.setenv("ESIGN_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("ESIGN_SMTP_PORT", str(mail.port))
+        notifier = default_args()["on_failure_callback"]
+        for task_id, error in (("plan", "bad {{ template }} {% here"), ("deliver", "relay down")):
+            ti = SimpleNamespace(dag_id="esign_send", task_id=task_id, try_number=1)
+            notifier({"ti": ti, "run_id": "manual__2", "exception": RuntimeError(error)})
+    first, second = sorted(read_messages(tmp_path / "mail"), key=lambda m: m.header("Subject"))
+    assert "{{ template }} {% here" in second.html and second.header("Subject").endswith("esign_send.plan")
+    assert "relay down" in first.html and "template" not in first.html

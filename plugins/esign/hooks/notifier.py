@@ -89,6 +89,8 @@ class FailureNotifier(SmtpNotifier):
             super().notify(context)
         except Exception:  # the notice is best effort; the failure is already logged above
             log.exception("could not email the failure notice to %s", OPS_EMAIL_ENV)
+        finally:  # one notifier serves every task of a DAG: the next call renders nothing of this one's text
+            self.to, self.from_email, self.subject, self.html_content = "", None, None, None
 
 
 def _ops_translator() -> Translator:
