@@ -58,17 +58,19 @@ def esign_send() -> None:
     def summarize() -> list[str]:
         """What the director is asked to approve (XCom ``summary``), then who approves: the director, or the
         configuration's auto-approval (demo and tests only; refused once permission users exist)."""
+        from esign.hooks.approval_request import approval_request
         from esign.pipeline.approval import summarize_for_approval
 
         context = get_current_context()
         summary, auto = run_step(summarize_for_approval, context["params"], context["run_id"])
         context["ti"].xcom_push(key="summary", value=summary)
+        context["ti"].xcom_push(key="request", value=run_step(approval_request, context["params"], summary))
         return ["record_approval"] if auto else ["director_approval", "record_approval"]
 
     director_approval = ApprovalOperator(
         task_id="director_approval",
-        subject="Aprovar lote de contratos para assinatura da empresa ({{ run_id }})",
-        body="{{ ti.xcom_pull(task_ids='summarize', key='summary') }}",
+        subject="{{ ti.xcom_pull(task_ids='summarize', key='request')['subject'] }}",
+        body="{{ ti.xcom_pull(task_ids='summarize', key='request')['body'] }}",
         response_timeout=timedelta(days=3),
     )
 
