@@ -1,18 +1,20 @@
 """esign_collect: finalize what clients signed, write results to the CRM, remind, expire. Every 10 minutes.
 
-Thin wiring only: every step is a function of ``esign.pipeline.collect``, imported when the task runs. Three
+Thin wiring only: every step is a function of ``esign.pipeline.collect``, imported inside its task body. Three
 steps, so a run costs Airflow few task instances: start (recover, expire, plan ranges) -> finalize per range ->
 wrap-up (deliveries earlier runs left, then write-backs, reminders, rules; fails when something is still owed).
+A run that completed documents tells ``esign_report`` so (the ``esign://documents/completed`` Asset).
 """
 
 from __future__ import annotations
 
-from airflow.sdk import Asset, dag, task
+from typing import Any
 
+from airflow.sdk import dag, get_current_context, task
+
+from esign.hooks.assets import COMPLETED_EVENTS, completed_count, record_completed
 from esign.hooks.dag_defaults import START_DATE, default_args
 from esign.hooks.steps import run_step
-
-DOCUMENTS_COMPLETED = Asset("esign://documents/completed")
 
 DEFAULT_ARGS = default_args()
 
@@ -29,20 +31,30 @@ DEFAULT_ARGS = default_args()
 )
 def esign_collect() -> None:
     @task
-    def start() -> list[dict[str, object]]:
+    def start() -> list[dict[str, Any]]:
         """Repair what a crash left (outbox, request/ledger moves), expire overdue links, cut the signed
         documents into ID ranges."""
-        return run_step("collect.start_run", None)  # type: ignore[no-any-return]
+        from esign.pipeline.collect import start_run
 
-    @task(max_active_tis_per_dagrun=2)
-    def finalize(id_range: dict[str, object]) -> dict[str, int]:
-        return run_step("collect.finalize_range", None, id_range)  # type: ignore[no-any-return]
+        return run_step(start_run, None)
 
-    @task(trigger_rule="none_failed", outlets=[DOCUMENTS_COMPLETED])
+    @task(multiple_outputs=False, max_active_tis_per_dagrun=2)
+    def finalize(id_range: dict[str, Any]) -> dict[str, int]:
+        from esign.pipeline.collect import finalize_range
+
+        return run_step(finalize_range, None, id_range)
+
+    @task(multiple_outputs=False, trigger_rule="none_failed", outlets=[COMPLETED_EVENTS])
     def wrap_up() -> dict[str, dict[str, int]]:
         """Deliver what earlier runs left (pending messages, approved batches of a dead send run), then write back
-        endings, send reminders, evaluate the rules; fails loudly, after all that, when work is still owed."""
-        return run_step("collect.wrap_up", None)  # type: ignore[no-any-return]
+        endings, send reminders, evaluate the rules; fails loudly, after all that, when work is still owed.
+        Documents completed by this run's finalize tasks become one ``esign://documents/completed`` event."""
+        from esign.pipeline.collect import wrap_up as wrap_up_step
+
+        context = get_current_context()
+        summary = run_step(wrap_up_step, None)
+        record_completed(context["outlet_events"], completed_count(context["ti"].xcom_pull(task_ids=["finalize"])))
+        return summary
 
     finalize.expand(id_range=start()) >> wrap_up()
 

@@ -1,4 +1,5 @@
-"""esign_report: publish the signing report daily, and again whenever esign_collect completes documents.
+"""esign_report: publish the signing report daily at 06:00 UTC, and again whenever an esign_collect run completed
+documents (its ``esign://documents/completed`` event; a run that completed nothing sends none).
 
 Thin wiring only: the reports are notebooks executed by ``esign.reporting`` (papermill, then HTML with the
 code hidden and a PDF beside it) into ``<ESIGN_HOME>/reports/<day>/`` (``ESIGN_REPORTS_DIR`` when set), in the
@@ -10,11 +11,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable, dag, task
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
+from esign.hooks.assets import DOCUMENTS_COMPLETED
 from esign.hooks.dag_defaults import START_DATE, default_args
-
-DOCUMENTS_COMPLETED = Asset("esign://documents/completed")
+from esign.hooks.steps import failing_fast
 
 DEFAULT_ARGS = default_args(retries=2, retry_delay=timedelta(minutes=1))
 
@@ -36,8 +37,9 @@ def esign_report() -> None:
         from esign.config import Settings
         from esign.reporting import company_locale, default_period, generate_report, reports_dir
 
-        settings = Settings.from_env()
-        where = company_locale(settings)
+        with failing_fast():
+            settings = Settings.from_env()
+            where = company_locale(settings)
         since, until = default_period(timezone=where.timezone)
         return str(generate_report(settings.database_url, since, until, reports_dir(settings), where=where))
 
@@ -46,7 +48,8 @@ def esign_report() -> None:
         from esign.config import Settings
         from esign.reporting import company_locale, generate_run_report, latest_run_id, reports_dir
 
-        settings = Settings.from_env()
+        with failing_fast():
+            settings = Settings.from_env()
         run_id = latest_run_id(settings.database_url)
         if run_id is None:
             return None

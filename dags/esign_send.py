@@ -1,6 +1,7 @@
 """esign_send: pull deals in the trigger stage, render, get the director's approval, sign, send links.
 
-Thin wiring only: every step is a function of ``esign.pipeline.send``, imported when the task runs. Trigger it
+Thin wiring only: every step is a function of ``esign.pipeline.send`` (the approval's of ``esign.pipeline.approval``),
+imported inside its task body, so parsing this file needs Airflow alone. Trigger it
 from the UI form or the API. Per batch, two task instances (prepare, deliver): Airflow's cost is per task instance.
 ``plan`` also takes over the batches earlier runs left owing work, so this run's approval and ``deliver`` finish
 them; a ``deliver`` that cannot finish its batch (relay down, CRM refusing) fails after recording what it did.
@@ -12,12 +13,10 @@ from datetime import timedelta
 from typing import Any
 
 from airflow.providers.standard.operators.hitl import ApprovalOperator
-from airflow.sdk import Asset, Param, dag, task
+from airflow.sdk import Param, dag, get_current_context, task
 
 from esign.hooks.dag_defaults import START_DATE, default_args
 from esign.hooks.steps import run_step
-
-DOCUMENTS_SENT = Asset("esign://documents/sent")
 
 DEFAULT_ARGS = default_args()
 
@@ -43,39 +42,53 @@ DEFAULT_ARGS = default_args()
 )
 def esign_send() -> None:
     @task
-    def plan(params: dict[str, Any] | None = None, run_id: str | None = None) -> list[dict[str, Any]]:
-        return run_step("send.plan_batches", params, str(run_id))  # type: ignore[no-any-return]
+    def plan() -> list[dict[str, Any]]:
+        from esign.pipeline.send import plan_batches
 
-    @task(max_active_tis_per_dagrun=2)
-    def prepare(batch: dict[str, Any], params: dict[str, Any] | None = None) -> dict[str, int]:
-        return run_step("send.prepare_batch", params, batch)  # type: ignore[no-any-return]
+        context = get_current_context()
+        return run_step(plan_batches, context["params"], context["run_id"])
+
+    @task(multiple_outputs=False, max_active_tis_per_dagrun=2)
+    def prepare(batch: dict[str, Any]) -> dict[str, int]:
+        from esign.pipeline.send import prepare_batch
+
+        return run_step(prepare_batch, get_current_context()["params"], batch)
 
     @task.branch
-    def summarize(ti: Any = None, params: dict[str, Any] | None = None, run_id: str | None = None) -> list[str]:
+    def summarize() -> list[str]:
         """What the director is asked to approve (XCom ``summary``), then who approves: the director, or the
         configuration's auto-approval (demo and tests only; refused once permission users exist)."""
-        summary, auto = run_step("send.summarize_for_approval", params, str(run_id))
-        if ti is not None:
-            ti.xcom_push(key="summary", value=summary)
+        from esign.hooks.approval_request import approval_request
+        from esign.pipeline.approval import summarize_for_approval
+
+        context = get_current_context()
+        summary, auto = run_step(summarize_for_approval, context["params"], context["run_id"])
+        context["ti"].xcom_push(key="summary", value=summary)
+        context["ti"].xcom_push(key="request", value=run_step(approval_request, context["params"], summary))
         return ["record_approval"] if auto else ["director_approval", "record_approval"]
 
     director_approval = ApprovalOperator(
         task_id="director_approval",
-        subject="Aprovar lote de contratos para assinatura da empresa ({{ run_id }})",
-        body="{{ ti.xcom_pull(task_ids='summarize', key='summary') }}",
+        subject="{{ ti.xcom_pull(task_ids='summarize', key='request')['subject'] }}",
+        body="{{ ti.xcom_pull(task_ids='summarize', key='request')['body'] }}",
         response_timeout=timedelta(days=3),
     )
 
     @task(trigger_rule="none_failed_min_one_success")
-    def record_approval(ti: Any = None, params: dict[str, Any] | None = None, run_id: str | None = None) -> int:
-        answer = ti.xcom_pull(task_ids="director_approval") if ti is not None else None
-        responder = (answer.get("responded_by_user") or {}).get("name") if answer else None
-        return run_step("send.record_approval", params, str(run_id), bool(answer), responder)  # type: ignore[no-any-return]
+    def record_approval() -> int:
+        from esign.pipeline.approval import record_approval as record
 
-    @task(max_active_tis_per_dagrun=2, outlets=[DOCUMENTS_SENT])
-    def deliver(batch: dict[str, Any], params: dict[str, Any] | None = None) -> dict[str, dict[str, int]]:
+        context = get_current_context()
+        answer = context["ti"].xcom_pull(task_ids="director_approval")
+        responder = (answer.get("responded_by_user") or {}).get("name") if answer else None
+        return run_step(record, context["params"], context["run_id"], bool(answer), responder)
+
+    @task(multiple_outputs=False, max_active_tis_per_dagrun=2)
+    def deliver(batch: dict[str, Any]) -> dict[str, dict[str, int]]:
         """Company-sign the batch, send each client its link, move the deals to "awaiting signature"."""
-        return run_step("send.deliver_batch", params, batch)  # type: ignore[no-any-return]
+        from esign.pipeline.send import deliver_batch
+
+        return run_step(deliver_batch, get_current_context()["params"], batch)
 
     batches = plan()
     prepared = prepare.expand(batch=batches)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -34,13 +35,21 @@ def run_python(code: str, env: dict[str, str], timeout: int = 300) -> str:
     return result.stdout
 
 
-def run_dag(dag_id: str, conf: dict[str, object], env: dict[str, str], log: Path) -> None:
-    """``dag.test()`` in a child process; its log goes to ``log`` (shown when the run fails)."""
+def run_dag(dag_id: str, conf: dict[str, object], env: dict[str, str], log: Path, *, succeeds: bool = True) -> None:
+    """``dag.test()`` in a child process; its log goes to ``log`` (shown when the run ends otherwise than expected)."""
     with log.open("w") as out:
         result = subprocess.run([sys.executable, "-m", "esign.hooks.dag_runner", dag_id, json.dumps(conf)],
                                 env=env, stdout=out, stderr=subprocess.STDOUT, timeout=600, check=False,
                                 cwd=PROJECT_DIR)
-    assert result.returncode == 0, log.read_text()[-5000:]
+    assert result.returncode == (0 if succeeds else 1), log.read_text()[-5000:]
+
+
+def asset_events(home: Path, uri: str) -> list[dict[str, object]]:
+    """The extras of the events Airflow recorded for the Asset ``uri``, oldest first (its metadata database)."""
+    with sqlite3.connect(home / "airflow.db") as db:
+        rows = db.execute("SELECT e.extra FROM asset_event e JOIN asset a ON a.id = e.asset_id WHERE a.uri = ? "
+                          "ORDER BY e.id", (uri,)).fetchall()
+    return [json.loads(extra) if isinstance(extra, str) else extra for (extra,) in rows]
 
 
 @pytest.fixture(scope="session")

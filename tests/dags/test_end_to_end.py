@@ -2,7 +2,8 @@
 
 Clients act between the two DAGs through the signing-request service (the portal's own flow is covered by
 tests/portal and tests/browser). Asserted: counts per stage, one invitation per document even when esign_send
-runs twice, sealed PDFs that verify, and CRM stages.
+runs twice, sealed PDFs that verify, CRM stages, and one ``esign://documents/completed`` event for the collect run
+that completed documents, none for the one that completed nothing.
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ from esign.pipeline.config import PipelineConfig
 from esign.pipeline.services import Services
 from esign.verify import verify_pdf
 from esign.workspace import Workspace
-from tests.dags.conftest import airflow_env, run_dag
+from tests.dags.conftest import airflow_env, asset_events, run_dag
 from tests.pipeline.conftest import LINK_SECRET, client_declines, client_signs
 from tests.support import PROJECT_DIR, TEST_PASSPHRASE
 
 pytestmark = pytest.mark.airflow
+
+COMPLETED = "esign://documents/completed"
 
 
 def test_send_twice_then_collect_through_airflow(tmp_path: Path, airflow_home: Path,
@@ -63,7 +66,11 @@ def test_send_twice_then_collect_through_airflow(tmp_path: Path, airflow_home: P
             client_signs(services, record.id)
         client_declines(services, sent[3].id)
 
+        events_before = len(asset_events(airflow_home, COMPLETED))
         run_dag("esign_collect", {}, env, tmp_path / "collect.log")
+        assert asset_events(airflow_home, COMPLETED)[events_before:] == [{"completed": 3}]
+        run_dag("esign_collect", {}, env, tmp_path / "collect-2.log")  # nothing left to complete: no event
+        assert asset_events(airflow_home, COMPLETED)[events_before:] == [{"completed": 3}]
     counts = ws.ledger.stage_counts()
     assert counts == {"completed": 3, "declined": 1, "sent": expected_sent - 4, "quarantined": broken}
     crm = LocalCrm(ws.engine)

@@ -10,10 +10,13 @@ import pytest
 
 from tests.dags.conftest import airflow_env, run_python
 
+pytestmark = pytest.mark.airflow
+
 INSPECT = """
 import json
 from airflow.dag_processing.dagbag import DagBag
 from airflow.configuration import conf
+from airflow.sdk import BranchMixIn
 bag = DagBag(conf.get("core", "dags_folder"))
 out = {"errors": {k: v.splitlines()[-1] for k, v in bag.import_errors.items()}, "dags": {}}
 for dag_id, dag in bag.dags.items():
@@ -21,7 +24,8 @@ for dag_id, dag in bag.dags.items():
         "tags": sorted(dag.tags), "max_active_runs": dag.max_active_runs,
         "schedule": repr(dag.schedule), "params": sorted(dag.params.keys()),
         "tasks": {t.task_id: {"owner": t.owner, "retries": t.retries, "type": type(t).__name__,
-                              "failure_callback": bool(t.on_failure_callback),
+                              "failure_callback": bool(t.on_failure_callback), "branch": isinstance(t, BranchMixIn),
+                              "outlets": [f"{type(o).__name__}:{getattr(o, 'uri', o.name)}" for o in t.outlets],
                               "upstream": sorted(t.upstream_task_ids)} for t in dag.tasks},
     }
 import sys
@@ -68,8 +72,17 @@ def test_send_dag_waits_for_an_approval_before_signing(info: dict[str, Any]) -> 
     tasks = send["tasks"]
     assert tasks["director_approval"]["type"] == "ApprovalOperator"
     assert tasks["director_approval"]["upstream"] == ["summarize"]
-    assert tasks["summarize"]["type"] == "_BranchPythonDecoratedOperator"
+    assert tasks["summarize"]["branch"]
     assert set(tasks["record_approval"]["upstream"]) == {"summarize", "director_approval"}
     assert tasks["deliver"]["upstream"] == ["plan", "record_approval"]
     assert {"template", "max_deals", "batch_size", "channel", "dry_run", "auto_approve"} <= set(send["params"])
     assert "*/10" in info["dags"]["esign_collect"]["schedule"]
+
+
+def test_only_a_collect_run_that_completed_documents_may_start_a_report(info: dict[str, Any]) -> None:
+    """The one outlet is an alias on esign_collect's last task: it adds the asset event only when documents
+    completed (tests/dags/test_end_to_end.py shows both cases); esign_report consumes it."""
+    outlets = {(dag_id, task_id): task["outlets"] for dag_id, dag in info["dags"].items()
+               for task_id, task in dag["tasks"].items() if task["outlets"]}
+    assert outlets == {("esign_collect", "wrap_up"): ["AssetAlias:esign_documents_completed_events"]}
+    assert "esign://documents/completed" in info["dags"]["esign_report"]["schedule"]

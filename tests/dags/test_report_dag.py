@@ -8,7 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.support import PROJECT_DIR
+
+pytestmark = pytest.mark.airflow
 
 INSPECT = """
 import json

@@ -1,7 +1,7 @@
 """What every crash and fault campaign shares: a workspace on disk, the DAG step order, and the invariants.
 
 Importable by the child processes (``python -m tests.faults.driver``) and by the tests: nothing here imports
-pytest fixtures. The invariants are those of DESIGN.md's principles: every deal ends in exactly one correct
+pytest fixtures. The invariants are the pipeline's promises: every deal ends in exactly one correct
 stage, no message is sent twice or lost, every recorded file exists whole and matches its SHA-256, and each
 document's stage agrees with its event log.
 """
@@ -153,7 +153,7 @@ class Findings:
 def check_invariants(services: Services, *, maildir: Path, expected: dict[str, int] | None = None,
                      crm_comments: dict[int, list[str]] | None = None,
                      crm_stage: Any = None, deal_ids: Iterable[int] = ()) -> Findings:
-    """Every principle of DESIGN.md, checked over the whole ledger, the captured mail and the SMS file.
+    """Every invariant above, checked over the whole ledger, the captured mail and the SMS file.
 
     ``crm_comments``/``crm_stage`` read the CRM (default: the embedded one in the ledger database); each of
     ``deal_ids`` must have a document. Repeated CRM comments are counted (``duplicate_comments``), not problems:

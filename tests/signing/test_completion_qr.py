@@ -31,3 +31,11 @@ def test_same_score_and_same_modules_as_reportlab(url: str, level: str) -> None:
     for mask in range(8):
         theirs.makeImpl(True, mask)
         assert _lost_points(theirs.modules) == qrencoder.QRUtil.getLostPoint(theirs)
+
+
+def test_another_reportlab_release_keeps_its_own_encoder() -> None:
+    """The numpy score reproduces one release's mask choice; on another, reportlab encodes as it does."""
+    from esign.signing.completion import qr_encoder_class
+
+    assert qr_encoder_class("5.1.0") is _FastQRCode
+    assert qr_encoder_class("5.2.0") is qrencoder.QRCode and qr_encoder_class("4.4.3") is qrencoder.QRCode

@@ -3,7 +3,7 @@
 Messages are built once, serialised with CRLF line ends, RFC 2047 headers and quoted-printable bodies (7-bit, so
 any relay takes them) and stored in the outbox; the sender only moves those exact bytes. The SMTP dialogue is done
 step by step so a failure can be placed: before the message body went out it is safe to retry, after it the
-server may have the message and it is reported ``uncertain`` instead (DESIGN.md, Principles).
+server may have the message and it is reported ``uncertain`` instead: never sent twice, never silently lost.
 """
 
 from __future__ import annotations

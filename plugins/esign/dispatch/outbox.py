@@ -1,6 +1,6 @@
 """The outbox: messages are recorded before they are sent, sent once, then marked sent.
 
-Email and SMS are not transactional, so exactly-once is built from three steps (DESIGN.md, Principles):
+Email and SMS are not transactional, so exactly-once is built from three steps:
 ``enqueue`` records the intent under a unique dedupe key with the finished message and a fixed Message-ID;
 a claim moves a row ``pending -> sending`` with one conditional UPDATE, so two workers never take the same row;
 after the server answers the row is marked ``sent``/``failed`` or put back to ``pending``. A worker that dies

@@ -2,14 +2,16 @@
 
 - ``smtp_default`` (Connection): the SMTP relay; extras ``from_email``, ``timeout``, ``disable_tls``,
   ``disable_ssl`` as in Airflow's SMTP provider. Without the Connection, ``ESIGN_SMTP_*`` variables apply.
-- ``bitrix24_default`` (Connection): the Bitrix24 inbound webhook, as extra ``webhook_url``, or the URL as
-  password, or host + login (user ID) + password (code); extras ``burst``/``rate`` set the client's limits.
-  Without the Connection, ``ESIGN_BITRIX24_WEBHOOK`` applies.
+- ``bitrix24_default`` (Connection of type ``bitrix24``, read by :class:`~esign.hooks.bitrix24.Bitrix24Hook`): the
+  Bitrix24 inbound webhook. Without the Connection, ``ESIGN_BITRIX24_WEBHOOK`` applies.
 - ``esign_tsa`` (Connection): the RFC 3161 time-stamping authority of final seals, as extra ``url`` or a host that
   is a URL (or schema + host + port); login/password for HTTP basic authentication. Without the Connection,
   ``ESIGN_TSA_URL`` applies (and without that, the demo authority in the keys folder).
 - ``esign_pipeline`` (Variable, JSON): overrides of ``config/pipeline.yaml`` for every run.
 - DAG params: overrides for one run; ``null`` keeps the configured value.
+
+Only a missing Connection means "not configured" (``AirflowNotFoundException``); any other failure to read one (a
+secrets backend refusing access, unreachable) propagates and fails the task.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import logging
 import os
 from collections.abc import Mapping, MutableMapping
 from typing import Any
+
+from airflow.sdk.exceptions import AirflowNotFoundException
 
 from esign.crm.bitrix24.settings import Bitrix24Settings
 from esign.dispatch.email import SmtpSettings
@@ -38,7 +42,7 @@ def smtp_from_connection(conn_id: str = "smtp_default") -> SmtpSettings:
 
     try:
         conn = BaseHook.get_connection(conn_id)
-    except Exception:  # Airflow raises its own not-found type; any failure means "not configured"
+    except AirflowNotFoundException:
         log.info("no Airflow connection %r: SMTP settings come from ESIGN_SMTP_* variables", conn_id)
         return SmtpSettings.from_env()
     extra = conn.extra_dejson or {}
@@ -55,15 +59,9 @@ def smtp_from_connection(conn_id: str = "smtp_default") -> SmtpSettings:
 
 def bitrix24_from_connection(conn_id: str = "bitrix24_default") -> Bitrix24Settings | None:
     """Bitrix24 settings from an Airflow Connection; None when there is none (then the environment applies)."""
-    from airflow.sdk import BaseHook
+    from esign.hooks.bitrix24 import Bitrix24Hook
 
-    try:
-        conn = BaseHook.get_connection(conn_id)
-    except Exception:  # Airflow raises its own not-found type; any failure means "not configured"
-        log.debug("no Airflow connection %r: Bitrix24 settings come from ESIGN_BITRIX24_* variables", conn_id)
-        return None
-    return Bitrix24Settings.from_connection(host=conn.host, login=conn.login, password=conn.password,
-                                            schema=conn.schema, extra=conn.extra_dejson or {})
+    return Bitrix24Hook(conn_id).settings_if_configured()
 
 
 def tsa_from_connection(conn_id: str = "esign_tsa", environ: MutableMapping[str, str] | None = None) -> str | None:
@@ -74,7 +72,7 @@ def tsa_from_connection(conn_id: str = "esign_tsa", environ: MutableMapping[str,
     env = os.environ if environ is None else environ
     try:
         conn = BaseHook.get_connection(conn_id)
-    except Exception:  # Airflow raises its own not-found type; any failure means "not configured"
+    except AirflowNotFoundException:
         log.debug("no Airflow connection %r: the TSA comes from ESIGN_TSA_URL", conn_id)
         return None
     extra = conn.extra_dejson or {}

@@ -1,50 +1,16 @@
-"""What every esign DAG shares: owner, retries with exponential backoff, start date, the failure notifier."""
+"""What every esign DAG shares: owner, retries with exponential backoff, start date, the failure notifier
+(:class:`~esign.hooks.notifier.FailureNotifier`: Airflow's SmtpNotifier on ``smtp_default``)."""
 
 from __future__ import annotations
 
-import logging
-import os
 from datetime import timedelta
-from email.message import EmailMessage
 from typing import Any
 
 import pendulum
 
-log = logging.getLogger(__name__)
+from esign.hooks.notifier import FailureNotifier
 
 START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")
-
-
-def notify_failure(context: dict[str, Any]) -> None:
-    """A task failed for good (retries exhausted): log it and, when ``ESIGN_OPS_EMAIL`` is set, email ops.
-
-    Never raises: a broken notification must not hide the task's own failure.
-    """
-    ti = context.get("ti") or context.get("task_instance")
-    what = (f"{getattr(ti, 'dag_id', '?')}.{getattr(ti, 'task_id', '?')} run {context.get('run_id', '?')} "
-            f"try {getattr(ti, 'try_number', '?')}: {context.get('exception')!r}")
-    log.error("esign task failed: %s", what)
-    recipient = os.environ.get("ESIGN_OPS_EMAIL", "")
-    if not recipient:
-        return
-    try:
-        from esign.hooks.airflow_services import smtp_from_connection
-
-        smtp = smtp_from_connection()
-        message = EmailMessage()
-        message["From"], message["To"] = smtp.from_addr, recipient
-        message["Subject"] = f"[esign] task failed: {getattr(ti, 'dag_id', '?')}.{getattr(ti, 'task_id', '?')}"
-        message.set_content(f"{what}\n\nSee the task log in Airflow for details.\n")
-        import smtplib
-
-        with smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout) as server:
-            if smtp.starttls:
-                server.starttls()
-            if smtp.username:
-                server.login(smtp.username, smtp.password)
-            server.send_message(message)
-    except Exception:  # the notification is best effort; the failure is already logged above
-        log.exception("could not email the failure notice to ESIGN_OPS_EMAIL")
 
 
 def default_args(retries: int = 3, retry_delay: timedelta = timedelta(seconds=20)) -> dict[str, Any]:
@@ -54,5 +20,5 @@ def default_args(retries: int = 3, retry_delay: timedelta = timedelta(seconds=20
         "retry_delay": retry_delay,
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=10),
-        "on_failure_callback": notify_failure,
+        "on_failure_callback": FailureNotifier(),
     }

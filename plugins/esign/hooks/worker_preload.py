@@ -5,9 +5,9 @@ processes) from a forkserver that the scheduler starts with it and that imported
 
 - a worker starts with Airflow's executor and task-supervisor code in memory (otherwise each worker imports about
   940 modules, 3-5 s on two cores, when it takes its first task);
-- a task starts with the pipeline and the DAG files' Airflow imports in memory instead of importing reportlab,
-  pyHanko, SQLAlchemy, Alembic and the esign package again (about 2 s per task instance on two cores), and with
-  the DagBag code a task imports to parse its DAG file (0.3 s per task instance);
+- a task starts with the pipeline and the DAG files' imports (Airflow's, the SMTP provider's notifier) in memory
+  instead of importing reportlab, pyHanko, SQLAlchemy, Alembic and the esign package again (about 2 s per task
+  instance on two cores), and with the DagBag code a task imports to parse its DAG file (0.3 s per task instance);
 - the task supervisor notices a finished task at once (``esign.hooks.supervisor_exit``).
 
 See bench/airflow_overhead.py. Importing it has two effects beyond the imports: that wrap, and ``gc.freeze()``:
@@ -28,6 +28,7 @@ import airflow.sdk.execution_time.supervisor
 
 import esign.access.approval
 import esign.hooks.airflow_services
+import esign.hooks.notifier
 import esign.pipeline.collect
 import esign.pipeline.send
 import esign.store.migrations
@@ -38,8 +39,8 @@ install()
 
 MODULES = (airflow.dag_processing.dagbag, airflow.executors.local_executor,
            airflow.providers.standard.operators.hitl, airflow.sdk, airflow.sdk.execution_time.supervisor,
-           esign.access.approval, esign.hooks.airflow_services, esign.pipeline.collect, esign.pipeline.send,
-           esign.store.migrations, esign.verify)
+           esign.access.approval, esign.hooks.airflow_services, esign.hooks.notifier, esign.pipeline.collect,
+           esign.pipeline.send, esign.store.migrations, esign.verify)
 
 # Everything imported so far lives as long as the process: keep the collector from walking (and, in each forked
 # worker and task, copying) it again and again.

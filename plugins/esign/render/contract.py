@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import reportlab
 from markupsafe import escape
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_JUSTIFY, TA_LEFT, TA_RIGHT
@@ -113,6 +114,9 @@ class _DecoratedCanvas(Canvas):  # type: ignore[misc]  # reportlab ships no type
         Canvas.save(self)
 
 
+#: The reportlab releases whose Paragraph keeps its layout in ``_LAYOUT`` (checked: with another, every paragraph is
+#: laid out on its own, as reportlab does).
+_REPORTLAB_TESTED = ("5.1.",)
 #: What Paragraph.wrap computes (width first, height last).
 _LAYOUT = ("width", "_wrapWidths", "blPara", "height")
 
@@ -147,8 +151,15 @@ _PARAGRAPHS: OrderedDict[tuple[str, int], _SharedParagraph] = OrderedDict()
 _PARAGRAPHS_MAX = 2048
 
 
+def sharing_layouts(version: str | None = None) -> bool:
+    """Whether paragraphs share their layouts: only on a tested reportlab release."""
+    return (version or reportlab.Version).startswith(_REPORTLAB_TESTED)
+
+
 def shared_paragraph(text: str, style: ParagraphStyle) -> Paragraph:
     """A fresh Paragraph for ``text`` in one of the process-wide ``styles()``, parsed and laid out once."""
+    if not sharing_layouts():
+        return Paragraph(text, style)
     key = (text, id(style))
     proto = _PARAGRAPHS.get(key)
     if proto is None:
