@@ -250,7 +250,8 @@ def _sign_one(ws: Workspace, record: DocumentRecord, rendered_sha256: str, signe
         raise SigningError(f"document {record.id}: the rendered file does not match its recorded SHA-256")
     company = ws.company
     pdf = company_sign(source, record.slots, ws.sealer, signer_name=company.director_name,
-                       signer_title=company.director_title, company_name=company.party.name, signed_at=signed_at)
+                       signer_title=company.director_title, company_name=company.party.name, signed_at=signed_at,
+                       t=company.translator())
     path = ws.version_path("company_signed", record.id)
     write_unsynced(path, pdf)
     return StoredFile(record.id, sha256_hex(pdf), str(path), len(pdf))

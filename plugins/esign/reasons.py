@@ -1,8 +1,10 @@
-"""Validation problems as a person reads them: the field by its label, the reason in the reader's language.
+"""Validation problems and event details as a person reads them, in the reader's language.
 
 A quarantine reason is stored as English text (``field: reason; field: reason``) so logs, JSON and the ledger stay
 one language; :func:`describe_reason` turns such a stored text back into the reader's language (every reason the
 validator writes is a known message id; anything else, say a CRM's own problem, is shown as it is).
+:func:`describe_detail` does the same for the details the event log records (``signed by ...``, ``sealed``),
+including the ones earlier versions recorded in Portuguese.
 """
 
 from __future__ import annotations
@@ -113,3 +115,36 @@ def describe_reason(stored: str, t: Translator) -> str:
                     break
         shown.append(described if described is not None else part)
     return "; ".join(shown)
+
+
+#: What the event log records as a detail, as a pattern (English, or Portuguese as earlier versions wrote it) and
+#: the message it stands for.
+DETAILS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"(?:signed by|assinado por) (?P<name>.+?) \(com assinatura desenhada\)"),
+     N_("signed by %(name)s (with a drawn signature)")),
+    (re.compile(r"(?:signed by|assinado por) (?P<name>.+)"), N_("signed by %(name)s")),
+    (re.compile(r"sealed"), N_("sealed")),
+    (re.compile(r"enviado|sent"), N_("sent")),
+    (re.compile(r"envio incerto \(falha durante o envio\); lembretes cobrem"),
+     N_("delivery uncertain (a failure while sending); the reminders cover it")),
+    (re.compile(r"link expirado|link expired"), N_("link expired")),
+    (re.compile(r"reconciliado|reconciled"), N_("recovered after an interruption")),
+    (re.compile(r"sha256 (?P<hash>[0-9a-f]{64})"), N_("SHA-256 %(hash)s")),
+    (re.compile(r"outbox (?P<id>\d+)"), N_("message %(id)s")),
+    (re.compile(r"código #(?P<number>\d+) para (?P<destination>.+)"), N_("code #%(number)s to %(destination)s")),
+    (re.compile(r"code #(?P<number>\d+) to (?P<destination>.+)"), N_("code #%(number)s to %(destination)s")),
+    (re.compile(r"tentativa (?P<number>\d+) de (?P<max>\d+)"), N_("attempt %(number)s of %(max)s")),
+    (re.compile(r"attempt (?P<number>\d+) of (?P<max>\d+)"), N_("attempt %(number)s of %(max)s")),
+    (re.compile(r"the deal left the trigger stage before its document was sent"),
+     N_("the deal left the trigger stage before its document was sent")),
+)
+
+
+def describe_detail(detail: str, t: Translator) -> str:
+    """An event's detail in the reader's language; one nobody wrote a message for (a person's own words, a
+    document's reason) is read as a stored reason, so what the validator wrote is translated and the rest kept."""
+    text = detail.strip()
+    for pattern, msgid in DETAILS:
+        if (match := pattern.fullmatch(text)) is not None:
+            return t.gettext(msgid) % match.groupdict() if match.groupdict() else t.gettext(msgid)
+    return describe_reason(text, t)
