@@ -34,7 +34,7 @@ from reportlab.platypus.doctemplate import BaseDocTemplate
 from esign.errors import SigningError, ValidationError
 from esign.i18n import DEFAULT_LOCALE, DEFAULT_TIMEZONE, N_, Translator, translator
 from esign.model import AuditEvent, ClientEvidence, Party
-from esign.model.labels import actor_label, channel_label, event_label
+from esign.model.labels import actor_label, channel_label, event_channel_label, event_label
 from esign.reasons import describe_detail
 from esign.render.contract import shared_paragraph
 from esign.render.fonts import register_fonts
@@ -55,8 +55,6 @@ NOT_RECORDED = N_("not recorded")
 VIEWS = N_("opened %(count)s times, the last on %(when)s")
 EVENTS_HEAD = (N_("Date and time"), N_("Action"), N_("Actor"), N_("Channel"), N_("IP address"),
                N_("Browser / detail"))
-#: Channels of events that are not message channels (the staff register's actions).
-EVENT_CHANNELS = {"staff": N_("Staff")}
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _LINE = Color(0.8, 0.82, 0.86)
 _HEAD_BG = Color(0.93, 0.94, 0.97)
@@ -161,10 +159,6 @@ def _compact_views(events: tuple[AuditEvent, ...], t: Translator) -> list[AuditE
         if n > 1 else "") if x)) for ev, n, until in rows]
 
 
-def _channel(channel: str, t: Translator) -> str:
-    return t.gettext(EVENT_CHANNELS[channel]) if channel in EVENT_CHANNELS else channel_label(channel, t)
-
-
 def _events_table(events: tuple[AuditEvent, ...], width: float, t: Translator) -> Table:
     head = [_fixed(t.gettext(label), "head") for label in EVENTS_HEAD]
     rows: list[list[Flowable]] = [head]
@@ -172,7 +166,8 @@ def _events_table(events: tuple[AuditEvent, ...], width: float, t: Translator) -
         extra = " · ".join(x for x in (clean(ev.user_agent, 500), clean(ev.detail, 300)) if x)
         rows.append([_p(t.format_datetime(ev.at, seconds=True), "cell"),
                      _fixed(clean(event_label(ev.action, t), 80), "cell"),
-                     _p(actor_label(ev.actor, t), "cell", 160), _fixed(clean(_channel(ev.channel, t), 40), "cell"),
+                     _p(actor_label(ev.actor, t), "cell", 160),
+                     _fixed(clean(event_channel_label(ev.channel, t), 40), "cell"),
                      _p(ev.ip, "cell", 64), _p(extra, "cell", 900)])
     fractions = (0.17, 0.14, 0.17, 0.08, 0.14, 0.30)
     table = Table(rows, colWidths=[width * f for f in fractions], repeatRows=1)
