@@ -24,7 +24,7 @@ def _deals(prefix: str, n: int) -> list[tuple[Deal, tuple[str, ...]]]:
 
 
 def test_a_mixed_batch_is_prepared_with_few_ledger_writes(core_ws: Workspace) -> None:
-    bad = make_deal("mix-bad", counterparty=replace(make_deal().counterparty, email="not-an-email"))
+    bad = make_deal("mix-bad", counterparty=replace(make_deal().counterparty, email="not-an-email", phone=""))
     deals = [*_deals("mix-", 5), (bad, ()), (make_deal("mix-crm"), ("amount: not a number ('abc')",))]
     prepared = prepare_documents(core_ws, deals, TEMPLATE, batch_id="b1", record_every=2)
     by_deal = {p.deal_id: p for p in prepared}
@@ -42,6 +42,21 @@ def test_a_mixed_batch_is_prepared_with_few_ledger_writes(core_ws: Workspace) ->
         assert {s.role for s in record.slots} == {"company", "client"}
     again = prepare_documents(core_ws, deals, TEMPLATE, batch_id="b2")
     assert [(p.record.id, p.created) for p in again] == [(p.record.id, False) for p in prepared]  # type: ignore[union-attr]
+
+
+def test_an_unusable_contact_beside_a_usable_one_is_a_note_and_contacts_are_stored_normalised(
+        core_ws: Workspace) -> None:
+    party = make_deal().counterparty
+    noted = make_deal("note-1", counterparty=replace(party, email=" Ana@Example.COM ", phone="12345"))
+    national = make_deal("note-2", counterparty=replace(party, email="", phone="(31) 98765-4321"))
+    by_deal = {p.deal_id: p.record for p in prepare_documents(core_ws, [(noted, ()), (national, ())], TEMPLATE)}
+    first, second = by_deal["note-1"], by_deal["note-2"]
+    assert first is not None and first.stage is Stage.DRAFT and first.reason is None
+    assert (first.counterparty_email, first.counterparty_phone) == ("Ana@example.com", "12345")
+    created = core_ws.ledger.events(first.id)[0]
+    assert created.action == "created" and created.detail.startswith("counterparty.phone: not a valid phone number")
+    assert second is not None and second.stage is Stage.DRAFT and second.counterparty_phone == "+5531987654321"
+    assert core_ws.ledger.events(second.id)[0].detail == ""
 
 
 def test_a_draft_left_unrendered_by_a_crash_is_rendered_by_the_next_run(core_ws: Workspace) -> None:

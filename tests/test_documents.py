@@ -48,8 +48,8 @@ def test_rendering_is_reproducible_after_a_crash_before_recording(core_ws: Works
 @pytest.mark.parametrize(("change", "field"), [
     ({"counterparty": replace(make_deal().counterparty, name="")}, "counterparty.name"),
     ({"counterparty": replace(make_deal().counterparty, tax_id="")}, "counterparty.tax_id"),
-    ({"counterparty": replace(make_deal().counterparty, email="not-an-email")}, "counterparty.email"),
-    ({"counterparty": replace(make_deal().counterparty, phone="12345")}, "counterparty.phone"),
+    ({"counterparty": replace(make_deal().counterparty, email="not-an-email", phone="")}, "counterparty.email"),
+    ({"counterparty": replace(make_deal().counterparty, email="", phone="12345")}, "counterparty.phone"),
     ({"title": "x" * 5000}, "title"),
 ])
 def test_bad_data_is_quarantined_with_the_field_named(core_ws: Workspace, change: dict[str, object],

@@ -6,9 +6,11 @@ from decimal import Decimal
 
 import pytest
 
+from esign.contacts import PHONE_INVALID
 from esign.errors import ValidationError
 from esign.model import Deal, LineItem, Party
 from esign.validate import (
+    deal_warnings,
     is_valid_cnpj,
     is_valid_cpf,
     sanitize_text,
@@ -75,14 +77,16 @@ def test_invalid_cnpjs(value: str) -> None:
     ({"tax_id": "529.982.247-26"}, "counterparty.tax_id: invalid CPF check digits"),
     ({"tax_id": "1234"}, "counterparty.tax_id: must be a CPF (11 digits) or a CNPJ (14 characters), got 4 "
                          "characters"),
-    ({"email": "joao@"}, "counterparty.email: invalid format"),
-    ({"email": "jo ao@x.com"}, "counterparty.email: invalid format"),
-    ({"email": "a..b@x.com"}, "counterparty.email: invalid format"),
-    ({"email": "joao@localhost"}, "counterparty.email: invalid format"),
-    ({"phone": "11987654321"}, "counterparty.phone: invalid format (expected E.164 like +5511987654321)"),
-    ({"phone": "+55 11 98"}, "counterparty.phone: invalid format (expected E.164 like +5511987654321)"),
-    ({"phone": "+1234567890123456"}, "counterparty.phone: invalid format (expected E.164 like +5511987654321)"),
-    ({"phone": "+0123456789"}, "counterparty.phone: invalid format (expected E.164 like +5511987654321)"),
+    ({"email": "joao@", "phone": ""}, "counterparty.email: invalid format"),
+    ({"email": "jo ao@x.com", "phone": ""}, "counterparty.email: invalid format"),
+    ({"email": "a..b@x.com", "phone": ""}, "counterparty.email: invalid format"),
+    ({"email": "joao@localhost", "phone": ""}, "counterparty.email: invalid format"),
+    ({"email": "", "phone": "+55 11 98"}, f"counterparty.phone: {PHONE_INVALID}"),
+    ({"email": "", "phone": "+1234567890123456"}, f"counterparty.phone: {PHONE_INVALID}"),
+    ({"email": "", "phone": "+0123456789"}, f"counterparty.phone: {PHONE_INVALID}"),
+    ({"email": "", "phone": "12345"}, f"counterparty.phone: {PHONE_INVALID}"),
+    ({"email": "", "phone": "(11) 3333-4444"}, "counterparty.phone: a landline number: it cannot receive the code "
+                                               "by SMS"),
     ({"email": "", "phone": ""}, "counterparty.email: missing (an email or a phone is required to reach the "
                                  "client)"),
     ({"name": "x" * 201}, "counterparty.name: longer than 200 characters (201)"),
@@ -95,6 +99,34 @@ def test_counterparty_problems_name_field_and_reason(changes: dict[str, str], ex
 def test_one_contact_channel_is_enough() -> None:
     assert validate_deal(deal(counterparty=party(email=""))) == []
     assert validate_deal(deal(counterparty=party(phone=""))) == []
+
+
+@pytest.mark.parametrize("phone", ["11987654321", "(11) 98765-4321", "+55 11 98765-4321", "0055 11 98765 4321"])
+def test_national_brazilian_numbers_are_valid(phone: str) -> None:
+    assert validate_deal(deal(counterparty=party(email="", phone=phone))) == []
+    assert deal_warnings(deal(counterparty=party(email="", phone=phone))) == []
+
+
+def test_a_bad_phone_with_a_good_email_is_a_note_not_a_quarantine() -> None:
+    noted = deal(counterparty=party(phone="12345"))
+    assert validate_deal(noted) == []
+    assert messages(deal_warnings(noted)) == [f"counterparty.phone: {PHONE_INVALID}"]
+    by_sms = deal(counterparty=party(email="joao@"))
+    assert validate_deal(by_sms) == []
+    assert messages(deal_warnings(by_sms)) == ["counterparty.email: invalid format"]
+
+
+def test_neither_contact_usable_names_both_fields() -> None:
+    errors = validate_deal(deal(counterparty=party(email="joao@", phone="12345")))
+    assert [e.field for e in errors] == ["counterparty.email", "counterparty.phone"]
+    assert deal_warnings(deal(counterparty=party(email="joao@", phone="12345"))) == []
+
+
+def test_reasons_are_message_ids_with_parameters() -> None:
+    (error,) = validate_deal(deal(title="t" * 301))
+    assert (error.field, error.msgid, error.params) == ("title", "longer than %(max)s characters (%(length)s)",
+                                                        {"max": 300, "length": 301})
+    assert str(error) == "title: longer than 300 characters (301)"
 
 
 def test_all_problems_are_reported_together() -> None:

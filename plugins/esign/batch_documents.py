@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from esign.contacts import normalize_email, normalize_phone
 from esign.errors import EsignError, RenderError, SigningError, ValidationError
 from esign.model import Deal, Stage
 from esign.render import render_document
@@ -25,7 +26,7 @@ from esign.signing import company_sign
 from esign.store import DocumentRecord, EventInfo, NewDocument, StoredFile, sha256_hex
 from esign.store.bulk import create_arguments
 from esign.store.files import sync_files, write_unsynced
-from esign.validate import sanitize_text, validate_deal
+from esign.validate import deal_warnings, sanitize_text, validate_deal
 from esign.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,8 @@ def prepare_documents(ws: Workspace, deals: Sequence[tuple[Deal, Sequence[str]]]
                 results[deal.id] = Prepared(deal.id, known, False)
                 continue
         issues = list(problems) + [str(e) for e in validate_deal(deal)]
-        new.append(_new_document(deal, template_id, crm, round_, batch_id, issues))
+        notes = [str(e) for e in deal_warnings(deal)]
+        new.append(_new_document(deal, template_id, crm, round_, batch_id, issues, notes))
     for prepared in _create_all(ws, new):
         results[prepared.deal_id] = prepared
     to_render = [(deal, r.record) for deal, _ in deals
@@ -108,16 +110,19 @@ def _create_all(ws: Workspace, new: Sequence[NewDocument]) -> list[Prepared]:
 
 
 def _new_document(deal: Deal, template_id: str, crm: str, round_: int, batch_id: str | None,
-                  issues: list[str]) -> NewDocument:
-    """The ledger row for a deal; stored values are cleaned like rendered ones (a lone surrogate, a NUL)."""
+                  issues: list[str], notes: list[str]) -> NewDocument:
+    """The ledger row for a deal; stored values are cleaned like rendered ones (a lone surrogate, a NUL), usable
+    contacts in their one form (the phone in E.164). A contact that cannot be used, while the other can, is noted
+    on the document's first event: the client is reached by the other channel."""
     party = deal.counterparty
+    email, phone = sanitize_text(party.email), sanitize_text(party.phone)
     return NewDocument(
         deal_id=deal.id, template_id=template_id, title=sanitize_text(deal.title).strip() or template_id,
         crm=crm, round_=round_, batch_id=batch_id, counterparty_name=sanitize_text(party.name),
-        counterparty_tax_id=sanitize_text(party.tax_id), counterparty_email=sanitize_text(party.email),
-        counterparty_phone=sanitize_text(party.phone), manager_id=deal.manager.id if deal.manager else None,
+        counterparty_tax_id=sanitize_text(party.tax_id), counterparty_email=normalize_email(email) or email,
+        counterparty_phone=normalize_phone(phone) or phone, manager_id=deal.manager.id if deal.manager else None,
         stage=Stage.QUARANTINED if issues else Stage.DRAFT, reason=quarantine_reason(issues) if issues else None,
-        actor="validator" if issues else "pipeline")
+        actor="validator" if issues else "pipeline", note="" if issues else quarantine_reason(notes))
 
 
 def _render_all(ws: Workspace, drafts: Sequence[tuple[Deal, DocumentRecord]], template: DocumentTemplate,
@@ -245,7 +250,8 @@ def _sign_one(ws: Workspace, record: DocumentRecord, rendered_sha256: str, signe
         raise SigningError(f"document {record.id}: the rendered file does not match its recorded SHA-256")
     company = ws.company
     pdf = company_sign(source, record.slots, ws.sealer, signer_name=company.director_name,
-                       signer_title=company.director_title, company_name=company.party.name, signed_at=signed_at)
+                       signer_title=company.director_title, company_name=company.party.name, signed_at=signed_at,
+                       t=company.translator())
     path = ws.version_path("company_signed", record.id)
     write_unsynced(path, pdf)
     return StoredFile(record.id, sha256_hex(pdf), str(path), len(pdf))

@@ -116,6 +116,7 @@ def completion_info(ws: Workspace, record: DocumentRecord, evidence: ClientEvide
                                 user_agent=e.user_agent, detail=e.detail) for e in trail),
         sha256_original=original.sha256, sha256_company_signed=signed.sha256,
         verify_url=ws.settings.verify_url(record.id),
+        locale=ws.company.language, timezone=ws.company.timezone,
     )
 
 

@@ -1,17 +1,21 @@
 """Settings from the environment, with embedded defaults for the demo and tests.
 
-Secrets (the key passphrase) come only from the environment or a file named by it; never from code.
+Secrets (the key passphrase) come only from the environment or a file named by it (or, on a demo installation,
+the random files ``esign demo`` keeps in its keys folder); never from code.
 Airflow-facing code may fill the same variables from Connections/Variables before calling in.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from esign.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,12 +74,36 @@ class Settings:
         return f"{self.public_url}/verify/{document_id}"
 
 
+#: The demo's random secrets, kept in the working folder's keys folder by ``esign demo``: read when neither the
+#: variable nor its ``_FILE`` is set, so ``esign portal`` serves the demo's links after the demo ended.
+DEMO_SECRET_FILES = {"ESIGN_KEY_PASSPHRASE": "demo-passphrase", "ESIGN_LINK_SECRET": "demo-link-secret"}
+_ANNOUNCED: set[str] = set()  # demo files already named in the log (once per process, not per request)
+
+
+def demo_secret_path(name: str, environ: Mapping[str, str] | None = None) -> Path:
+    """Where ``esign demo`` keeps the secret ``name``: ``<keys folder>/demo-...`` (ESIGN_KEYS_DIR, else the keys
+    folder of ESIGN_HOME, else ``var/keys`` of the project)."""
+    env = os.environ if environ is None else environ
+    if env.get("ESIGN_KEYS_DIR"):
+        keys_dir = Path(env["ESIGN_KEYS_DIR"])
+    else:
+        root = Path(env.get("ESIGN_PROJECT_DIR", Path.cwd()))
+        keys_dir = Path(env.get("ESIGN_HOME", root / "var")) / "keys"
+    return keys_dir / DEMO_SECRET_FILES[name]
+
+
 def _secret(name: str, what: str, environ: Mapping[str, str] | None) -> bytes:
-    """A secret from ``NAME`` or from the file named by ``NAME_FILE`` (container secrets)."""
+    """A secret from ``NAME``, from the file named by ``NAME_FILE`` (container secrets), or from the demo's file."""
     env = os.environ if environ is None else environ
     if value := env.get(name):
         return value.encode()
-    if file_name := env.get(f"{name}_FILE"):
+    file_name = env.get(f"{name}_FILE")
+    if not file_name and name in DEMO_SECRET_FILES and (demo := demo_secret_path(name, env)).is_file():
+        if str(demo) not in _ANNOUNCED:
+            _ANNOUNCED.add(str(demo))
+            log.warning("%s is not set: using the demo's secret in %s", name, demo)
+        file_name = str(demo)
+    if file_name:
         path = Path(file_name)
         try:
             secret = path.read_text(encoding="utf-8").strip()

@@ -5,6 +5,13 @@ Domain code raises these; only the edges (CLI, portal, DAG tasks) turn them into
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from esign.i18n import Translator
+
 
 class EsignError(Exception):
     """Base of every error this project raises on purpose."""
@@ -15,12 +22,31 @@ class ConfigError(EsignError):
 
 
 class ValidationError(EsignError):
-    """Input data cannot be used. Names the field and the reason so the record can be quarantined."""
+    """Input data cannot be used. Names the field and the reason so the record can be quarantined.
 
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
+    ``reason`` is a message id (English, ``%(name)s`` placeholders filled from ``params``): ``str(error)`` is the
+    English text for logs and JSON, :meth:`describe` the same in a reader's language.
+    """
+
+    def __init__(self, field: str, reason: str, params: Mapping[str, object] | None = None) -> None:
         self.field = field
-        self.reason = reason
+        self.msgid = reason
+        self.params: dict[str, object] = dict(params or {})
+        self.reason = english(reason, self.params)
+        super().__init__(f"{field}: {self.reason}")
+
+    def describe(self, t: Translator) -> str:
+        """``<field label>: <reason>`` in ``t``'s language (a field or reason the catalogue lacks stays as is)."""
+        from esign.reasons import describe_problem
+
+        return describe_problem(self.field, self.msgid, self.params, t)
+
+
+def english(msgid: str, params: Mapping[str, object]) -> str:
+    """A message id filled in for logs: money (a Decimal) with thousands separators, the rest as ``str``."""
+    if not params:
+        return msgid
+    return msgid % {k: f"{v:,.0f}" if isinstance(v, Decimal) else str(v) for k, v in params.items()}
 
 
 class RenderError(EsignError):

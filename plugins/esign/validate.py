@@ -11,15 +11,34 @@ import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
 
+from esign import contacts
+from esign.contacts import Problem
 from esign.errors import ValidationError
+from esign.i18n import N_
 from esign.model import Deal, LineItem, Party
+
+# Why a value is refused: message ids (English), translated where a person reads them (``ValidationError.describe``).
+MISSING = N_("missing")
+NOT_TEXT = N_("must be text, got %(type)s")
+TOO_LONG = N_("longer than %(max)s characters (%(length)s)")
+NOT_A_NUMBER = N_("not a number")
+NOT_POSITIVE = N_("must be positive")
+NEGATIVE = N_("must not be negative")
+LARGER_THAN = N_("larger than %(max)s")
+LINE_TOTAL_TOO_LARGE = N_("the line total is larger than %(max)s")
+NOT_ISO_4217 = N_("not an ISO 4217 code: %(code)s")
+CPF_DIGITS = N_("invalid CPF check digits")
+CNPJ_FORMAT = N_("invalid CNPJ format")
+CNPJ_DIGITS = N_("invalid CNPJ check digits")
+TAX_ID_LENGTH = N_("must be a CPF (11 digits) or a CNPJ (14 characters), got %(length)s characters")
+NO_CONTACT = N_("missing (an email or a phone is required to reach the client)")
 
 # Field length limits (characters, after sanitising).
 MAX_NAME = 200
 MAX_ADDRESS = 500
 MAX_TITLE = 300
 MAX_FREE_TEXT = 2_000
-MAX_EMAIL = 254
+MAX_EMAIL = contacts.MAX_EMAIL
 MAX_ID = 100
 #: Money and quantity bounds: beyond them the renderer's decimal arithmetic (28 digits) cannot show cents.
 MAX_MONEY = Decimal("1e12")
@@ -40,13 +59,6 @@ ISO_4217 = frozenset(_ISO_4217_WORDS.split())
 _TAX_ID_PUNCT = re.compile(r"[.\-/\s]")
 _CNPJ_SHAPE = re.compile(r"[0-9A-Z]{12}[0-9]{2}")  # alphanumeric CNPJ (from July 2026) included
 _CPF_SHAPE = re.compile(r"[0-9]{11}")
-_EMAIL = re.compile(
-    r"(?P<local>[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*)"
-    r"@(?P<domain>(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
-    r"(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59}))"
-)
-_PHONE_SEPARATORS = re.compile(r"[\s().\-]")
-_E164 = re.compile(r"\+[1-9][0-9]{7,14}")
 
 
 def sanitize_text(s: str) -> str:
@@ -102,50 +114,50 @@ def is_valid_cnpj(tax_id: str) -> bool:
     return True
 
 
-def tax_id_problem(tax_id: str) -> str | None:
-    """None when the tax ID is a valid CPF or CNPJ, else the reason."""
+def tax_problem(tax_id: str) -> Problem | None:
+    """None when the tax ID is a valid CPF or CNPJ, else why not."""
     chars = tax_id_digits(tax_id)
     if not chars:
-        return "missing"
+        return Problem(MISSING)
     if len(chars) == 11:
-        return None if is_valid_cpf(chars) else "invalid CPF check digits"
+        return None if is_valid_cpf(chars) else Problem(CPF_DIGITS)
     if len(chars) == 14:
         if not _CNPJ_SHAPE.fullmatch(chars):
-            return "invalid CNPJ format"
-        return None if is_valid_cnpj(chars) else "invalid CNPJ check digits"
-    return f"must be a CPF (11 digits) or a CNPJ (14 characters), got {len(chars)} characters"
+            return Problem(CNPJ_FORMAT)
+        return None if is_valid_cnpj(chars) else Problem(CNPJ_DIGITS)
+    return Problem(TAX_ID_LENGTH, {"length": len(chars)})
+
+
+def tax_id_problem(tax_id: str) -> str | None:
+    """None when the tax ID is a valid CPF or CNPJ, else the reason (English)."""
+    problem = tax_problem(tax_id)
+    return str(problem) if problem is not None else None
 
 
 def email_problem(email: str) -> str | None:
-    """None when the address has a plausible format (no DNS lookups, on purpose)."""
-    if len(email) > MAX_EMAIL:
-        return f"longer than {MAX_EMAIL} characters"
-    match = _EMAIL.fullmatch(email)
-    if match is None or len(match.group("local")) > 64:
-        return "invalid format"
-    return None
-
-
-def normalize_phone(phone: str) -> str:
-    """The phone without the usual separators (spaces, dots, hyphens, parentheses)."""
-    return _PHONE_SEPARATORS.sub("", phone)
+    """None when the address has a plausible format (no DNS lookups, on purpose), else the reason (English)."""
+    problem = contacts.email_problem(email)
+    return str(problem) if problem is not None else None
 
 
 def phone_problem(phone: str) -> str | None:
-    """None when the phone is E.164 after removing separators."""
-    if _E164.fullmatch(normalize_phone(phone)) is None:
-        return "invalid format (expected E.164 like +5511987654321)"
-    return None
+    """None when an SMS can reach the number (national Brazilian formats accepted), else the reason (English)."""
+    problem = contacts.phone_problem(phone)
+    return str(problem) if problem is not None else None
+
+
+def _error(field: str, problem: Problem) -> ValidationError:
+    return ValidationError(field, problem.msgid, problem.params)
 
 
 def _text_problems(field: str, value: object, limit: int, *, required: bool) -> list[ValidationError]:
     if not isinstance(value, str):
-        return [ValidationError(field, f"must be text, got {type(value).__name__}")]
+        return [ValidationError(field, NOT_TEXT, {"type": type(value).__name__})]
     clean = sanitize_text(value).strip()
     if required and not clean:
-        return [ValidationError(field, "missing")]
+        return [ValidationError(field, MISSING)]
     if len(clean) > limit:
-        return [ValidationError(field, f"longer than {limit} characters ({len(clean)})")]
+        return [ValidationError(field, TOO_LONG, {"max": limit, "length": len(clean)})]
     return []
 
 
@@ -160,27 +172,46 @@ def _decimal(value: object) -> Decimal | None:
 
 
 def validate_party(party: Party, prefix: str, *, need_contact: bool = True) -> list[ValidationError]:
-    """Every problem of one party; fields are named ``<prefix>.<field>``."""
+    """Every problem of one party that stops its document; fields are named ``<prefix>.<field>``.
+
+    A contact that cannot be used while the other can is not one of them (see :func:`party_warnings`): the
+    client is reached by the other channel.
+    """
     errors: list[ValidationError] = []
     errors += _text_problems(f"{prefix}.name", party.name, MAX_NAME, required=True)
     if not isinstance(party.tax_id, str) or not party.tax_id.strip():
-        errors.append(ValidationError(f"{prefix}.tax_id", "missing"))
-    elif (problem := tax_id_problem(party.tax_id)) is not None:
-        errors.append(ValidationError(f"{prefix}.tax_id", problem))
+        errors.append(ValidationError(f"{prefix}.tax_id", MISSING))
+    elif (problem := tax_problem(party.tax_id)) is not None:
+        errors.append(_error(f"{prefix}.tax_id", problem))
     errors += _text_problems(f"{prefix}.address", party.address, MAX_ADDRESS, required=False)
     errors += _text_problems(f"{prefix}.representative", party.representative, MAX_NAME, required=False)
     errors += _text_problems(f"{prefix}.representative_title", party.representative_title, MAX_NAME,
                              required=False)
+    email, phone, problems = _contact_problems(party, prefix)
+    if not email and not phone:
+        if need_contact:
+            errors.append(ValidationError(f"{prefix}.email", NO_CONTACT))
+    elif len(problems) == int(bool(email)) + int(bool(phone)):  # nothing given is usable
+        errors += problems
+    return errors
+
+
+def party_warnings(party: Party, prefix: str) -> list[ValidationError]:
+    """The given contact that cannot be used when the other one can: noted on the document, not quarantined."""
+    email, phone, problems = _contact_problems(party, prefix)
+    usable = int(bool(email)) + int(bool(phone)) - len(problems)
+    return problems if usable > 0 else []
+
+
+def _contact_problems(party: Party, prefix: str) -> tuple[str, str, list[ValidationError]]:
     email = party.email.strip() if isinstance(party.email, str) else ""
     phone = party.phone.strip() if isinstance(party.phone, str) else ""
-    if email and (problem := email_problem(email)) is not None:
-        errors.append(ValidationError(f"{prefix}.email", problem))
-    if phone and (problem := phone_problem(phone)) is not None:
-        errors.append(ValidationError(f"{prefix}.phone", problem))
-    if need_contact and not email and not phone:
-        errors.append(ValidationError(f"{prefix}.email", "missing (an email or a phone is required to reach "
-                                                         "the client)"))
-    return errors
+    problems: list[ValidationError] = []
+    if email and (problem := contacts.email_problem(email)) is not None:
+        problems.append(_error(f"{prefix}.email", problem))
+    if phone and (problem := contacts.phone_problem(phone)) is not None:
+        problems.append(_error(f"{prefix}.phone", problem))
+    return email, phone, problems
 
 
 def _line_item_problems(index: int, item: LineItem) -> list[ValidationError]:
@@ -188,20 +219,20 @@ def _line_item_problems(index: int, item: LineItem) -> list[ValidationError]:
     errors = _text_problems(f"{field}.description", item.description, MAX_FREE_TEXT, required=True)
     quantity = _decimal(item.quantity)
     if quantity is None:
-        errors.append(ValidationError(f"{field}.quantity", "not a number"))
+        errors.append(ValidationError(f"{field}.quantity", NOT_A_NUMBER))
     elif quantity <= 0:
-        errors.append(ValidationError(f"{field}.quantity", "must be positive"))
+        errors.append(ValidationError(f"{field}.quantity", NOT_POSITIVE))
     elif quantity > MAX_QUANTITY:
-        errors.append(ValidationError(f"{field}.quantity", f"larger than {MAX_QUANTITY:,.0f}"))
+        errors.append(ValidationError(f"{field}.quantity", LARGER_THAN, {"max": MAX_QUANTITY}))
     price = _decimal(item.unit_price)
     if price is None:
-        errors.append(ValidationError(f"{field}.unit_price", "not a number"))
+        errors.append(ValidationError(f"{field}.unit_price", NOT_A_NUMBER))
     elif price < 0:
-        errors.append(ValidationError(f"{field}.unit_price", "must not be negative"))
+        errors.append(ValidationError(f"{field}.unit_price", NEGATIVE))
     elif price > MAX_MONEY:
-        errors.append(ValidationError(f"{field}.unit_price", f"larger than {MAX_MONEY:,.0f}"))
+        errors.append(ValidationError(f"{field}.unit_price", LARGER_THAN, {"max": MAX_MONEY}))
     elif quantity is not None and 0 < quantity <= MAX_QUANTITY and quantity * price > MAX_MONEY:
-        errors.append(ValidationError(f"{field}.unit_price", f"the line total is larger than {MAX_MONEY:,.0f}"))
+        errors.append(ValidationError(f"{field}.unit_price", LINE_TOTAL_TOO_LARGE, {"max": MAX_MONEY}))
     return errors
 
 
@@ -212,18 +243,18 @@ def validate_deal(deal: Deal) -> list[ValidationError]:
     errors += _text_problems("title", deal.title, MAX_TITLE, required=True)
     amount = _decimal(deal.amount)
     if amount is None:
-        errors.append(ValidationError("amount", "not a number"))
+        errors.append(ValidationError("amount", NOT_A_NUMBER))
     elif amount < 0:
-        errors.append(ValidationError("amount", "must not be negative"))
+        errors.append(ValidationError("amount", NEGATIVE))
     elif amount > MAX_MONEY:
-        errors.append(ValidationError("amount", f"larger than {MAX_MONEY:,.0f}"))
+        errors.append(ValidationError("amount", LARGER_THAN, {"max": MAX_MONEY}))
     currency = deal.currency if isinstance(deal.currency, str) else ""
     if not currency.strip():
-        errors.append(ValidationError("currency", "missing"))
+        errors.append(ValidationError("currency", MISSING))
     elif currency not in ISO_4217:
-        errors.append(ValidationError("currency", f"not an ISO 4217 code: {currency[:10]!r}"))
+        errors.append(ValidationError("currency", NOT_ISO_4217, {"code": repr(currency[:10])}))
     if not isinstance(deal.counterparty, Party):
-        errors.append(ValidationError("counterparty", "missing"))
+        errors.append(ValidationError("counterparty", MISSING))
     else:
         errors += validate_party(deal.counterparty, "counterparty")
     for index, item in enumerate(deal.line_items):
@@ -231,3 +262,8 @@ def validate_deal(deal: Deal) -> list[ValidationError]:
     for key, value in deal.extra.items():
         errors += _text_problems(f"extra.{key}", value, MAX_FREE_TEXT, required=False)
     return errors
+
+
+def deal_warnings(deal: Deal) -> list[ValidationError]:
+    """What does not stop the deal but a person should know (a contact that cannot be used, the other can)."""
+    return party_warnings(deal.counterparty, "counterparty") if isinstance(deal.counterparty, Party) else []

@@ -7,6 +7,8 @@ import pytest
 from esign.dispatch.channels import choose_channel, mask_destination, normalize_phone
 from esign.dispatch.records import Channel
 from esign.errors import ConfigError, DispatchError
+from esign.model import Party
+from esign.validate import validate_party
 
 
 @pytest.mark.parametrize(
@@ -17,6 +19,10 @@ from esign.errors import ConfigError, DispatchError
         ("ana@example.com", "11987654321", "sms", (Channel.SMS, "+5511987654321")),
         (" ana@example.com ", "", "sms", (Channel.EMAIL, "ana@example.com")),
         ("not-an-email", "+1 415 555 2671", "email", (Channel.SMS, "+14155552671")),
+        ("Ana@Example.COM", "", "auto", (Channel.EMAIL, "Ana@example.com")),
+        ("", "0055 11 98765 4321", "email", (Channel.SMS, "+5511987654321")),
+        ("ana@example.com", "(11) 3333-4444", "sms", (Channel.EMAIL, "ana@example.com")),  # a landline: no SMS
+        ("ana@example.com", "12345", "sms", (Channel.EMAIL, "ana@example.com")),
     ],
 )
 def test_choose_channel(email: str, phone: str, preferred: str, expected: tuple[Channel, str]) -> None:
@@ -28,6 +34,20 @@ def test_no_usable_channel_names_both_fields() -> None:
         choose_channel("", "  ", "auto")
     with pytest.raises(DispatchError, match=r"email: not a valid address.*phone: not a valid number"):
         choose_channel("ana@", "12", "email")
+    with pytest.raises(DispatchError, match=r"phone: not a valid number .*landline"):
+        choose_channel("", "(11) 3333-4444", "sms")
+
+
+@pytest.mark.parametrize(("email", "phone"), [("ana@example.com", "11987654321"), ("", "(11) 98765-4321"),
+                                              ("a..b@x.com", "+55 11 98765-4321"), ("ana@localhost", "")])
+def test_validation_and_dispatch_agree(email: str, phone: str) -> None:
+    """What validation lets through, dispatch can send to; what it quarantines, dispatch cannot."""
+    errors = validate_party(Party(name="Ana", tax_id="52998224725", email=email, phone=phone), "counterparty")
+    if errors:
+        with pytest.raises(DispatchError):
+            choose_channel(email, phone)
+    else:
+        choose_channel(email, phone)
 
 
 def test_unknown_preference_is_a_config_error() -> None:
@@ -37,7 +57,8 @@ def test_unknown_preference_is_a_config_error() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "normal"),
-    [("0055 11 98765 4321", "+5511987654321"), ("1133334444", "+551133334444"), ("abc", None), ("+0123", None)],
+    [("0055 11 98765 4321", "+5511987654321"), ("1133334444", "+551133334444"), ("abc", None), ("+0123", None),
+     ("11987654321", "+5511987654321"), ("(11) 98765-4321", "+5511987654321"), ("12345", None), ("", None)],
 )
 def test_normalize_phone(raw: str, normal: str | None) -> None:
     assert normalize_phone(raw) == normal

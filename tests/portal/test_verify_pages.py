@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 from fastapi.testclient import TestClient
 
+from esign.model import Stage
+from esign.portal.verifying import _other_name
 from esign.store import EventInfo, sha256_hex
 from esign.verify import verify_pdf
 from esign.verify.sandbox import Sandbox
@@ -37,7 +39,7 @@ def test_document_status_page(client: TestClient, env: Env) -> None:
     assert page.status_code == 200
     html = page.text
     assert "Contrato de locação" in html and request.document_id in html
-    assert "Enviado ao cliente" in html and "Maria Diretora" in html and "Código enviado" in html
+    assert "Enviado ao cliente" in html and "Maria Diretora" in html and "Código de confirmação enviado" in html
     assert 'id="not-final"' in html and "não está concluído" in html  # not the document to keep, yet
     version = env.ledger.version(request.document_id, "company_signed")
     assert version is not None and version.sha256 in html
@@ -51,6 +53,23 @@ def test_document_status_after_signing_shows_the_client(client: TestClient, env:
     env.requests.sign(request, "Ana Souza", None, True, "1.1.1.1", "ua")
     html = client.get(f"/verify/{request.document_id}").text
     assert "Ana Souza" in html and "Assinado pelo cliente" in html and "+5511*****4321" in html
+
+
+def test_signers_are_named_once_and_the_history_is_in_the_readers_language(client: TestClient, env: Env) -> None:
+    """The company by its director (not the system approver), a client signing for themself named once, the
+    history's actions and channels by their labels."""
+    record, _ = env.ledger.create_document(deal_id="v-1", template_id="t", title="Contrato",
+                                            counterparty_name="Álvaro  Silva")
+    env.ledger.move(record.id, Stage.COMPANY_SIGNED, "company_signed",
+                    EventInfo(actor="auto-approve (configuration)", detail="signed by Helena Duarte"))
+    env.ledger.log(record.id, "verified", EventInfo(actor="pipeline", channel="staff"))
+    html = client.get(f"/verify/{record.id}").text
+    assert "Helena Duarte" in html and "auto-approve" not in html and "configuration" not in html
+    assert "Arquivo final verificado" in html and "Equipe" in html and ">verified<" not in html
+    signer = env.ledger.create_document(deal_id="v-2", template_id="t", title="Contrato",
+                                        counterparty_name="Álvaro Silva")[0]
+    assert _other_name(signer.counterparty_name, "álvaro silva") == ""
+    assert _other_name("Metalúrgica Araucária Ltda.", "Álvaro Silva") == "Metalúrgica Araucária Ltda."
 
 
 def test_unknown_documents_are_404(client: TestClient) -> None:

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from esign.model import Stage
 from esign.pipeline import collect
 from tests.register.conftest import Desk
 
@@ -51,3 +52,17 @@ def test_the_audit_trail_reads_in_portuguese(desk: Desk) -> None:
         assert label in trail, label
     for code in (">created<", ">code_sent<", ">client_signed<", ">pipeline<"):
         assert code not in trail, code
+
+
+def test_a_quarantine_reason_and_the_trails_details_read_in_portuguese(desk: Desk) -> None:
+    reason = ("counterparty.phone: not a valid phone number (expected e.g. (11) 98765-4321 or +55 11 98765-4321); "
+              "counterparty.tax_id: invalid CPF check digits")
+    record, _ = desk.services.ws.ledger.create_document(deal_id="q-1", template_id="contrato_servicos",
+                                                        title="Contrato", stage=Stage.QUARANTINED, reason=reason)
+    page = desk.client("dir").get(f"/staff/documents/{record.id}").text
+    assert ("Telefone do cliente: não é um número de telefone válido (por exemplo (11) 98765-4321 ou "
+            "+55 11 98765-4321); CPF/CNPJ do cliente: dígitos verificadores de CPF inválidos") in page
+    assert "not a valid phone number" not in page and "check digits" not in page
+    done = desk.client("dir").get(f"/staff/documents/{desk.done.id}").text
+    trail = done[done.index('id="events"'):]
+    assert "assinado por " in trail and "signed by" not in trail and ">sealed<" not in trail

@@ -128,6 +128,9 @@ def test_presentation_in_the_readers_language() -> None:
     assert format_value("counts", {"prepared": 5, "quarantined": 0}, pt) == "preparados 5"
     assert format_value("approved_by", "auto-approve (configuration)", pt) == "automática (configuração)"
     assert format_value("step", "sign", en) == "Company signature"
+    assert format_value("reason", "counterparty.email: invalid format; counterparty.name: missing", pt) == (
+        "E-mail do cliente: formato inválido; Nome do cliente: não informado")
+    assert format_value("reason", "o preço subiu", pt) == "o preço subiu"  # a client's own words stay theirs
     empty = table_html(pd.DataFrame(), pt, table_id="t", empty="nada")
     assert 'id="t"' in empty and "nada" in empty and "Nada a mostrar." in table_html(pd.DataFrame(), pt, table_id="t")
     html = figures_html({"median_s": 60.0, "approved_by": "<b>"}, ["median_s", "approved_by"], pt)

@@ -50,7 +50,7 @@ def test_block_is_page_content_in_the_slot(company_signed: bytes) -> None:
     reader = PdfReader(io.BytesIO(company_signed))
     text = reader.pages[1].extract_text()
     for expected in ("Maria Souza", "Diretora Executiva", "Acme Serviços Ltda",
-                     "Assinado eletronicamente em 2026-11-28 14:03 UTC"):
+                     "Assinado eletronicamente em 28/11/2026 11:03 (UTC-03:00)"):
         assert expected in text
     assert "Maria Souza" not in reader.pages[0].extract_text()
     widget = reader.pages[1]["/Annots"][0].get_object()

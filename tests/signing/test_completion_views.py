@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from pypdf import PdfReader
 
+from esign.i18n import translator
 from esign.model import AuditEvent, ClientEvidence, Party
 from esign.signing import CompletionInfo
 from esign.signing.completion import certificate_pdf
@@ -40,7 +41,7 @@ def test_reloads_of_one_client_are_one_line_with_their_count_and_last_time() -> 
     reader = PdfReader(io.BytesIO(pdf))
     flat = " ".join(" ".join(p.extract_text() for p in reader.pages).split())
     assert len(reader.pages) == 1, "one page, not one line per reload"
-    assert flat.count("viewed") == 3 and "198.51.100.9" in flat
-    last = (SIGNED_AT + timedelta(minutes=10 + 435 / 60)).strftime("%Y-%m-%d %H:%M:%S UTC")
+    assert flat.count("Aberto pelo cliente") == 3 and "198.51.100.9" in flat
+    last = translator().format_datetime(SIGNED_AT + timedelta(minutes=10 + 435 / 60), seconds=True)
     assert "236 aberturas, a última em " + last in flat
     assert "200 aberturas" in flat

@@ -22,6 +22,7 @@ from pypdf import PdfReader
 from pypdf.generic import IndirectObject
 
 from esign.errors import SigningError, ValidationError
+from esign.i18n import translator
 from esign.model import AuditEvent, ClientEvidence, Party
 from esign.signing import SEAL_FIELD, CompletionInfo, PdfSealer, SigningIdentity, company_sign, finalize_document
 from esign.signing.tsa import DEMO_POLICY
@@ -116,8 +117,8 @@ def test_pages_and_blocks(case: Case) -> None:
     reader = PdfReader(io.BytesIO(case.final))
     assert len(reader.pages) >= 2 + 2  # the contract, then a certificate that flowed onto a second page
     page = " ".join(reader.pages[1].extract_text().split())
-    assert "Maria Souza" in page and "Assinado eletronicamente em 2026-11-28 14:03 UTC" in page
-    assert "Assinado eletronicamente por João da Silva em 2026-11-29 14:10 UTC" in page
+    assert "Maria Souza" in page and "Assinado eletronicamente em 28/11/2026 11:03 (UTC-03:00)" in page
+    assert "Assinado eletronicamente por João da Silva em 29/11/2026 11:10 (UTC-03:00)" in page
     assert "código confirmado por SMS para +55 11 9****-1234" in page
     assert "João da Silva" in page
     assert "Clausula 21" in page  # the contract's own content is still there
@@ -135,9 +136,11 @@ def test_certificate_content(case: Case) -> None:
                      "123.456.789-09", "Maria Souza", "Diretora Executiva", "+55 11 9****-1234",
                      case.info.verify_url):
         assert expected in flat, expected
+    t = translator("pt_BR", "America/Sao_Paulo")
     for event in case.info.events:
-        assert event.at.strftime("%Y-%m-%d %H:%M:%S UTC") in flat, event
-    assert flat.count("viewed") == 40 and "client_signed" in flat and "company_signed" in flat
+        assert t.format_datetime(event.at, seconds=True) in flat, event
+    assert flat.count("Aberto pelo cliente") == 40
+    assert "Assinado pelo cliente" in flat and "Assinado pela empresa" in flat
     assert "203.0.113.39" in flat
     for page in cert_pages:  # the ID stripe on every certificate page
         assert f"Documento {DOC_ID}" in page

@@ -9,28 +9,47 @@ from pathlib import Path
 import pytest
 
 from esign.errors import KeysError
-from esign.model import SignatureSlot
+from esign.i18n import translator
+from esign.model import ClientEvidence, SignatureSlot
 from esign.signing import init_keys
 from esign.signing._files import write_private_atomic
-from esign.signing.stamps import clean, company_overlay, utc_text
+from esign.signing.stamps import clean, client_caption, company_overlay, utc
+
+PT = translator("pt_BR")
 
 SLOT = SignatureSlot("company", 0, 60, 120, 220, 64)
 
 
-def test_company_overlay_is_rendered_once_per_signer_and_minute() -> None:
+def test_company_overlay_is_rendered_once_per_signer_minute_and_language() -> None:
     at = datetime(2026, 11, 28, 14, 3, 5, tzinfo=UTC)
-    first = company_overlay(595.0, 842.0, SLOT, "Ana", "CEO", "Acme", at)
+    first = company_overlay(595.0, 842.0, SLOT, "Ana", "CEO", "Acme", at, PT)
     before = company_overlay.cache_info().hits
-    again = company_overlay(595.0, 842.0, SLOT, "Ana", "CEO", "Acme", at)
+    again = company_overlay(595.0, 842.0, SLOT, "Ana", "CEO", "Acme", at, translator("pt-BR"))
     assert again is first and company_overlay.cache_info().hits == before + 1
-    other = company_overlay(595.0, 842.0, SLOT, "Ana", "CEO", "Acme", at + timedelta(minutes=1))
+    other = company_overlay(595.0, 842.0, SLOT, "Ana", "CEO", "Acme", at + timedelta(minutes=1), PT)
     assert other != first
+    assert company_overlay(595.0, 842.0, SLOT, "Ana", "CEO", "Acme", at, translator("es")) != first
 
 
-def test_utc_text_converts_zones_and_takes_naive_as_utc() -> None:
+def test_utc_converts_zones_and_takes_naive_as_utc() -> None:
     sp = timezone(timedelta(hours=-3))
-    assert utc_text(datetime(2026, 11, 28, 11, 3, tzinfo=sp)) == "2026-11-28 14:03 UTC"
-    assert utc_text(datetime(2026, 11, 28, 14, 3, 9), seconds=True) == "2026-11-28 14:03:09 UTC"
+    assert utc(datetime(2026, 11, 28, 11, 3, tzinfo=sp)) == datetime(2026, 11, 28, 14, 3, tzinfo=UTC)
+    assert utc(datetime(2026, 11, 28, 14, 3, 9)).tzinfo is UTC
+
+
+@pytest.mark.parametrize(("locale", "channel", "expected"), [
+    ("pt_BR", "sms", "Assinado eletronicamente por João em 29/11/2026 11:10 (UTC-03:00), código confirmado por SMS "
+                     "para +55 11 9****-1234"),
+    ("es", "sms", "Firmado electrónicamente por João el 29/11/2026 11:10 (UTC-03:00), código confirmado por SMS a "
+                  "+55 11 9****-1234"),
+    ("en", "email", "Electronically signed by João on 11/29/2026 11:10\u202fAM (UTC-03:00), code confirmed by "
+                    "E-mail to +55 11 9****-1234"),
+])
+def test_client_caption_in_the_readers_language_and_zone(locale: str, channel: str, expected: str) -> None:
+    at = datetime(2026, 11, 29, 14, 10, tzinfo=UTC)
+    evidence = ClientEvidence(signer_name="João", signed_at=at, channel=channel,
+                              masked_destination="+55 11 9****-1234", code_verified_at=at)
+    assert client_caption(evidence, translator(locale)) == expected
 
 
 def test_clean_drops_control_characters_and_caps_length() -> None:

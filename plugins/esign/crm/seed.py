@@ -17,7 +17,7 @@ code                    name                         semantics   role in the pip
 Every seeded deal starts in the trigger stage. Departments (Diretoria Comercial and its sales teams)
 and managers are created once, when the CRM has no managers yet. About 4% of the deals (at least 3
 when 10 or more are seeded) are broken on purpose, so the quarantine path always runs, cycling through:
-a contact with no email and no phone, a bad phone (``"12345"``), an empty company name, a missing CNPJ.
+a contact with no email and no phone, a bad phone (``"12345"``) and no email, an empty company name, a missing CNPJ.
 Each broken deal has its own company and contact, so no valid deal shares the defect.
 
 Seeding a CRM that already has deals *adds* deals with new IDs: the random generator is seeded with
@@ -317,7 +317,8 @@ def _break(kind: str, company: dict[str, Any], contact: dict[str, Any]) -> None:
     if kind == "no_email_no_phone":
         contact["email"] = None
         contact["phone"] = None
-    elif kind == "bad_phone":
+    elif kind == "bad_phone":  # and no e-mail: with a good e-mail the client would be reached by e-mail
+        contact["email"] = None
         contact["phone"] = BAD_PHONE
     elif kind == "empty_company_name":
         company["name"] = ""

@@ -7,6 +7,8 @@ import secrets
 import shutil
 from pathlib import Path
 
+from esign.config import DEMO_SECRET_FILES
+
 #: Runtime data a demo run starts without (keys and the Airflow metadata database are kept).
 RESETTABLE = ("esign.db", "esign.db-wal", "esign.db-shm", "documents", "mail", "sms", "portal-cache")
 
@@ -46,5 +48,5 @@ def configure(workdir: Path, project_dir: Path) -> None:
         "AIRFLOW__CORE__PARALLELISM": "4",
     })
     os.environ.setdefault("ESIGN_RULES_FILE", str(project_dir / "config" / "rules.demo.yaml"))
-    demo_secret_file(workdir / "keys" / "demo-passphrase", "ESIGN_KEY_PASSPHRASE")
-    demo_secret_file(workdir / "keys" / "demo-link-secret", "ESIGN_LINK_SECRET")
+    for name, file_name in DEMO_SECRET_FILES.items():
+        demo_secret_file(workdir / "keys" / file_name, name)

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from esign.signing.tsa_server import TsaServer
 
 Echo = Callable[[str], None]
+#: The SMTP port of a demo that keeps serving (``esign mailserver``'s default), when it is free.
+SMTP_PORT = 8025
 #: What ten demo clients do: seven sign, one declines, two never open the link.
 CLIENT_MIX = ("sign",) * 7 + ("decline",) + ("none",) * 2
 
@@ -79,21 +81,28 @@ class DemoResult:
     rules_fired: dict[str, int]
 
 
-def run_demo(deals: int, workdir: Path, project_dir: Path, echo: Echo = print, seed: int = 7) -> DemoResult:
-    """Everything ``esign demo`` does; returns what the summary prints."""
+def run_demo(deals: int, workdir: Path, project_dir: Path, echo: Echo = print, seed: int = 7, *,
+             port: int | None = None, then: Callable[[DemoResult], None] | None = None,
+             serve: bool = False) -> DemoResult:
+    """Everything ``esign demo`` does; returns what the summary prints.
+
+    ``port``: the portal's port, so the links in the messages and certificates (``ESIGN_PUBLIC_URL``) stay valid
+    after the demo (None: any free port, for a run nobody opens later). ``then`` gets the result while the local
+    servers still run; with ``serve`` the portal then stays up on that port (and the mail server with it, so a
+    client can still get a code) until Ctrl-C.
+    """
     environment.configure(workdir, project_dir)
     environment.reset_workdir(workdir)
     logging.getLogger("traitlets").setLevel(logging.ERROR)  # notebook clients' shutdown chatter
     from esign.config import Settings
+    from esign.demo.servers import PortalServer, free_port, port_is_free
     from esign.dispatch.mailserver import LocalMailServer
     from esign.workspace import reset_workspaces, workspace_for
 
-    mail = LocalMailServer(workdir / "mail")
+    portal_port = port or free_port()
+    mail = LocalMailServer(workdir / "mail", port=SMTP_PORT if serve and port_is_free(SMTP_PORT) else 0)
     mail.start()
     os.environ["ESIGN_SMTP_HOST"], os.environ["ESIGN_SMTP_PORT"] = "127.0.0.1", str(mail.port)
-    from esign.demo.servers import PortalServer, free_port
-
-    portal_port = free_port()
     os.environ["ESIGN_PUBLIC_URL"] = f"http://127.0.0.1:{portal_port}"
     reset_workspaces()
     settings = Settings.from_env()
@@ -139,13 +148,33 @@ def run_demo(deals: int, workdir: Path, project_dir: Path, echo: Echo = print, s
             with _stderr_to(workdir / "reports.log"):  # notebook kernels print transport warnings there
                 reports = reports_for_demo(settings, None)
             count[0] = len(reports)
+        result = DemoResult(workdir=workdir, stages=ws.ledger.stage_counts(), crm_stages=_crm_stages(ws),
+                            quarantine=_quarantine(ws), completed=completed, verified=verified,
+                            timings=timer.rows, client_actions=actions, reports=reports,
+                            rules_fired=_rules_fired(ws))
+        if then is not None:
+            then(result)
+        if serve:
+            with PortalServer(web_app(services), port=portal_port) as portal:
+                _serve_until_interrupted(portal.url, mail.port, workdir, echo)
     finally:
         mail.stop()
         if tsa is not None:
             tsa.stop()
-    return DemoResult(workdir=workdir, stages=ws.ledger.stage_counts(), crm_stages=_crm_stages(ws),
-                      quarantine=_quarantine(ws), completed=completed, verified=verified, timings=timer.rows,
-                      client_actions=actions, reports=reports, rules_fired=_rules_fired(ws))
+    return result
+
+
+def _serve_until_interrupted(url: str, smtp_port: int, workdir: Path, echo: Echo) -> None:
+    """Keep the demo's portal (and SMTP server) up: the links and QR codes it sent point here."""
+    echo(f"\nThe portal stays up at {url} (signing links, {url}/verify, {url}/staff); mail still goes to "
+         f"127.0.0.1:{smtp_port} and is filed in {workdir / 'mail'}. Ctrl-C stops it.\n"
+         f"Later, `ESIGN_HOME={workdir} esign portal --port {url.rsplit(':', 1)[1]}` serves the same links "
+         f"(it reads the demo's secrets from {workdir / 'keys'}).")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        echo("portal stopped")
 
 
 @contextmanager

@@ -19,6 +19,16 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether ``port`` can be listened on now (a server already there would take the demo's links)."""
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 class PortalServer:
     """uvicorn in a background thread, stopped on exit; started only once its socket listens."""
 

@@ -39,6 +39,10 @@ CHANNEL_LABELS: dict[str, str] = {
 }
 
 
+#: Where an event came from: a message channel, or the staff register's actions.
+EVENT_CHANNEL_LABELS: dict[str, str] = {**CHANNEL_LABELS, "staff": N_("Staff")}
+
+
 def stage_label(stage: Stage | str, t: Translator) -> str:
     """The translated label of ``stage``; an unknown code is shown as it is rather than hidden."""
     try:
@@ -51,6 +55,22 @@ def channel_label(channel: str, t: Translator) -> str:
     """The translated name of a channel; an unknown one is shown as it is."""
     label = CHANNEL_LABELS.get(str(channel))
     return t.gettext(label) if label is not None else str(channel)
+
+
+def event_channel_label(channel: str, t: Translator) -> str:
+    """The translated origin of an event (``email``, ``sms``, ``staff``); an unknown one is shown as it is."""
+    label = EVENT_CHANNEL_LABELS.get(str(channel))
+    return t.gettext(label) if label is not None else str(channel)
+
+
+def company_signer(actor: str, detail: str) -> str:
+    """Who signed for the company in a ``company_signed`` event: the director the detail names (``signed by
+    ...``), else the actor when it is a person; a system approver (``auto-approve (configuration)``) is not a
+    signer and gives ""."""
+    for lead in ("signed by ", "assinado por "):
+        if detail.startswith(lead) and detail[len(lead):].strip():
+            return detail[len(lead):].strip()
+    return "" if actor in ACTOR_LABELS else actor
 
 
 #: Every action the ledger's event log records (``events.action``), as a person reads it.

@@ -17,6 +17,7 @@ from esign.errors import EsignError, PortalError
 from esign.i18n import Translator, translator
 from esign.i18n.jinja import install
 from esign.model import ClientEvidence, Stage
+from esign.model.labels import company_signer, event_channel_label, event_label
 from esign.portal.forms import read_multipart
 from esign.portal.web import Portal, log
 from esign.verify.presentation import STAGES, VERSIONS, view
@@ -38,6 +39,14 @@ class UploadError(PortalError):
 def _reader(request: Request) -> Translator:
     """The page's language: ``?lang=`` when given (en, es), else the company's (pt-BR)."""
     return translator(request.query_params.get("lang") or None)
+
+
+def _other_name(counterparty: str, signer: str) -> str:
+    """The counterparty beside the person who signed, unless it is that person (a client signing for themself)."""
+    def fold(name: str) -> str:
+        return " ".join(name.split()).casefold()
+
+    return "" if fold(counterparty) == fold(signer) else counterparty
 
 
 def build_router(portal: Portal) -> APIRouter:
@@ -72,6 +81,10 @@ def build_router(portal: Portal) -> APIRouter:
             "company_signers": company_signers, "stage": t.gettext(STAGES[document.stage]),
             "completed": document.stage is Stage.COMPLETED,
             "version_label": lambda kind: t.gettext(VERSIONS[kind]) if kind in VERSIONS else kind,
+            "action_label": lambda action: event_label(str(action), t),
+            "channel_label": lambda channel: event_channel_label(str(channel), t),
+            "company_signer": lambda e: company_signer(e.actor, e.detail or ""),
+            "counterparty": _other_name(document.counterparty_name, evidence.signer_name if evidence else ""),
         })
 
     @router.get("/verify")

@@ -25,6 +25,7 @@ from esign.i18n.jinja import install
 from esign.model.labels import actor_label, channel_label, event_label, stage_label
 from esign.pipeline.services import Services
 from esign.portal.security import Csrf
+from esign.reasons import describe_detail, describe_reason
 from esign.register.actions import DocumentActions
 from esign.register.errors import FORM_EXPIRED, FORM_TOO_LARGE
 from esign.register.labels import CHANNELS, LINK_STATES, MESSAGE_KINDS, MESSAGE_STATES, coded
@@ -70,7 +71,9 @@ class Register:
             actor_label=lambda a: actor_label(a, t),
             channel_label=lambda c: coded(t, CHANNELS, c) if c in CHANNELS else channel_label(c or "", t),
             message_kind=lambda k: coded(t, MESSAGE_KINDS, k), message_state=lambda s: coded(t, MESSAGE_STATES, s),
-            link_state=lambda s: coded(t, LINK_STATES, s), prefix=PREFIX)
+            link_state=lambda s: coded(t, LINK_STATES, s), prefix=PREFIX,
+            reason_text=lambda r: describe_reason(r, t) if r else "",
+            detail_text=lambda d: describe_detail(d, t) if d else "")
 
     def render(self, request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
         values = {"csrf_token": self.csrf.token(request), "company": self.services.ws.company.party.name,

@@ -18,6 +18,7 @@ import pandas as pd
 from babel.dates import format_time
 
 from esign.i18n import N_, Translator
+from esign.reasons import describe_reason
 from esign.reporting import labels
 
 #: Columns shown right-aligned: counts of things (durations and percentages by their names' suffix and prefix).
@@ -85,6 +86,8 @@ def format_value(column: str, value: object, t: Translator) -> str:
         return str(value)
     if isinstance(value, int | float) and column not in ("first_id", "last_id", "batch"):
         return t.format_number(value)
+    if column == "reason" and isinstance(value, str):  # a quarantine reason is stored in English
+        return describe_reason(value, t)
     return str(value)
 
 

@@ -34,12 +34,29 @@ from reportlab.platypus import (
 from reportlab.platypus.doctemplate import BaseDocTemplate
 
 from esign.errors import SigningError, ValidationError
+from esign.i18n import DEFAULT_LOCALE, DEFAULT_TIMEZONE, N_, Translator, translator
 from esign.model import AuditEvent, ClientEvidence, Party
+from esign.model.labels import actor_label, channel_label, event_channel_label, event_label
+from esign.reasons import describe_detail
 from esign.render.contract import shared_paragraph
 from esign.render.fonts import register_fonts
-from esign.signing.stamps import CHANNEL_LABELS, GREY, INK, clean, stripe, utc_text
+from esign.signing.stamps import GREY, INK, clean, stripe, utc
 
-TITLE = "Certificado de conclusão"
+TITLE = N_("Certificate of completion")
+INTRO = N_("This certificate records the electronic signature of the document below and the evidence collected. "
+           "Point a phone's camera at the code to check the document's integrity:")
+CLOSING = N_("This certificate is part of the final document, which is sealed with a PAdES digital signature "
+             "covering every page, this one included. Any later change invalidates the seal.")
+PAGE = N_("%(title)s, page %(page)s")
+WITH_TAX_ID = N_("%(name)s (document %(tax_id)s)")
+PARTY_TAX_ID = N_("document %(tax_id)s")
+COMPANY_SIGNER = N_("%(name)s, %(title)s, %(company)s — PAdES digital signature on %(when)s")
+CLIENT_SIGNER = N_("%(client)s — electronic signature on %(when)s")
+CONFIRMATION = N_("code sent by %(channel)s to %(destination)s, confirmed on %(when)s")
+NOT_RECORDED = N_("not recorded")
+VIEWS = N_("opened %(count)s times, the last on %(when)s")
+EVENTS_HEAD = (N_("Date and time"), N_("Action"), N_("Actor"), N_("Channel"), N_("IP address"),
+               N_("Browser / detail"))
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _LINE = Color(0.8, 0.82, 0.86)
 _HEAD_BG = Color(0.93, 0.94, 0.97)
@@ -60,6 +77,11 @@ class CompletionInfo:
     sha256_original: str
     sha256_company_signed: str
     verify_url: str
+    locale: str = DEFAULT_LOCALE  # the reader's language: the company's, or the client's when the deal has one
+    timezone: str = DEFAULT_TIMEZONE  # the company's: every time is printed in it, with its UTC offset
+
+    def translator(self) -> Translator:
+        return translator(self.locale, self.timezone)
 
     def check(self) -> None:
         """Refuse values that would print a misleading certificate."""
@@ -101,10 +123,10 @@ def _fixed(text: str, style: str) -> Paragraph:
     return shared_paragraph(escape(clean(text)), _styles()[style])
 
 
-def _party(party: Party) -> str:
+def _party(party: Party, t: Translator) -> str:
     parts = [clean(party.name, 200)]
     if party.tax_id:
-        parts.append(f"documento {clean(party.tax_id, 40)}")
+        parts.append(t.gettext(PARTY_TAX_ID) % {"tax_id": clean(party.tax_id, 40)})
     if party.address:
         parts.append(clean(party.address, 200))
     return " — ".join(parts)
@@ -119,30 +141,35 @@ def _grid(rows: list[tuple[str, str]], width: float) -> Table:
     return table
 
 
-def _compact_views(events: tuple[AuditEvent, ...]) -> list[AuditEvent]:
+def _compact_views(events: tuple[AuditEvent, ...], t: Translator) -> list[AuditEvent]:
     """The trail in time order with each run of ``viewed`` events from one client (actor, channel, IP, browser)
-    folded into one row saying how many and until when: a client reloading the page 400 times is one line."""
+    folded into one row saying how many and until when: a client reloading the page 400 times is one line.
+    Details come out in the reader's language."""
     def client(e: AuditEvent) -> tuple[str, ...]:
         return e.action, e.actor, e.channel, e.ip, e.user_agent
 
     rows: list[tuple[AuditEvent, int, datetime]] = []
-    for ev in sorted(events, key=lambda e: utc_text(e.at, seconds=True)):
+    for ev in sorted(events, key=lambda e: utc(e.at).replace(microsecond=0)):
         last = rows[-1][0] if rows else None
         if last is not None and ev.action == "viewed" and client(ev) == client(last):
             rows[-1] = (last, rows[-1][1] + 1, ev.at)
         else:
             rows.append((ev, 1, ev.at))
-    return [ev if n == 1 else replace(ev, detail=" · ".join(x for x in (
-        ev.detail, f"{n} aberturas, a última em {utc_text(until, seconds=True)}") if x)) for ev, n, until in rows]
+    return [replace(ev, detail=" · ".join(x for x in (
+        describe_detail(ev.detail, t) if ev.detail else "",
+        t.gettext(VIEWS) % {"count": t.format_number(n), "when": t.format_datetime(until, seconds=True)}
+        if n > 1 else "") if x)) for ev, n, until in rows]
 
 
-def _events_table(events: tuple[AuditEvent, ...], width: float) -> Table:
-    head = [_fixed(t, "head") for t in ("Data/hora (UTC)", "Ação", "Ator", "Canal", "IP", "Navegador / detalhe")]
+def _events_table(events: tuple[AuditEvent, ...], width: float, t: Translator) -> Table:
+    head = [_fixed(t.gettext(label), "head") for label in EVENTS_HEAD]
     rows: list[list[Flowable]] = [head]
-    for ev in _compact_views(events):
+    for ev in _compact_views(events, t):
         extra = " · ".join(x for x in (clean(ev.user_agent, 500), clean(ev.detail, 300)) if x)
-        rows.append([_p(utc_text(ev.at, seconds=True), "cell"), _fixed(clean(ev.action, 80), "cell"),
-                     _p(ev.actor, "cell", 160), _fixed(clean(CHANNEL_LABELS.get(ev.channel, ev.channel), 40), "cell"),
+        rows.append([_p(t.format_datetime(ev.at, seconds=True), "cell"),
+                     _fixed(clean(event_label(ev.action, t), 80), "cell"),
+                     _p(actor_label(ev.actor, t), "cell", 160),
+                     _fixed(clean(event_channel_label(ev.channel, t), 40), "cell"),
                      _p(ev.ip, "cell", 64), _p(extra, "cell", 900)])
     fractions = (0.17, 0.14, 0.17, 0.08, 0.14, 0.30)
     table = Table(rows, colWidths=[width * f for f in fractions], repeatRows=1)
@@ -253,56 +280,61 @@ class _QrCode(Flowable):  # type: ignore[misc]  # reportlab ships no type hints
         self.canv.restoreState()
 
 
-def _story(info: CompletionInfo, evidence: ClientEvidence, width: float) -> list[Flowable]:
-    channel = CHANNEL_LABELS.get(evidence.channel.lower(), evidence.channel)
-    client = evidence.signer_name + (f" (documento {evidence.signer_tax_id})" if evidence.signer_tax_id else "")
+def _story(info: CompletionInfo, evidence: ClientEvidence, width: float, t: Translator) -> list[Flowable]:
+    channel = channel_label(evidence.channel.lower(), t)
+    client = (t.gettext(WITH_TAX_ID) % {"name": evidence.signer_name, "tax_id": evidence.signer_tax_id}
+              if evidence.signer_tax_id else evidence.signer_name)
     qr_size = 92.0
-    header = Table([[[_fixed(TITLE, "title"),
-                      _fixed("Este certificado registra a assinatura eletrônica do documento abaixo e as "
-                             "evidências coletadas. Aponte a câmera para o código para verificar a integridade:",
-                             "body"),
+    header = Table([[[_fixed(t.gettext(TITLE), "title"), _fixed(t.gettext(INTRO), "body"),
                       _p(info.verify_url, "body", 1000)],
                      _QrCode(info.verify_url, qr_size)]],
                    colWidths=[width - qr_size - 8, qr_size + 8])
     header.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+    not_recorded = t.gettext(NOT_RECORDED)
     return [
         header,
-        _fixed("Documento", "h"),
-        _grid([("ID do documento", info.document_id), ("Título", info.title),
-               ("Empresa", _party(info.company)), ("Contraparte", _party(info.counterparty))], width),
-        _fixed("Signatários", "h"),
-        _grid([("Pela empresa", f"{info.company_signer_name}, {info.company_signer_title}, "
-                                f"{info.company.name} — assinatura digital PAdES em "
-                                f"{utc_text(info.company_signed_at, seconds=True)}"),
-               ("Cliente", f"{client} — assinatura eletrônica em {utc_text(evidence.signed_at, seconds=True)}"),
-               ("Confirmação", f"código enviado por {channel} para {evidence.masked_destination}, confirmado em "
-                               f"{utc_text(evidence.code_verified_at, seconds=True)}"),
-               ("IP do cliente", evidence.ip or "não informado"),
-               ("Navegador do cliente", evidence.user_agent or "não informado")], width),
-        KeepTogether([_fixed("Integridade (SHA-256)", "h"),
-                      _fixed("Documento original:", "label"), _p(info.sha256_original, "hash"), Spacer(1, 3),
-                      _fixed("Versão assinada pela empresa:", "label"), _p(info.sha256_company_signed, "hash")]),
-        _fixed("Eventos (UTC)", "h"),
-        _events_table(info.events, width),
-        _fixed("Este certificado é parte do documento final, que é selado com uma assinatura digital PAdES "
-               "cobrindo todas as páginas, inclusive esta. Qualquer alteração posterior invalida o selo.", "note"),
+        _fixed(t.gettext("Document"), "h"),
+        _grid([(t.gettext("Document ID"), info.document_id), (t.gettext("Title"), info.title),
+               (t.gettext("Company"), _party(info.company, t)),
+               (t.gettext("Counterparty"), _party(info.counterparty, t))], width),
+        _fixed(t.gettext("Signatories"), "h"),
+        _grid([(t.gettext("For the company"), t.gettext(COMPANY_SIGNER) % {
+                    "name": info.company_signer_name, "title": info.company_signer_title,
+                    "company": info.company.name, "when": t.format_datetime(info.company_signed_at, seconds=True)}),
+               (t.gettext("Client"), t.gettext(CLIENT_SIGNER) % {
+                   "client": client, "when": t.format_datetime(evidence.signed_at, seconds=True)}),
+               (t.gettext("Confirmation"), t.gettext(CONFIRMATION) % {
+                   "channel": channel, "destination": evidence.masked_destination,
+                   "when": t.format_datetime(evidence.code_verified_at, seconds=True)}),
+               (t.gettext("Client's IP address"), evidence.ip or not_recorded),
+               (t.gettext("Client's browser"), evidence.user_agent or not_recorded)], width),
+        KeepTogether([_fixed(t.gettext("Integrity (SHA-256)"), "h"),
+                      _fixed(t.gettext("Original document:"), "label"), _p(info.sha256_original, "hash"),
+                      Spacer(1, 3),
+                      _fixed(t.gettext("Version signed by the company:"), "label"),
+                      _p(info.sha256_company_signed, "hash")]),
+        _fixed(t.gettext("Events"), "h"),
+        _events_table(info.events, width, t),
+        _fixed(t.gettext(CLOSING), "note"),
     ]
 
 
 def certificate_pdf(info: CompletionInfo, evidence: ClientEvidence) -> bytes:
     """Render the certificate of completion as a standalone PDF (one or more A4 pages)."""
     info.check()
+    t = info.translator()
+    title = t.gettext(TITLE)
     buf = io.BytesIO()
     doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=46, rightMargin=42, topMargin=40,
-                            bottomMargin=40, title=f"{TITLE} — {clean(info.document_id, 80)}",
+                            bottomMargin=40, title=f"{title} — {clean(info.document_id, 80)}",
                             author="esign-pipeline")
 
     def on_page(canvas: Canvas, _doc: BaseDocTemplate) -> None:
-        label = f"{TITLE}, página {canvas.getPageNumber()}"
-        stripe(info.document_id, label)(canvas, A4[0], A4[1])
+        label = t.gettext(PAGE) % {"title": title, "page": t.format_number(canvas.getPageNumber())}
+        stripe(info.document_id, label, t)(canvas, A4[0], A4[1])
 
     try:
-        doc.build(_story(info, evidence, doc.width), onFirstPage=on_page, onLaterPages=on_page)
+        doc.build(_story(info, evidence, doc.width, t), onFirstPage=on_page, onLaterPages=on_page)
     except (LayoutError, ValueError) as exc:
         raise SigningError(f"certificate of completion: cannot be laid out ({exc})") from exc
     return buf.getvalue()

@@ -24,6 +24,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.writer import _ObjectImporter, copy_into_new_writer
 
 from esign.errors import SigningError
+from esign.i18n import N_
 from esign.model import ClientEvidence, SignatureSlot
 from esign.signing.completion import CompletionInfo, certificate_pdf
 from esign.signing.pades import PdfSealer
@@ -38,6 +39,7 @@ from esign.signing.stamps import (
 
 SEAL_FIELD = "esign_seal"
 DOC_ID_KEY = "/EsignDocumentId"
+SEAL_REASON = N_("Document completed: integrity seal")
 
 
 def _is_signature_widget(annot: Any) -> bool:
@@ -117,7 +119,8 @@ def finalize_document(company_signed_pdf: bytes, slots: Sequence[SignatureSlot],
     try:
         writer = IncrementalPdfFileWriter(BytesIO(company_signed_pdf), strict=False)
         slot = find_slot(slots, "client", page_count(writer))
-        block = client_block(slot, evidence)
+        t = info.translator()
+        block = client_block(slot, evidence, t)
         certificate = certificate_pdf(info, evidence)
         page_ref, _ = writer.find_page_for_modification(slot.page)  # type: ignore[no-untyped-call]
         box = page_ref.get_object()["/MediaBox"]
@@ -129,6 +132,6 @@ def finalize_document(company_signed_pdf: bytes, slots: Sequence[SignatureSlot],
         fresh = copy_into_new_writer(writer)  # only what the document uses, as one revision
     except (PdfError, ValueError, KeyError, TypeError, OSError) as exc:
         raise SigningError(f"pdf: cannot build the final document ({exc})") from exc
-    return sealer.seal_writer(fresh, SEAL_FIELD, reason="Documento concluído: selo de integridade",
+    return sealer.seal_writer(fresh, SEAL_FIELD, reason=t.gettext(SEAL_REASON),
                               signer_name=info.company.name or info.company_signer_name,
                               signed_at=datetime.now(UTC))

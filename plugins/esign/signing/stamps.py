@@ -33,7 +33,9 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
 from esign.errors import SigningError
+from esign.i18n import N_, Translator
 from esign.model import ClientEvidence, SignatureSlot
+from esign.model.labels import channel_label
 from esign.render.fonts import register_fonts
 
 INK = Color(0.08, 0.16, 0.42)
@@ -44,17 +46,15 @@ STRIPE_X, STRIPE_WIDTH = 12.0, 11.0  # as esign.render draws it on the contract 
 _MAX_PNG_PIXELS = 4096 * 4096
 
 Drawer = Callable[[Canvas], None]
-CHANNEL_LABELS = {"sms": "SMS", "email": "e-mail"}
+
+COMPANY_SIGNED_AT = N_("Electronically signed on %(when)s")
+CLIENT_CAPTION = N_("Electronically signed by %(name)s on %(when)s, code confirmed by %(channel)s to %(destination)s")
+STRIPE_TEXT = N_("Document %(id)s · %(label)s")
 
 
 def utc(at: datetime) -> datetime:
     """``at`` in UTC; naive values are taken as UTC (the ledger stores UTC)."""
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-
-
-def utc_text(at: datetime, seconds: bool = False) -> str:
-    """A datetime as UTC text, to the minute or to the second."""
-    return utc(at).strftime("%Y-%m-%d %H:%M:%S UTC" if seconds else "%Y-%m-%d %H:%M UTC")
 
 
 def clean(text: str, limit: int = 600) -> str:
@@ -104,11 +104,13 @@ def _mark(c: Canvas, cx: float, cy: float, r: float) -> None:
 
 
 def company_block(slot: SignatureSlot, signer_name: str, signer_title: str, company_name: str,
-                  signed_at: datetime) -> Drawer:
-    """Drawer for the company block: mark, director name, title, company and signing time."""
+                  signed_at: datetime, t: Translator) -> Drawer:
+    """Drawer for the company block: mark, director name, title, company and signing time (in ``t``'s language
+    and time zone, the zone shown)."""
     regular, bold = register_fonts()
+    signed = t.gettext(COMPANY_SIGNED_AT) % {"when": t.format_datetime(signed_at)}
     lines = [(clean(signer_name, 120), bold), (clean(signer_title, 120), regular),
-             (clean(company_name, 160), regular), (f"Assinado eletronicamente em {utc_text(signed_at)}", regular)]
+             (clean(company_name, 160), regular), (signed, regular)]
 
     def draw(c: Canvas) -> None:
         pad = min(4.0, slot.height * 0.08)
@@ -151,20 +153,20 @@ def load_drawn_png(data: bytes) -> Image.Image:
     return image.convert("RGBA")
 
 
-def client_caption(evidence: ClientEvidence) -> str:
+def client_caption(evidence: ClientEvidence, t: Translator) -> str:
     """The sentence under the client's signature saying who, when and how the code was confirmed."""
-    channel = CHANNEL_LABELS.get(evidence.channel.lower(), clean(evidence.channel, 20))
-    return (f"Assinado eletronicamente por {clean(evidence.signer_name, 120)} em "
-            f"{utc_text(evidence.signed_at)}, código confirmado por {channel} para "
-            f"{clean(evidence.masked_destination, 80)}")
+    return t.gettext(CLIENT_CAPTION) % {
+        "name": clean(evidence.signer_name, 120), "when": t.format_datetime(evidence.signed_at),
+        "channel": clean(channel_label(evidence.channel.lower(), t), 20),
+        "destination": clean(evidence.masked_destination, 80)}
 
 
-def client_block(slot: SignatureSlot, evidence: ClientEvidence) -> Drawer:
+def client_block(slot: SignatureSlot, evidence: ClientEvidence, t: Translator) -> Drawer:
     """Drawer for the client's block: drawn PNG or typed name in a slanted hand, plus the caption."""
     regular, _bold = register_fonts()
     image = load_drawn_png(evidence.drawn_png) if evidence.drawn_png else None
     typed = clean(evidence.typed_name or evidence.signer_name, 120)
-    caption = client_caption(evidence)
+    caption = client_caption(evidence, t)
 
     def draw(c: Canvas) -> None:
         pad = min(3.0, slot.height * 0.06)
@@ -203,10 +205,10 @@ def client_block(slot: SignatureSlot, evidence: ClientEvidence) -> Drawer:
     return draw
 
 
-def stripe(document_id: str, label: str) -> Callable[[Canvas, float, float], None]:
+def stripe(document_id: str, label: str, t: Translator) -> Callable[[Canvas, float, float], None]:
     """Drawer for the thin ID band along the left edge, with the same geometry as the rendered pages."""
     regular, _bold = register_fonts()
-    text = f"Documento {clean(document_id, 80)} · {label}"
+    text = t.gettext(STRIPE_TEXT) % {"id": clean(document_id, 80), "label": label}
 
     def draw(c: Canvas, page_w: float, page_h: float) -> None:
         margin = min(36.0, page_h * 0.05)
@@ -235,11 +237,11 @@ def render_overlay(page_w: float, page_h: float, drawer: Drawer) -> bytes:
 
 @lru_cache(maxsize=32)
 def company_overlay(page_w: float, page_h: float, slot: SignatureSlot, signer_name: str, signer_title: str,
-                    company_name: str, signed_at: datetime) -> bytes:
-    """The company block as an overlay PDF, cached: a batch shares signer and signing minute, and
+                    company_name: str, signed_at: datetime, t: Translator) -> bytes:
+    """The company block as an overlay PDF, cached: a batch shares signer, signing minute and language, and
     rendering (TTF subsetting included) costs as much as the merge itself."""
     minute = signed_at.replace(second=0, microsecond=0)
-    return render_overlay(page_w, page_h, company_block(slot, signer_name, signer_title, company_name, minute))
+    return render_overlay(page_w, page_h, company_block(slot, signer_name, signer_title, company_name, minute, t))
 
 
 def page_size(page: PageObject) -> tuple[float, float]:

@@ -55,6 +55,7 @@ class NewDocument:
     stage: Stage = Stage.DRAFT
     reason: str | None = None
     actor: str = "pipeline"
+    note: str = ""  # on the first event of a draft: what validation noticed without stopping it
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,7 +263,7 @@ class BulkLedger:
 
 def _first_event(doc: NewDocument, doc_id: str, now: datetime) -> dict[str, Any]:
     action = "created" if doc.stage is Stage.DRAFT else "quarantined"
-    return event_row(doc_id, action, doc.stage, EventInfo(actor=doc.actor, detail=doc.reason or ""), now)
+    return event_row(doc_id, action, doc.stage, EventInfo(actor=doc.actor, detail=doc.reason or doc.note), now)
 
 
 def event_row(document_id: str, action: str, stage: Stage | None, info: EventInfo, at: datetime) -> dict[str, object]:
@@ -293,7 +294,7 @@ def create_arguments(doc: NewDocument) -> dict[str, Any]:
                 counterparty_name=doc.counterparty_name, counterparty_tax_id=doc.counterparty_tax_id,
                 counterparty_email=doc.counterparty_email, counterparty_phone=doc.counterparty_phone, crm=doc.crm,
                 round_=doc.round_, batch_id=doc.batch_id, manager_id=doc.manager_id, stage=doc.stage,
-                reason=doc.reason, info=EventInfo(actor=doc.actor))
+                reason=doc.reason, info=EventInfo(actor=doc.actor, detail=doc.note))
 
 
 def with_slots(record: DocumentRecord, slots: Sequence[SignatureSlot]) -> DocumentRecord:

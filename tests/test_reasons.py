@@ -1,0 +1,53 @@
+"""Quarantine reasons: English in the ledger and logs, in the reader's language where a person reads them."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from esign.batch_documents import quarantine_reason
+from esign.i18n import translator
+from esign.model import Deal, LineItem, Party
+from esign.reasons import describe_reason, field_label
+from esign.validate import validate_deal
+
+PT, ES = translator("pt_BR"), translator("es")
+CLIENT = Party(name="", tax_id="529.982.247-26", email="joao@", phone="12345")
+BAD = Deal(id="D-1", title="t" * 301, amount=Decimal("2e12"), currency="REAL", counterparty=CLIENT,
+           line_items=(LineItem("ok", Decimal("0"), Decimal("1")),), extra={"notas": "n" * 2001})
+
+
+def test_every_validation_error_describes_itself_without_english() -> None:
+    described = [e.describe(PT) for e in validate_deal(BAD)]
+    assert described == [
+        "Título do negócio: mais de 300 caracteres (301)",
+        "Valor: maior que 1.000.000.000.000",
+        "Moeda: não é um código ISO 4217: 'REAL'",
+        "Nome do cliente: não informado",
+        "CPF/CNPJ do cliente: dígitos verificadores de CPF inválidos",
+        "E-mail do cliente: formato inválido",
+        "Telefone do cliente: não é um número de telefone válido (por exemplo (11) 98765-4321 ou "
+        "+55 11 98765-4321)",
+        "Item 1, quantidade: deve ser positivo",
+        "Campo “notas”: mais de 2.000 caracteres (2.001)",
+    ]
+
+
+def test_a_stored_reason_reads_back_in_the_readers_language() -> None:
+    errors = validate_deal(BAD)
+    stored = quarantine_reason([str(e) for e in errors])
+    assert stored.startswith("title: longer than 300 characters (301); amount: larger than 1,000,000,000,000")
+    assert describe_reason(stored, PT) == "; ".join(e.describe(PT) for e in errors)
+    assert describe_reason(stored, ES) == "; ".join(e.describe(ES) for e in errors)
+    assert describe_reason(stored, translator("en")) == "; ".join(e.describe(translator("en")) for e in errors)
+
+
+def test_an_unknown_reason_is_shown_as_it_is() -> None:
+    stored = "deal 7: the CRM has no contact; counterparty.name: missing; no colon here"
+    assert describe_reason(stored, PT) == ("deal 7: the CRM has no contact; Nome do cliente: não informado; "
+                                           "no colon here")
+
+
+def test_field_labels() -> None:
+    assert field_label("line_items[11].unit_price", PT) == "Item 12, preço unitário"
+    assert field_label("something.else", PT) == "something.else"
+    assert field_label("counterparty.phone", ES) == "Teléfono del cliente"
