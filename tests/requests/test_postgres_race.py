@@ -38,7 +38,7 @@ def pg_engine() -> Iterator[Engine]:
         engine.dispose()
 
 
-def _verified_request(engine: Engine, ledger: Ledger, service: SigningRequests) -> SigningRequest:
+def _verified_request(ledger: Ledger, service: SigningRequests) -> SigningRequest:
     doc, _ = ledger.create_document(deal_id=secrets.token_hex(4), template_id="contrato", title="Contrato")
     ledger.move(doc.id, Stage.COMPANY_SIGNED, "company_signed", EventInfo(actor="Diretora"))
     ledger.move(doc.id, Stage.SENT, "sent", EventInfo(actor="pipeline", channel="sms"))
@@ -100,7 +100,7 @@ def _race(engine: Engine, service: SigningRequests, first: Callable[[], None],
 def test_racing_answers_on_postgres_have_one_winner_and_one_move(pg_engine: Engine, second_answer: str) -> None:
     ledger = Ledger(pg_engine)
     service = SigningRequests(pg_engine, ledger, secrets.token_bytes(32))
-    request = _verified_request(pg_engine, ledger, service)
+    request = _verified_request(ledger, service)
 
     def sign() -> None:
         service.sign(request, "Ana Souza", None, True, IP, UA)
@@ -119,7 +119,7 @@ def test_racing_answers_on_postgres_have_one_winner_and_one_move(pg_engine: Engi
 def test_many_concurrent_signs_on_postgres_record_one_signature(pg_engine: Engine) -> None:
     ledger = Ledger(pg_engine)
     service = SigningRequests(pg_engine, ledger, secrets.token_bytes(32))
-    request = _verified_request(pg_engine, ledger, service)
+    request = _verified_request(ledger, service)
     start = threading.Barrier(4)
     outcomes: list[str] = []
 
@@ -138,3 +138,25 @@ def test_many_concurrent_signs_on_postgres_record_one_signature(pg_engine: Engin
         t.join(WAIT)
     assert sorted(outcomes) == ["already", "already", "already", "ok"]
     assert [e.action for e in ledger.events(request.document_id)].count("client_signed") == 1
+
+
+def test_a_crash_before_the_commit_on_postgres_leaves_neither_write(pg_engine: Engine,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    ledger = Ledger(pg_engine)
+    service = SigningRequests(pg_engine, ledger, secrets.token_bytes(32))
+    request = _verified_request(ledger, service)
+    real = ledger._insert_event
+
+    def insert(conn: Any, document_id: str, action: str, *args: Any) -> None:
+        if action == "client_signed":  # the request and the document are updated; the process dies here
+            raise RuntimeError("worker killed before the commit")
+        real(conn, document_id, action, *args)
+
+    monkeypatch.setattr(ledger, "_insert_event", insert)
+    with pytest.raises(RuntimeError):
+        service.sign(request, "Ana Souza", None, True, IP, UA)
+    monkeypatch.undo()
+    assert service.get(request.id).status is RequestStatus.OPEN
+    assert ledger.get(request.document_id).stage is Stage.SENT
+    service.sign(request, "Ana Souza", None, True, IP, UA)
+    assert ledger.get(request.document_id).stage is Stage.CLIENT_SIGNED
