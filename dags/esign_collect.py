@@ -32,7 +32,7 @@ DEFAULT_ARGS = default_args()
 def esign_collect() -> None:
     @task
     def start() -> list[dict[str, Any]]:
-        """Repair what a crash left (outbox, request/ledger moves), expire overdue links, cut the signed
+        """Repair what a crash left (outbox rows, sent marks), expire overdue links, cut the signed
         documents into ID ranges."""
         from esign.pipeline.collect import start_run
 

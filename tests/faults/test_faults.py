@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 
 from esign.company import load_company
 from esign.config import Settings
@@ -30,7 +31,6 @@ from esign.pipeline import send
 from esign.pipeline.services import Services
 from esign.signing import init_keys
 from esign.store.bulk import BulkLedger
-from esign.store.ledger import Ledger
 from tests.crm.bitrix24.conftest import fill, make_portal
 from tests.crm.bitrix24.fake_portal import Running
 from tests.faults.conftest import FaultReport
@@ -211,41 +211,53 @@ def test_bitrix24_errors_and_timeouts_during_the_write_backs(tmp_path: Path, cor
 
 
 # -- the database ----------------------------------------------------------------------------------------
+def _in_the_driver(thread_id: int) -> bool:
+    """Whether the thread is inside a DBAPI execute (SQLAlchemy's ``do_execute``: the C call has no frame)."""
+    frame = sys._current_frames().get(thread_id)
+    return frame is not None and frame.f_code.co_name in ("do_execute", "do_executemany")
+
+
 def test_sqlite_locked_by_another_connection(tmp_path: Path, core_settings: Settings, report: FaultReport) -> None:
     with pipeline(tmp_path, core_settings) as (services, mail, home):
         batches = send.plan_batches(services, "run-l")
+        engine = services.ws.engine
         db = services.ws.settings.database_url.removeprefix("sqlite:///")
         import sqlite3
 
         holder = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
-        holder.execute("BEGIN EXCLUSIVE")  # nobody else may read or write until it ends
-        writing = threading.Event()
-        real_create = Ledger.create_document
+        holder.execute("BEGIN EXCLUSIVE")  # in WAL mode: nobody else may write until it ends
+        writer: list[int] = []  # the thread of the step's first write, whatever function issues it
+        order: list[str] = []
 
-        def create_document(self: Ledger, **kw: object) -> object:
-            writing.set()  # the step's first write is about to meet the lock
-            return real_create(self, **kw)  # type: ignore[arg-type]
+        def before_cursor_execute(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+            if not writer and statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
+                writer.append(threading.get_ident())
+                order.append("write issued")
 
         def release() -> None:
-            writing.wait(60)
-            time.sleep(0.5)  # not for correctness: only makes the step really wait on the lock
+            # the step's first write is inside the driver while the lock is held: it waits on it (busy timeout)
+            wait_for(lambda: bool(writer) and _in_the_driver(writer[0]), 60, "the step's first write")
+            order.append("lock released")
             holder.execute("COMMIT")
 
+        event.listen(engine, "before_cursor_execute", before_cursor_execute)
         releaser = threading.Thread(target=release)
         releaser.start()
-        Ledger.create_document = create_document  # type: ignore[method-assign]
         try:
             send_steps(services, "run-l", batches)
         finally:
-            Ledger.create_document = real_create  # type: ignore[method-assign]
-            writing.set()
+            event.remove(engine, "before_cursor_execute", before_cursor_execute)
             releaser.join(60)
+            if holder.in_transaction:
+                holder.execute("ROLLBACK")
             holder.close()
+        assert order == ["write issued", "lock released"]
         collect_steps(later(services, mail, home))
         found = check_invariants(services, maildir=home / "mail", expected={"sent": DEALS})
     assert not found.problems, found.problems
     report.add("fault", "SQLite: another connection holds an exclusive lock mid-batch",
-               "the step waits (busy timeout) and goes on: " + found.summary())
+               "the step's first write waits on the lock (busy timeout) and goes on once it is released: "
+               + found.summary())
 
 
 @pytest.mark.postgres

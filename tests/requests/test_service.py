@@ -420,48 +420,123 @@ def test_decline(service: SigningRequests, request_: SigningRequest, recorder: C
     assert info.value.reason == "not_signed"
 
 
-def test_reconcile_repairs_a_crash_between_request_and_ledger(
+def _crash_at_the_event(monkeypatch: pytest.MonkeyPatch, ledger: Ledger, action: str) -> None:
+    """The process dies after the request's UPDATE and the document's UPDATE, as the event is written."""
+    real = ledger._insert_event
+
+    def insert(conn: Any, document_id: str, what: str, *args: Any) -> None:
+        if what == action:
+            raise RuntimeError("worker killed before the commit")
+        real(conn, document_id, what, *args)
+
+    monkeypatch.setattr(ledger, "_insert_event", insert)
+
+
+@pytest.mark.parametrize("answer", ["sign", "decline"])
+def test_a_crash_inside_the_answer_leaves_neither_the_request_closed_nor_the_document_moved(
+        answer: str, service: SigningRequests, request_: SigningRequest, recorder: CodeRecorder,
+        clocked_ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+    _verify(service, request_, recorder)
+    action = {"sign": "client_signed", "decline": "declined"}[answer]
+
+    def submit() -> None:
+        if answer == "sign":
+            service.sign(request_, "Ana Souza", None, True, IP, UA)
+        else:
+            service.decline(request_, "Valor errado", IP, UA)
+
+    with monkeypatch.context() as patch:
+        _crash_at_the_event(patch, clocked_ledger, action)
+        with pytest.raises(RuntimeError, match="worker killed"):
+            submit()
+    assert service.get(request_.id).status is RequestStatus.OPEN
+    assert service.get(request_.id).signed_at is None and service.get(request_.id).decline_reason is None
+    assert clocked_ledger.get(request_.document_id).stage is Stage.SENT
+    assert action not in _actions(clocked_ledger, request_.document_id)
+    submit()  # the client submits again: it goes through, once
+    assert clocked_ledger.get(request_.document_id).stage is Stage(action)
+    assert _actions(clocked_ledger, request_.document_id).count(action) == 1
+    assert clocked_ledger.derived_stage(request_.document_id) is Stage(action)
+
+
+def test_a_refused_move_leaves_the_request_open_and_tells_the_client_why(
         service: SigningRequests, request_: SigningRequest, recorder: CodeRecorder, clocked_ledger: Ledger,
         monkeypatch: pytest.MonkeyPatch) -> None:
     _verify(service, request_, recorder)
+    verified = service.get(request_.id)
+    # staff cancel the document (the ledger only) after the client's checks passed, before the answer commits
+    clocked_ledger.move(request_.document_id, Stage.CANCELED, "canceled", EventInfo(actor="ops"))
+    monkeypatch.setattr(service, "_require_verified", lambda _request: verified)
+    real_check = service._check_open
+    calls: list[int] = []
 
-    def crash(*_: object) -> None:
-        raise RuntimeError("worker killed")
+    def check_after_the_first(request: SigningRequest) -> None:
+        calls.append(1)
+        if len(calls) > 1:  # the first check passed before the cancel; the one after the refused move is real
+            real_check(request)
 
-    monkeypatch.setattr(service, "_move", crash)
-    with pytest.raises(RuntimeError):
+    monkeypatch.setattr(service, "_check_open", check_after_the_first)
+    with pytest.raises(CanceledError):
         service.sign(request_, "Ana Souza", None, True, IP, UA)
-    monkeypatch.undo()
+    assert service.get(request_.id).status is RequestStatus.OPEN  # not signed: the whole answer rolled back
+    assert clocked_ledger.get(request_.document_id).stage is Stage.CANCELED
+    assert "client_signed" not in _actions(clocked_ledger, request_.document_id)
+
+
+def test_a_crash_inside_expiry_leaves_the_request_open_and_the_next_run_expires_it(
+        service: SigningRequests, request_: SigningRequest, clock: Clock, clocked_ledger: Ledger,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    clock.advance(days=14)
+    with monkeypatch.context() as patch:
+        _crash_at_the_event(patch, clocked_ledger, "expired")
+        with pytest.raises(RuntimeError):
+            service.expire_due()
+    assert service.get(request_.id).status is RequestStatus.OPEN
     assert clocked_ledger.get(request_.document_id).stage is Stage.SENT
-    assert service.reconcile() == 1
-    assert service.reconcile() == 0
+    assert service.expire_due() == [request_.document_id]
+    assert service.get(request_.id).status is RequestStatus.EXPIRED
+    assert clocked_ledger.get(request_.document_id).stage is Stage.EXPIRED
+
+
+def test_cancel_closes_the_link_and_moves_the_document_together(
+        service: SigningRequests, request_: SigningRequest, clocked_ledger: Ledger,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    info = EventInfo(actor="Maria", channel="staff", detail="deal lost")
+    with monkeypatch.context() as patch:
+        _crash_at_the_event(patch, clocked_ledger, "canceled")
+        with pytest.raises(RuntimeError):
+            service.cancel(request_.document_id, info)
+    assert service.get(request_.id).status is RequestStatus.OPEN
+    assert clocked_ledger.get(request_.document_id).stage is Stage.SENT
+    assert service.cancel(request_.document_id, info) is True
+    assert service.get(request_.id).status is RequestStatus.CANCELED
+    assert clocked_ledger.get(request_.document_id).stage is Stage.CANCELED
+    assert service.cancel(request_.document_id, info) is False  # a re-run: no live link, already canceled
+    assert _actions(clocked_ledger, request_.document_id).count("canceled") == 1
+
+
+def test_cancel_after_the_client_signed_writes_nothing(
+        service: SigningRequests, request_: SigningRequest, recorder: CodeRecorder, clocked_ledger: Ledger) -> None:
+    _verify(service, request_, recorder)
+    service.sign(request_, "Ana Souza", None, True, IP, UA)
+    with pytest.raises(StoreError):
+        service.cancel(request_.document_id, EventInfo(actor="Maria", channel="staff"))
+    assert service.get(request_.id).status is RequestStatus.SIGNED
     assert clocked_ledger.get(request_.document_id).stage is Stage.CLIENT_SIGNED
 
 
-def test_reconcile_reads_only_the_requests_it_repairs(
-        service: SigningRequests, sent_document: Callable[..., str], recorder: CodeRecorder, clock: Clock,
-        clocked_ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
-    signed = [service.create(sent_document(), "sms", "+55 11 98765-4321", clock.now + timedelta(days=14))
-              for _ in range(3)]
-    for request in signed:  # signed and moved: nothing to repair, whatever the history holds
-        _verify(service, request, recorder)
-        service.sign(request, "Ana Souza", None, True, IP, UA)
-    crashed = service.create(sent_document(), "sms", "+55 11 98765-4321", clock.now + timedelta(days=14))
-    _verify(service, crashed, recorder)
+def test_a_crash_inside_the_first_view_leaves_the_request_unviewed(
+        service: SigningRequests, request_: SigningRequest, clocked_ledger: Ledger,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     with monkeypatch.context() as patch:
-        patch.setattr(service, "_move", lambda *_: None)  # the worker dies before moving the document
-        service.sign(crashed, "Ana Souza", None, True, IP, UA)
-    looked_up: list[str] = []
-    real_get = clocked_ledger.get
-
-    def get(document_id: str) -> Any:
-        looked_up.append(document_id)
-        return real_get(document_id)
-
-    monkeypatch.setattr(clocked_ledger, "get", get)
-    assert service.reconcile() == 1
-    assert looked_up == [crashed.document_id]
-    assert real_get(crashed.document_id).stage is Stage.CLIENT_SIGNED
+        _crash_at_the_event(patch, clocked_ledger, "viewed")
+        with pytest.raises(RuntimeError):
+            service.mark_viewed(request_, IP, UA)
+    assert service.get(request_.id).viewed_at is None
+    assert clocked_ledger.get(request_.document_id).stage is Stage.SENT
+    assert service.mark_viewed(request_, IP, UA) is True
+    assert service.get(request_.id).viewed_at is not None
+    assert clocked_ledger.get(request_.document_id).stage is Stage.VIEWED
 
 
 def test_reissue_after_expiry_opens_a_new_attempt(service: SigningRequests, sent_document: Callable[..., str],

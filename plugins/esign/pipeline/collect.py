@@ -39,13 +39,12 @@ BATCH_KINDS = (MessageKind.INVITE, MessageKind.REMINDER, MessageKind.NOTICE)
 
 
 def recover(services: Services) -> dict[str, int]:
-    """Repair what a crash may have left half done: outbox rows, request/ledger moves, sent marks."""
+    """Repair what a crash may have left half done: outbox rows, sent marks."""
     stale = services.outbox.reconcile_stale(STALE_SENDING)
     codes = services.outbox.abandon_stale(MessageKind.CODE, STALE_CODE, "never handed to the relay while the "
                                           "client waited (the portal stopped); a late code is of no use")
-    moved = services.requests.reconcile()
     sent = mark_sent(services)
-    return {"uncertain": len(stale), "codes_abandoned": len(codes), "reconciled": moved, **sent}
+    return {"uncertain": len(stale), "codes_abandoned": len(codes), **sent}
 
 
 #: Documents per finalize task: few task instances on a big run (each costs the orchestrator a start-up and a

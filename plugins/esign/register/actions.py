@@ -111,15 +111,9 @@ class DocumentActions:
     def cancel(self, principal: Principal, document_id: str, reason: str = "", *, deliver: bool = True) -> Canceled:
         """Close the open link, move the document to ``canceled``, write it back to the CRM and tell the client."""
         record = self._checked(principal, document_id, "cancel")
-        now = datetime.now(UTC)
         request = self.services.requests.for_document(document_id)
-        with self.services.ws.engine.begin() as conn:
-            closed = conn.execute(signing_requests.update()
-                                  .where(signing_requests.c.document_id == document_id,
-                                         signing_requests.c.status == RequestStatus.OPEN.value)
-                                  .values(status=RequestStatus.CANCELED.value, closed_at=now)).rowcount
-        try:
-            self.ledger.move(document_id, Stage.CANCELED, "canceled", self._info(principal, reason.strip()[:500]))
+        try:  # the link closed and the document canceled commit together
+            closed = self.services.requests.cancel(document_id, self._info(principal, reason.strip()[:500]))
         except StoreError as exc:  # the client signed or declined in the same instant
             raise ActionError(CHANGED, id=document_id, stage=self.ledger.get(document_id).stage) from exc
         record = self.ledger.get(document_id)
@@ -185,7 +179,8 @@ class DocumentActions:
             conn.execute(signing_requests.update().where(signing_requests.c.id == row.id,
                                                          signing_requests.c.status == RequestStatus.OPEN.value)
                          .values(expires_at=new))
-        self.ledger.log(document_id, "expiry_extended", self._info(principal, f"+{days} → {new.isoformat()}"))
+            self.ledger.log(document_id, "expiry_extended", self._info(principal, f"+{days} → {new.isoformat()}"),
+                            conn=conn)
         return new
 
     # -- files ----------------------------------------------------------------------------------------

@@ -95,21 +95,21 @@ class OneTimeCodes:
         try:
             sender.send_code(request, code, sequence)
         except Exception as exc:  # refused, failed or too slow: the code is void, the client may ask again
-            self._set_state(code_id, FAILED)
             log.warning("request %s: code #%d not accepted by the relay: %s", request.id, sequence, exc)
-            self.ledger.log(request.document_id, "code_send_failed", info)
+            self._set_state(request, code_id, FAILED, "code_send_failed", info)
             raise SendFailedError("não foi possível enviar o código agora; tente novamente em instantes") from exc
-        accepted = self._now()
-        self._set_state(code_id, SENT, accepted)
-        self.ledger.log(request.document_id, "code_sent", info)
+        self._set_state(request, code_id, SENT, "code_sent", info, self._now())
 
-    def _set_state(self, code_id: int, state: str, accepted: datetime | None = None) -> None:
+    def _set_state(self, request: SigningRequest, code_id: int, state: str, action: str, info: EventInfo,
+                   accepted: datetime | None = None) -> None:
+        """The code's delivery state and its event, in one transaction."""
         values: dict[str, object] = {"state": state}
         if accepted is not None:
             values.update(issued_at=accepted, expires_at=accepted + CODE_TTL)
         with self.engine.begin() as conn:
             conn.execute(signing_codes.update().where(signing_codes.c.id == code_id,
                                                       signing_codes.c.state == SENDING).values(**values))
+            self.ledger.log(request.document_id, action, info, conn=conn)
 
     def check(self, request: SigningRequest, code: str, ip: str, ua: str) -> None:
         """Confirm the newest accepted code: 5 wrong tries burn it, it expires 5 minutes after the relay took it,
@@ -138,7 +138,8 @@ class OneTimeCodes:
                 raise CodeError("solicite um novo código", reason="code_missing")
             conn.execute(signing_requests.update().where(signing_requests.c.id == request.id)
                          .values(verified_at=now))
-        self.ledger.log(request.document_id, "code_verified", self._info(request, ip, ua, request.masked_destination))
+            self.ledger.log(request.document_id, "code_verified",
+                            self._info(request, ip, ua, request.masked_destination), conn=conn)
 
     def _failed(self, request: SigningRequest, code_id: int, ip: str, ua: str) -> NoReturn:
         with self.engine.begin() as conn:
@@ -146,10 +147,11 @@ class OneTimeCodes:
                                   .where(signing_codes.c.id == code_id, signing_codes.c.failures < CODE_MAX_FAILURES)
                                   .values(failures=signing_codes.c.failures + 1))
             failures = conn.execute(select(signing_codes.c.failures).where(signing_codes.c.id == code_id)).scalar_one()
+            if result.rowcount == 1:  # the wrong try and its event commit together
+                self.ledger.log(request.document_id, "code_failed",
+                                self._info(request, ip, ua, f"tentativa {failures} de {CODE_MAX_FAILURES}"), conn=conn)
         if result.rowcount != 1:
             raise CodeError("muitas tentativas erradas; solicite um novo código", reason="code_burned")
-        self.ledger.log(request.document_id, "code_failed",
-                        self._info(request, ip, ua, f"tentativa {failures} de {CODE_MAX_FAILURES}"))
         left = CODE_MAX_FAILURES - failures
         if left <= 0:
             raise CodeError("muitas tentativas erradas; solicite um novo código", reason="code_burned")

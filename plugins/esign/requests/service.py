@@ -14,6 +14,7 @@ import hmac
 import re
 import secrets
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, select
@@ -39,7 +40,7 @@ from esign.requests.schema import signing_requests
 from esign.store import EventInfo, Ledger
 from esign.store.ledger import utcnow
 from esign.store.records import as_utc
-from esign.store.schema import documents, events
+from esign.store.schema import events
 
 VERIFIED_TTL = timedelta(minutes=15)
 #: A client (IP and browser) opening the same link again within this window is not logged again.
@@ -229,16 +230,16 @@ class SigningRequests:
         audit trail each time. Whether an event was written."""
         info = self.event_info(request, ip, ua)
         now = self.now()
-        with self.engine.begin() as conn:
+        with self.engine.begin() as conn:  # the first view time and the move to viewed commit together
             conn.execute(signing_requests.update()
                          .where(signing_requests.c.id == request.id, signing_requests.c.viewed_at.is_(None))
                          .values(viewed_at=now))
-        if self.ledger.get(request.document_id).stage is Stage.SENT:
-            try:
-                if self.ledger.move(request.document_id, Stage.VIEWED, "viewed", info):
-                    return True
-            except StoreError:
-                pass  # moved concurrently (another tab, expiry): just log the view below
+            moved = False
+            if self.ledger.get(request.document_id, conn=conn).stage is Stage.SENT:
+                with suppress(StoreError):  # moved concurrently (another tab, expiry): just log the view below
+                    moved = self.ledger.move(request.document_id, Stage.VIEWED, "viewed", info, conn=conn)
+        if moved:
+            return True
         query = (select(events.c.at).where(events.c.document_id == request.document_id, events.c.action == "viewed",
                                            events.c.ip == ip[:64], events.c.user_agent == ua[:1000])
                  .order_by(events.c.id.desc()).limit(1))
@@ -281,9 +282,9 @@ class SigningRequests:
             "typed_name": name, "drawn_png": png, "code_verified_at": current.verified_at,
             "sign_ip": ip[:64], "sign_user_agent": ua[:1000],
         }
-        self._close(request, values, AlreadySignedError("este documento já foi assinado"))
         detail = f"assinado por {name}" + (" (com assinatura desenhada)" if png else "")
-        self._move(request, Stage.CLIENT_SIGNED, "client_signed", self.event_info(request, ip, ua, detail))
+        self._close(request, values, AlreadySignedError("este documento já foi assinado"),
+                    Stage.CLIENT_SIGNED, "client_signed", self.event_info(request, ip, ua, detail))
 
     def decline(self, request: SigningRequest, reason: str, ip: str, ua: str) -> None:
         """Record the client's refusal with their reason and move the document to declined, exactly once."""
@@ -293,8 +294,8 @@ class SigningRequests:
         now = self.now()
         self._close(request, {"status": RequestStatus.DECLINED.value, "closed_at": now, "decline_reason": text,
                               "sign_ip": ip[:64], "sign_user_agent": ua[:1000]},
-                    DeclinedError("este documento já foi recusado"))
-        self._move(request, Stage.DECLINED, "declined", self.event_info(request, ip, ua, text))
+                    DeclinedError("este documento já foi recusado"),
+                    Stage.DECLINED, "declined", self.event_info(request, ip, ua, text))
 
     def _require_verified(self, request: SigningRequest) -> SigningRequest:
         """The request, fresh, if its code was confirmed recently and the ledger can take the client's answer."""
@@ -310,20 +311,43 @@ class SigningRequests:
             raise NotVerifiedError("confirme o código de verificação antes de continuar")
         return current
 
-    def _close(self, request: SigningRequest, values: dict[str, object], lost: RequestError) -> None:
-        """Conditional UPDATE open -> closed: of two racing submits only one wins, the other gets ``lost``."""
-        with self.engine.begin() as conn:
-            result = conn.execute(signing_requests.update()
-                                  .where(signing_requests.c.id == request.id,
-                                         signing_requests.c.status == RequestStatus.OPEN.value)
-                                  .values(**values))
-        if result.rowcount != 1:
+    def _close(self, request: SigningRequest, values: dict[str, object], lost: RequestError,
+               stage: Stage, action: str, info: EventInfo) -> None:
+        """Close the request and move its document to ``stage``, with its event, in one transaction.
+
+        The conditional UPDATE open -> closed comes first and holds the request's row until the commit: of two
+        racing submits only one wins and moves the document, the other waits, matches no open row and gets
+        ``lost`` without touching the document. Anything failing before the commit (the move refused because the
+        document was canceled meanwhile, the database, the process) leaves the request open and the stage as it was.
+        """
+        try:
+            with self.engine.begin() as conn:
+                won = conn.execute(signing_requests.update()
+                                   .where(signing_requests.c.id == request.id,
+                                          signing_requests.c.status == RequestStatus.OPEN.value)
+                                   .values(**values)).rowcount == 1
+                if won:
+                    self.ledger.move(request.document_id, stage, action, info, conn=conn)
+        except StoreError:
+            self._check_open(self.get(request.id))  # the document moved meanwhile: the client's precise error
+            raise
+        if not won:
             self._check_open(self.get(request.id))
             raise lost
 
-    def _move(self, request: SigningRequest, stage: Stage, action: str, info: EventInfo) -> None:
-        """Mirror a closed request in the ledger; the request row is the source of truth (see reconcile)."""
-        self.ledger.move(request.document_id, stage, action, info)
+    def cancel(self, document_id: str, info: EventInfo) -> bool:
+        """Close the document's open link (if any) and move the document to canceled, in one transaction.
+
+        Whether a live link was closed (the client is to be told). StoreError when the document cannot be
+        canceled (the client signed or declined in the same instant): then nothing is written.
+        """
+        with self.engine.begin() as conn:
+            closed = conn.execute(signing_requests.update()
+                                  .where(signing_requests.c.document_id == document_id,
+                                         signing_requests.c.status == RequestStatus.OPEN.value)
+                                  .values(status=RequestStatus.CANCELED.value, closed_at=self.now())).rowcount
+            self.ledger.move(document_id, Stage.CANCELED, "canceled", info, conn=conn)
+        return closed > 0
 
     # -- evidence and the collect step ---------------------------------------------------------------
     def evidence(self, document_id: str) -> ClientEvidence:
@@ -367,41 +391,19 @@ class SigningRequests:
             due = [SigningRequest.from_row(r) for r in conn.execute(query)]
         expired: list[str] = []
         for request in due:
-            with self.engine.begin() as conn:
+            with self.engine.begin() as conn:  # the request expired and its document moved commit together
                 result = conn.execute(signing_requests.update()
                                       .where(signing_requests.c.id == request.id,
                                              signing_requests.c.status == RequestStatus.OPEN.value)
                                       .values(status=RequestStatus.EXPIRED.value, closed_at=moment))
-            if result.rowcount != 1:
-                continue  # signed or declined meanwhile
-            if self.ledger.get(request.document_id).stage in _ACTIVE_STAGES:
-                self.ledger.move(request.document_id, Stage.EXPIRED, "expired",
-                                 EventInfo(actor="pipeline", channel=request.channel, detail="link expirado"))
+                if result.rowcount != 1:
+                    continue  # signed or declined meanwhile
+                if self.ledger.get(request.document_id, conn=conn).stage in _ACTIVE_STAGES:
+                    self.ledger.move(request.document_id, Stage.EXPIRED, "expired",
+                                     EventInfo(actor="pipeline", channel=request.channel, detail="link expirado"),
+                                     conn=conn)
             expired.append(request.document_id)
         return expired
-
-    def reconcile(self) -> int:
-        """Repair the ledger after a crash between closing a request and moving its document; moves made.
-
-        Only the requests to repair are read (closed, their document still sent or viewed): every closed request
-        ever, with its drawn signature, grew without bound (100,000 of them took 18 s here, one query each).
-        """
-        query = (select(signing_requests)
-                 .join(documents, documents.c.id == signing_requests.c.document_id)
-                 .where(signing_requests.c.status.in_([RequestStatus.SIGNED.value, RequestStatus.DECLINED.value]),
-                        documents.c.stage.in_([Stage.SENT.value, Stage.VIEWED.value])))
-        moved = 0
-        with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
-        for row in rows:
-            request = SigningRequest.from_row(row)
-            if self.ledger.get(request.document_id).stage not in (Stage.SENT, Stage.VIEWED):
-                continue
-            info = EventInfo(actor="client", channel=request.channel, ip=row.sign_ip or "",
-                             user_agent=row.sign_user_agent or "", detail="reconciliado")
-            target = Stage.CLIENT_SIGNED if request.status is RequestStatus.SIGNED else Stage.DECLINED
-            moved += int(self.ledger.move(request.document_id, target, target.value, info))
-        return moved
 
     @staticmethod
     def event_info(request: SigningRequest, ip: str, ua: str, detail: str = "") -> EventInfo:

@@ -1,7 +1,8 @@
 """The ledger: documents, versions and the append-only event log, with every stage move checked.
 
-Each write is one short transaction. Creating a document is idempotent on (crm, deal, template, round),
-and a stage move is a conditional UPDATE plus its event in the same transaction, so two workers racing
+Each write is one short transaction, or part of the caller's when it passes its connection (a signing request
+closed and its document moved commit together). Creating a document is idempotent on (crm, deal, template,
+round), and a stage move is a conditional UPDATE plus its event in the same transaction, so two workers racing
 on the same document cannot both move it.
 """
 
@@ -115,9 +116,14 @@ class Ledger:
         with self.engine.connect() as conn:
             return [DocumentRecord.from_row(r) for r in conn.execute(query)]
 
-    def get(self, document_id: str) -> DocumentRecord:
-        with self.engine.connect() as conn:
-            row = conn.execute(select(documents).where(documents.c.id == document_id)).first()
+    def get(self, document_id: str, *, conn: Connection | None = None) -> DocumentRecord:
+        """The document; ``conn``: read inside the caller's transaction (it sees the caller's own writes)."""
+        query = select(documents).where(documents.c.id == document_id)
+        if conn is not None:
+            row = conn.execute(query).first()
+        else:
+            with self.engine.connect() as own:
+                row = own.execute(query).first()
         if row is None:
             raise StoreError(f"unknown document {document_id!r}")
         return DocumentRecord.from_row(row)
@@ -189,30 +195,37 @@ class Ledger:
 
     # -- events ------------------------------------------------------------------------------------
     def move(self, document_id: str, target: Stage, action: str, info: EventInfo | None = None,
-             *, reason: str | None = None) -> bool:
-        """Move a document to ``target`` and log the event. False when it is already there (a re-run)."""
+             *, reason: str | None = None, conn: Connection | None = None) -> bool:
+        """Move a document to ``target`` and log the event. False when it is already there (a re-run).
+
+        ``conn``: run inside the caller's transaction, so the caller's own writes (a signing request closed, say)
+        and this move with its event commit or roll back together; without it the move is a transaction of its
+        own. A StoreError raised here leaves the caller's transaction usable: it comes from a check, not the driver.
+        """
+        if conn is None:
+            with self.engine.begin() as own:
+                return self.move(document_id, target, action, info, reason=reason, conn=own)
         info = info or EventInfo()
         now = self._clock()
-        with self.engine.begin() as conn:
-            # FOR UPDATE: a concurrent move of the same document waits here and then sees the new stage
-            row = conn.execute(select(documents.c.stage).where(documents.c.id == document_id)
-                               .with_for_update()).first()
-            if row is None:
-                raise StoreError(f"unknown document {document_id!r}")
-            current = Stage(row[0])
-            if current is target:
-                return False
-            if not can_move(current, target):
-                raise StoreError(f"document {document_id}: cannot move from {current} to {target}")
-            values: dict[str, object] = {"stage": target.value, "updated_at": now}
-            if reason is not None:
-                values["reason"] = reason
-            result = conn.execute(documents.update()
-                                  .where(documents.c.id == document_id, documents.c.stage == current.value)
-                                  .values(**values))
-            if result.rowcount != 1:
-                raise StoreError(f"document {document_id}: moved by someone else while moving to {target}")
-            self._insert_event(conn, document_id, action, target, info, now)
+        # FOR UPDATE: a concurrent move of the same document waits here and then sees the new stage
+        row = conn.execute(select(documents.c.stage).where(documents.c.id == document_id)
+                           .with_for_update()).first()
+        if row is None:
+            raise StoreError(f"unknown document {document_id!r}")
+        current = Stage(row[0])
+        if current is target:
+            return False
+        if not can_move(current, target):
+            raise StoreError(f"document {document_id}: cannot move from {current} to {target}")
+        values: dict[str, object] = {"stage": target.value, "updated_at": now}
+        if reason is not None:
+            values["reason"] = reason
+        result = conn.execute(documents.update()
+                              .where(documents.c.id == document_id, documents.c.stage == current.value)
+                              .values(**values))
+        if result.rowcount != 1:
+            raise StoreError(f"document {document_id}: moved by someone else while moving to {target}")
+        self._insert_event(conn, document_id, action, target, info, now)
         return True
 
     def move_many(self, moves: Sequence[tuple[str, EventInfo]], source: Stage, target: Stage,
@@ -252,10 +265,15 @@ class Ledger:
         with self.bulk.exclusive_many([document_id]) as mine:
             yield document_id in mine
 
-    def log(self, document_id: str, action: str, info: EventInfo | None = None) -> None:
-        """Append an event that does not change the stage (a reminder, a code request, a view)."""
-        with self.engine.begin() as conn:
+    def log(self, document_id: str, action: str, info: EventInfo | None = None, *,
+            conn: Connection | None = None) -> None:
+        """Append an event that does not change the stage (a reminder, a code request, a view); ``conn``: inside
+        the caller's transaction, so the event commits with the change it records."""
+        if conn is not None:
             self._insert_event(conn, document_id, action, None, info or EventInfo(), self._clock())
+            return
+        with self.engine.begin() as own:
+            self._insert_event(own, document_id, action, None, info or EventInfo(), self._clock())
 
     def events(self, document_id: str) -> list[EventRecord]:
         query = select(events).where(events.c.document_id == document_id).order_by(events.c.id)
