@@ -52,6 +52,10 @@ class CrmError(EsignError):
     """The CRM could not be read or written."""
 
 
+class CrmNotFoundError(CrmError):
+    """The deal is gone from the CRM (deleted): a write-back to it can never succeed, so it is not owed."""
+
+
 class DispatchError(EsignError):
     """A message could not be handed to the email or SMS channel."""
 

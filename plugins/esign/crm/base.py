@@ -1,16 +1,17 @@
 """The CRM as the pipeline sees it: a small protocol that the embedded CRM and the Bitrix24 connector implement.
 
-Why a protocol and not a base class: the pipeline only needs these six calls, and a connector should be
+Why a protocol and not a base class: the pipeline only needs these few calls, and a connector should be
 testable on its own without inheriting behaviour. Deal IDs are integers because both Bitrix24 and the
 embedded CRM number deals that way, and ID ranges are how batches are described (small, serialisable).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from esign.errors import CrmError
 from esign.model import Deal
 
 
@@ -73,4 +74,18 @@ class CrmClient(Protocol):
 
     def add_comment(self, deal_id: int, text: str, files: Sequence[tuple[str, bytes]] = ()) -> str:
         """Add a timeline comment with attached files (name, content); returns the comment ID."""
+        ...
+
+    def move_deals(self, moves: Sequence[tuple[int, str]]) -> list[CrmError | None]:
+        """Move many deals at once (Bitrix24: 50 per ``batch`` request); per move, None or the CRM's refusal
+        (a missing deal: :class:`esign.errors.CrmNotFoundError`)."""
+        ...
+
+    def add_comments(self, comments: Sequence[tuple[int, str]]) -> list[CrmError | None]:
+        """Many timeline comments without files (Bitrix24: 50 per ``batch``); per comment, None or the refusal."""
+        ...
+
+    def find_comments(self, wanted: Mapping[int, str]) -> set[int]:
+        """The deals of ``wanted`` (deal ID -> marker) whose timeline holds a comment containing their marker:
+        how a write-back left pending by a crash learns whether its comment was already posted."""
         ...

@@ -134,13 +134,14 @@ class Bitrix24Transport:
             self._sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def batch(self, commands: Mapping[str, str]) -> BatchResult:
-        """Run up to 50 read commands in one request (``halt=0``); errors are reported per command."""
+    def batch(self, commands: Mapping[str, str], *, idempotent: bool = True) -> BatchResult:
+        """Run up to 50 commands in one request (``halt=0``); errors are reported per command. A batch of
+        writes that must not be repeated blindly (comments) passes ``idempotent=False``, like ``call``."""
         if not commands:
             return BatchResult()
         if len(commands) > MAX_BATCH:
             raise ValueError(f"a batch holds at most {MAX_BATCH} commands, got {len(commands)}")
-        outer = self.call("batch", {"halt": 0, "cmd": dict(commands)})
+        outer = self.call("batch", {"halt": 0, "cmd": dict(commands)}, idempotent=idempotent)
         sections = outer if isinstance(outer, dict) else {}
         results = _section(sections.get("result"))
         errors = {name: _error_from(f"batch {name} ({commands.get(name, '?').split('?', 1)[0]})", None, value)
