@@ -7,7 +7,9 @@ wrap-up (deliveries earlier runs left, then write-backs, reminders, rules; fails
 
 from __future__ import annotations
 
-from airflow.sdk import Asset, dag, task
+from typing import Any
+
+from airflow.sdk import Asset, Param, dag, task
 
 from esign.hooks.dag_defaults import START_DATE, default_args
 from esign.hooks.steps import run_step
@@ -24,6 +26,11 @@ DEFAULT_ARGS = default_args()
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
+    params={
+        "attach": Param(None, type=["null", "string"], enum=[None, "file", "link"],
+                        description="the final PDF on the deal: file = attached (one CRM request each); link = the "
+                                    "download and verification links in the comment (50 per Bitrix24 batch)"),
+    },
     tags=["esign", "collect"],
     doc_md=__doc__,
 )
@@ -35,14 +42,14 @@ def esign_collect() -> None:
         return run_step("collect.start_run", None)  # type: ignore[no-any-return]
 
     @task(max_active_tis_per_dagrun=2)
-    def finalize(id_range: dict[str, object]) -> dict[str, int]:
-        return run_step("collect.finalize_range", None, id_range)  # type: ignore[no-any-return]
+    def finalize(id_range: dict[str, object], params: dict[str, Any] | None = None) -> dict[str, int]:
+        return run_step("collect.finalize_range", params, id_range)  # type: ignore[no-any-return]
 
     @task(trigger_rule="none_failed", outlets=[DOCUMENTS_COMPLETED])
-    def wrap_up() -> dict[str, dict[str, int]]:
+    def wrap_up(params: dict[str, Any] | None = None) -> dict[str, dict[str, int]]:
         """Deliver what earlier runs left (pending messages, approved batches of a dead send run), then write back
         endings, send reminders, evaluate the rules; fails loudly, after all that, when work is still owed."""
-        return run_step("collect.wrap_up", None)  # type: ignore[no-any-return]
+        return run_step("collect.wrap_up", params)  # type: ignore[no-any-return]
 
     finalize.expand(id_range=start()) >> wrap_up()
 

@@ -37,6 +37,8 @@ DEFAULT_ARGS = default_args()
         "batch_size": Param(None, type=["null", "integer"], minimum=1, maximum=5000),
         "channel": Param(None, type=["null", "string"], enum=[None, "auto", "email", "sms"]),
         "crm": Param(None, type=["null", "string"], enum=[None, "local", "bitrix24"]),
+        "attach": Param(None, type=["null", "string"], enum=[None, "file", "link"],
+                        description="CRM comments: file = the PDF attached (one request each); link = links"),
         "auto_approve": Param(None, type=["null", "boolean"], description="skip the director (demo/tests only)"),
         "dry_run": Param(None, type=["null", "boolean"], description="validate and render only"),
     },

@@ -195,3 +195,12 @@ def test_link_mode_puts_links_in_the_comment_and_attaches_no_file(pipe: Pipe) ->
     assert last.files == ()
     assert f"/staff/documents/{record.id}/files/final" in last.text and f"/verify/{record.id}" in last.text
     assert last.text.endswith(writeback.marker(record.id, "signed"))
+
+
+def test_the_attach_mode_is_checked_with_the_configuration() -> None:
+    from esign.errors import ConfigError
+    from esign.pipeline.config import PipelineConfig
+
+    assert PipelineConfig().attach == "file" and PipelineConfig().with_overrides({"attach": "link"}).attach == "link"
+    with pytest.raises(ConfigError, match="pipeline attach: must be one of file, link"):
+        PipelineConfig().with_overrides({"attach": "fax"})
