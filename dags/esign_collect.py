@@ -11,7 +11,7 @@ from typing import Any
 
 from airflow.sdk import Asset, Param, dag, task
 
-from esign.hooks.dag_defaults import START_DATE, default_args
+from esign.hooks.dag_defaults import CRM_POOL, START_DATE, default_args
 from esign.hooks.steps import run_step
 
 DOCUMENTS_COMPLETED = Asset("esign://documents/completed")
@@ -41,11 +41,11 @@ def esign_collect() -> None:
         documents into ID ranges."""
         return run_step("collect.start_run", None)  # type: ignore[no-any-return]
 
-    @task(max_active_tis_per_dagrun=2)
+    @task(max_active_tis_per_dagrun=2, pool=CRM_POOL)
     def finalize(id_range: dict[str, object], params: dict[str, Any] | None = None) -> dict[str, int]:
         return run_step("collect.finalize_range", params, id_range)  # type: ignore[no-any-return]
 
-    @task(trigger_rule="none_failed", outlets=[DOCUMENTS_COMPLETED])
+    @task(trigger_rule="none_failed", outlets=[DOCUMENTS_COMPLETED], pool=CRM_POOL)
     def wrap_up(params: dict[str, Any] | None = None) -> dict[str, dict[str, int]]:
         """Deliver what earlier runs left (pending messages, approved batches of a dead send run), then write back
         endings, send reminders, evaluate the rules; fails loudly, after all that, when work is still owed."""

@@ -14,7 +14,7 @@ from typing import Any
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import Asset, Param, dag, task
 
-from esign.hooks.dag_defaults import START_DATE, default_args
+from esign.hooks.dag_defaults import CRM_POOL, START_DATE, default_args
 from esign.hooks.steps import run_step
 
 DOCUMENTS_SENT = Asset("esign://documents/sent")
@@ -44,11 +44,11 @@ DEFAULT_ARGS = default_args()
     },
 )
 def esign_send() -> None:
-    @task
+    @task(pool=CRM_POOL)
     def plan(params: dict[str, Any] | None = None, run_id: str | None = None) -> list[dict[str, Any]]:
         return run_step("send.plan_batches", params, str(run_id))  # type: ignore[no-any-return]
 
-    @task(max_active_tis_per_dagrun=2)
+    @task(max_active_tis_per_dagrun=2, pool=CRM_POOL)
     def prepare(batch: dict[str, Any], params: dict[str, Any] | None = None) -> dict[str, int]:
         return run_step("send.prepare_batch", params, batch)  # type: ignore[no-any-return]
 
@@ -74,7 +74,7 @@ def esign_send() -> None:
         responder = (answer.get("responded_by_user") or {}).get("name") if answer else None
         return run_step("send.record_approval", params, str(run_id), bool(answer), responder)  # type: ignore[no-any-return]
 
-    @task(max_active_tis_per_dagrun=2, outlets=[DOCUMENTS_SENT])
+    @task(max_active_tis_per_dagrun=2, outlets=[DOCUMENTS_SENT], pool=CRM_POOL)
     def deliver(batch: dict[str, Any], params: dict[str, Any] | None = None) -> dict[str, dict[str, int]]:
         """Company-sign the batch, send each client its link, move the deals to "awaiting signature"."""
         return run_step("send.deliver_batch", params, batch)  # type: ignore[no-any-return]

@@ -24,7 +24,7 @@ from esign.crm.bitrix24.errors import (
     Bitrix24NotFoundError,
 )
 from esign.crm.bitrix24.query import command
-from esign.crm.bitrix24.ratelimit import LeakyBucket, Sleep
+from esign.crm.bitrix24.ratelimit import LeakyBucket, RequestBudget, Sleep
 from esign.crm.bitrix24.settings import Bitrix24Settings
 from esign.crm.bitrix24.transport import MAX_BATCH, Bitrix24Transport
 from esign.crm.normalize import RawCompany, RawContact, RawDeal, RawManager, normalize_deal
@@ -43,10 +43,11 @@ class Bitrix24Crm:
 
     def __init__(self, settings: Bitrix24Settings, *, transport: Bitrix24Transport | None = None,
                  http: httpx.Client | None = None, sleep: Sleep | None = None,
-                 clock: Callable[[], float] | None = None) -> None:
+                 clock: Callable[[], float] | None = None, bucket: RequestBudget | None = None) -> None:
+        """``bucket``: the portal's shared request budget (:func:`esign.crm.bitrix24.budget.request_budget`);
+        without it (and without an injected clock) this client paces itself alone."""
         self.settings = settings
-        bucket = None
-        if clock is not None or sleep is not None:
+        if bucket is None and (clock is not None or sleep is not None):
             import time
 
             bucket = LeakyBucket(settings.burst, settings.rate, clock=clock or time.monotonic,

@@ -26,7 +26,7 @@ from esign.crm.bitrix24.errors import (
     classify,
     is_retryable,
 )
-from esign.crm.bitrix24.ratelimit import LeakyBucket, Sleep, backoff_delay
+from esign.crm.bitrix24.ratelimit import LeakyBucket, RequestBudget, Sleep, backoff_delay
 from esign.crm.bitrix24.settings import Bitrix24Settings, WebhookUrl
 
 log = logging.getLogger(__name__)
@@ -68,13 +68,13 @@ class Bitrix24Transport:
     """Thread-safe. ``http`` and ``sleep`` are injectable for tests; the bucket paces every HTTP request."""
 
     def __init__(self, settings: Bitrix24Settings, *, http: httpx.Client | None = None,
-                 bucket: LeakyBucket | None = None, sleep: Sleep | None = None) -> None:
+                 bucket: RequestBudget | None = None, sleep: Sleep | None = None) -> None:
         import time
 
         self.settings = settings
         self._webhook = settings.webhook
         self._sleep: Sleep = sleep or time.sleep
-        self.bucket = bucket or LeakyBucket(settings.burst, settings.rate, sleep=self._sleep)
+        self.bucket: RequestBudget = bucket or LeakyBucket(settings.burst, settings.rate, sleep=self._sleep)
         self._http = http or httpx.Client(timeout=settings.timeout, follow_redirects=False,
                                           headers={"User-Agent": "esign-pipeline"})
         self._lock = threading.Lock()
