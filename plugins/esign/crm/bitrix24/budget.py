@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from esign.crm.bitrix24.ratelimit import LeakyBucket, RequestBudget, Sleep
+from esign.crm.bitrix24.ratelimit import Clock, LeakyBucket, RequestBudget, Sleep
 from esign.crm.bitrix24.settings import Bitrix24Settings
 from esign.errors import ConfigError
 
@@ -45,11 +45,12 @@ class FileBucket:
     """The bucket's state in a small file, changed under an exclusive ``flock``: every process on this host (the
     embedded mode, ``make demo``, a single-machine deployment) shares it."""
 
-    def __init__(self, path: Path, burst: int = 50, rate: float = 2.0, *, sleep: Sleep = time.sleep) -> None:
+    def __init__(self, path: Path, burst: int = 50, rate: float = 2.0, *, sleep: Sleep = time.sleep,
+                 clock: Clock = time.time) -> None:
         if burst < 1 or rate <= 0:
             raise ValueError("burst must be >= 1 and rate > 0")
         self.path, self.burst, self.rate = path, burst, rate
-        self._sleep = sleep
+        self._sleep, self._clock = sleep, clock  # the wall clock: every process of the host reads the same
         self.waited = 0.0
         path.parent.mkdir(parents=True, exist_ok=True)
 
@@ -63,7 +64,7 @@ class FileBucket:
                 level, at = float(state.get("level", 0.0)), float(state.get("at", 0.0))
             except (ValueError, AttributeError):  # a torn or foreign file: start from an empty bucket
                 level, at = 0.0, 0.0
-            now = time.time()
+            now = self._clock()
             if full:
                 level, wait = max(float(self.burst), level - max(0.0, now - at) * self.rate), 0.0
             else:
