@@ -6,12 +6,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from esign.crm.local import LocalCrm
 from esign.errors import CrmError
 from esign.model import Stage
 from esign.pipeline import send, writeback
 from esign.pipeline.schema import crm_sync
+from esign.store.schema import documents
 from tests.pipeline.conftest import Pipe
 
 
@@ -180,6 +182,17 @@ def test_a_deleted_deal_ends_its_write_back_as_gone(pipe: Pipe) -> None:
     assert writeback.not_written_back(pipe.services, (Stage.SENT,), "awaiting") == []
     assert send.mark_awaiting(pipe.services, batch) == {}  # never tried again
     assert writeback.write_back(pipe.services, records[0], "awaiting", "x") is False
+    from datetime import timedelta
+
+    from esign.pipeline import resume
+    from esign.pipeline.stuck import stuck_documents
+
+    later = datetime.now(UTC) + timedelta(days=1)  # neither stuck nor owed to a send run, however long it waits
+    assert records[0].id not in {d.document_id for d in stuck_documents(pipe.ws.engine, timedelta(minutes=1),
+                                                                        now=later, limit=1000).listed}
+    with pipe.ws.engine.connect() as conn:
+        owed = conn.execute(select(documents.c.id).where(resume.owed_by_send())).scalars().all()
+    assert records[0].id not in owed
 
 
 def test_link_mode_puts_links_in_the_comment_and_attaches_no_file(pipe: Pipe) -> None:
