@@ -17,7 +17,7 @@ from esign.batch_documents import RECORD_EVERY
 from esign.batch_finalize import finalize_documents as seal_documents
 from esign.dispatch.records import Channel, MessageKind
 from esign.documents import fail_document
-from esign.errors import EsignError, UnfinishedWorkError
+from esign.errors import UnfinishedWorkError
 from esign.model import Stage
 from esign.pipeline import comments, resume, writeback
 from esign.pipeline.messages import reminder_message
@@ -216,7 +216,8 @@ def _verify_and_write_back(services: Services, records: list[DocumentRecord], co
 
 
 def write_back_endings(services: Services, limit: int = 5000) -> dict[str, int]:
-    """Declined, expired, failed, quarantined and completed documents not written back yet: tell the CRM once each.
+    """Declined, expired, failed, quarantined and completed documents not written back yet: tell the CRM once each,
+    a whole target at a time (Bitrix24: moves, and comments in ``link`` mode, 50 per request).
 
     Also what an earlier step left undone: completed documents whose "signed" write-back a crash or a CRM
     failure interrupted (finalize only looks at ``client_signed`` ones), and sent documents whose deal never
@@ -224,30 +225,36 @@ def write_back_endings(services: Services, limit: int = 5000) -> dict[str, int]:
     """
     counts: Counter[str] = Counter()
     t = comments.company_translator(services)
-    for record in writeback.not_written_back(services, (Stage.SENT, Stage.VIEWED), "awaiting", limit):
-        request = services.requests.for_document(record.id)
-        text = comments.awaiting(t, record, bool(request and request.channel == Channel.EMAIL))
-        try:
-            counts["awaiting"] += int(writeback.write_back(services, record, "awaiting", text))
-        except EsignError as exc:
-            log.warning("deal %s: could not move to awaiting: %s", record.deal_id, exc)
-            counts["crm_errors"] += 1
+    waiting = writeback.not_written_back(services, (Stage.SENT, Stage.VIEWED), "awaiting", limit)
+    requests = services.requests.latest_for_documents([r.id for r in waiting])
+    _write_back_target(services, "awaiting", [
+        (r, comments.awaiting(t, r, bool((q := requests.get(r.id)) and q.channel == Channel.EMAIL)))
+        for r in waiting], counts)
     completed = [r.id for r in writeback.not_written_back(services, (Stage.COMPLETED,), "signed", limit)]
     if completed:
         counts.update({f"signed_{k}": v for k, v in finalize_documents(services, completed).items()})
     for stage, target in ((Stage.DECLINED, "declined"), (Stage.EXPIRED, "expired"), (Stage.FAILED, "failed"),
                           (Stage.QUARANTINED, "quarantined")):
+        items = []
         for record in writeback.not_written_back(services, (stage,), target, limit):  # only what is owed
-            text = (comments.declined(t, record, _decline_reason(services, record)) if target == "declined"
-                    else comments.expired(t, record) if target == "expired"
-                    else comments.failed(t, record) if target == "failed"
-                    else comments.quarantined(t, record))
-            try:
-                counts[target] += int(writeback.write_back(services, record, target, text))
-            except EsignError as exc:
-                log.warning("deal %s: write-back %s failed: %s", record.deal_id, target, exc)
-                counts["crm_errors"] += 1
+            items.append((record, comments.declined(t, record, _decline_reason(services, record))
+                          if target == "declined" else comments.expired(t, record) if target == "expired"
+                          else comments.failed(t, record) if target == "failed" else comments.quarantined(t, record)))
+        _write_back_target(services, target, items, counts)
     return dict(counts)
+
+
+def _write_back_target(services: Services, target: str, items: list[tuple[DocumentRecord, str]],
+                       counts: Counter[str]) -> None:
+    written, refused, gone = writeback.write_back_many(services, items, target)
+    counts[target] += written
+    counts["crm_gone"] += len(gone)  # deals deleted in the CRM: logged, nothing more owed
+    for doc_id, exc in refused.items():
+        log.warning("document %s: write-back %s failed: %s", doc_id, target, exc)
+        counts["crm_errors"] += 1
+    for key in (target, "crm_gone", "crm_errors"):
+        if not counts[key]:
+            del counts[key]
 
 
 def final_file_url(services: Services, document_id: str) -> str:

@@ -312,22 +312,21 @@ def mark_awaiting(services: Services, batch: dict[str, Any]) -> dict[str, int]:
     moved, refused, gone = writeback.write_back_many(services, items, "awaiting")
     if moved:
         counts["moved"] += moved
-    if gone:
-        counts["crm_gone"] += len(gone)
     for document_id, exc in refused.items():  # still pending: the next run tries again
         log.warning("document %s: could not move the deal to awaiting: %s", document_id, exc)
         counts["crm_errors"] += 1
-    for record in ended:  # a quarantine prepare could not write back (CRM refused, or its worker died first)
-        target = record.stage.value
-        if (record.id, target) in done:
-            continue
-        text = (comments.quarantined(t, record) if record.stage is Stage.QUARANTINED
-                else comments.send_failed(t, record))
-        try:
-            counts[f"{target}_written_back"] += int(writeback.write_back(services, record, target, text))
-        except EsignError as exc:
-            log.warning("deal %s: could not write back %s: %s", record.deal_id, target, exc)
+    counts["crm_gone"] += len(gone)
+    # a quarantine prepare could not write back (CRM refused, or its worker died first), and failures
+    for stage, target in ((Stage.QUARANTINED, "quarantined"), (Stage.FAILED, "failed")):
+        owed = [(r, comments.quarantined(t, r) if stage is Stage.QUARANTINED else comments.send_failed(t, r))
+                for r in ended if r.stage is stage and (r.id, target) not in done]
+        written, refused, gone = writeback.write_back_many(services, owed, target)
+        counts[f"{target}_written_back"] += written
+        counts["crm_gone"] += len(gone)
+        for document_id, exc in refused.items():
+            log.warning("document %s: could not write back %s: %s", document_id, target, exc)
             counts["crm_errors"] += 1
+    counts = +counts  # drop the zeros
     result = dict(counts)
     _save_counts(services, spec.batch_id, "crm", result)
     return result
