@@ -217,3 +217,22 @@ def test_the_attach_mode_is_checked_with_the_configuration() -> None:
     assert PipelineConfig().attach == "file" and PipelineConfig().with_overrides({"attach": "link"}).attach == "link"
     with pytest.raises(ConfigError, match="pipeline attach: must be one of file, link"):
         PipelineConfig().with_overrides({"attach": "fax"})
+
+
+def test_what_another_worker_holds_is_left_to_it(pipe: Pipe, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two runs writing back one batch at once: each document is written by the worker holding its lock."""
+    from contextlib import contextmanager
+
+    batch = _sent_batch(pipe)
+    records = pipe.ws.ledger.list_batch(str(batch["batch_id"]), [Stage.SENT])[:3]
+    bulk = pipe.ws.ledger.bulk
+    busy = f"{records[0].id}:crm:awaiting"
+
+    @contextmanager
+    def others_hold_one(keys: list[str]) -> Any:
+        yield {k for k in keys if k != busy}
+
+    monkeypatch.setattr(bulk, "exclusive_many", others_hold_one)
+    assert writeback.write_back_many(pipe.services, [(r, "sent") for r in records], "awaiting") == (2, {}, {})
+    assert _states(pipe)[records[0].id] == "pending"  # neither written nor refused: its holder finishes it
+    assert LocalCrm(pipe.ws.engine).comments(int(records[0].deal_id)) == []

@@ -4,7 +4,9 @@ Why marks per document and a marker in each comment: the CRM has no idempotency 
 the CRM's answer and our mark. So the intent is recorded first (``pending``), the comment carries a stable marker
 (document and target), ``commented`` is saved right after the comment, then the stage moves and the row is marked
 ``done``. An intent found ``pending`` again (left by a crash, a refusal or another worker) first looks for its
-marker on the deal's timeline: a comment already there is not posted twice. A deal deleted in the CRM ends its
+marker on the deal's timeline: a comment already there is not posted twice. Two workers never write back one
+document at once: each group is written under per-document write-back locks (PostgreSQL advisory locks, freed when
+a worker dies); what another worker holds is left to it. A deal deleted in the CRM ends its
 write-back (``gone``, logged, counted by ``esign status``) instead of leaving it owed forever.
 
 Comments go one request each with their file (``attach: file``) or, with ``attach: link``, 50 to a ``batch`` with
@@ -181,19 +183,41 @@ def write_back_many(services: Services, items: Sequence[tuple[DocumentRecord, st
     refused: dict[str, EsignError] = {}
     gone: dict[str, CrmNotFoundError] = {}
     for start in range(0, len(todo), GROUP):
-        group = _Round(target, todo[start:start + GROUP])
-        try:
-            _write_round(services, group, states, fresh, files or {})
-        finally:  # also when something unexpected stops the round: what was done is recorded as done
-            _mark(services, group.written, target, "done")
-            for doc_id, error in group.gone.items():
-                log.warning("document %s: the deal is gone from the CRM, write-back %s ended: %s", doc_id, target,
-                            error)
-                _mark(services, [doc_id], target, "gone", str(error))
+        chunk = todo[start:start + GROUP]
+        keys = {record.id: f"{record.id}:crm:{target}" for record, _ in chunk}
+        with services.ws.ledger.bulk.exclusive_many(list(keys.values())) as mine:
+            # another worker writing some of them back right now finishes them (or, if it dies, the next run does)
+            held = [(record, text) for record, text in chunk if keys[record.id] in mine]
+            current = _states(services, [record.id for record, _ in held], target)  # re-read under the lock
+            group = _Round(target, [(r, text) for r, text in held if current.get(r.id) not in SETTLED])
+            _write_locked(services, group, current, fresh, files or {})
         written += len(group.written)
         refused.update(group.refused)
         gone.update(group.gone)
     return WriteBacks(written, refused, gone)
+
+
+def _states(services: Services, document_ids: Sequence[str], target: str) -> dict[str, str]:
+    if not document_ids:
+        return {}
+    query = select(crm_sync.c.document_id, crm_sync.c.state).where(
+        crm_sync.c.document_id.in_(list(document_ids)), crm_sync.c.target == target)
+    with services.ws.engine.connect() as conn:
+        return {doc_id: state for doc_id, state in conn.execute(query)}
+
+
+def _write_locked(services: Services, group: _Round, states: Mapping[str, str], fresh: set[str],
+                  files: Mapping[str, Sequence[tuple[str, bytes]]]) -> None:
+    """One group under its write-back locks: the CRM calls, then the marks (also when something unexpected stops
+    the round: what was done is recorded as done)."""
+    target = group.target
+    try:
+        _write_round(services, group, states, fresh, files)
+    finally:
+        _mark(services, group.written, target, "done")
+        for doc_id, error in group.gone.items():
+            log.warning("document %s: the deal is gone from the CRM, write-back %s ended: %s", doc_id, target, error)
+            _mark(services, [doc_id], target, "gone", str(error))
 
 
 def _write_round(services: Services, group: _Round, states: Mapping[str, str], fresh: set[str],
