@@ -16,13 +16,8 @@ from typing import Any
 import httpx
 
 from esign.crm.base import FetchedDeal, StageInfo
-from esign.crm.bitrix24 import records
-from esign.crm.bitrix24.errors import (
-    Bitrix24AuthError,
-    Bitrix24DealNotFoundError,
-    Bitrix24Error,
-    Bitrix24NotFoundError,
-)
+from esign.crm.bitrix24 import records, writes
+from esign.crm.bitrix24.errors import Bitrix24AuthError, Bitrix24Error, Bitrix24NotFoundError
 from esign.crm.bitrix24.query import command
 from esign.crm.bitrix24.ratelimit import LeakyBucket, RequestBudget, Sleep
 from esign.crm.bitrix24.settings import Bitrix24Settings
@@ -150,7 +145,7 @@ class Bitrix24Crm:
             done = self.transport.call("crm.deal.update", {
                 "id": deal_id, "fields": {"STAGE_ID": stage_id}, "params": {"REGISTER_SONET_EVENT": "N"}})
         except Bitrix24NotFoundError as exc:
-            raise _deal_not_found(deal_id, exc) from None
+            raise writes.deal_not_found(deal_id, exc) from None
         if done is not True:
             raise Bitrix24Error(f"Bitrix24 crm.deal.update: deal {deal_id} was not updated ({done!r})",
                                 method="crm.deal.update")
@@ -168,93 +163,19 @@ class Bitrix24Crm:
         try:
             comment_id = self.transport.call("crm.timeline.comment.add", {"fields": fields}, idempotent=False)
         except Bitrix24NotFoundError as exc:
-            raise _deal_not_found(deal_id, exc) from None
+            raise writes.deal_not_found(deal_id, exc) from None
         return str(comment_id)
 
-    # -- batched writes (the pipeline's write-backs) ------------------------------------------------
+    # -- batched writes (the pipeline's write-backs: esign.crm.bitrix24.writes) ------------------------
     def move_deals(self, moves: Sequence[tuple[int, str]]) -> list[CrmError | None]:
-        """``crm.deal.update`` 50 per ``batch`` request; a stage move is idempotent, so a lost answer is retried."""
         stages = self._stages if self._stages is not None else self.list_stages()
-        known = {s.id for s in stages}
-        outcome: list[CrmError | None] = [None] * len(moves)
-        commands: dict[str, str] = {}
-        for i, (deal_id, stage_id) in enumerate(moves):
-            if stage_id not in known:
-                outcome[i] = CrmError(f"unknown deal stage {stage_id!r}")
-            else:
-                commands[f"m{i}"] = command("crm.deal.update", {
-                    "id": deal_id, "fields": {"STAGE_ID": stage_id}, "params": {"REGISTER_SONET_EVENT": "N"}})
-        for name, error, answer in self._write_batches(commands, idempotent=True):
-            i = int(name[1:])
-            if error is None and answer is not True:
-                error = Bitrix24Error(f"Bitrix24 crm.deal.update: deal {moves[i][0]} was not updated ({answer!r})",
-                                      method="crm.deal.update")
-            outcome[i] = _deal_not_found(moves[i][0], error) if isinstance(error, Bitrix24NotFoundError) else error
-        return outcome
+        return writes.move_deals(self.transport, {s.id for s in stages}, moves)
 
     def add_comments(self, comments: Sequence[tuple[int, str]]) -> list[CrmError | None]:
-        """``crm.timeline.comment.add`` without files, 50 per ``batch`` request. Never repeated blindly: a batch
-        whose answer was lost leaves every comment in it refused as uncertain (the caller checks the timeline)."""
-        commands = {f"c{i}": command("crm.timeline.comment.add", {
-            "fields": {"ENTITY_ID": deal_id, "ENTITY_TYPE": "deal", "COMMENT": text}})
-            for i, (deal_id, text) in enumerate(comments)}
-        outcome: list[CrmError | None] = [None] * len(comments)
-        for name, error, _answer in self._write_batches(commands, idempotent=False):
-            i = int(name[1:])
-            outcome[i] = _deal_not_found(comments[i][0], error) if isinstance(error, Bitrix24NotFoundError) else error
-        return outcome
+        return writes.add_comments(self.transport, comments)
 
     def find_comments(self, wanted: Mapping[int, str]) -> set[int]:
-        """``crm.timeline.comment.list`` per deal (newest first), 50 deals per ``batch``; a deal with more than one
-        page of comments is read further only while its marker is not found."""
-        found: set[int] = set()
-        deals = sorted(wanted)
-        for start in range(0, len(deals), MAX_BATCH):
-            chunk = deals[start:start + MAX_BATCH]
-            answer = self.transport.batch({f"t{d}": command("crm.timeline.comment.list", _comment_query(d, 0))
-                                           for d in chunk})
-            for deal_id in chunk:
-                name = f"t{deal_id}"
-                if name in answer.errors:
-                    if isinstance(answer.errors[name], Bitrix24NotFoundError):
-                        continue
-                    raise answer.errors[name]
-                if self._marker_in(deal_id, wanted[deal_id], answer.results.get(name) or [],
-                                   _int(answer.totals.get(name, 0))):
-                    found.add(deal_id)
-        return found
-
-    def _marker_in(self, deal_id: int, marker: str, rows: list[Any], total: int) -> bool:
-        offset = PAGE_SIZE
-        while True:
-            if any(marker in str(row.get("COMMENT") or "") for row in rows if isinstance(row, Mapping)):
-                return True
-            if offset >= total or len(rows) < PAGE_SIZE:
-                return False
-            rows = self.transport.call("crm.timeline.comment.list", _comment_query(deal_id, offset)) or []
-            offset += PAGE_SIZE
-
-    def _write_batches(self, commands: Mapping[str, str], *, idempotent: bool,
-                       ) -> Iterator[tuple[str, CrmError | None, Any]]:
-        """Each command's (name, error or None, result), 50 commands per request. A whole request that fails
-        (rate limit after every retry, an uncertain answer) fails each of its commands with that error."""
-        items = list(commands.items())
-        for start in range(0, len(items), MAX_BATCH):
-            chunk = dict(items[start:start + MAX_BATCH])
-            try:
-                answer = self.transport.batch(chunk, idempotent=idempotent)
-            except CrmError as exc:
-                for name in chunk:
-                    yield name, exc, None
-                continue
-            for name in chunk:
-                if name in answer.errors:
-                    yield name, answer.errors[name], None
-                elif name in answer.results:
-                    yield name, None, answer.results[name]
-                else:
-                    yield name, Bitrix24Error(f"Bitrix24 batch: no answer for {chunk[name].split('?', 1)[0]}",
-                                              method="batch"), None
+        return writes.find_comments(self.transport, wanted)
 
     # -- helpers -----------------------------------------------------------------------------------
     def _export(self, base: Mapping[str, Any], select: Sequence[str], limit: int | None = None) -> Iterator[Any]:
@@ -341,16 +262,6 @@ class Bitrix24Crm:
             rows = found.get(f"d{i}")
             if isinstance(rows, list) and rows and isinstance(rows[0], Mapping):
                 self._departments[i] = str(rows[0].get("NAME") or "")
-
-
-def _deal_not_found(deal_id: int, exc: Bitrix24Error) -> Bitrix24DealNotFoundError:
-    return Bitrix24DealNotFoundError(f"deal {deal_id} not found ({exc})", method=exc.method, code=exc.code,
-                                     status=exc.status)
-
-
-def _comment_query(deal_id: int, start: int) -> dict[str, Any]:
-    return {"filter": {"ENTITY_ID": deal_id, "ENTITY_TYPE": "deal"}, "select": ["ID", "COMMENT"],
-            "order": {"ID": "DESC"}, "start": start}
 
 
 def _int(value: object) -> int:
