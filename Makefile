@@ -9,13 +9,14 @@ export UV_PYTHON := $(PYTHON)
 export AIRFLOW_HOME ?= $(CURDIR)/var/airflow
 export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 
-.PHONY: setup system-deps demo test test-prod lint messages bench bench-airflow portal clean help
+.PHONY: setup system-deps demo test test-prod lint messages bench bench-airflow bench-bitrix24 portal clean help
 
 help:
 	@echo "make demo   - set up and run the main job on the embedded defaults"
 	@echo "make test   - lint, type-check and run the whole test suite"
 	@echo "make bench  - bulk-run figures (documents/s per step, bound ratio); DEALS=N for a quicker run"
 	@echo "make bench-airflow - Airflow's own overhead: the same run on a real scheduler and without it; DEALS=N BATCH=B"
+	@echo "make bench-bitrix24 - CRM requests and minutes of a 10,000-deal run against the fake Bitrix24 at 2 req/s"
 	@echo "make messages - bring the translation catalogues up to date with the code (then translate new entries)"
 	@echo "make test-prod - Airflow with Celery workers, Redis and PostgreSQL, DAGs triggered through the REST API"
 
@@ -60,6 +61,10 @@ bench: setup
 # metadata in a throwaway database) vs the same steps on a pool of 2 workers: the overhead, its share, per task.
 bench-airflow: setup
 	$(RUN)/python bench/airflow_overhead.py --deals $(or $(DEALS),10000) --batch-size $(or $(BATCH),2500)
+
+# The CRM side of a 10,000-deal run against the fake Bitrix24 portal at 2 req/s: requests, minutes, budget waits.
+bench-bitrix24: setup
+	$(RUN)/python bench/bitrix24_bench.py --deals $(or $(DEALS),10000)
 
 portal: setup
 	$(RUN)/esign portal

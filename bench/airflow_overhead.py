@@ -241,6 +241,8 @@ def _airflow_stack(logs: Path, workdir: Path, smtp_port: int, preload: bool) -> 
         stack = Stack(env=env, logs=logs, api=f"http://127.0.0.1:{port}")
         try:
             stack.run("airflow-db-migrate", str(BIN / "airflow"), "db", "migrate")
+            stack.run("airflow-crm-pool", str(BIN / "airflow"), "pools", "set", "esign_crm", "4",
+                      "esign tasks that call the CRM")  # as docker-compose's airflow-init does
             stack.start_airflow(port)
             yield stack, metadata_url
         finally:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.sdk import dag, get_current_context, task
+from airflow.sdk import Param, dag, get_current_context, task
 
 from esign.hooks.assets import COMPLETED_EVENTS, completed_count, record_completed
-from esign.hooks.dag_defaults import START_DATE, default_args
+from esign.hooks.dag_defaults import CRM_POOL, START_DATE, default_args
 from esign.hooks.steps import run_step
 
 DEFAULT_ARGS = default_args()
@@ -26,6 +26,11 @@ DEFAULT_ARGS = default_args()
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
+    params={
+        "attach": Param(None, type=["null", "string"], enum=[None, "file", "link"],
+                        description="the final PDF on the deal: file = attached (one CRM request each); link = the "
+                                    "download and verification links in the comment (50 per Bitrix24 batch)"),
+    },
     tags=["esign", "collect"],
     doc_md=__doc__,
 )
@@ -38,13 +43,13 @@ def esign_collect() -> None:
 
         return run_step(start_run, None)
 
-    @task(multiple_outputs=False, max_active_tis_per_dagrun=2)
+    @task(multiple_outputs=False, max_active_tis_per_dagrun=2, pool=CRM_POOL)
     def finalize(id_range: dict[str, Any]) -> dict[str, int]:
         from esign.pipeline.collect import finalize_range
 
-        return run_step(finalize_range, None, id_range)
+        return run_step(finalize_range, get_current_context()["params"], id_range)
 
-    @task(multiple_outputs=False, trigger_rule="none_failed", outlets=[COMPLETED_EVENTS])
+    @task(multiple_outputs=False, trigger_rule="none_failed", outlets=[COMPLETED_EVENTS], pool=CRM_POOL)
     def wrap_up() -> dict[str, dict[str, int]]:
         """Deliver what earlier runs left (pending messages, approved batches of a dead send run), then write back
         endings, send reminders, evaluate the rules; fails loudly, after all that, when work is still owed.
@@ -52,7 +57,7 @@ def esign_collect() -> None:
         from esign.pipeline.collect import wrap_up as wrap_up_step
 
         context = get_current_context()
-        summary = run_step(wrap_up_step, None)
+        summary = run_step(wrap_up_step, context["params"])
         record_completed(context["outlet_events"], completed_count(context["ti"].xcom_pull(task_ids=["finalize"])))
         return summary
 

@@ -15,7 +15,7 @@ from typing import Any
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import Param, dag, get_current_context, task
 
-from esign.hooks.dag_defaults import START_DATE, default_args
+from esign.hooks.dag_defaults import CRM_POOL, START_DATE, default_args
 from esign.hooks.steps import run_step
 
 DEFAULT_ARGS = default_args()
@@ -36,19 +36,21 @@ DEFAULT_ARGS = default_args()
         "batch_size": Param(None, type=["null", "integer"], minimum=1, maximum=5000),
         "channel": Param(None, type=["null", "string"], enum=[None, "auto", "email", "sms"]),
         "crm": Param(None, type=["null", "string"], enum=[None, "local", "bitrix24"]),
+        "attach": Param(None, type=["null", "string"], enum=[None, "file", "link"],
+                        description="CRM comments: file = the PDF attached (one request each); link = links"),
         "auto_approve": Param(None, type=["null", "boolean"], description="skip the director (demo/tests only)"),
         "dry_run": Param(None, type=["null", "boolean"], description="validate and render only"),
     },
 )
 def esign_send() -> None:
-    @task
+    @task(pool=CRM_POOL)
     def plan() -> list[dict[str, Any]]:
         from esign.pipeline.send import plan_batches
 
         context = get_current_context()
         return run_step(plan_batches, context["params"], context["run_id"])
 
-    @task(multiple_outputs=False, max_active_tis_per_dagrun=2)
+    @task(multiple_outputs=False, max_active_tis_per_dagrun=2, pool=CRM_POOL)
     def prepare(batch: dict[str, Any]) -> dict[str, int]:
         from esign.pipeline.send import prepare_batch
 
@@ -83,7 +85,7 @@ def esign_send() -> None:
         responder = (answer.get("responded_by_user") or {}).get("name") if answer else None
         return run_step(record, context["params"], context["run_id"], bool(answer), responder)
 
-    @task(multiple_outputs=False, max_active_tis_per_dagrun=2)
+    @task(multiple_outputs=False, max_active_tis_per_dagrun=2, pool=CRM_POOL)
     def deliver(batch: dict[str, Any]) -> dict[str, dict[str, int]]:
         """Company-sign the batch, send each client its link, move the deals to "awaiting signature"."""
         from esign.pipeline.send import deliver_batch

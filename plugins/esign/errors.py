@@ -86,6 +86,8 @@ class CrmPausedError(CrmError):
 
     until: float | None = None
     paused_method: str = ""
+class CrmNotFoundError(CrmError):
+    """The deal is gone from the CRM (deleted): a write-back to it can never succeed, so it is not owed."""
 
 
 class DispatchError(EsignError):

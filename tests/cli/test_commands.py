@@ -266,3 +266,22 @@ def test_every_command_has_a_happy_path_here(request: pytest.FixtureRequest) -> 
         pytest.skip("needs the whole module: the other tests record which commands they ran")
     missing = _commands(build_parser()) - COVERED - set(ELSEWHERE)
     assert not missing, f"commands without a happy-path test: {sorted(missing)}"
+
+
+def test_status_counts_write_backs_ended_by_a_deleted_deal(home: Pipe, capsys: pytest.CaptureFixture[str]) -> None:
+    from esign.crm.local import LocalCrm
+    from esign.pipeline import send
+
+    planned = send.plan_batches(home.services, "run-gone")
+    send.prepare_batch(home.services, planned[0])
+    send.approve_run(home.services, "run-gone", "director")
+    send.sign_batch(home.services, planned[0])
+    send.dispatch_batch(home.services, planned[0])
+    sent = home.ws.ledger.list_batch(str(planned[0]["batch_id"]), [Stage.SENT])
+    assert LocalCrm(home.ws.engine).delete_deal(int(sent[0].deal_id))
+    assert send.mark_awaiting(home.services, planned[0])["crm_gone"] == 1
+    capsys.readouterr()
+    esign("status")
+    assert "CRM write-backs ended, the deal was deleted in the CRM: 1" in capsys.readouterr().out
+    esign("status", "--json")
+    assert json.loads(capsys.readouterr().out)["crm_gone"] == 1

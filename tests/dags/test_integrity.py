@@ -26,6 +26,7 @@ for dag_id, dag in bag.dags.items():
         "tasks": {t.task_id: {"owner": t.owner, "retries": t.retries, "type": type(t).__name__,
                               "failure_callback": bool(t.on_failure_callback), "branch": isinstance(t, BranchMixIn),
                               "outlets": [f"{type(o).__name__}:{getattr(o, 'uri', o.name)}" for o in t.outlets],
+                              "pool": t.pool,
                               "upstream": sorted(t.upstream_task_ids)} for t in dag.tasks},
     }
 import sys
@@ -75,7 +76,8 @@ def test_send_dag_waits_for_an_approval_before_signing(info: dict[str, Any]) -> 
     assert tasks["summarize"]["branch"]
     assert set(tasks["record_approval"]["upstream"]) == {"summarize", "director_approval"}
     assert tasks["deliver"]["upstream"] == ["plan", "record_approval"]
-    assert {"template", "max_deals", "batch_size", "channel", "dry_run", "auto_approve"} <= set(send["params"])
+    assert {"template", "max_deals", "batch_size", "channel", "dry_run", "auto_approve",
+            "attach"} <= set(send["params"])
     assert "*/10" in info["dags"]["esign_collect"]["schedule"]
 
 
@@ -86,3 +88,13 @@ def test_only_a_collect_run_that_completed_documents_may_start_a_report(info: di
                for task_id, task in dag["tasks"].items() if task["outlets"]}
     assert outlets == {("esign_collect", "wrap_up"): ["AssetAlias:esign_documents_completed_events"]}
     assert "esign://documents/completed" in info["dags"]["esign_report"]["schedule"]
+
+
+def test_the_tasks_that_call_the_crm_share_one_pool(info: dict[str, Any]) -> None:
+    """Every task that reads or writes the CRM runs in the pool ``esign_crm`` (created by setup), across runs."""
+    pools = {(dag_id, task_id): task["pool"] for dag_id in ("esign_send", "esign_collect")
+             for task_id, task in info["dags"][dag_id]["tasks"].items()}
+    assert {key for key, pool in pools.items() if pool == "esign_crm"} == {
+        ("esign_send", "plan"), ("esign_send", "prepare"), ("esign_send", "deliver"),
+        ("esign_collect", "finalize"), ("esign_collect", "wrap_up")}
+    assert pools[("esign_send", "director_approval")] != "esign_crm"  # a wait for a person holds no CRM slot

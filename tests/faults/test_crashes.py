@@ -11,8 +11,8 @@ its death the run is resumed:
 Then ``esign_collect`` runs an hour later (what a dead worker left ``sending`` is stale by then), and every
 invariant must hold (``harness.check_invariants``): exactly one document and one invitation per valid deal, each
 delivered once; nothing left in draft or company_signed; every quarantine and stage written back; completed PDFs
-verify (our verifier and poppler's pdfsig). A CRM comment posted twice is reported apart: it comes from the
-write-back marks, whose per-document idempotence is not in this version (xfail, named in the report).
+verify (our verifier and poppler's pdfsig); and no CRM comment twice (each write-back is marked per document, and a
+pending one looks for its comment on the deal's timeline before posting it).
 """
 
 from __future__ import annotations
@@ -56,9 +56,6 @@ pytestmark = pytest.mark.faults
 
 CHILD_TIMEOUT = 240
 LATER = timedelta(hours=1)
-DUPLICATE_COMMENT = ("CRM comment repeated (a crash between the comment and its write-back mark, or two runs writing "
-                     "back the same document at once): write-backs idempotent per document (the deal's timeline "
-                     "checked before re-posting) are not in this version")
 
 
 @dataclass
@@ -134,14 +131,12 @@ def _loud(step: Any) -> str:
 
 
 def _verdict(found: Findings, report: FaultReport, chain: str, kill: str, hit: int, mode: str, note: str) -> None:
-    """Record the table cell, then fail on a broken invariant, or xfail when only a comment was repeated."""
-    if found.problems:
-        report.crash(chain, kill, hit, mode, "FAILED: " + "; ".join(found.problems)[:400])
-        pytest.fail("; ".join(found.problems))
-    if found.duplicate_comments:
-        report.crash(chain, kill, hit, mode, f"xfail: {found.duplicate_comments} CRM comment(s) repeated; {note}"
-                                             + found.summary())
-        pytest.xfail(DUPLICATE_COMMENT)
+    """Record the table cell, then fail on a broken invariant (a CRM comment posted twice is one)."""
+    problems = found.problems + ([f"{found.duplicate_comments} CRM comment(s) repeated"]
+                                 if found.duplicate_comments else [])
+    if problems:
+        report.crash(chain, kill, hit, mode, "FAILED: " + "; ".join(problems)[:400])
+        pytest.fail("; ".join(problems))
     report.crash(chain, kill, hit, mode, "ok: " + note + found.summary())
 
 

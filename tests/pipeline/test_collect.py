@@ -10,7 +10,7 @@ import pytest
 
 from esign.crm.local import LocalCrm
 from esign.model import Stage
-from esign.pipeline import collect, send
+from esign.pipeline import collect, send, writeback
 from esign.verify import verify_pdf
 from tests.pipeline.conftest import Pipe, client_declines, client_signs, run_send
 
@@ -119,7 +119,7 @@ def test_a_collect_run_is_start_ranges_and_wrap_up(pipe: Pipe, monkeypatch: pyte
     assert pipe.ws.ledger.stage_counts()["completed"] == len(signed)
 
 
-def test_a_deal_the_crm_refuses_stays_pending_and_the_others_are_written_back(pipe: Pipe) -> None:
+def test_a_deleted_deal_ends_its_write_back_and_the_others_are_written_back(pipe: Pipe) -> None:
     run_send(pipe.services)
     sent = pipe.ws.ledger.list_by_stage(Stage.SENT)[:3]
     for record in sent:
@@ -127,11 +127,13 @@ def test_a_deal_the_crm_refuses_stays_pending_and_the_others_are_written_back(pi
     crm = LocalCrm(pipe.ws.engine)
     assert crm.delete_deal(int(sent[1].deal_id))  # deleted in the CRM while the client was signing
     counts = collect.finalize_documents(pipe.services, [r.id for r in sent])
-    assert counts == {"finalized": 3, "written_back": 2, "errors": 1}
+    assert counts == {"finalized": 3, "written_back": 2, "crm_gone": 1}
     assert all(pipe.ws.ledger.get(r.id).stage is Stage.COMPLETED for r in sent)  # sealed all the same
     assert crm.get_deal_stage(int(sent[0].deal_id)) == crm.get_deal_stage(int(sent[2].deal_id)) == "C1:WON"
-    # the write-back stays owed: the next run's endings step tries it again (and only it)
-    assert collect.write_back_endings(pipe.services) == {"signed_errors": 1}
+    # a deleted deal ends its write-back (gone): nothing is owed, the next run does not try it again
+    assert writeback.is_done(pipe.services, sent[1].id, "signed")
+    assert writeback.gone_count(pipe.ws.engine) == 1
+    assert collect.write_back_endings(pipe.services) == {}
 
 
 def test_a_final_file_that_is_missing_or_altered_is_not_written_back(pipe: Pipe,

@@ -78,6 +78,8 @@ def stack(tmp_path: Path, core_settings: Settings) -> Iterator[tuple[Stack, str,
         stack = Stack(env=env, logs=logs, api=f"http://127.0.0.1:{port}")
         try:
             stack.run("airflow-db-migrate", str(BIN / "airflow"), "db", "migrate")
+            stack.run("airflow-crm-pool", str(BIN / "airflow"), "pools", "set", "esign_crm", "4",
+                      "esign tasks that call the CRM")  # as docker-compose's airflow-init does
             stack.run("esign-db-upgrade", str(BIN / "esign"), "db", "upgrade")
             stack.run("esign-crm-seed", str(BIN / "esign"), "crm", "seed", "--deals", str(DEALS))
             stack.start_airflow(port)

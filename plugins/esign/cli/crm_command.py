@@ -62,8 +62,11 @@ def open_crm(name: str | None) -> CrmClient:
         name = load_pipeline_config(ws.settings.pipeline_file).crm
     if name == "bitrix24":
         from esign.crm.bitrix24 import Bitrix24Crm, Bitrix24Settings
+        from esign.crm.bitrix24.budget import request_budget
 
-        return Bitrix24Crm(Bitrix24Settings.from_env(os.environ))
+        settings = Bitrix24Settings.from_env(os.environ)  # the portal's budget, shared with the running DAGs
+        return Bitrix24Crm(settings, bucket=request_budget(settings, environ=os.environ,
+                                                           state_dir=ws.settings.workdir / "run"))
     from esign.crm.local import LocalCrm
 
     return LocalCrm(ws.engine)

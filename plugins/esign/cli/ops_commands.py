@@ -90,6 +90,7 @@ def _age(age: timedelta) -> str:
 def status_data(stuck: StuckReport | None = None) -> dict[str, Any]:
     """What ``esign status --json`` prints (``stuck``: the stuck documents, by default past the configured age)."""
     from esign.pipeline.schema import batches
+    from esign.pipeline.writeback import gone_count
     from esign.store.schema import documents
 
     ws = workspace_for()
@@ -108,7 +109,7 @@ def status_data(stuck: StuckReport | None = None) -> dict[str, Any]:
         oldest = oldest.replace(tzinfo=UTC) if oldest.tzinfo is None else oldest
         pending_age = round((now - oldest).total_seconds() / 86400, 2)
     return {"stages": ws.ledger.stage_counts(), "oldest_pending_days": pending_age, "last_runs": last_runs,
-            "stuck": (stuck or stuck_report(None)).to_dict()}
+            "crm_gone": gone_count(ws.engine), "stuck": (stuck or stuck_report(None)).to_dict()}
 
 
 def show_status(args: argparse.Namespace) -> int:
@@ -128,6 +129,8 @@ def show_status(args: argparse.Namespace) -> int:
         print("  (no documents yet)")
     if data["oldest_pending_days"] is not None:
         print(f"Oldest pending signature: {data['oldest_pending_days']} days")
+    if data["crm_gone"]:
+        print(f"CRM write-backs ended, the deal was deleted in the CRM: {data['crm_gone']}")
     for run in data["last_runs"]:
         print(f"Run {run['run_id']}: {run['deals']} deals in {run['batches']} batches, "
               f"approved by {run['approved_by'] or '-'}")

@@ -9,10 +9,11 @@ nothing outside the connectors knows where the CRM keeps them.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from esign.errors import CrmError
 from esign.model import Deal
 
 
@@ -107,4 +108,18 @@ class CrmClient(Protocol):
 
     def departments(self) -> list[Department]:
         """The whole company structure (small: read in one or a few pages)."""
+        ...
+
+    def move_deals(self, moves: Sequence[tuple[int, str]]) -> list[CrmError | None]:
+        """Move many deals at once (Bitrix24: 50 per ``batch`` request); per move, None or the CRM's refusal
+        (a missing deal: :class:`esign.errors.CrmNotFoundError`)."""
+        ...
+
+    def add_comments(self, comments: Sequence[tuple[int, str]]) -> list[CrmError | None]:
+        """Many timeline comments without files (Bitrix24: 50 per ``batch``); per comment, None or the refusal."""
+        ...
+
+    def find_comments(self, wanted: Mapping[int, str]) -> set[int]:
+        """The deals of ``wanted`` (deal ID -> marker) whose timeline holds a comment containing their marker:
+        how a write-back left pending by a crash learns whether its comment was already posted."""
         ...

@@ -7,7 +7,7 @@ paused iterator holds no lock, and an unknown stage or missing deal is a :class:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -27,7 +27,7 @@ from esign.crm.local_schema import (
     crm_timeline_files,
 )
 from esign.crm.normalize import RawCompany, RawContact, RawDeal, RawItem, RawManager, normalize_deal
-from esign.errors import CrmError
+from esign.errors import CrmError, CrmNotFoundError
 
 PAGE_SIZE = 50  # Bitrix24's fixed page size for list methods
 _IN_CHUNK = 500  # keys per IN (...) lookup: stays far below every driver's bound-parameter limit
@@ -138,7 +138,7 @@ class LocalCrm:
                 raise CrmError(f"unknown deal stage {stage_id!r}")
             category = conn.execute(select(crm_deals.c.category_id).where(crm_deals.c.id == deal_id)).scalar()
             if category is None:
-                raise CrmError(f"deal {deal_id} not found")
+                raise CrmNotFoundError(f"deal {deal_id} not found")
             if category != stage.category_id:
                 raise CrmError(f"stage {stage_id!r} belongs to pipeline {stage.category_id}, "
                                f"deal {deal_id} is in pipeline {category}")
@@ -153,7 +153,7 @@ class LocalCrm:
                 raise CrmError(f"file {name!r} attached to deal {deal_id} is not bytes")
         with self.engine.begin() as conn:
             if conn.execute(select(crm_deals.c.id).where(crm_deals.c.id == deal_id)).first() is None:
-                raise CrmError(f"deal {deal_id} not found")
+                raise CrmNotFoundError(f"deal {deal_id} not found")
             comment_id = conn.execute(
                 crm_timeline.insert().values(deal_id=deal_id, created_at=self._clock(), text=text)
                 .returning(crm_timeline.c.id)
@@ -164,6 +164,22 @@ class LocalCrm:
                     for i, (name, content) in enumerate(files)
                 ])
         return str(comment_id)
+
+    def move_deals(self, moves: Sequence[tuple[int, str]]) -> list[CrmError | None]:
+        return [_refusal(self.move_deal, deal_id, stage_id) for deal_id, stage_id in moves]
+
+    def add_comments(self, comments: Sequence[tuple[int, str]]) -> list[CrmError | None]:
+        return [_refusal(self.add_comment, deal_id, text) for deal_id, text in comments]
+
+    def find_comments(self, wanted: Mapping[int, str]) -> set[int]:
+        found: set[int] = set()
+        with self.engine.connect() as conn:
+            for chunk in _chunks(wanted):
+                for deal_id, text in conn.execute(select(crm_timeline.c.deal_id, crm_timeline.c.text)
+                                                  .where(crm_timeline.c.deal_id.in_(chunk))):
+                    if wanted[int(deal_id)] in text:
+                        found.add(int(deal_id))
+        return found
 
     # -- embedded-only helpers (demo, tests, CLI) --------------------------------------------------
     def comments(self, deal_id: int) -> list[Comment]:
@@ -189,6 +205,15 @@ class LocalCrm:
             conn.execute(delete(crm_timeline).where(crm_timeline.c.deal_id == deal_id))
             conn.execute(delete(crm_deal_items).where(crm_deal_items.c.deal_id == deal_id))
             return conn.execute(delete(crm_deals).where(crm_deals.c.id == deal_id)).rowcount > 0
+
+
+def _refusal(call: Callable[[int, str], object], deal_id: int, value: str) -> CrmError | None:
+    """One write of a batch: None when done, the CRM's refusal otherwise (the others go on)."""
+    try:
+        call(deal_id, value)
+    except CrmError as exc:
+        return exc
+    return None
 
 
 def _opt_str(value: object) -> str | None:

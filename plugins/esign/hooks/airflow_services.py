@@ -32,7 +32,7 @@ from esign.pipeline.services import Services, services_for
 log = logging.getLogger(__name__)
 
 #: DAG params that map onto pipeline settings.
-RUN_SETTINGS = ("crm", "template", "channel", "batch_size", "max_deals", "auto_approve", "dry_run",
+RUN_SETTINGS = ("crm", "template", "channel", "attach", "batch_size", "max_deals", "auto_approve", "dry_run",
                 "reminder_after_days", "max_reminders", "link_valid_days")
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from typing import Any
 
@@ -11,6 +12,23 @@ import pendulum
 from esign.hooks.notifier import FailureNotifier
 
 START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")
+
+#: The Airflow pool of every task that calls the CRM: it bounds how many such tasks run at once across all runs and
+#: DAGs (mapped batches, a collect next to a send), while the shared request budget paces their requests.
+CRM_POOL = "esign_crm"
+CRM_POOL_SLOTS = 4
+CRM_POOL_DESCRIPTION = "esign tasks that call the CRM (Bitrix24: one request budget per portal)"
+
+
+def ensure_crm_pool(slots: int | None = None) -> None:
+    """Create the CRM pool (or keep its size when an operator changed it); ``slots`` from ``ESIGN_CRM_POOL_SLOTS``."""
+    from airflow.models.pool import Pool
+
+    existing = Pool.get_pool(CRM_POOL)
+    if existing is not None and slots is None:
+        return
+    wanted = slots if slots is not None else int(os.environ.get("ESIGN_CRM_POOL_SLOTS", CRM_POOL_SLOTS))
+    Pool.create_or_update_pool(CRM_POOL, wanted, CRM_POOL_DESCRIPTION, include_deferred=False)
 
 
 def default_args(retries: int = 3, retry_delay: timedelta = timedelta(seconds=20)) -> dict[str, Any]:

@@ -44,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     conf = json.loads(args[1]) if len(args) == 2 else {}
     ensure_metadata_db()
+    from esign.hooks.dag_defaults import ensure_crm_pool
+
+    ensure_crm_pool()
     state = run_dag(args[0], conf)
     print(f"dag {args[0]}: {state}")
     return 0 if state == "success" else 1

@@ -17,11 +17,11 @@ from esign.batch_documents import RECORD_EVERY
 from esign.batch_finalize import finalize_documents as seal_documents
 from esign.dispatch.records import Channel, MessageKind
 from esign.documents import fail_document
-from esign.errors import EsignError, UnfinishedWorkError
+from esign.errors import UnfinishedWorkError
 from esign.model import Stage
-from esign.pipeline import resume, writeback
+from esign.pipeline import comments, resume, writeback
 from esign.pipeline.messages import reminder_message
-from esign.pipeline.send import BatchSpec, deliver_batch, mark_sent, prepare_resumed, quarantine_comment
+from esign.pipeline.send import BatchSpec, deliver_batch, mark_sent, prepare_resumed
 from esign.pipeline.services import Services
 from esign.store import DocumentRecord, EventInfo
 from esign.store.bulk import chunks
@@ -183,6 +183,8 @@ def _verify_and_write_back(services: Services, records: list[DocumentRecord], co
     verified: list[tuple[str, str, EventInfo]] = []
     items: list[tuple[DocumentRecord, str]] = []
     files: dict[str, list[tuple[str, bytes]]] = {}
+    t = comments.company_translator(services)
+    linked = services.config.attach == "link"
     for record in records:
         doc_id = record.id
         try:
@@ -197,52 +199,66 @@ def _verify_and_write_back(services: Services, records: list[DocumentRecord], co
             counts["errors"] += 1
             continue
         verified.append((doc_id, "verified", EventInfo(actor="pipeline", detail=f"sha256 {verdict.sha256}")))
-        items.append((record, f"Contrato {doc_id} assinado por todas as partes. Arquivo final verificado "
-                                       f"(SHA-256 {verdict.sha256}). Verificação: {ws.settings.verify_url(doc_id)}"))
-        files[doc_id] = [(f"{doc_id}.pdf", data)]
+        if linked:
+            items.append((record, comments.signed(t, record, verdict.sha256, ws.settings.verify_url(doc_id),
+                                                  final_file_url(services, doc_id))))
+        else:
+            items.append((record, comments.signed(t, record, verdict.sha256, ws.settings.verify_url(doc_id))))
+            files[doc_id] = [(f"{doc_id}.pdf", data)]
     ws.ledger.bulk.log_many(verified)
-    written, refused = writeback.write_back_many(services, items, "signed", files)
+    written, refused, gone = writeback.write_back_many(services, items, "signed", files)
     counts["written_back"] += written
+    counts["crm_gone"] += len(gone)  # the deal was deleted in the CRM: logged, nothing more owed
     for doc_id, refusal in refused.items():
         log.warning("document %s: the CRM refused the \"signed\" write-back: %s", doc_id, refusal)
         counts["errors"] += 1
 
 
 def write_back_endings(services: Services, limit: int = 5000) -> dict[str, int]:
-    """Declined, expired, failed, quarantined and completed documents not written back yet: tell the CRM once each.
+    """Declined, expired, failed, quarantined and completed documents not written back yet: tell the CRM once each,
+    a whole target at a time (Bitrix24: moves, and comments in ``link`` mode, 50 per request).
 
     Also what an earlier step left undone: completed documents whose "signed" write-back a crash or a CRM
     failure interrupted (finalize only looks at ``client_signed`` ones), and sent documents whose deal never
     moved to "awaiting" (their invitation left in a later run, or that run's CRM call failed).
     """
     counts: Counter[str] = Counter()
-    for record in writeback.not_written_back(services, (Stage.SENT, Stage.VIEWED), "awaiting", limit):
-        request = services.requests.for_document(record.id)
-        via = "e-mail" if request and request.channel == Channel.EMAIL else "SMS"
-        try:
-            counts["awaiting"] += int(writeback.write_back(
-                services, record, "awaiting", f"Contrato {record.id} enviado para assinatura por {via}."))
-        except EsignError as exc:
-            log.warning("deal %s: could not move to awaiting: %s", record.deal_id, exc)
-            counts["crm_errors"] += 1
+    t = comments.company_translator(services)
+    waiting = writeback.not_written_back(services, (Stage.SENT, Stage.VIEWED), "awaiting", limit)
+    requests = services.requests.latest_for_documents([r.id for r in waiting])
+    _write_back_target(services, "awaiting", [
+        (r, comments.awaiting(t, r, bool((q := requests.get(r.id)) and q.channel == Channel.EMAIL)))
+        for r in waiting], counts)
     completed = [r.id for r in writeback.not_written_back(services, (Stage.COMPLETED,), "signed", limit)]
     if completed:
         counts.update({f"signed_{k}": v for k, v in finalize_documents(services, completed).items()})
     for stage, target in ((Stage.DECLINED, "declined"), (Stage.EXPIRED, "expired"), (Stage.FAILED, "failed"),
                           (Stage.QUARANTINED, "quarantined")):
+        items = []
         for record in writeback.not_written_back(services, (stage,), target, limit):  # only what is owed
-            text = {
-                "declined": f"O cliente recusou o contrato {record.id}. Motivo: {_decline_reason(services, record)}",
-                "expired": f"O link de assinatura do contrato {record.id} expirou sem assinatura.",
-                "failed": f"O contrato {record.id} falhou: {record.reason or '-'}",
-                "quarantined": quarantine_comment(record),
-            }[target]
-            try:
-                counts[target] += int(writeback.write_back(services, record, target, text))
-            except EsignError as exc:
-                log.warning("deal %s: write-back %s failed: %s", record.deal_id, target, exc)
-                counts["crm_errors"] += 1
+            items.append((record, comments.declined(t, record, _decline_reason(services, record))
+                          if target == "declined" else comments.expired(t, record) if target == "expired"
+                          else comments.failed(t, record) if target == "failed" else comments.quarantined(t, record)))
+        _write_back_target(services, target, items, counts)
     return dict(counts)
+
+
+def _write_back_target(services: Services, target: str, items: list[tuple[DocumentRecord, str]],
+                       counts: Counter[str]) -> None:
+    written, refused, gone = writeback.write_back_many(services, items, target)
+    counts[target] += written
+    counts["crm_gone"] += len(gone)  # deals deleted in the CRM: logged, nothing more owed
+    for doc_id, exc in refused.items():
+        log.warning("document %s: write-back %s failed: %s", doc_id, target, exc)
+        counts["crm_errors"] += 1
+    for key in (target, "crm_gone", "crm_errors"):
+        if not counts[key]:
+            del counts[key]
+
+
+def final_file_url(services: Services, document_id: str) -> str:
+    """Where staff download the final PDF (the staff pages, behind their login and permissions)."""
+    return f"{services.ws.settings.public_url}/staff/documents/{document_id}/files/final"
 
 
 def _decline_reason(services: Services, record: DocumentRecord) -> str:

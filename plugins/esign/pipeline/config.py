@@ -14,6 +14,9 @@ from esign.errors import ConfigError
 
 CHANNELS = ("email", "sms", "auto")
 CRMS = ("local", "bitrix24")
+#: How the final PDF reaches the deal: ``file`` attaches it (one CRM request per document), ``link`` puts the
+#: download and verification links in the comment (comments 50 per Bitrix24 ``batch``).
+ATTACH_MODES = ("file", "link")
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +24,7 @@ class PipelineConfig:
     crm: str = "local"
     template: str = "contrato_servicos"
     channel: str = "auto"
+    attach: str = "file"
     batch_size: int = 1000
     max_deals: int = 0
     link_valid_days: int = 14
@@ -34,6 +38,8 @@ class PipelineConfig:
     def __post_init__(self) -> None:
         if self.crm not in CRMS:
             raise ConfigError(f"pipeline crm: must be one of {', '.join(CRMS)}, got {self.crm!r}")
+        if self.attach not in ATTACH_MODES:
+            raise ConfigError(f"pipeline attach: must be one of {', '.join(ATTACH_MODES)}, got {self.attach!r}")
         if self.channel not in CHANNELS:
             raise ConfigError(f"pipeline channel: must be one of {', '.join(CHANNELS)}, got {self.channel!r}")
         limits = {"batch_size": (1, 5000), "max_deals": (0, 10_000_000), "link_valid_days": (1, 365),

@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import and_, exists, func, or_, select
 
 from esign.model import Stage
-from esign.pipeline.schema import batches, crm_sync
+from esign.pipeline.schema import SETTLED, batches, crm_sync
 from esign.pipeline.services import Services
 from esign.store import EventInfo
 from esign.store.schema import documents
@@ -67,7 +67,7 @@ class OpenBatch:
 
 def _write_back_done(target: str) -> Any:
     return exists().where(crm_sync.c.document_id == documents.c.id, crm_sync.c.target == target,
-                          crm_sync.c.state == "done")
+                          crm_sync.c.state.in_(SETTLED))
 
 
 def owed_by_send() -> Any:

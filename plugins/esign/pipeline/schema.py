@@ -32,8 +32,11 @@ crm_sync = Table(
     metadata,
     Column("document_id", String(40), nullable=False),
     Column("target", String(20), nullable=False),  # awaiting, signed, declined, expired, quarantined
-    Column("state", String(10), nullable=False),  # pending (intent recorded), done
+    Column("state", String(10), nullable=False),  # pending (intent recorded), commented, done, gone (deal deleted)
     Column("detail", Text, nullable=False, default=""),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     PrimaryKeyConstraint("document_id", "target", name="pk_pipeline_crm_sync"),
 )
+
+#: Write-back states that owe nothing more: written back, or ended because the deal was deleted in the CRM.
+SETTLED = ("done", "gone")

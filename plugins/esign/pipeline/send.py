@@ -26,7 +26,7 @@ from esign.dispatch.records import Channel, OutgoingMessage
 from esign.documents import fail_document
 from esign.errors import DispatchError, EsignError, UnfinishedWorkError
 from esign.model import Stage
-from esign.pipeline import approval, resume, writeback
+from esign.pipeline import approval, comments, resume, writeback
 from esign.pipeline.approval import approve_run as approve_run  # the DAG and callers name them send.<function>
 from esign.pipeline.approval import record_approval as record_approval
 from esign.pipeline.approval import summarize_for_approval as summarize_for_approval
@@ -165,15 +165,10 @@ def prepare_resumed(services: Services, spec: BatchSpec) -> dict[str, int]:
     return result
 
 
-def quarantine_comment(record: DocumentRecord) -> str:
-    """The CRM comment of a quarantined deal: what to fix, and how to start again."""
-    return (f"Contrato não gerado: dados do negócio precisam de correção ({record.reason}). "
-            f"Corrija e mova o negócio de volta para a etapa de preparação. Documento {record.id}.")
-
-
 def _write_back_quarantine(services: Services, record: DocumentRecord) -> bool:
+    text = comments.quarantined(comments.company_translator(services), record)
     try:
-        return writeback.write_back(services, record, "quarantined", quarantine_comment(record))
+        return writeback.write_back(services, record, "quarantined", text)
     except EsignError as exc:  # the CRM write-back is retried by the next run; the document stays quarantined
         log.warning("document %s: quarantine write-back failed: %s", record.id, exc)
         return False
@@ -311,29 +306,30 @@ def mark_awaiting(services: Services, batch: dict[str, Any]) -> dict[str, int]:
     done = writeback.done_targets(services, [r.id for r in records + ended])
     requests = services.requests.latest_for_documents([r.id for r in records])
     items: list[tuple[DocumentRecord, str]] = []
+    t = comments.company_translator(services)
     for record in records:
         if (record.id, "awaiting") in done:
             continue
         request = requests.get(record.id)
-        via = "e-mail" if request and request.channel == Channel.EMAIL else "SMS"
-        items.append((record, f"Contrato {record.id} enviado para assinatura por {via}."))
-    moved, refused = writeback.write_back_many(services, items, "awaiting")
+        items.append((record, comments.awaiting(t, record, bool(request and request.channel == Channel.EMAIL))))
+    moved, refused, gone = writeback.write_back_many(services, items, "awaiting")
     if moved:
         counts["moved"] += moved
     for document_id, exc in refused.items():  # still pending: the next run tries again
         log.warning("document %s: could not move the deal to awaiting: %s", document_id, exc)
         counts["crm_errors"] += 1
-    for record in ended:  # a quarantine prepare could not write back (CRM refused, or its worker died first)
-        target = record.stage.value
-        if (record.id, target) in done:
-            continue
-        text = (quarantine_comment(record) if record.stage is Stage.QUARANTINED
-                else f"Falha no envio do contrato: {record.reason}")
-        try:
-            counts[f"{target}_written_back"] += int(writeback.write_back(services, record, target, text))
-        except EsignError as exc:
-            log.warning("deal %s: could not write back %s: %s", record.deal_id, target, exc)
+    counts["crm_gone"] += len(gone)
+    # a quarantine prepare could not write back (CRM refused, or its worker died first), and failures
+    for stage, target in ((Stage.QUARANTINED, "quarantined"), (Stage.FAILED, "failed")):
+        owed = [(r, comments.quarantined(t, r) if stage is Stage.QUARANTINED else comments.send_failed(t, r))
+                for r in ended if r.stage is stage and (r.id, target) not in done]
+        written, refused, gone = writeback.write_back_many(services, owed, target)
+        counts[f"{target}_written_back"] += written
+        counts["crm_gone"] += len(gone)
+        for document_id, exc in refused.items():
+            log.warning("document %s: could not write back %s: %s", document_id, target, exc)
             counts["crm_errors"] += 1
+    counts = +counts  # drop the zeros
     result = dict(counts)
     _save_counts(services, spec.batch_id, "crm", result)
     return result

@@ -53,8 +53,11 @@ class Services:
             return LocalCrm(self.ws.engine)
         if self.config.crm == "bitrix24":
             from esign.crm.bitrix24 import Bitrix24Crm, Bitrix24Settings
+            from esign.crm.bitrix24.budget import request_budget
 
-            return Bitrix24Crm(self.bitrix24 or Bitrix24Settings.from_env(self.environ))
+            settings = self.bitrix24 or Bitrix24Settings.from_env(self.environ)
+            budget = request_budget(settings, environ=self.environ, state_dir=self.ws.settings.workdir / "run")
+            return Bitrix24Crm(settings, bucket=budget)  # one request budget per portal, across processes
         raise ConfigError(f"pipeline crm: {self.config.crm!r} has no connector in this version")
 
     @cached_property

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, exists, func, or_, select
 
 from esign.model import Stage
-from esign.pipeline.schema import batches, crm_sync
+from esign.pipeline.schema import SETTLED, batches, crm_sync
 from esign.store.schema import documents
 
 #: The director's approval task gives up after this long (``director_approval``'s response timeout).
@@ -64,7 +64,7 @@ def _owed() -> Any:
     """SQL: the document owes the pipeline something (see the module docstring)."""
     def not_done(target: str) -> Any:
         return ~exists().where(crm_sync.c.document_id == documents.c.id, crm_sync.c.target == target,
-                               crm_sync.c.state == "done")
+                               crm_sync.c.state.in_(SETTLED))
 
     write_backs = [and_(documents.c.stage == stage.value, documents.c.batch_id.is_not(None), not_done(target))
                    for stage, target in _WRITE_BACK.items()]

@@ -304,13 +304,40 @@ class FakePortal:
         fields = p.get("fields")
         if not isinstance(fields, dict):
             raise PortalError(400, "ERROR_ARGUMENT", "Argument 'fields' is null or empty")
-        if str(fields.get("ENTITY_TYPE")).lower() != "deal" or int(fields.get("ENTITY_ID") or 0) not in self.deals:
+        if str(fields.get("ENTITY_TYPE")).lower() != "deal":
             raise PortalError(400, "ERROR_NOT_FOUND", "Entity not found")
+        if int(fields.get("ENTITY_ID") or 0) not in self.deals:  # a deleted deal, as the portal reports it
+            raise PortalError(400, "OWNER_NOT_FOUND", "Owner entity not found")
         files = [(str(name), base64.b64decode(data, validate=True)) for name, data in fields.get("FILES") or []]
         comment_id = 1000 + len(self.comments)
         self.comments.append({"id": comment_id, "deal_id": int(fields["ENTITY_ID"]),
                               "text": fields.get("COMMENT"), "files": files})
         return comment_id, {}
+
+    # -- write-backs: timeline comments read back, deleted owners ----------------------------------------
+    def m_crm_timeline_comment_list(self, p: dict[str, Json]) -> tuple[Json, dict[str, Json]]:
+        """The documented shape: ``filter`` must name ENTITY_ID and ENTITY_TYPE; rows with string IDs; 50 a page;
+        ``order`` by ID; an empty ``select`` returns nothing (as the docs warn)."""
+        flt = p.get("filter") or {}
+        if not isinstance(flt, dict) or "ENTITY_ID" not in flt or "ENTITY_TYPE" not in flt:
+            raise PortalError(400, "", "Required fields: ENTITY_ID, ENTITY_TYPE")
+        entity_id = int(str(flt["ENTITY_ID"]) or 0)
+        rows = [c for c in self.comments
+                if c["deal_id"] == entity_id and str(flt["ENTITY_TYPE"]).lower() == "deal"]
+        order = p.get("order") or {}
+        if isinstance(order, dict) and str(order.get("ID", "ASC")).upper() == "DESC":
+            rows = rows[::-1]
+        select = p.get("select") or []
+        start = int(p.get("start", 0) or 0)
+        full = [{"ID": str(c["id"]), "ENTITY_ID": str(c["deal_id"]), "ENTITY_TYPE": "deal",
+                 "CREATED": "2024-09-10T20:26:40+00:00", "COMMENT": c["text"], "AUTHOR_ID": self.user_id,
+                 "FILES": {str(i + 1): {"id": i + 1, "name": name, "size": len(data)}
+                           for i, (name, data) in enumerate(c["files"])}} for c in rows[start:start + PAGE]]
+        page = [{k: v for k, v in row.items() if k == "ID" or k in select} for row in full] if select else []
+        extra: dict[str, Json] = {"total": len(rows)}
+        if start + PAGE < len(rows):
+            extra["next"] = start + PAGE
+        return page, extra
 
     # -- helpers -------------------------------------------------------------------------------------
     def _deal(self, p: dict[str, Json]) -> dict[str, Json]:

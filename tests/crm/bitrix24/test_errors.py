@@ -108,8 +108,8 @@ def test_the_three_not_found_shapes(portal: FakePortal, client: Bitrix24Crm) -> 
     assert client.get_deal_stage(404) is None  # legacy: empty code, HTTP 400 "Not found"
     with pytest.raises(Bitrix24NotFoundError, match="NOT_FOUND"):
         client.transport.call("crm.item.get", {"entityTypeId": 2, "id": 404})  # crm.item.*: NOT_FOUND
-    with pytest.raises(Bitrix24NotFoundError, match=r"deal 404 not found.*ERROR_NOT_FOUND"):
-        client.add_comment(404, "x")  # core methods: ERROR_NOT_FOUND
+    with pytest.raises(Bitrix24NotFoundError, match=r"deal 404 not found.*OWNER_NOT_FOUND"):
+        client.add_comment(404, "x")  # a comment on a deleted deal: OWNER_NOT_FOUND
     with pytest.raises(Bitrix24NotFoundError, match="deal 404 not found"):
         client.move_deal(404, "C1:WON")
     assert all(e.status in (200, 400) for e in portal.log)

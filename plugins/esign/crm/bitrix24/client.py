@@ -20,12 +20,12 @@ from typing import Any
 import httpx
 
 from esign.crm.base import Department, FetchedDeal, Person, StageInfo
-from esign.crm.bitrix24 import reads, records
+from esign.crm.bitrix24 import reads, records, writes
 from esign.crm.bitrix24.errors import Bitrix24AuthError, Bitrix24Error, Bitrix24NotFoundError
 from esign.crm.bitrix24.methodtime import MethodBreaker
 from esign.crm.bitrix24.people import Directory
 from esign.crm.bitrix24.query import command
-from esign.crm.bitrix24.ratelimit import LeakyBucket, Sleep
+from esign.crm.bitrix24.ratelimit import LeakyBucket, RequestBudget, Sleep
 from esign.crm.bitrix24.settings import Bitrix24Settings
 from esign.crm.bitrix24.transport import Bitrix24Transport
 from esign.crm.normalize import RawDeal, RawManager, normalize_deal
@@ -44,12 +44,15 @@ class Bitrix24Crm:
 
     def __init__(self, settings: Bitrix24Settings, *, transport: Bitrix24Transport | None = None,
                  http: httpx.Client | None = None, sleep: Sleep | None = None,
-                 clock: Callable[[], float] | None = None) -> None:
+                 clock: Callable[[], float] | None = None, bucket: RequestBudget | None = None) -> None:
+        """``bucket``: the portal's shared request budget (:func:`esign.crm.bitrix24.budget.request_budget`);
+        without it (and without an injected clock) this client paces itself alone."""
         self.settings = settings
-        bucket = breaker = None
+        breaker = None
         if clock is not None or sleep is not None:
-            bucket = LeakyBucket(settings.burst, settings.rate, clock=clock or time.monotonic,
-                                 sleep=sleep or time.sleep)
+            if bucket is None:
+                bucket = LeakyBucket(settings.burst, settings.rate, clock=clock or time.monotonic,
+                                     sleep=sleep or time.sleep)
             breaker = MethodBreaker(clock=clock or time.time, sleep=sleep or time.sleep,
                                     max_wait=settings.method_wait_max)
         self.transport = transport or Bitrix24Transport(settings, http=http, bucket=bucket, sleep=sleep,
@@ -174,8 +177,7 @@ class Bitrix24Crm:
             done = self.transport.call("crm.deal.update", {
                 "id": deal_id, "fields": {"STAGE_ID": stage_id}, "params": {"REGISTER_SONET_EVENT": "N"}})
         except Bitrix24NotFoundError as exc:
-            raise Bitrix24NotFoundError(f"deal {deal_id} not found ({exc})", method=exc.method, code=exc.code,
-                                        status=exc.status) from None
+            raise writes.deal_not_found(deal_id, exc) from None
         if done is not True:
             raise Bitrix24Error(f"Bitrix24 crm.deal.update: deal {deal_id} was not updated ({done!r})",
                                 method="crm.deal.update")
@@ -193,9 +195,19 @@ class Bitrix24Crm:
         try:
             comment_id = self.transport.call("crm.timeline.comment.add", {"fields": fields}, idempotent=False)
         except Bitrix24NotFoundError as exc:
-            raise Bitrix24NotFoundError(f"deal {deal_id} not found ({exc})", method=exc.method, code=exc.code,
-                                        status=exc.status) from None
+            raise writes.deal_not_found(deal_id, exc) from None
         return str(comment_id)
+
+    # -- batched writes (the pipeline's write-backs: esign.crm.bitrix24.writes) ------------------------
+    def move_deals(self, moves: Sequence[tuple[int, str]]) -> list[CrmError | None]:
+        stages = self._stages if self._stages is not None else self.list_stages()
+        return writes.move_deals(self.transport, {s.id for s in stages}, moves)
+
+    def add_comments(self, comments: Sequence[tuple[int, str]]) -> list[CrmError | None]:
+        return writes.add_comments(self.transport, comments)
+
+    def find_comments(self, wanted: Mapping[int, str]) -> set[int]:
+        return writes.find_comments(self.transport, wanted)
 
     # -- helpers -----------------------------------------------------------------------------------
     def _read(self, commands: Mapping[str, str],

@@ -11,11 +11,11 @@ short backoff, the second a pause of that one method until ``operating_reset_at`
 
 from __future__ import annotations
 
-from esign.errors import CrmError, CrmPausedError
+from esign.errors import CrmError, CrmNotFoundError, CrmPausedError
 
 AUTH_CODES = frozenset({"NO_AUTH_FOUND", "EXPIRED_TOKEN", "INVALID_TOKEN", "INVALID_CREDENTIALS",
                         "INSUFFICIENT_SCOPE", "ACCESS_DENIED", "WRONG_AUTH_TYPE", "PAYMENT_REQUIRED"})
-NOT_FOUND_CODES = frozenset({"NOT_FOUND", "ERROR_NOT_FOUND"})
+NOT_FOUND_CODES = frozenset({"NOT_FOUND", "ERROR_NOT_FOUND", "OWNER_NOT_FOUND"})
 RATE_LIMIT_CODES = frozenset({"QUERY_LIMIT_EXCEEDED"})
 TIME_LIMIT_CODE = "OPERATION_TIME_LIMIT"
 PORTAL_DELETED_CODE = "PORTAL_DELETED"
@@ -38,6 +38,11 @@ class Bitrix24AuthError(Bitrix24Error):
 
 class Bitrix24NotFoundError(Bitrix24Error):
     """The record (or method) does not exist, in any of the portal's three shapes."""
+
+
+class Bitrix24DealNotFoundError(Bitrix24NotFoundError, CrmNotFoundError):
+    """A write-back's deal does not exist (deleted): ``crm.deal.update`` "Not found", ``crm.timeline.comment.add``
+    OWNER_NOT_FOUND. The pipeline ends that write-back instead of owing it forever."""
 
 
 class Bitrix24RateLimitError(Bitrix24Error):

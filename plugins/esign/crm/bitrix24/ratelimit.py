@@ -1,5 +1,8 @@
 """Client-side pacing: a leaky bucket like the portal's own, and exponential backoff for retries.
 
+This bucket paces one process (tests inject its clock). Deployments share one budget per portal across processes
+and workers: :mod:`esign.crm.bitrix24.budget` (Redis, or a lock file), behind the same :class:`RequestBudget`.
+
 Why on the client: the portal counts requests per portal in a bucket (burst 50, draining 2/s; Enterprise 250
 and 5/s) and answers QUERY_LIMIT_EXCEEDED once it overflows. Pacing ourselves the same way means the first
 2,500-deal export batches run at full speed and long runs settle at the drain rate instead of hammering 503s.
@@ -11,9 +14,24 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
+
+
+class RequestBudget(Protocol):
+    """What the transport asks of a rate budget: a slot before each request, and "full" after a 503."""
+
+    waited: float
+
+    def acquire(self) -> float:
+        """Take one slot, sleeping as long as needed; returns the seconds waited."""
+        ...
+
+    def fill(self) -> None:
+        """The portal said we are over the limit: assume a full bucket."""
+        ...
 
 
 class LeakyBucket:

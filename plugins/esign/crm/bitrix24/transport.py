@@ -30,7 +30,7 @@ from esign.crm.bitrix24.errors import (
     is_retryable,
 )
 from esign.crm.bitrix24.methodtime import MethodBreaker, reset_at_of
-from esign.crm.bitrix24.ratelimit import LeakyBucket, Sleep, backoff_delay
+from esign.crm.bitrix24.ratelimit import LeakyBucket, RequestBudget, Sleep, backoff_delay
 from esign.crm.bitrix24.settings import Bitrix24Settings, WebhookUrl
 
 log = logging.getLogger(__name__)
@@ -72,14 +72,14 @@ class Bitrix24Transport:
     """Thread-safe. ``http`` and ``sleep`` are injectable for tests; the bucket paces every HTTP request."""
 
     def __init__(self, settings: Bitrix24Settings, *, http: httpx.Client | None = None,
-                 bucket: LeakyBucket | None = None, sleep: Sleep | None = None,
+                 bucket: RequestBudget | None = None, sleep: Sleep | None = None,
                  breaker: MethodBreaker | None = None) -> None:
         import time
 
         self.settings = settings
         self._webhook = settings.webhook
         self._sleep: Sleep = sleep or time.sleep
-        self.bucket = bucket or LeakyBucket(settings.burst, settings.rate, sleep=self._sleep)
+        self.bucket: RequestBudget = bucket or LeakyBucket(settings.burst, settings.rate, sleep=self._sleep)
         self.breaker = breaker or MethodBreaker(sleep=self._sleep, max_wait=settings.method_wait_max)
         self._http = http or httpx.Client(timeout=settings.timeout, follow_redirects=False,
                                           headers={"User-Agent": "esign-pipeline"})
@@ -149,14 +149,15 @@ class Bitrix24Transport:
             self._sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def batch(self, commands: Mapping[str, str]) -> BatchResult:
-        """Run up to 50 read commands in one request (``halt=0``); errors are reported per command."""
+    def batch(self, commands: Mapping[str, str], *, idempotent: bool = True) -> BatchResult:
+        """Run up to 50 commands in one request (``halt=0``); errors are reported per command. A batch of
+        writes that must not be repeated blindly (comments) passes ``idempotent=False``, like ``call``."""
         if not commands:
             return BatchResult()
         if len(commands) > MAX_BATCH:
             raise ValueError(f"a batch holds at most {MAX_BATCH} commands, got {len(commands)}")
         methods = {name: method_of(cmd) for name, cmd in commands.items()}
-        outer = self.call_full("batch", {"halt": 0, "cmd": dict(commands)},
+        outer = self.call_full("batch", {"halt": 0, "cmd": dict(commands)}, idempotent=idempotent,
                                guards=sorted(set(methods.values())))["result"]
         sections = outer if isinstance(outer, dict) else {}
         results = _section(sections.get("result"))
