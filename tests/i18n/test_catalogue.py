@@ -24,14 +24,6 @@ TEMPLATE_DIRS = [
 ]
 #: Templates still written in Portuguese, being moved onto the catalogue; the list only shrinks (strict xfail).
 PENDING: set[str] = {
-    "plugins/esign/portal/templates/_doc_header.html",
-    "plugins/esign/portal/templates/base.html",
-    "plugins/esign/portal/templates/code.html",
-    "plugins/esign/portal/templates/decline.html",
-    "plugins/esign/portal/templates/done.html",
-    "plugins/esign/portal/templates/error.html",
-    "plugins/esign/portal/templates/sign.html",
-    "plugins/esign/portal/templates/view.html",
     "templates/email/_layout.html",
     "templates/email/code.html",
     "templates/email/code.subject.txt",

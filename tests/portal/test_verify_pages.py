@@ -37,7 +37,7 @@ def test_document_status_page(client: TestClient, env: Env) -> None:
     assert page.status_code == 200
     html = page.text
     assert "Contrato de locação" in html and request.document_id in html
-    assert "Enviado ao cliente" in html and "Maria Diretora" in html and "Código enviado" in html
+    assert "Enviado ao cliente" in html and "Maria Diretora" in html and "Código de confirmação enviado" in html
     assert 'id="not-final"' in html and "não está concluído" in html  # not the document to keep, yet
     version = env.ledger.version(request.document_id, "company_signed")
     assert version is not None and version.sha256 in html
