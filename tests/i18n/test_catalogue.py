@@ -23,18 +23,7 @@ TEMPLATE_DIRS = [
     PROJECT_DIR / "templates" / "email",
 ]
 #: Templates still written in Portuguese, being moved onto the catalogue; the list only shrinks (strict xfail).
-PENDING: set[str] = {
-    "templates/email/_layout.html",
-    "templates/email/code.html",
-    "templates/email/code.subject.txt",
-    "templates/email/code.txt",
-    "templates/email/invite.html",
-    "templates/email/invite.subject.txt",
-    "templates/email/invite.txt",
-    "templates/email/reminder.html",
-    "templates/email/reminder.subject.txt",
-    "templates/email/reminder.txt",
-}
+PENDING: set[str] = set()
 
 
 def _templates() -> list[object]:

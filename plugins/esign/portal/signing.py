@@ -111,7 +111,7 @@ def build_router(portal: Portal) -> APIRouter:
         intent = _intent(form)
         try:
             await run_in_threadpool(requests.issue_code, signing_request, portal.services.sender,
-                                    client_ip(request), user_agent(request))
+                                    client_ip(request), user_agent(request), intent)
         except ThrottledError as exc:
             text = client_text(exc, portal.translator(request))
             response = code_page(request, signing_request, token, intent, text, 429, sent=False)
