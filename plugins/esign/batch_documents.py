@@ -115,7 +115,8 @@ def _new_document(deal: Deal, template_id: str, crm: str, round_: int, batch_id:
         deal_id=deal.id, template_id=template_id, title=sanitize_text(deal.title).strip() or template_id,
         crm=crm, round_=round_, batch_id=batch_id, counterparty_name=sanitize_text(party.name),
         counterparty_tax_id=sanitize_text(party.tax_id), counterparty_email=sanitize_text(party.email),
-        counterparty_phone=sanitize_text(party.phone), manager_id=deal.manager.id if deal.manager else None,
+        counterparty_phone=sanitize_text(party.phone), counterparty_contact=sanitize_text(party.representative),
+        manager_id=deal.manager.id if deal.manager else None,
         stage=Stage.QUARANTINED if issues else Stage.DRAFT, reason=quarantine_reason(issues) if issues else None,
         actor="validator" if issues else "pipeline")
 

@@ -143,3 +143,25 @@ def test_a_code_a_crash_left_pending_is_abandoned_by_recovery(pipe: Pipe, sent: 
     services.outbox = Outbox(pipe.ws.engine, clock=lambda: datetime.now(UTC) + timedelta(minutes=10))
     assert collect.recover(services)["codes_abandoned"] == 1
     assert services.outbox.get(entry.id).state is OutboxState.FAILED  # type: ignore[union-attr]
+
+
+def test_the_invitation_greets_the_contact_person_not_the_company(pipe: Pipe, sent: DocumentRecord) -> None:
+    assert sent.counterparty_contact and sent.counterparty_contact != sent.counterparty_name
+    invite = next(m for m in pipe.messages() if m.message["X-Esign-Document"] == sent.id)
+    greeting = invite.text.splitlines()[0]
+    assert greeting == f"Olá, {sent.counterparty_contact.rstrip('. ')},"
+    assert sent.counterparty_name not in greeting and ".." not in invite.text
+    assert "(UTC-03:00)" in invite.text and "contratos@aurora.example" in invite.text  # zone and company contact
+
+
+def test_a_code_asked_for_declining_says_so(pipe: Pipe, sent: DocumentRecord) -> None:
+    request = pipe.services.requests.for_document(sent.id)
+    assert request is not None
+    token = pipe.services.requests.token_for(request)
+    client = _client(pipe.services, 5.0)
+    page = client.get(f"/s/{token}")
+    answer = client.post(f"/s/{token}/code", data={"csrf": csrf_of(page.text), "intent": "decline"})
+    assert answer.status_code == 200
+    code = [m for m in pipe.messages() if m.message["X-Esign-Document"] == sent.id][-1]
+    assert "para recusar" in str(code.message["Subject"]) and "para recusar" in code.text
+    assert "para assinar" not in code.text

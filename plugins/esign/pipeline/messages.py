@@ -32,7 +32,7 @@ def client_reader(services: Services, record: DocumentRecord) -> Reader:
 
 def contact_name(record: DocumentRecord) -> str:
     """The person to greet at the counterparty (empty when the deal names none: never the company's name)."""
-    return getattr(record, "counterparty_contact", "") or ""
+    return record.counterparty_contact
 
 
 def invite_message(services: Services, request: SigningRequest, record: DocumentRecord) -> OutgoingMessage:
