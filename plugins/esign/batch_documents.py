@@ -107,6 +107,11 @@ def _create_all(ws: Workspace, new: Sequence[NewDocument]) -> list[Prepared]:
     return results
 
 
+def client_language(deal: Deal) -> str:
+    """The client's language when the deal gives one (``extra["language"]``, any tag: negotiated when shown)."""
+    return sanitize_text(deal.extra.get("language", "")).strip()[:20]
+
+
 def _new_document(deal: Deal, template_id: str, crm: str, round_: int, batch_id: str | None,
                   issues: list[str]) -> NewDocument:
     """The ledger row for a deal; stored values are cleaned like rendered ones (a lone surrogate, a NUL)."""
@@ -116,7 +121,7 @@ def _new_document(deal: Deal, template_id: str, crm: str, round_: int, batch_id:
         crm=crm, round_=round_, batch_id=batch_id, counterparty_name=sanitize_text(party.name),
         counterparty_tax_id=sanitize_text(party.tax_id), counterparty_email=sanitize_text(party.email),
         counterparty_phone=sanitize_text(party.phone), counterparty_contact=sanitize_text(party.representative),
-        manager_id=deal.manager.id if deal.manager else None,
+        language=client_language(deal), manager_id=deal.manager.id if deal.manager else None,
         stage=Stage.QUARANTINED if issues else Stage.DRAFT, reason=quarantine_reason(issues) if issues else None,
         actor="validator" if issues else "pipeline")
 

@@ -165,3 +165,26 @@ def test_a_code_asked_for_declining_says_so(pipe: Pipe, sent: DocumentRecord) ->
     code = [m for m in pipe.messages() if m.message["X-Esign-Document"] == sent.id][-1]
     assert "para recusar" in str(code.message["Subject"]) and "para recusar" in code.text
     assert "para assinar" not in code.text
+
+
+def test_messages_follow_the_language_the_deal_gave(pipe: Pipe, sent: DocumentRecord) -> None:
+    from email import message_from_bytes
+    from email.policy import default
+
+    from esign.batch_documents import client_language
+    from esign.model import Deal, Party
+    from esign.pipeline.messages import invite_message
+    from esign.store.schema import documents
+
+    deal = Deal(id="1", title="T", amount=0, currency="BRL", counterparty=Party("X", "1"), extra={"language": "en"})
+    assert client_language(deal) == "en" and client_language(replace(deal, extra={})) == ""
+    with pipe.ws.engine.begin() as conn:
+        conn.execute(documents.update().where(documents.c.id == sent.id).values(language="en"))
+    record = pipe.ws.ledger.get(sent.id)
+    request = pipe.services.requests.for_document(sent.id)
+    assert request is not None and record.language == "en"
+    message = message_from_bytes(bytes(invite_message(pipe.services, request, record).payload), policy=default)
+    body = message.get_body(("plain",))
+    assert body is not None
+    text = body.get_content()  # type: ignore[attr-defined]
+    assert text.startswith(f"Hello, {record.counterparty_contact.rstrip('. ')},") and "(UTC-03:00)" in text

@@ -116,3 +116,16 @@ def test_declined_link_still_says_declined(env: Env) -> None:
     env.requests.decline(_confirmed(env, request), "Valores errados", "203.0.113.7", "pytest")
     page = client.get(f"/s/{token}")
     assert page.status_code == 409 and "Documento recusado" in page.text
+
+
+def test_a_client_reads_the_language_the_deal_gave(env: Env) -> None:
+    from esign.store.schema import documents
+
+    client = TestClient(env.make_app())
+    token, request = env.new_link()
+    with env.ledger.engine.begin() as conn:
+        conn.execute(documents.update().where(documents.c.id == request.document_id).values(language="es-AR"))
+    page = client.get(f"/s/{token}")
+    assert '<html lang="es">' in page.text and 'id="sign-start">Firmar<' in page.text
+    error = client.get("/s/" + "x" * 43)  # no document behind it: the company's language
+    assert '<html lang="pt-BR">' in error.text

@@ -22,11 +22,11 @@ class CodeNotSentError(DispatchError):
 
 
 def client_reader(services: Services, record: DocumentRecord) -> Reader:
-    """Who reads the client's messages: the company's language and zone (the ledger keeps no per-client
-    language), greeted by the contact person's name, with the company's contact."""
+    """Who reads the client's messages: the client's language when the deal gave one, else the company's, in the
+    company's zone; greeted by the contact person's name, with the company's contact."""
     company = services.ws.company
     party = company.party
-    return Reader(company.translator(), contact_name(record),
+    return Reader(company.translator(record.language or None), contact_name(record),
                   " · ".join(way for way in (party.email, party.phone) if way))
 
 

@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
+from esign.i18n import Translator
 from esign.portal.forms import read_urlencoded
 from esign.portal.texts import client_text
 from esign.portal.web import STATUS, Portal, client_ip, user_agent
@@ -50,6 +51,10 @@ def _drawn_png(value: str) -> bytes | None:
 def build_router(portal: Portal) -> APIRouter:
     router = APIRouter()
     requests = portal.requests
+
+    def reader(request: Request, signing_request: SigningRequest) -> Translator:
+        """The client's language (the deal's, when it gave one; else the company's)."""
+        return portal.translator(request, portal.ledger.get(signing_request.document_id).language)
 
     def document_context(signing_request: SigningRequest, token: str) -> dict[str, object]:
         document = portal.ledger.get(signing_request.document_id)
@@ -113,7 +118,7 @@ def build_router(portal: Portal) -> APIRouter:
             await run_in_threadpool(requests.issue_code, signing_request, portal.services.sender,
                                     client_ip(request), user_agent(request), intent)
         except ThrottledError as exc:
-            text = client_text(exc, portal.translator(request))
+            text = client_text(exc, await run_in_threadpool(reader, request, signing_request))
             response = code_page(request, signing_request, token, intent, text, 429, sent=False)
             response.headers["Retry-After"] = str(exc.retry_after)
             return response
@@ -133,7 +138,7 @@ def build_router(portal: Portal) -> APIRouter:
             await run_in_threadpool(requests.check_code, signing_request, form.get("code", ""),
                                     client_ip(request), user_agent(request))
         except CodeError as exc:
-            text = client_text(exc, portal.translator(request))
+            text = client_text(exc, await run_in_threadpool(reader, request, signing_request))
             return code_page(request, signing_request, token, intent, text, 400, sent=False)
         response = step_page(request, signing_request, token, intent)
         await run_in_threadpool(portal.remember_verified, response, signing_request, token)
@@ -158,8 +163,8 @@ def build_router(portal: Portal) -> APIRouter:
         except (InvalidInputError, RequestError) as exc:
             if exc.reason not in ("invalid_input", "consent_required"):
                 raise
-            return step_page(request, signing_request, token, "sign", client_text(exc, portal.translator(request)),
-                             400, values)
+            t = await run_in_threadpool(reader, request, signing_request)
+            return step_page(request, signing_request, token, "sign", client_text(exc, t), 400, values)
         return RedirectResponse(f"/s/{token}/done", status_code=303)
 
     @router.post("/s/{token}/decline")
@@ -172,8 +177,8 @@ def build_router(portal: Portal) -> APIRouter:
                                     client_ip(request), user_agent(request))
         except InvalidInputError as exc:
             values = {"reason": form.get("reason", "")[:1000]}
-            return step_page(request, signing_request, token, "decline",
-                             client_text(exc, portal.translator(request)), 400, values)
+            t = await run_in_threadpool(reader, request, signing_request)
+            return step_page(request, signing_request, token, "decline", client_text(exc, t), 400, values)
         return RedirectResponse(f"/s/{token}/done", status_code=303)
 
     @router.get("/s/{token}/done")

@@ -144,16 +144,15 @@ class Portal:
         env.filters["tel"] = lambda number: re.sub(r"[^0-9+]", "", str(number))  # a tel: link's digits
         env.globals.update(stage_label=_stage_label, action_label=_action_label)
 
-    def translator(self, request: Request) -> Translator:
-        """The reader's language: ``?lang=`` when given (en, es), else the company's; times in the company's zone.
-
-        The ledger keeps no per-client language, so a client reads the company's unless the link asks otherwise.
-        """
-        return translator(request.query_params.get("lang") or self.settings.language, self.settings.timezone)
+    def translator(self, request: Request, language: str = "") -> Translator:
+        """The reader's language: ``?lang=`` when given (en, es), else ``language`` (the client's, when the deal
+        gave one), else the company's; times always in the company's zone."""
+        chosen = request.query_params.get("lang") or language or self.settings.language
+        return translator(chosen, self.settings.timezone)
 
     def render(self, request: Request, name: str, context: dict[str, Any] | None = None,
                status: int = 200) -> HTMLResponse:
-        t = self.translator(request)
+        t = self.translator(request, str(getattr((context or {}).get("document"), "language", "") or ""))
         values = {**t.jinja_context(), "company": self.settings.company_name, "csrf_token": self.csrf.token(request),
                   "company_contact": self.company_contact(), **(context or {})}
         response = self.templates.TemplateResponse(request, name, values, status_code=status)

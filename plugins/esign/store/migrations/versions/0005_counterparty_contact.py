@@ -1,6 +1,8 @@
-"""Documents: the counterparty's contact person, whom the client's messages greet (never the company's name).
+"""Documents: the counterparty's contact person, whom the client's messages greet (never the company's name), and
+the client's language when the deal gives one.
 
-Documents created before this revision have no contact recorded: their messages greet without a name.
+Documents created before this revision have neither: their messages greet without a name, in the company's
+language.
 
 Revision ID: 0005
 Revises: 0004
@@ -22,8 +24,10 @@ def upgrade() -> None:
     with op.batch_alter_table("documents", schema=None) as batch_op:
         batch_op.add_column(sa.Column("counterparty_contact", sa.String(length=200), server_default="",
                                       nullable=False))
+        batch_op.add_column(sa.Column("language", sa.String(length=20), server_default="", nullable=False))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("documents", schema=None) as batch_op:
+        batch_op.drop_column("language")
         batch_op.drop_column("counterparty_contact")
