@@ -188,3 +188,15 @@ def test_messages_follow_the_language_the_deal_gave(pipe: Pipe, sent: DocumentRe
     assert body is not None
     text = body.get_content()  # type: ignore[attr-defined]
     assert text.startswith(f"Hello, {record.counterparty_contact.rstrip('. ')},") and "(UTC-03:00)" in text
+
+
+def test_the_sms_telling_a_client_of_a_cancel_fits_one_segment(pipe: Pipe, sent: DocumentRecord) -> None:
+    from esign.dispatch.texts import gsm7, sms_segments
+    from esign.register.notices import cancel_notice
+
+    request = pipe.services.requests.for_document(sent.id)
+    assert request is not None
+    long_title = replace(sent, title="Contrato de prestação de serviços de manutenção preventiva nº 2026/000123")
+    sms = replace(request, channel="sms", destination="+5511987654321")
+    text = str(cancel_notice(pipe.services, long_title, sms).payload)
+    assert sms_segments(text) == 1 and gsm7(text) == text and "foi cancelado" in text

@@ -48,6 +48,14 @@ def _cut(text: str, room: int) -> str:
     return cut.rstrip(" ,.;:-") + "..."
 
 
+def fit_sms(template: str, title: str, limit: int = SMS_MAX_CHARS, **values: str) -> str:
+    """``template`` (``%(title)s`` and other ``%(name)s`` placeholders) filled in GSM-7 within ``limit``: only the
+    title is shortened; a company name is cut to ``COMPANY_IN_SMS``."""
+    if "company" in values:
+        values = {**values, "company": _cut(values["company"], COMPANY_IN_SMS)}
+    return _fit(template, title, limit, **values)
+
+
 def _fit(template: str, title: str, limit: int, **values: str) -> str:
     """Fill ``template`` in GSM-7, shortening only the title so the link and the rest always fit in ``limit``."""
     fixed = gsm7(template % {"title": "", **values})
