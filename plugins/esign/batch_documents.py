@@ -112,6 +112,12 @@ def client_language(deal: Deal) -> str:
     return sanitize_text(deal.extra.get("language", "")).strip()[:20]
 
 
+def manager_email(deal: Deal) -> str:
+    """The responsible manager's e-mail when the CRM gives a usable one (they get the final signed copy)."""
+    email = sanitize_text(deal.manager.email if deal.manager else "").strip()
+    return email if "@" in email and not any(c.isspace() for c in email) and len(email) <= 320 else ""
+
+
 def _new_document(deal: Deal, template_id: str, crm: str, round_: int, batch_id: str | None,
                   issues: list[str]) -> NewDocument:
     """The ledger row for a deal; stored values are cleaned like rendered ones (a lone surrogate, a NUL)."""
@@ -121,7 +127,8 @@ def _new_document(deal: Deal, template_id: str, crm: str, round_: int, batch_id:
         crm=crm, round_=round_, batch_id=batch_id, counterparty_name=sanitize_text(party.name),
         counterparty_tax_id=sanitize_text(party.tax_id), counterparty_email=sanitize_text(party.email),
         counterparty_phone=sanitize_text(party.phone), counterparty_contact=sanitize_text(party.representative),
-        language=client_language(deal), manager_id=deal.manager.id if deal.manager else None,
+        language=client_language(deal), manager_email=manager_email(deal),
+        manager_id=deal.manager.id if deal.manager else None,
         stage=Stage.QUARANTINED if issues else Stage.DRAFT, reason=quarantine_reason(issues) if issues else None,
         actor="validator" if issues else "pipeline")
 

@@ -37,23 +37,38 @@ def _new_run(pipe: Pipe) -> Services:
     return Services(ws=pipe.ws, config=pipe.services.config, smtp=pipe.services.smtp, environ=pipe.services.environ)
 
 
-def _final_copies(pipe: Pipe) -> list[tuple[str, bytes | None, str]]:
-    """(document, attached PDF or None, plain text) of every final-copy e-mail the server received."""
+def _final_copies(pipe: Pipe, *, clients_only: bool = True) -> list[tuple[str, bytes | None, str]]:
+    """(document, attached PDF or None, plain text) of every final-copy e-mail the server received (by default
+    only the clients', not the managers' or the company's copies)."""
     found = []
     for received in pipe.messages():
         msg = received.message
         if not str(msg["Subject"]).startswith("Assinado por todas as partes"):
             continue
+        doc_id = str(msg["X-Esign-Document"])
+        request = pipe.services.requests.for_document(doc_id)
+        if clients_only and (request is None or request.destination not in str(msg["To"])):
+            continue
         files = [p.get_content() for p in msg.iter_attachments()]
-        found.append((str(msg["X-Esign-Document"]), files[0] if files else None, received.text))
+        found.append((doc_id, files[0] if files else None, received.text))
     return found
+
+
+def _recipients(pipe: Pipe, doc_id: str) -> int:
+    """The client, and the responsible manager when the CRM gave an e-mail."""
+    return 1 + bool(pipe.ws.ledger.get(doc_id).manager_email)
+
+
+def _sent_events(pipe: Pipe, doc_id: str) -> int:
+    return len([e for e in pipe.ws.ledger.events(doc_id) if e.action == "final_copy_sent"])
 
 
 def test_each_sealed_document_reaches_its_client_once_across_runs(pipe: Pipe) -> None:
     ids = _signed(pipe)
     collect.finalize_documents(pipe.services, ids)
     summary = collect.wrap_up(pipe.services)
-    assert summary["final_copy"] == {"queued": 2, "sent": 2, "recorded": 2}
+    total = sum(_recipients(pipe, i) for i in ids)
+    assert summary["final_copy"] == {"queued": total, "sent": total, "recorded": total}
     copies = _final_copies(pipe)
     assert sorted(doc for doc, _, _ in copies) == sorted(ids)
     for doc_id, attached, text in copies:
@@ -61,17 +76,19 @@ def test_each_sealed_document_reaches_its_client_once_across_runs(pipe: Pipe) ->
         assert "segue anexa" in text and doc_id in text
         request = pipe.services.requests.for_document(doc_id)
         assert request is not None
-        to = [m.message["To"] for m in pipe.messages() if m.message["X-Esign-Document"] == doc_id]
-        assert request.destination in to[-1]
+        to = [str(m.message["To"]) for m in pipe.messages() if m.message["X-Esign-Document"] == doc_id]
+        assert any(request.destination in t for t in to)
         sent = [e for e in pipe.ws.ledger.events(doc_id) if e.action == "final_copy_sent"]
-        assert len(sent) == 1 and sent[0].channel == "email" and "@" in sent[0].detail
+        assert len(sent) == _recipients(pipe, doc_id) and {e.channel for e in sent} == {"email"}
+        assert all("@" in e.detail for e in sent)
     for _ in range(2):  # new runs, and a retry of the same one: nothing is sent or recorded twice
         again = collect.wrap_up(_new_run(pipe))
         assert "final_copy" not in again or again["final_copy"] == {}
-    assert len(_final_copies(pipe)) == 2
-    assert all(len([e for e in pipe.ws.ledger.events(i) if e.action == "final_copy_sent"]) == 1 for i in ids)
+    assert len(_final_copies(pipe)) == 2 and len(_final_copies(pipe, clients_only=False)) == total
+    assert all(_sent_events(pipe, i) == _recipients(pipe, i) for i in ids)
     rows = [e for e in pipe.services.outbox.entries() if e.kind == MessageKind.FINAL_COPY]
-    assert sorted(e.dedupe_key for e in rows) == sorted(f"final:{i}" for i in ids)
+    assert sorted(e.dedupe_key for e in rows) == sorted(
+        [f"final:{i}" for i in ids] + [f"final:{i}:manager" for i in ids if _recipients(pipe, i) == 2])
 
 
 def test_a_crash_between_sealing_and_sending_is_caught_up_by_the_next_run(pipe: Pipe) -> None:
@@ -101,23 +118,25 @@ def test_a_relay_outage_leaves_the_copy_pending_and_the_next_run_sends_it_once(p
         collect.wrap_up(pipe.services)
     row = pipe.services.outbox.get_by_key(f"final:{ids[0]}")
     assert row is not None and row.state is OutboxState.PENDING
-    assert not [e for e in pipe.ws.ledger.events(ids[0]) if e.action == "final_copy_sent"], "not sent: not claimed"
+    assert _sent_events(pipe, ids[0]) == 0, "not sent: not recorded"
     pipe.mail.start()
     summary = collect.wrap_up(_new_run(pipe))  # queued by the run before, sent by this one's catch-up
-    assert summary["catch_up"]["sent"] == 1 and summary["catch_up"]["final_copies_recorded"] == 1
+    expected = _recipients(pipe, ids[0])
+    assert summary["catch_up"]["sent"] == expected and summary["catch_up"]["final_copies_recorded"] == expected
     collect.wrap_up(_new_run(pipe))
     assert [doc for doc, _, _ in _final_copies(pipe)] == ids
-    assert len([e for e in pipe.ws.ledger.events(ids[0]) if e.action == "final_copy_sent"]) == 1
+    assert _sent_events(pipe, ids[0]) == expected
 
 
 def test_a_copy_sent_by_the_catch_up_is_recorded_too(pipe: Pipe) -> None:
     ids = _signed(pipe, count=1)
     collect.finalize_documents(pipe.services, ids)
     pipe.mail.stop()
-    assert final_copy.send_final_copies(pipe.services) == {"queued": 1, "retried": 1}
+    expected = _recipients(pipe, ids[0])
+    assert final_copy.send_final_copies(pipe.services) == {"queued": expected, "retried": expected}
     pipe.mail.start()
     caught = collect.deliver_leftovers(_new_run(pipe))
-    assert caught["sent"] == 1 and caught["final_copies_recorded"] == 1
+    assert caught["sent"] == expected and caught["final_copies_recorded"] == expected
 
 
 def test_a_big_file_goes_as_a_link_to_the_clients_page(pipe: Pipe) -> None:
@@ -134,15 +153,18 @@ def test_a_big_file_goes_as_a_link_to_the_clients_page(pipe: Pipe) -> None:
 def test_the_company_copy_address_gets_its_own_copy(pipe: Pipe) -> None:
     pipe.ws.company = replace(pipe.ws.company, final_copy_to="vendas@aurora.example")  # type: ignore[misc]
     ids = _signed(pipe, count=1)
+    record = pipe.ws.ledger.get(ids[0])
+    assert record.manager_email, "the seeded deal's manager has an e-mail in the CRM"
     collect.finalize_documents(pipe.services, ids)
-    assert collect.wrap_up(pipe.services)["final_copy"] == {"queued": 2, "sent": 2, "recorded": 2}
-    to = sorted(str(m.message["To"]) for m in pipe.messages() if m.message["X-Esign-Document"] == ids[0]
-                and str(m.message["Subject"]).startswith("Assinado"))
-    assert len(to) == 2 and "vendas@aurora.example" in to
+    assert collect.wrap_up(pipe.services)["final_copy"] == {"queued": 3, "sent": 3, "recorded": 3}
+    copies = {str(m.message["To"]): m for m in pipe.messages() if m.message["X-Esign-Document"] == ids[0]
+              and str(m.message["Subject"]).startswith("Assinado")}
+    assert len(copies) == 3 and "vendas@aurora.example" in copies and record.manager_email in copies
+    assert copies[record.manager_email].text.startswith("Olá,\r\n")  # staff: no client's name in the greeting
     keys = sorted(e.dedupe_key for e in pipe.services.outbox.entries(document_id=ids[0])
                   if e.kind == MessageKind.FINAL_COPY)
-    assert keys == [f"final:{ids[0]}", f"final:{ids[0]}:copy"]
-    assert len([e for e in pipe.ws.ledger.events(ids[0]) if e.action == "final_copy_sent"]) == 2
+    assert keys == [f"final:{ids[0]}", f"final:{ids[0]}:copy", f"final:{ids[0]}:manager"]
+    assert _sent_events(pipe, ids[0]) == 3
 
 
 def test_an_sms_client_gets_the_link_in_one_segment(pipe: Pipe) -> None:
@@ -157,8 +179,8 @@ def test_an_sms_client_gets_the_link_in_one_segment(pipe: Pipe) -> None:
     assert request is not None and len(texts) == 1
     assert texts[0].endswith(pipe.services.requests.link_for(request, pipe.ws.settings.public_url))
     assert sms_segments(texts[0]) == 1
-    [event] = [e for e in pipe.ws.ledger.events(ids[0]) if e.action == "final_copy_sent"]
-    assert event.channel == "sms" and event_label(event.action, pipe.ws.company.translator()) == \
+    [event] = [e for e in pipe.ws.ledger.events(ids[0]) if e.action == "final_copy_sent" and e.channel == "sms"]
+    assert event_label(event.action, pipe.ws.company.translator()) == \
         "Via final assinada enviada"
 
 

@@ -1,6 +1,7 @@
 """The loop closes: once a document is sealed and verified, its client gets the final signed copy.
 
 One outbox message per recipient under a fixed dedupe key (``final:<document_id>`` for the client,
+``final:<document_id>:manager`` for the deal's responsible manager when the CRM gives an e-mail,
 ``final:<document_id>:copy`` for the company's copy address), recorded for every completed document that has none
 yet: whichever run, retry or crash sealed it, the next wrap-up finds it and the key makes the intent exactly-once.
 The PDF is attached up to ``final_copy_attach_max_kb``; a bigger one, or an SMS, gives the client's link, whose page
@@ -41,6 +42,10 @@ def copy_key(document_id: str) -> str:
     return f"final:{document_id}:copy"
 
 
+def manager_key(document_id: str) -> str:
+    return f"final:{document_id}:manager"
+
+
 def owed(services: Services, limit: int = 1000) -> list[DocumentRecord]:
     """Completed documents whose final file was verified and for which no final copy is recorded yet."""
     verified = select(events.c.id).where(events.c.document_id == documents.c.id, events.c.action == "verified")
@@ -56,7 +61,8 @@ def owed(services: Services, limit: int = 1000) -> list[DocumentRecord]:
 
 
 def messages_for(services: Services, record: DocumentRecord) -> list[OutgoingMessage]:
-    """The final copy to the client by the channel their link went by, and to the company's copy address."""
+    """The final copy to the client by the channel their link went by, to the responsible manager and to the
+    company's copy address (both by e-mail)."""
     request = services.requests.for_document(record.id)
     if request is None:
         log.error("document %s: completed without a signing request; no final copy to send", record.id)
@@ -69,9 +75,11 @@ def messages_for(services: Services, record: DocumentRecord) -> list[OutgoingMes
     reader = client_reader(services, record)
     out: list[OutgoingMessage] = []
     recipients = [(client_key(record.id), request.channel, request.destination, reader)]
-    if ws.company.final_copy_to:
-        recipients.append((copy_key(record.id), Channel.EMAIL.value, ws.company.final_copy_to,
-                           Reader(reader.t, "", reader.company_contact)))
+    staff = Reader(ws.company.translator(), "", reader.company_contact)  # the company's people read its language
+    if record.manager_email:
+        recipients.append((manager_key(record.id), Channel.EMAIL.value, record.manager_email, staff))
+    if ws.company.final_copy_to and ws.company.final_copy_to.lower() != record.manager_email.lower():
+        recipients.append((copy_key(record.id), Channel.EMAIL.value, ws.company.final_copy_to, staff))
     for key, channel, destination, who in recipients:
         message_id = message_id_for(key)
         payload: bytes | str

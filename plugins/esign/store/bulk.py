@@ -50,6 +50,7 @@ class NewDocument:
     counterparty_phone: str = ""
     counterparty_contact: str = ""
     language: str = ""
+    manager_email: str = ""
     crm: str = "local"
     round_: int = 1
     batch_id: str | None = None
@@ -77,7 +78,8 @@ def document_values(doc: NewDocument, doc_id: str, now: datetime) -> dict[str, A
         batch_id=doc.batch_id, title=doc.title[:300], counterparty_name=doc.counterparty_name[:300],
         counterparty_tax_id=doc.counterparty_tax_id[:40], counterparty_email=doc.counterparty_email[:320],
         counterparty_phone=doc.counterparty_phone[:40], counterparty_contact=doc.counterparty_contact[:200],
-        language=doc.language[:20], manager_id=doc.manager_id, stage=doc.stage.value,
+        language=doc.language[:20], manager_email=doc.manager_email[:320],
+        manager_id=doc.manager_id, stage=doc.stage.value,
         reason=doc.reason, slots_json="[]", created_at=now, updated_at=now,
     )
 
@@ -295,7 +297,8 @@ def create_arguments(doc: NewDocument) -> dict[str, Any]:
     return dict(deal_id=doc.deal_id, template_id=doc.template_id, title=doc.title,
                 counterparty_name=doc.counterparty_name, counterparty_tax_id=doc.counterparty_tax_id,
                 counterparty_email=doc.counterparty_email, counterparty_phone=doc.counterparty_phone,
-                counterparty_contact=doc.counterparty_contact, language=doc.language, crm=doc.crm,
+                counterparty_contact=doc.counterparty_contact, language=doc.language,
+                manager_email=doc.manager_email, crm=doc.crm,
                 round_=doc.round_, batch_id=doc.batch_id, manager_id=doc.manager_id, stage=doc.stage,
                 reason=doc.reason, info=EventInfo(actor=doc.actor))
 

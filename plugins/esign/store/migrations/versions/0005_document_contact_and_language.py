@@ -1,8 +1,8 @@
-"""Documents: the counterparty's contact person, whom the client's messages greet (never the company's name), and
-the client's language when the deal gives one.
+"""Documents: the counterparty's contact person, whom the client's messages greet (never the company's name), the
+client's language when the deal gives one, and the responsible manager's e-mail (who gets the final signed copy).
 
-Documents created before this revision have neither: their messages greet without a name, in the company's
-language.
+Documents created before this revision have none of them: their messages greet without a name, in the company's
+language, and their final copy goes to the client (and the company's copy address) only.
 
 Revision ID: 0005
 Revises: 0004
@@ -25,9 +25,11 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("counterparty_contact", sa.String(length=200), server_default="",
                                       nullable=False))
         batch_op.add_column(sa.Column("language", sa.String(length=20), server_default="", nullable=False))
+        batch_op.add_column(sa.Column("manager_email", sa.String(length=320), server_default="", nullable=False))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("documents", schema=None) as batch_op:
+        batch_op.drop_column("manager_email")
         batch_op.drop_column("language")
         batch_op.drop_column("counterparty_contact")
