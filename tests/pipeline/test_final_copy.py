@@ -189,3 +189,16 @@ def test_dry_run_sends_no_final_copy(pipe: Pipe) -> None:
     collect.finalize_documents(pipe.services, ids)
     assert final_copy.send_final_copies(pipe.with_config(dry_run=True)) == {}
     assert pipe.services.outbox.get_by_key(f"final:{ids[0]}") is None
+
+
+def test_documents_completed_long_ago_are_not_looked_at(pipe: Pipe) -> None:
+    from datetime import timedelta
+
+    from esign.store.schema import documents
+
+    ids = _signed(pipe, count=1)
+    collect.finalize_documents(pipe.services, ids)
+    old = pipe.ws.ledger.now() - final_copy.OWED_WINDOW - timedelta(minutes=1)
+    with pipe.ws.engine.begin() as conn:
+        conn.execute(documents.update().where(documents.c.id == ids[0]).values(updated_at=old))
+    assert final_copy.owed(pipe.services) == []

@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 ACTION = "final_copy_sent"
 #: A copy accepted by the relay longer ago than this is not looked at again for its event (bounds the query).
 RECORD_WINDOW = timedelta(days=7)
+#: Documents completed longer ago than this are not looked at for a missing copy: every run (10 minutes apart)
+#: catches up what the one before left, and the query stays on recent rows however big the ledger grows.
+OWED_WINDOW = timedelta(days=30)
 
 
 def client_key(document_id: str) -> str:
@@ -47,12 +50,15 @@ def manager_key(document_id: str) -> str:
 
 
 def owed(services: Services, limit: int = 1000) -> list[DocumentRecord]:
-    """Completed documents whose final file was verified and for which no final copy is recorded yet."""
+    """Documents completed in the last ``OWED_WINDOW`` whose final file was verified and for which no final copy is
+    recorded yet."""
     verified = select(events.c.id).where(events.c.document_id == documents.c.id, events.c.action == "verified")
     queued = select(outbox.c.id).where(outbox.c.document_id == documents.c.id,
                                        outbox.c.kind == MessageKind.FINAL_COPY.value)
+    since = services.ws.ledger.now() - OWED_WINDOW
     query = (select(documents.c.id)
-             .where(documents.c.stage == Stage.COMPLETED.value, verified.exists(), ~queued.exists())
+             .where(documents.c.stage == Stage.COMPLETED.value, documents.c.updated_at >= since,
+                    verified.exists(), ~queued.exists())
              .order_by(documents.c.id).limit(limit))
     with services.ws.engine.connect() as conn:
         ids = [str(i) for i in conn.execute(query).scalars()]
