@@ -4,17 +4,27 @@ on loopback; through an outage, a crash between sealing and sending, and new run
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
+from esign.config import Settings
+from esign.crm.seed import seed_demo
+from esign.dispatch.email import SmtpSettings
+from esign.dispatch.mailserver import LocalMailServer
 from esign.dispatch.records import MessageKind, OutboxState
 from esign.errors import UnfinishedWorkError
 from esign.model import Stage
 from esign.model.labels import event_label
 from esign.pipeline import collect, final_copy
+from esign.pipeline.config import PipelineConfig
 from esign.pipeline.services import Services
+from esign.workspace import Workspace
 from tests.pipeline.conftest import Pipe, client_signs, run_send
+from tests.prod.postgres import throwaway_database
+from tests.support import PROJECT_DIR, TEST_PASSPHRASE
 
 
 def _signed(pipe: Pipe, channel: str = "email", count: int = 2) -> list[str]:
@@ -202,3 +212,27 @@ def test_documents_completed_long_ago_are_not_looked_at(pipe: Pipe) -> None:
     with pipe.ws.engine.begin() as conn:
         conn.execute(documents.update().where(documents.c.id == ids[0]).values(updated_at=old))
     assert final_copy.owed(pipe.services) == []
+
+
+@pytest.mark.postgres
+def test_on_postgresql_each_client_gets_one_copy_across_runs(tmp_path: Path, core_settings: Settings) -> None:
+    """The same queries on the production database: owed copies, then the events of the ones sent."""
+    with throwaway_database("esign_final") as url, LocalMailServer(tmp_path / "mail") as mail:
+        settings = Settings.from_env({"ESIGN_HOME": str(tmp_path), "ESIGN_DATABASE_URL": url,
+                                      "ESIGN_PUBLIC_URL": "http://127.0.0.1:9"}, project_dir=PROJECT_DIR)
+        shutil.copytree(core_settings.keys_dir, settings.keys_dir)
+        ws = Workspace(settings, passphrase=TEST_PASSPHRASE)
+        try:
+            seed_demo(ws.engine, 6, rng_seed=11)
+            services = Services(ws=ws, config=PipelineConfig(auto_approve=True, batch_size=5),
+                                smtp=SmtpSettings(host="127.0.0.1", port=mail.port),
+                                environ={"ESIGN_LINK_SECRET": "final-copy-pg-link-secret-0123456789abcdef"})
+            pipe = Pipe(services=services, mail=mail, seeded=None, workdir=tmp_path)  # type: ignore[arg-type]
+            ids = _signed(pipe, count=1)
+            collect.finalize_documents(services, ids)
+            collect.wrap_up(services)
+            collect.wrap_up(_new_run(pipe))
+            assert [doc for doc, _, _ in _final_copies(pipe)] == ids
+            assert _sent_events(pipe, ids[0]) == _recipients(pipe, ids[0])
+        finally:
+            ws.engine.dispose()
