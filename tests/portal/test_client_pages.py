@@ -129,3 +129,8 @@ def test_a_client_reads_the_language_the_deal_gave(env: Env) -> None:
     assert '<html lang="es">' in page.text and 'id="sign-start">Firmar<' in page.text
     error = client.get("/s/" + "x" * 43)  # no document behind it: the company's language
     assert '<html lang="pt-BR">' in error.text
+
+
+def test_verification_pages_follow_the_company_language(env: Env) -> None:
+    page = TestClient(env.make_app(language="es")).get("/verify")
+    assert page.status_code == 200 and '<html lang="es">' in page.text
