@@ -57,7 +57,7 @@ class MemoryCodes:
         self.sent = 0
         self._lock = threading.Lock()
 
-    def send_code(self, request: SigningRequest, code: str, sequence: int) -> None:
+    def send_code(self, request: SigningRequest, code: str, sequence: int, intent: str = "sign") -> None:
         with self._lock:
             self.codes[request.id] = code
             self.sent += 1

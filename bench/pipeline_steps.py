@@ -32,7 +32,7 @@ class _CodeRecorder:
     def __init__(self) -> None:
         self.code = ""
 
-    def send_code(self, request: SigningRequest, code: str, sequence: int) -> None:
+    def send_code(self, request: SigningRequest, code: str, sequence: int, intent: str = "sign") -> None:
         self.code = code
 
 

@@ -79,12 +79,14 @@ class CodeRecorder:
     """The other side of the CodeSender protocol: keeps the codes that would go out by email/SMS."""
 
     sent: list[tuple[str, str, int]] = field(default_factory=list)  # (request id, code, sequence)
+    intents: list[str] = field(default_factory=list)  # what each code was asked for (sign, decline)
     fail: bool = False
 
-    def send_code(self, request: SigningRequest, code: str, sequence: int) -> None:
+    def send_code(self, request: SigningRequest, code: str, sequence: int, intent: str = "sign") -> None:
         if self.fail:
             raise ConnectionError("SMS gateway down")
         self.sent.append((request.id, code, sequence))
+        self.intents.append(intent)
 
     @property
     def last_code(self) -> str:

@@ -109,6 +109,17 @@ def _create_all(ws: Workspace, new: Sequence[NewDocument]) -> list[Prepared]:
     return results
 
 
+def client_language(deal: Deal) -> str:
+    """The client's language when the deal gives one (``extra["language"]``, any tag: negotiated when shown)."""
+    return sanitize_text(deal.extra.get("language", "")).strip()[:20]
+
+
+def manager_email(deal: Deal) -> str:
+    """The responsible manager's e-mail when the CRM gives a usable one (they get the final signed copy)."""
+    email = sanitize_text(deal.manager.email if deal.manager else "").strip()
+    return email if "@" in email and not any(c.isspace() for c in email) and len(email) <= 320 else ""
+
+
 def _new_document(deal: Deal, template_id: str, crm: str, round_: int, batch_id: str | None,
                   issues: list[str], notes: list[str]) -> NewDocument:
     """The ledger row for a deal; stored values are cleaned like rendered ones (a lone surrogate, a NUL), usable
@@ -120,7 +131,9 @@ def _new_document(deal: Deal, template_id: str, crm: str, round_: int, batch_id:
         deal_id=deal.id, template_id=template_id, title=sanitize_text(deal.title).strip() or template_id,
         crm=crm, round_=round_, batch_id=batch_id, counterparty_name=sanitize_text(party.name),
         counterparty_tax_id=sanitize_text(party.tax_id), counterparty_email=normalize_email(email) or email,
-        counterparty_phone=normalize_phone(phone) or phone, manager_id=deal.manager.id if deal.manager else None,
+        counterparty_phone=normalize_phone(phone) or phone, counterparty_contact=sanitize_text(party.representative),
+        language=client_language(deal), manager_email=manager_email(deal),
+        manager_id=deal.manager.id if deal.manager else None,
         stage=Stage.QUARANTINED if issues else Stage.DRAFT, reason=quarantine_reason(issues) if issues else None,
         actor="validator" if issues else "pipeline", note="" if issues else quarantine_reason(notes))
 

@@ -20,6 +20,7 @@ class CompanyProfile:
     location: str
     language: str = DEFAULT_LOCALE  # what its staff and, unless a deal says otherwise, its clients read
     timezone: str = DEFAULT_TIMEZONE  # every date a person reads is shown in this zone
+    final_copy_to: str = ""  # an address (the sales managers' mailbox) that gets every final signed copy too
 
     @property
     def director_name(self) -> str:
@@ -63,5 +64,8 @@ def load_company(path: Path) -> CompanyProfile:
         translator(language, timezone)
     except ConfigError as exc:
         raise ConfigError(f"company file {path}: 'timezone': {exc}") from exc
+    copy_to = str(data.get("final_copy_to") or "").strip()
+    if copy_to and ("@" not in copy_to or any(c.isspace() for c in copy_to)):
+        raise ConfigError(f"company file {path}: 'final_copy_to': not an e-mail address ({copy_to!r})")
     return CompanyProfile(party=party, location=str(data.get("location") or ""), language=language,
-                          timezone=timezone)
+                          timezone=timezone, final_copy_to=copy_to)

@@ -11,6 +11,7 @@ from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, Page
 
 from esign.model import Stage
+from esign.store import EventInfo, sha256_hex
 
 if TYPE_CHECKING:
     from conftest import Site
@@ -126,4 +127,36 @@ def test_decline_on_a_phone(browser: Browser, site: Site) -> None:
     assert site.ledger.get(request.document_id).stage is Stage.DECLINED
     page.goto(link)
     assert "recusado" in page.inner_text("#error")
+    context.close()
+
+
+def test_the_signed_document_downloads_on_a_phone(browser: Browser, site: Site, tmp_path: Path) -> None:
+    link, request = site.new_link(title="Contrato de prestação de serviços de manutenção preventiva nº 2026/000123")
+    site.requests.issue_code(request, site.recorder, "127.0.0.1", "pytest")
+    site.requests.check_code(request, site.recorder.last_code, "127.0.0.1", "pytest")
+    site.requests.sign(site.requests.get(request.id), "Ana Souza", None, True, "127.0.0.1", "pytest")
+    final = site.documents_dir / f"final-{request.document_id}.pdf"  # what the seal step writes and records
+    final.write_bytes((site.documents_dir / f"{request.document_id}.pdf").read_bytes() + b"\n%sealed\n")
+    data = final.read_bytes()
+    site.ledger.add_version(request.document_id, "final", sha256=sha256_hex(data), path=str(final), size=len(data))
+    site.ledger.move(request.document_id, Stage.COMPLETED, "completed", EventInfo(actor="pipeline"))
+
+    context = _phone(browser)
+    page = context.new_page()
+    problems = _watch(page)
+    page.goto(link)  # the same link, after the seal: no 409, the signed document to keep
+    assert page.title().startswith("Documento assinado")
+    assert "Documento assinado" in page.inner_text("#done") and "(UTC-03:00)" in page.inner_text("#done")
+    assert page.inner_text("#final-sha256") == sha256_hex(data)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], "a long SHA-256 wraps"
+    button = page.locator("#download-final")
+    box = button.bounding_box()
+    assert box is not None and box["width"] <= PHONE["width"] and box["height"] >= 44  # a thumb-sized button
+    with page.expect_download() as download:
+        button.click()
+    saved = tmp_path / "downloaded.pdf"
+    download.value.save_as(saved)
+    assert saved.read_bytes() == data, "the sealed final file"
+    page.screenshot(path=str(tmp_path / "signed-page.png"), full_page=True)
+    assert problems == []
     context.close()

@@ -12,15 +12,18 @@ import pytest
 
 from esign.dispatch.email import (
     EmailTemplates,
+    Reader,
     SmtpSender,
     SmtpSettings,
     build_code,
+    build_final_copy,
     build_invite,
     build_reminder,
     replace_message_id,
 )
 from esign.dispatch.mailserver import LocalMailServer, read_messages
 from esign.errors import ConfigError, DispatchError
+from esign.i18n import translator
 
 LINK = "https://sign.example.com/s/R1?t=a&b=<1>"
 FROM = "Açúcar Contratos <no-reply@esign.local>"
@@ -57,7 +60,8 @@ def test_invite_has_text_and_html_in_portuguese_with_escaped_values(templates: E
     html = _part(msg, "html")
     assert LINK in text
     assert "Maria Conceição" in text and "eletrônica" in text
-    assert "15/03/2031 às 18:00" in text, "expiry shown in São Paulo time"
+    assert text.startswith("Olá, Maria Conceição,\r\n"), "the contact person greeted, one comma, no double period"
+    assert "15/03/2031 18:00 (UTC-03:00)" in text, "expiry shown in São Paulo time, with its zone"
     assert 'href="https://sign.example.com/s/R1?t=a&amp;b=&lt;1&gt;"' in html
     assert "Contrato nº 7 &lt;urgente&gt;" in html and "<urgente>" not in html
     assert "Açúcar &amp; Companhia" in html
@@ -72,7 +76,7 @@ def test_reminder_and_code(templates: EmailTemplates) -> None:
         policy=SMTP_POLICY,
     )  # fmt: skip
     assert str(reminder["Subject"]) == "Lembrete: Aditivo aguarda a sua assinatura"
-    assert _part(reminder, "plain").startswith("Olá.")
+    assert _part(reminder, "plain").startswith("Olá,\r\n")
     code = message_from_bytes(
         build_code(
             templates, from_addr=FROM, to="a@example.com", message_id="<c@esign.local>", company_name="ACME",
@@ -82,7 +86,50 @@ def test_reminder_and_code(templates: EmailTemplates) -> None:
     )  # fmt: skip
     assert "482913" in str(code["Subject"])
     assert "482913" in _part(code, "plain")
-    assert "5 minutos" in _part(code, "html")
+    assert "5 minutos" in _part(code, "html") and "para assinar" in _part(code, "plain")
+    decline = message_from_bytes(
+        build_code(
+            templates, from_addr=FROM, to="a@example.com", message_id="<d@esign.local>", company_name="ACME",
+            document_title="Aditivo", signer_name="Ana", code="482913", valid_minutes=5, intent="decline",
+        ),
+        policy=SMTP_POLICY,
+    )  # fmt: skip
+    assert str(decline["Subject"]) == "482913 é o seu código para recusar Aditivo"
+    assert "para recusar" in _part(decline, "plain") and "para assinar" not in _part(decline, "plain")
+
+
+def test_greeting_names_the_contact_person_without_a_double_period(templates: EmailTemplates) -> None:
+    msg = message_from_bytes(_invite(templates, signer_name="Ana S."), policy=SMTP_POLICY)
+    assert _part(msg, "plain").startswith("Olá, Ana S,\r\n") and ".." not in _part(msg, "plain")
+    assert "Olá, Ana S," in _part(msg, "html")
+
+
+def test_messages_follow_the_readers_language_and_give_the_company_contact(templates: EmailTemplates) -> None:
+    reader = Reader(translator("es", "America/Sao_Paulo"), "Lucía", "contratos@acme.com.br · +55 11 3333-4444")
+    msg = message_from_bytes(_invite(templates, reader=reader), policy=SMTP_POLICY)
+    text, html = _part(msg, "plain"), _part(msg, "html")
+    assert text.startswith("Hola, Lucía:") and "15/03/2031 18:00 (UTC-03:00)" in text
+    assert "¿Dudas? Contacte a Açúcar &amp; Companhia: contratos@acme.com.br · +55 11 3333-4444." in html
+    assert "contratos@acme.com.br" in text and '<html lang="es">' in html
+
+
+def test_final_copy_attaches_the_pdf_or_links_to_it(templates: EmailTemplates) -> None:
+    reader = Reader(translator(), "Maria")
+    values: dict[str, object] = {
+        "from_addr": FROM, "to": "maria@example.com", "message_id": "<final@esign.local>", "company_name": "ACME",
+        "document_title": "Contrato", "document_id": "DOC-1", "reader": reader, "link": "https://x.example/s/t",
+        "verify_url": "https://x.example/verify/DOC-1",
+    }  # fmt: skip
+    pdf = b"%PDF-1.7\n" + bytes(range(256)) * 8
+    attached = message_from_bytes(build_final_copy(templates, pdf=pdf, **values), policy=SMTP_POLICY)  # type: ignore[arg-type]
+    assert attached.get_content_type() == "multipart/mixed"
+    assert str(attached["Subject"]) == "Assinado por todas as partes: Contrato"
+    files = [p for p in attached.iter_attachments()]  # type: ignore[attr-defined]
+    assert len(files) == 1 and files[0].get_filename() == "DOC-1.pdf" and files[0].get_content() == pdf
+    assert "segue anexa" in _part(attached, "plain") and "https://x.example/s/t" not in _part(attached, "plain")
+    linked = message_from_bytes(build_final_copy(templates, pdf=None, **values), policy=SMTP_POLICY)  # type: ignore[arg-type]
+    assert linked.get_content_type() == "multipart/alternative"
+    assert "https://x.example/s/t" in _part(linked, "plain") and "Baixar o documento assinado" in _part(linked, "html")
 
 
 @pytest.mark.parametrize("link", ["javascript:alert(1)", "ftp://x/y", "https://x.example/a b"])

@@ -18,10 +18,13 @@ from esign.dispatch.sms import (
     HttpSmsGateway,
     read_sms,
     sms_code_text,
+    sms_final_copy_text,
     sms_invite_text,
     sms_reminder_text,
 )
+from esign.dispatch.texts import gsm7, sms_segments
 from esign.errors import ConfigError, DispatchError
+from esign.i18n import translator
 
 EXPIRES = datetime(2031, 3, 15, 21, 0, tzinfo=UTC)
 LINK = "https://sign.example.com/s/R1?t=abcdef"
@@ -34,13 +37,50 @@ def _sms(request_id: str, to: str = "+5511987654321", text: str = "ACME: assine"
 
 def test_invite_text_cuts_only_the_title() -> None:
     text = sms_invite_text(company_name="Açúcar & Cia", document_title="Contrato " * 80, link=LINK, expires_at=EXPIRES)
-    assert len(text) <= SMS_MAX_CHARS
-    assert text.endswith(f"Acesse: {LINK}") and "15/03/2031 às 18:00" in text and "…" in text
+    assert len(text) <= SMS_MAX_CHARS and sms_segments(text) == 1
+    assert text.endswith(f": {LINK}") and "até 15/03/2031" in text and "..." in text and text.startswith("Acucar")
     short = sms_invite_text(company_name="ACME", document_title="Aditivo", link=LINK, expires_at=EXPIRES)
-    assert short == f'ACME: assine o documento "Aditivo" até 15/03/2031 às 18:00. Acesse: {LINK}'
+    assert short == f'ACME: assine "Aditivo" até 15/03/2031: {LINK}'
     reminder = sms_reminder_text(company_name="ACME", document_title="Aditivo", link=LINK, expires_at=EXPIRES)
     assert reminder.startswith("ACME: lembrete") and LINK in reminder
     assert "482913" in sms_code_text(company_name="ACME", code="482913", valid_minutes=5)
+
+
+#: Realistic pt-BR values: a long company name with accents, a long title, a production-length link.
+REAL_COMPANY = "Metalúrgica Araucária Indústria e Comércio Ltda."
+REAL_TITLE = "Contrato de prestação de serviços de manutenção preventiva nº 2026/000123"
+REAL_LINK = "https://assinar.araucaria.com.br/s/" + "Ab3_x" * 8 + "Zq9"  # a token is 43 characters
+
+
+def test_pt_br_texts_fit_one_gsm7_segment() -> None:
+    texts = [
+        sms_invite_text(company_name=REAL_COMPANY, document_title=REAL_TITLE, link=REAL_LINK, expires_at=EXPIRES),
+        sms_reminder_text(company_name=REAL_COMPANY, document_title=REAL_TITLE, link=REAL_LINK, expires_at=EXPIRES),
+        sms_code_text(company_name=REAL_COMPANY, code="482913", valid_minutes=5),
+        sms_code_text(company_name=REAL_COMPANY, code="482913", valid_minutes=5, intent="decline"),
+        sms_final_copy_text(company_name=REAL_COMPANY, document_title=REAL_TITLE, link=REAL_LINK),
+    ]
+    for text in texts:
+        assert sms_segments(text) == 1, (len(text), text)
+        assert gsm7(text) == text, "GSM-7 only: one accent would make it UCS-2 (70 characters a segment)"
+        assert REAL_LINK in text or "482913" in text
+    assert texts[0].startswith("Metalurgica Araucaria") and "até 15/03/2031" in texts[0]
+
+
+def test_the_code_text_says_what_it_confirms() -> None:
+    assert "para assinar" in sms_code_text(company_name="ACME", code="1", valid_minutes=5)
+    declining = sms_code_text(company_name="ACME", code="1", valid_minutes=5, intent="decline")
+    assert "para recusar" in declining and "assinar" not in declining
+
+
+def test_segments_are_counted_by_alphabet() -> None:
+    assert sms_segments("a" * 160) == 1 and sms_segments("a" * 161) == 2 and sms_segments("a" * 307) == 3
+    assert sms_segments("€" * 80) == 1 and sms_segments("€" * 81) == 2  # extension characters take two septets
+    assert sms_segments("ã" * 70) == 1 and sms_segments("ã" * 71) == 2  # one accent outside GSM-7: UCS-2
+    assert gsm7("Ação – “ok” ção…") == 'Acao - "ok" cao...'
+    english = sms_invite_text(company_name="ACME", document_title="Addendum", link=LINK, expires_at=EXPIRES,
+                              t=translator("en"))
+    assert english == f'ACME: please sign "Addendum" by 03/15/2031: {LINK}'
 
 
 def test_a_link_too_long_for_an_sms_is_refused() -> None:

@@ -23,26 +23,7 @@ TEMPLATE_DIRS = [
     PROJECT_DIR / "templates" / "email",
 ]
 #: Templates still written in Portuguese, being moved onto the catalogue; the list only shrinks (strict xfail).
-PENDING: set[str] = {
-    "plugins/esign/portal/templates/_doc_header.html",
-    "plugins/esign/portal/templates/base.html",
-    "plugins/esign/portal/templates/code.html",
-    "plugins/esign/portal/templates/decline.html",
-    "plugins/esign/portal/templates/done.html",
-    "plugins/esign/portal/templates/error.html",
-    "plugins/esign/portal/templates/sign.html",
-    "plugins/esign/portal/templates/view.html",
-    "templates/email/_layout.html",
-    "templates/email/code.html",
-    "templates/email/code.subject.txt",
-    "templates/email/code.txt",
-    "templates/email/invite.html",
-    "templates/email/invite.subject.txt",
-    "templates/email/invite.txt",
-    "templates/email/reminder.html",
-    "templates/email/reminder.subject.txt",
-    "templates/email/reminder.txt",
-}
+PENDING: set[str] = set()
 
 
 def _templates() -> list[object]:

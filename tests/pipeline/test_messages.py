@@ -143,3 +143,60 @@ def test_a_code_a_crash_left_pending_is_abandoned_by_recovery(pipe: Pipe, sent: 
     services.outbox = Outbox(pipe.ws.engine, clock=lambda: datetime.now(UTC) + timedelta(minutes=10))
     assert collect.recover(services)["codes_abandoned"] == 1
     assert services.outbox.get(entry.id).state is OutboxState.FAILED  # type: ignore[union-attr]
+
+
+def test_the_invitation_greets_the_contact_person_not_the_company(pipe: Pipe, sent: DocumentRecord) -> None:
+    assert sent.counterparty_contact and sent.counterparty_contact != sent.counterparty_name
+    invite = next(m for m in pipe.messages() if m.message["X-Esign-Document"] == sent.id)
+    greeting = invite.text.splitlines()[0]
+    assert greeting == f"Olá, {sent.counterparty_contact.rstrip('. ')},"
+    assert sent.counterparty_name not in greeting and ".." not in invite.text
+    assert "(UTC-03:00)" in invite.text and "contratos@aurora.example" in invite.text  # zone and company contact
+
+
+def test_a_code_asked_for_declining_says_so(pipe: Pipe, sent: DocumentRecord) -> None:
+    request = pipe.services.requests.for_document(sent.id)
+    assert request is not None
+    token = pipe.services.requests.token_for(request)
+    client = _client(pipe.services, 5.0)
+    page = client.get(f"/s/{token}")
+    answer = client.post(f"/s/{token}/code", data={"csrf": csrf_of(page.text), "intent": "decline"})
+    assert answer.status_code == 200
+    code = [m for m in pipe.messages() if m.message["X-Esign-Document"] == sent.id][-1]
+    assert "para recusar" in str(code.message["Subject"]) and "para recusar" in code.text
+    assert "para assinar" not in code.text
+
+
+def test_messages_follow_the_language_the_deal_gave(pipe: Pipe, sent: DocumentRecord) -> None:
+    from email import message_from_bytes
+    from email.policy import default
+
+    from esign.batch_documents import client_language
+    from esign.model import Deal, Party
+    from esign.pipeline.messages import invite_message
+    from esign.store.schema import documents
+
+    deal = Deal(id="1", title="T", amount=0, currency="BRL", counterparty=Party("X", "1"), extra={"language": "en"})
+    assert client_language(deal) == "en" and client_language(replace(deal, extra={})) == ""
+    with pipe.ws.engine.begin() as conn:
+        conn.execute(documents.update().where(documents.c.id == sent.id).values(language="en"))
+    record = pipe.ws.ledger.get(sent.id)
+    request = pipe.services.requests.for_document(sent.id)
+    assert request is not None and record.language == "en"
+    message = message_from_bytes(bytes(invite_message(pipe.services, request, record).payload), policy=default)
+    body = message.get_body(("plain",))
+    assert body is not None
+    text = body.get_content()  # type: ignore[attr-defined]
+    assert text.startswith(f"Hello, {record.counterparty_contact.rstrip('. ')},") and "(UTC-03:00)" in text
+
+
+def test_the_sms_telling_a_client_of_a_cancel_fits_one_segment(pipe: Pipe, sent: DocumentRecord) -> None:
+    from esign.dispatch.texts import gsm7, sms_segments
+    from esign.register.notices import cancel_notice
+
+    request = pipe.services.requests.for_document(sent.id)
+    assert request is not None
+    long_title = replace(sent, title="Contrato de prestação de serviços de manutenção preventiva nº 2026/000123")
+    sms = replace(request, channel="sms", destination="+5511987654321")
+    text = str(cancel_notice(pipe.services, long_title, sms).payload)
+    assert sms_segments(text) == 1 and gsm7(text) == text and "foi cancelado" in text

@@ -119,8 +119,9 @@ def test_sign_flow_over_http(client: TestClient, env: Env) -> None:
     actions = [e.action for e in env.ledger.events(request.document_id)]
     assert actions[-5:] == ["viewed", "code_sent", "code_failed", "code_verified", "client_signed"]
 
-    again = client.get(f"/s/{token}")  # the used link
-    assert again.status_code == 409 and "já foi assinado" in again.text
+    again = client.get(f"/s/{token}")  # the used link: the signed page, with no way to sign again
+    assert again.status_code == 200 and "Documento assinado" in again.text and 'id="sign-start"' not in again.text
+    assert 'data-final="no"' in again.text and "via final" in again.text
     resubmit = client.post(f"/s/{token}/sign", data={"csrf": _csrf(sign_page.text), "typed_name": "Ana Souza",
                                                      "consent": "yes"})
     assert resubmit.status_code == 409

@@ -32,7 +32,7 @@ class SlowRelay(CodeRecorder):
     clock: Clock | None = None
     minutes: float = 0
 
-    def send_code(self, request: SigningRequest, code: str, sequence: int) -> None:
+    def send_code(self, request: SigningRequest, code: str, sequence: int, intent: str = "sign") -> None:
         assert self.clock is not None
         self.clock.advance(minutes=self.minutes)
         super().send_code(request, code, sequence)
@@ -61,7 +61,7 @@ def test_a_void_code_never_verifies_even_if_it_arrives_later(service: SigningReq
     late = CodeRecorder()
 
     class AcceptsThenTimesOut(CodeRecorder):
-        def send_code(self, request: SigningRequest, code: str, sequence: int) -> None:
+        def send_code(self, request: SigningRequest, code: str, sequence: int, intent: str = "sign") -> None:
             late.sent.append((request.id, code, sequence))  # it did reach the client ...
             raise TimeoutError("no answer within 5 s")  # ... but the portal never heard so
 
@@ -87,7 +87,7 @@ def test_a_second_click_while_the_first_code_is_in_flight_waits(service: Signing
     seen: list[str] = []
 
     class ClicksAgain(CodeRecorder):
-        def send_code(self, request: SigningRequest, code: str, sequence: int) -> None:
+        def send_code(self, request: SigningRequest, code: str, sequence: int, intent: str = "sign") -> None:
             with pytest.raises(ThrottledError) as info:
                 service.issue_code(request, CodeRecorder(), IP, UA)
             seen.append(str(info.value))
@@ -101,7 +101,7 @@ def test_a_second_click_while_the_first_code_is_in_flight_waits(service: Signing
 def test_a_code_left_in_flight_by_a_dead_process_does_not_block_for_long(
         service: SigningRequests, request_: SigningRequest, clock: Clock, engine: Engine) -> None:
     class Dies(CodeRecorder):
-        def send_code(self, request: SigningRequest, code: str, sequence: int) -> None:
+        def send_code(self, request: SigningRequest, code: str, sequence: int, intent: str = "sign") -> None:
             raise KeyboardInterrupt  # not an Exception: nothing records an outcome, as when the process dies
 
     with pytest.raises(KeyboardInterrupt):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +48,11 @@ class Inbox:
         return match.group(0).rstrip(".,)") if match else None
 
     def latest_code(self, destination: str) -> str | None:
-        codes = [m.group(1) for t in self.texts_for(destination) if "código" in t.lower()
+        codes = [m.group(1) for t in self.texts_for(destination) if "codigo" in _folded(t)  # SMS are GSM-7
                  for m in [_CODE.search(t)] if m]
         return codes[-1] if codes else None
+
+
+def _folded(text: str) -> str:
+    """Lower case without accents: an SMS says "codigo" (GSM-7), an e-mail "código"."""
+    return unicodedata.normalize("NFKD", text.lower()).encode("ascii", "ignore").decode("ascii")

@@ -1,4 +1,5 @@
-"""Email: build the pt-BR messages from editable templates, and send many over one SMTP session.
+"""Email: build the messages from editable templates in the reader's language (pt-BR by default), and send many
+over one SMTP session.
 
 Messages are built once, serialised with CRLF line ends, RFC 2047 headers and quoted-printable bodies (7-bit, so
 any relay takes them) and stored in the outbox; the sender only moves those exact bytes. The SMTP dialogue is done
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from email.charset import QP, Charset
 from email.header import Header
+from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
 from email.policy import compat32
@@ -32,6 +34,8 @@ import jinja2
 from esign.dispatch.records import DeliveryError, OutboxEntry
 from esign.dispatch.texts import DEFAULT_TZ, format_expiry
 from esign.errors import ConfigError, DispatchError
+from esign.i18n import Translator, translator
+from esign.i18n.jinja import install
 
 _MESSAGE_ID = re.compile(r"^<[^<>@\s]+@[^<>@\s]+>$")
 _MESSAGE_ID_HEADER = re.compile(rb"(?im)^Message-ID:[^\r\n]*(?:\r\n[ \t][^\r\n]*)*")
@@ -55,20 +59,21 @@ class EmailTemplates:
         self.directory = Path(directory)
         if not self.directory.is_dir():
             raise ConfigError(f"email templates: folder {self.directory} does not exist")
-        self._env = jinja2.Environment(
+        self._env = install(jinja2.Environment(
             loader=jinja2.FileSystemLoader(self.directory),
             autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False),
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=True,
-        )
+        ))
 
-    def render(self, kind: str, context: Mapping[str, Any]) -> tuple[str, str, str]:
-        """(subject, plain text, HTML) for one message kind."""
+    def render(self, kind: str, context: Mapping[str, Any], t: Translator | None = None) -> tuple[str, str, str]:
+        """(subject, plain text, HTML) for one message kind, in ``t``'s language (the company default when None)."""
+        values = {**(t or translator()).jinja_context(), "company_contact": "", **context}
         parts = []
         for suffix in ("subject.txt", "txt", "html"):
             name = f"{kind}.{suffix}"
             try:
-                parts.append(self._env.get_template(name).render(context))
+                parts.append(self._env.get_template(name).render(values))
             except jinja2.TemplateNotFound as exc:
                 raise ConfigError(f"email template {self.directory / name}: missing") from exc
             except jinja2.TemplateError as exc:
@@ -78,43 +83,87 @@ class EmailTemplates:
 
 
 # -- building ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Reader:
+    """Who reads a message and how: the language and zone (``t``), the greeting's name, the company's contact.
+
+    ``name`` is the contact person (never the company: "Olá, Metalúrgica Ltda.." greets nobody); empty greets
+    without a name. ``company_contact`` ("e-mail · phone") tells the reader whom to ask.
+    """
+
+    t: Translator
+    name: str = ""
+    company_contact: str = ""
+
+    def values(self) -> dict[str, Any]:
+        return {"signer_name": greeting_name(self.name), "company_contact": self.company_contact}
+
+
+def greeting_name(name: str) -> str:
+    """A name to greet with, without the trailing period a sentence adds again (``Ana S.`` -> ``Ana S``)."""
+    return " ".join(name.split()).rstrip(" .,;:")
+
+
+def _reader(reader: Reader | None, signer_name: str, tz_name: str) -> Reader:
+    return reader if reader is not None else Reader(translator(None, tz_name), signer_name)
+
+
 def build_invite(
     templates: EmailTemplates, *, from_addr: str, to: str, message_id: str, company_name: str,
-    document_title: str, signer_name: str, link: str, expires_at: datetime | date,
-    document_id: str = "", tz_name: str = DEFAULT_TZ, now: datetime | None = None,
+    document_title: str, signer_name: str = "", link: str, expires_at: datetime | date,
+    document_id: str = "", tz_name: str = DEFAULT_TZ, now: datetime | None = None, reader: Reader | None = None,
 ) -> bytes:  # fmt: skip
-    """The invitation to sign: company, document title, the personal signing link and its expiry."""
+    """The invitation to sign: company, document title, the personal signing link and its expiry (with its zone)."""
+    who = _reader(reader, signer_name, tz_name)
     context = {
-        "company_name": company_name, "document_title": document_title, "signer_name": signer_name,
-        "link": _checked_link(link), "expires": format_expiry(expires_at, tz_name),
+        "company_name": company_name, "document_title": document_title, **who.values(),
+        "link": _checked_link(link), "expires": format_expiry(expires_at, who.t),
     }  # fmt: skip
-    return _compose(templates, "invite", context, from_addr, to, message_id, document_id, now)
+    return _compose(templates, "invite", context, from_addr, to, message_id, document_id, now, who.t)
 
 
 def build_reminder(
     templates: EmailTemplates, *, from_addr: str, to: str, message_id: str, company_name: str,
-    document_title: str, signer_name: str, link: str, expires_at: datetime | date, number: int = 1,
-    document_id: str = "", tz_name: str = DEFAULT_TZ, now: datetime | None = None,
+    document_title: str, signer_name: str = "", link: str, expires_at: datetime | date, number: int = 1,
+    document_id: str = "", tz_name: str = DEFAULT_TZ, now: datetime | None = None, reader: Reader | None = None,
 ) -> bytes:  # fmt: skip
     """A reminder (``number`` 1, 2, ...) for a document still waiting for the signer."""
+    who = _reader(reader, signer_name, tz_name)
     context = {
-        "company_name": company_name, "document_title": document_title, "signer_name": signer_name,
-        "link": _checked_link(link), "expires": format_expiry(expires_at, tz_name), "number": number,
+        "company_name": company_name, "document_title": document_title, **who.values(),
+        "link": _checked_link(link), "expires": format_expiry(expires_at, who.t), "number": number,
     }  # fmt: skip
-    return _compose(templates, "reminder", context, from_addr, to, message_id, document_id, now)
+    return _compose(templates, "reminder", context, from_addr, to, message_id, document_id, now, who.t)
 
 
 def build_code(
     templates: EmailTemplates, *, from_addr: str, to: str, message_id: str, company_name: str,
-    document_title: str, signer_name: str, code: str, valid_minutes: int,
-    document_id: str = "", now: datetime | None = None,
+    document_title: str, signer_name: str = "", code: str, valid_minutes: int, intent: str = "sign",
+    document_id: str = "", now: datetime | None = None, reader: Reader | None = None,
 ) -> bytes:  # fmt: skip
-    """The one-time confirmation code the signer types on the signing page."""
+    """The one-time confirmation code the signer types on the page, saying what it confirms (sign or decline)."""
+    who = _reader(reader, signer_name, DEFAULT_TZ)
     context = {
-        "company_name": company_name, "document_title": document_title, "signer_name": signer_name,
-        "code": code, "valid_minutes": valid_minutes,
+        "company_name": company_name, "document_title": document_title, **who.values(),
+        "code": code, "valid_minutes": valid_minutes, "declining": intent == "decline",
     }  # fmt: skip
-    return _compose(templates, "code", context, from_addr, to, message_id, document_id, now)
+    return _compose(templates, "code", context, from_addr, to, message_id, document_id, now, who.t)
+
+
+def build_final_copy(
+    templates: EmailTemplates, *, from_addr: str, to: str, message_id: str, company_name: str,
+    document_title: str, document_id: str, reader: Reader, link: str, verify_url: str,
+    pdf: bytes | None, now: datetime | None = None,
+) -> bytes:  # fmt: skip
+    """The final signed copy: the sealed PDF attached (``pdf``), or, when it is too big to attach (None), the link
+    where it is downloaded."""
+    context = {
+        "company_name": company_name, "document_title": document_title, "document_id": document_id,
+        **reader.values(), "link": _checked_link(link), "verify_url": verify_url, "attached": pdf is not None,
+    }  # fmt: skip
+    attachment = (f"{document_id}.pdf", pdf) if pdf is not None else None
+    return _compose(templates, "final_copy", context, from_addr, to, message_id, document_id, now, reader.t,
+                    attachment)
 
 
 def _checked_link(link: str) -> str:
@@ -125,7 +174,8 @@ def _checked_link(link: str) -> str:
 
 def _compose(
     templates: EmailTemplates, kind: str, context: Mapping[str, Any], from_addr: str, to: str,
-    message_id: str, document_id: str, now: datetime | None,
+    message_id: str, document_id: str, now: datetime | None, t: Translator | None = None,
+    attachment: tuple[str, bytes] | None = None,
 ) -> bytes:  # fmt: skip
     """One multipart/alternative message (text + HTML, quoted-printable UTF-8), CRLF line ends, 7-bit clean.
 
@@ -135,7 +185,7 @@ def _compose(
     """
     if not _MESSAGE_ID.match(message_id):
         raise DispatchError(f"Message-ID must look like <id@domain> (got {message_id!r})")
-    subject, text, html = templates.render(kind, context)
+    subject, text, html = templates.render(kind, context, t)
     headers = {
         "From": from_addr, "To": to, "Subject": subject, "Date": format_datetime(now or datetime.now(UTC)),
         "Message-ID": message_id, "Auto-Submitted": "auto-generated", "X-Esign-Document": document_id,
@@ -144,7 +194,8 @@ def _compose(
         if _BREAKS.search(value):
             raise DispatchError(f"{kind} email to {to!r}: bad header value ({name} contains a line break or NUL)")
     headers["From"], headers["To"] = _address(from_addr), _address(to)
-    msg = MIMEMultipart("alternative", policy=_MIME_POLICY)
+    alternative = MIMEMultipart("alternative", policy=_MIME_POLICY)
+    msg = alternative if attachment is None else MIMEMultipart("mixed", policy=_MIME_POLICY)
     for name, value in headers.items():
         if value:
             # compat32 folds a Header as RFC 2047 encoded words (typeshed types header values as str only)
@@ -153,7 +204,15 @@ def _compose(
         part = MIMENonMultipart("text", subtype, policy=_MIME_POLICY)
         part.set_payload(body, _UTF8_QP)  # charset parameter and quoted-printable transfer encoding
         del part["MIME-Version"]  # only the message itself carries it
-        msg.attach(part)
+        alternative.attach(part)
+    if attachment is not None:
+        del alternative["MIME-Version"]
+        msg.attach(alternative)
+        filename, data = attachment
+        pdf = MIMEApplication(data, "pdf", policy=_MIME_POLICY)  # base64: 7-bit like the rest
+        del pdf["MIME-Version"]
+        pdf.add_header("Content-Disposition", "attachment", filename=filename)
+        msg.attach(pdf)
     return msg.as_bytes()
 
 

@@ -24,6 +24,7 @@ class MessageKind(StrEnum):
     REMINDER = "reminder"
     CODE = "code"
     NOTICE = "notice"
+    FINAL_COPY = "final_copy"  # the sealed document, to the client (and the company's copy address)
 
 
 class OutboxState(StrEnum):

@@ -19,11 +19,15 @@ from typing import Any, Protocol, Self
 import httpx
 
 from esign.dispatch.records import DeliveryError
-from esign.dispatch.texts import DEFAULT_TZ, format_expiry, truncate
+from esign.dispatch.texts import DEFAULT_TZ, SEGMENT_GSM7, gsm7
 from esign.errors import ConfigError, DispatchError
+from esign.i18n import Translator, translator
 
-#: Longer texts are split by operators into several billed parts; stay within a few.
-SMS_MAX_CHARS = 300
+#: One GSM-7 segment: every text is written to fit it (accents transliterated, the title shortened), so a
+#: message is billed once and arrives whole on every phone.
+SMS_MAX_CHARS = SEGMENT_GSM7
+#: A company name longer than this is cut in an SMS (the link and the deadline always fit).
+COMPANY_IN_SMS = 24
 
 
 class SmsGateway(Protocol):
@@ -33,45 +37,89 @@ class SmsGateway(Protocol):
 
 
 # -- texts ---------------------------------------------------------------------------------------------
+def _cut(text: str, room: int) -> str:
+    text = gsm7(" ".join(text.split()))
+    if len(text) <= room:
+        return text
+    cut = text[: max(room - 3, 0)]
+    space = cut.rfind(" ")
+    if space >= room // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,.;:-") + "..."
+
+
+def fit_sms(template: str, title: str, limit: int = SMS_MAX_CHARS, **values: str) -> str:
+    """``template`` (``%(title)s`` and other ``%(name)s`` placeholders) filled in GSM-7 within ``limit``: only the
+    title is shortened; a company name is cut to ``COMPANY_IN_SMS``."""
+    if "company" in values:
+        values = {**values, "company": _cut(values["company"], COMPANY_IN_SMS)}
+    return _fit(template, title, limit, **values)
+
+
 def _fit(template: str, title: str, limit: int, **values: str) -> str:
-    """Fill ``template``, shortening only the title so the link and the rest always fit."""
-    fixed = template.format(title="", **values)
+    """Fill ``template`` in GSM-7, shortening only the title so the link and the rest always fit in ``limit``."""
+    fixed = gsm7(template % {"title": "", **values})
     room = limit - len(fixed)
     if room < 8:
         raise DispatchError(f"SMS text does not fit in {limit} characters even without the title")
-    return template.format(title=truncate(title, room), **values)
+    return gsm7(template % {"title": _cut(title, room), **values})
+
+
+def _t(t: Translator | None, tz_name: str) -> Translator:
+    return t if t is not None else translator(None, tz_name)
+
+
+def _day(value: datetime | date, reader: Translator) -> str:
+    """The last day of a deadline in the reader's zone (an SMS has no room for the hour and its zone)."""
+    if isinstance(value, datetime) and value.tzinfo is None:
+        raise ConfigError("expiry: a datetime without a time zone is ambiguous; pass UTC or a zone-aware value")
+    return reader.format_date(value)
 
 
 def sms_invite_text(
     *, company_name: str, document_title: str, link: str, expires_at: datetime | date,
-    tz_name: str = DEFAULT_TZ, limit: int = SMS_MAX_CHARS,
+    tz_name: str = DEFAULT_TZ, limit: int = SMS_MAX_CHARS, t: Translator | None = None,
 ) -> str:  # fmt: skip
-    """Invitation: who asks, what, until when, and the link (never cut)."""
+    """Invitation: who asks, what, until which day (in the company's zone), and the link (never cut)."""
+    reader = _t(t, tz_name)
     return _fit(
-        "{company}: assine o documento \"{title}\" até {expiry}. Acesse: {link}",
+        reader.gettext("%(company)s: please sign \"%(title)s\" by %(expiry)s: %(link)s"),
         document_title, limit,
-        company=truncate(company_name, 40), expiry=format_expiry(expires_at, tz_name), link=link,
+        company=_cut(company_name, COMPANY_IN_SMS), expiry=_day(expires_at, reader), link=link,
     )  # fmt: skip
 
 
 def sms_reminder_text(
     *, company_name: str, document_title: str, link: str, expires_at: datetime | date,
-    tz_name: str = DEFAULT_TZ, limit: int = SMS_MAX_CHARS,
+    tz_name: str = DEFAULT_TZ, limit: int = SMS_MAX_CHARS, t: Translator | None = None,
 ) -> str:  # fmt: skip
     """Reminder for a document still waiting for the signer."""
+    reader = _t(t, tz_name)
     return _fit(
-        "{company}: lembrete - o documento \"{title}\" aguarda sua assinatura até {expiry}. Acesse: {link}",
+        reader.gettext("%(company)s: reminder, please sign \"%(title)s\" by %(expiry)s: %(link)s"),
         document_title, limit,
-        company=truncate(company_name, 40), expiry=format_expiry(expires_at, tz_name), link=link,
+        company=_cut(company_name, COMPANY_IN_SMS), expiry=_day(expires_at, reader), link=link,
     )  # fmt: skip
 
 
-def sms_code_text(*, company_name: str, code: str, valid_minutes: int) -> str:
-    """One-time code; says not to share it."""
-    return (
-        f"{truncate(company_name, 40)}: seu código para assinar é {code}. "
-        f"Válido por {valid_minutes} minutos. Não o compartilhe com ninguém."
-    )
+def sms_code_text(*, company_name: str, code: str, valid_minutes: int, intent: str = "sign",
+                  t: Translator | None = None) -> str:
+    """One-time code, naming what it confirms (signing or declining); says not to share it."""
+    reader = _t(t, DEFAULT_TZ)
+    template = (reader.gettext("%(company)s: your code to decline is %(code)s. Valid for %(minutes)s minutes. "
+                               "Do not share it.") if intent == "decline" else
+                reader.gettext("%(company)s: your code to sign is %(code)s. Valid for %(minutes)s minutes. "
+                               "Do not share it."))
+    return gsm7(template % {"company": _cut(company_name, COMPANY_IN_SMS), "code": code,
+                            "minutes": str(valid_minutes)})
+
+
+def sms_final_copy_text(*, company_name: str, document_title: str, link: str, limit: int = SMS_MAX_CHARS,
+                        t: Translator | None = None) -> str:
+    """The document is signed by all parties: the link where the client downloads the final copy."""
+    reader = _t(t, DEFAULT_TZ)
+    return _fit(reader.gettext("%(company)s: \"%(title)s\" is signed. Your copy: %(link)s"),
+                document_title, limit, company=_cut(company_name, COMPANY_IN_SMS), link=link)
 
 
 # -- embedded gateway ------------------------------------------------------------------------------------

@@ -96,6 +96,7 @@ EVENT_LABELS: dict[str, str] = {
     "resend_queued": N_("Link resend requested"),
     "expiry_extended": N_("Link deadline extended"),
     "downloaded": N_("File downloaded"),
+    "final_copy_sent": N_("Final signed copy sent"),
     "rule_fired": N_("Automation rule fired"),
 }
 

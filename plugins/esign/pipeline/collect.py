@@ -19,7 +19,7 @@ from esign.dispatch.records import Channel, MessageKind
 from esign.documents import fail_document
 from esign.errors import UnfinishedWorkError
 from esign.model import Stage
-from esign.pipeline import comments, resume, writeback
+from esign.pipeline import comments, final_copy, resume, writeback
 from esign.pipeline.messages import reminder_message
 from esign.pipeline.send import BatchSpec, deliver_batch, mark_sent, prepare_resumed
 from esign.pipeline.services import Services
@@ -35,7 +35,7 @@ STALE_SENDING = timedelta(minutes=15)
 #: A one-time code still pending this long was never handed to the relay (the portal stopped): never sent.
 STALE_CODE = timedelta(minutes=5)
 #: Kinds a batch run delivers; one-time codes go out only while the client waits (the portal), never later.
-BATCH_KINDS = (MessageKind.INVITE, MessageKind.REMINDER, MessageKind.NOTICE)
+BATCH_KINDS = (MessageKind.INVITE, MessageKind.REMINDER, MessageKind.NOTICE, MessageKind.FINAL_COPY)
 
 
 def recover(services: Services) -> dict[str, int]:
@@ -97,13 +97,15 @@ def start_run(services: Services) -> list[dict[str, Any]]:
 
 def wrap_up(services: Services) -> dict[str, dict[str, int]]:
     """The last task of a collect run: catch up on deliveries earlier runs left (pending messages, approved batches
-    of a dead send run), then write back endings, remind, evaluate rules, deliver what those queued.
+    of a dead send run), then write back endings, send the final signed copies, remind, evaluate rules, deliver what
+    those queued.
 
     Raises UnfinishedWorkError at the end, everything else done, when work is still owed (see ``owed_after``).
     """
     summary = {"catch_up": deliver_leftovers(services)}
     summary["resume"], failures = resume_idle_batches(services)
     summary["write_back"] = write_back_endings(services)
+    summary["final_copy"] = final_copy.send_final_copies(services)
     summary["remind"] = send_reminders(services)
     summary["rules"] = evaluate_rules(services)
     summary["leftovers"] = deliver_leftovers(services)
@@ -307,6 +309,9 @@ def deliver_leftovers(services: Services, limit: int = 1000) -> dict[str, int]:
                                              kinds=BATCH_KINDS)
     counts = {"sent": report.sent, "failed": report.failed, "retried": report.retried}
     counts.update({f"after_{k}": v for k, v in mark_sent(services).items()})
+    recorded = final_copy.record_sent(services)
+    if recorded:
+        counts["final_copies_recorded"] = recorded
     return counts
 
 

@@ -33,6 +33,8 @@ class PipelineConfig:
     auto_approve: bool = False
     dry_run: bool = False
     stuck_after_minutes: int = 60  # `esign status`/`doctor`: a document owing work longer than this is stuck
+    #: A final signed PDF up to this size is attached to the client's e-mail; a bigger one is sent as a link.
+    final_copy_attach_max_kb: int = 5120
     stages: CrmStageMap = field(default_factory=CrmStageMap)
 
     def __post_init__(self) -> None:
@@ -43,7 +45,8 @@ class PipelineConfig:
         if self.channel not in CHANNELS:
             raise ConfigError(f"pipeline channel: must be one of {', '.join(CHANNELS)}, got {self.channel!r}")
         limits = {"batch_size": (1, 5000), "max_deals": (0, 10_000_000), "link_valid_days": (1, 365),
-                  "reminder_after_days": (1, 365), "max_reminders": (0, 20), "stuck_after_minutes": (1, 525_600)}
+                  "reminder_after_days": (1, 365), "max_reminders": (0, 20), "stuck_after_minutes": (1, 525_600),
+                  "final_copy_attach_max_kb": (0, 20_480)}
         for name, (low, high) in limits.items():
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from esign.dispatch.email import SmtpSender, build_code, build_invite, build_reminder
+from esign.dispatch.email import Reader, SmtpSender, build_code, build_invite, build_reminder
 from esign.dispatch.records import Channel, MessageKind, OutboxState, OutgoingMessage, message_id_for
 from esign.dispatch.sms import HttpSmsGateway, SmsGateway, sms_code_text, sms_invite_text, sms_reminder_text
 from esign.errors import DispatchError
@@ -19,6 +19,20 @@ CODE_SEND_DEADLINE = 5.0
 
 class CodeNotSentError(DispatchError):
     """The relay did not accept a one-time code in time (refused, unreachable, or no answer)."""
+
+
+def client_reader(services: Services, record: DocumentRecord) -> Reader:
+    """Who reads the client's messages: the client's language when the deal gave one, else the company's, in the
+    company's zone; greeted by the contact person's name, with the company's contact."""
+    company = services.ws.company
+    party = company.party
+    return Reader(company.translator(record.language or None), contact_name(record),
+                  " · ".join(way for way in (party.email, party.phone) if way))
+
+
+def contact_name(record: DocumentRecord) -> str:
+    """The person to greet at the counterparty (empty when the deal names none: never the company's name)."""
+    return record.counterparty_contact
 
 
 def invite_message(services: Services, request: SigningRequest, record: DocumentRecord) -> OutgoingMessage:
@@ -36,39 +50,42 @@ def _link_message(services: Services, request: SigningRequest, record: DocumentR
     message_id = message_id_for(key)
     company, title = services.ws.company.party.name, record.title
     payload: bytes | str
+    reader = client_reader(services, record)
     if request.channel == Channel.EMAIL:
-        signer = record.counterparty_name
         if kind is MessageKind.INVITE:
             payload = build_invite(services.email_templates, from_addr=services.smtp.from_addr,
-                                   to=request.destination, message_id=message_id, signer_name=signer, link=link,
+                                   to=request.destination, message_id=message_id, reader=reader, link=link,
                                    expires_at=request.expires_at, document_id=record.id,
                                    company_name=company, document_title=title)
         else:
             payload = build_reminder(services.email_templates, from_addr=services.smtp.from_addr,
-                                     to=request.destination, message_id=message_id, signer_name=signer, link=link,
+                                     to=request.destination, message_id=message_id, reader=reader, link=link,
                                      expires_at=request.expires_at, number=number, document_id=record.id,
                                      company_name=company, document_title=title)
     else:
         build = sms_invite_text if kind is MessageKind.INVITE else sms_reminder_text
-        payload = build(link=link, expires_at=request.expires_at, company_name=company, document_title=title)
+        payload = build(link=link, expires_at=request.expires_at, company_name=company, document_title=title,
+                        t=reader.t)
     return OutgoingMessage(dedupe_key=key, document_id=record.id, request_id=request.id, kind=kind,
                            channel=request.channel, destination=request.destination, message_id=message_id,
                            payload=payload)
 
 
 def code_message(services: Services, request: SigningRequest, record: DocumentRecord, code: str,
-                 sequence: int) -> OutgoingMessage:
+                 sequence: int, intent: str = "sign") -> OutgoingMessage:
+    """The one-time code, saying what it confirms: signing, or declining (``intent``)."""
     key = f"code:{request.id}:{sequence}"
     message_id = message_id_for(key)
+    reader = client_reader(services, record)
     payload: bytes | str
     if request.channel == Channel.EMAIL:
         payload = build_code(services.email_templates, from_addr=services.smtp.from_addr, to=request.destination,
-                             message_id=message_id, signer_name=record.counterparty_name, code=code,
+                             message_id=message_id, reader=reader, code=code, intent=intent,
                              valid_minutes=CODE_VALID_MINUTES, document_id=record.id,
                              company_name=services.ws.company.party.name, document_title=record.title)
     else:
-        payload = sms_code_text(company_name=services.ws.company.party.name, code=code,
-                                valid_minutes=CODE_VALID_MINUTES)
+        payload = sms_code_text(company_name=services.ws.company.party.name, code=code, intent=intent,
+                                valid_minutes=CODE_VALID_MINUTES, t=reader.t)
     return OutgoingMessage(dedupe_key=key, document_id=record.id, request_id=request.id, kind=MessageKind.CODE,
                            channel=request.channel, destination=request.destination, message_id=message_id,
                            payload=payload)
@@ -96,10 +113,10 @@ class OutboxCodeSender:
             return HttpSmsGateway(environ["ESIGN_SMS_URL"], environ["ESIGN_SMS_API_KEY"], timeout=self.deadline / 3)
         return gateway
 
-    def send_code(self, request: SigningRequest, code: str, sequence: int) -> None:
+    def send_code(self, request: SigningRequest, code: str, sequence: int, intent: str = "sign") -> None:
         services = self.services
         record = services.ws.ledger.get(request.document_id)
-        entry = services.outbox.enqueue(code_message(services, request, record, code, sequence))
+        entry = services.outbox.enqueue(code_message(services, request, record, code, sequence, intent))
         email = SmtpSender(services.smtp, deadline=self.deadline) if request.channel == Channel.EMAIL else None
         sms = self._sms if request.channel == Channel.SMS else None
         services.outbox.deliver_pending(email, sms, limit=1, batch=[entry.id], kinds=[MessageKind.CODE])

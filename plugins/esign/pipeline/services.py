@@ -122,7 +122,7 @@ def portal_services(services: Services, *, code_posts_per_minute: int | None = N
     from esign.verify import verify_untrusted
 
     ws = services.ws
-    settings = replace(PortalSettings.from_settings(ws.settings, company_name=ws.company.party.name),
+    settings = replace(PortalSettings.from_settings(ws.settings, company=ws.company),
                        trusted_proxies=trusted_proxies(services.environ))
     if code_posts_per_minute is not None:
         settings = replace(settings, code_posts_per_minute=code_posts_per_minute)

@@ -1,25 +1,27 @@
 """``create_app``: the clients' signing portal as one FastAPI app, built from :class:`PortalServices`.
 
 Server-rendered pages only (Jinja2), one static script, a strict CSP, CSRF on every POST, and every
-failure shown as a friendly pt-BR page with the right status, never a stack trace.
+failure shown as a friendly page in the client's language (pt-BR by default) with the right status, never a stack trace.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from esign.errors import PortalError
 from esign.portal import signing, verifying
 from esign.portal.security import SecurityHeaders, header_items, honour_trusted_proxies
 from esign.portal.services import PortalServices
+from esign.portal.texts import client_text
 from esign.portal.web import HERE, STATUS, Portal, RedactTokens, log
 from esign.requests import ThrottledError
 
@@ -28,6 +30,20 @@ def _install_log_redaction() -> None:
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, RedactTokens) for f in access.filters):
         access.addFilter(RedactTokens())
+
+
+#: Addresses that only take a form's POST, and the page that form is on.
+_ACTIONS = re.compile(r"^/s/(?P<token>[^/]+)/(?:code|verify|sign|decline)/?$")
+
+
+def _page_of_action(request: Request) -> str | None:
+    """Where a GET on a POST-only address goes back to: the link's page, or the upload form of /verify."""
+    if request.method not in ("GET", "HEAD"):
+        return None
+    found = _ACTIONS.match(request.url.path)
+    if found is not None:
+        return f"/s/{found.group('token')}"
+    return None
 
 
 def create_app(services: PortalServices) -> FastAPI:
@@ -54,7 +70,7 @@ def create_app(services: PortalServices) -> FastAPI:
     @app.exception_handler(PortalError)
     async def portal_error(request: Request, exc: PortalError) -> Response:
         reason = str(getattr(exc, "reason", "error"))
-        response = portal.error_page(request, reason, str(exc))
+        response = portal.error_page(request, reason, client_text(exc, portal.translator(request)))
         if isinstance(exc, ThrottledError):
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
@@ -62,19 +78,22 @@ def create_app(services: PortalServices) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 404:
-            return portal.error_page(request, "not_found", "a página procurada não existe", 404)
-        return portal.error_page(request, "error", "não foi possível atender este pedido", exc.status_code)
+            return portal.error_page(request, "not_found", status=404)
+        back = _page_of_action(request)
+        if exc.status_code == 405 and back is not None:  # a form's address opened directly: back to its page
+            return RedirectResponse(back, status_code=303)
+        return portal.error_page(request, "error", status=exc.status_code)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
-        return portal.error_page(request, "not_found", "a página procurada não existe", 404)
+        return portal.error_page(request, "not_found", status=404)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         route = request.scope.get("route")
         log.error("portal: unexpected %s on %s", type(exc).__name__, getattr(route, "path", "?"),
                   exc_info=(type(exc), exc, None))  # no traceback: frames may hold tokens in their locals
-        response = portal.error_page(request, "error", "tente novamente em alguns minutos", STATUS["error"])
+        response = portal.error_page(request, "error", status=STATUS["error"])
         # this response bypasses the middleware stack
         for name, value in header_items(services.settings.secure_cookies):
             response.headers[name] = value

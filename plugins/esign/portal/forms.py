@@ -16,6 +16,14 @@ class BodyTooLargeError(PortalError):
 
     reason = "too_large"
 
+    def __init__(self, limit_mb: int) -> None:
+        super().__init__(f"the body is over the limit of {limit_mb} MB")
+        self.limit_mb = limit_mb
+
+
+def _too_large(limit: int) -> BodyTooLargeError:
+    return BodyTooLargeError(limit // (1024 * 1024) or 1)
+
 
 class BadFormError(PortalError):
     """The body is not the form the route expects."""
@@ -27,13 +35,13 @@ async def read_body(request: Request, limit: int) -> bytes:
     """The whole body, refusing (early, by Content-Length, or while streaming) anything over ``limit``."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise BodyTooLargeError(f"o envio passa do limite de {limit // (1024 * 1024) or 1} MB")
+        raise _too_large(limit)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise BodyTooLargeError(f"o envio passa do limite de {limit // (1024 * 1024) or 1} MB")
+            raise _too_large(limit)
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -43,11 +51,11 @@ async def read_urlencoded(request: Request, limit: int) -> dict[str, str]:
     body = await read_body(request, limit)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":
-        raise BadFormError("formulário inválido")
+        raise BadFormError("the form could not be read")
     try:
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=20, strict_parsing=False)
     except (UnicodeDecodeError, ValueError) as exc:
-        raise BadFormError("formulário inválido") from exc
+        raise BadFormError("the form could not be read") from exc
     form: dict[str, str] = {}
     for key, value in pairs:
         form.setdefault(key, value)
@@ -65,7 +73,7 @@ async def read_multipart(request: Request, limit: int) -> dict[str, tuple[str, b
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
     boundary = options.get(b"boundary")
     if content_type != b"multipart/form-data" or not boundary:
-        raise BadFormError("formulário inválido")
+        raise BadFormError("the form could not be read")
     body = await read_body(request, limit)
     parts: list[_Part] = []
     header_field = bytearray()
@@ -96,7 +104,7 @@ async def read_multipart(request: Request, limit: int) -> dict[str, tuple[str, b
         parser.write(body)
         parser.finalize()
     except Exception as exc:  # python-multipart raises its own error types for broken bodies
-        raise BadFormError("formulário inválido") from exc
+        raise BadFormError("the form could not be read") from exc
     result: dict[str, tuple[str, bytes]] = {}
     for part in parts[:10]:
         _, disposition = parse_options_header(part.headers.get(b"content-disposition", b""))

@@ -40,15 +40,20 @@ class DocumentPages:
             found = self._ledger.version(document_id, kind)
             if found is not None:
                 return found
-        raise DocumentUnavailableError("o arquivo do documento não está disponível")
+        raise DocumentUnavailableError("the document file is not available")
 
-    def pdf_path(self, document_id: str) -> Path:
-        version = self.version(document_id)
+    def final(self, document_id: str) -> VersionRecord | None:
+        """The sealed final file's version, once the document is completed (None before)."""
+        return self._ledger.version(document_id, "final")
+
+    def pdf_path(self, document_id: str, *, final: bool = False) -> Path:
+        """The file a client downloads: the sealed final one when ``final`` and it exists, else the one to sign."""
+        version = (self.final(document_id) if final else None) or self.version(document_id)
         path = Path(version.path)
         if not path.is_absolute():
             path = self._documents_dir / path
         if not path.is_file():
-            raise DocumentUnavailableError("o arquivo do documento não está disponível")
+            raise DocumentUnavailableError("the document file is not available")
         return path
 
     def _folder(self, document_id: str) -> Path:
@@ -68,7 +73,7 @@ class DocumentPages:
     def page_png(self, document_id: str, number: int) -> Path:
         """The PNG of page ``number`` (1-based), rendering it with ``pdftoppm`` the first time."""
         if number < 1 or number > self.page_count(document_id):
-            raise DocumentUnavailableError("esta página não existe")
+            raise DocumentUnavailableError("no such page")
         target = self._folder(document_id) / f"page-{number}.png"
         if target.is_file():
             return target

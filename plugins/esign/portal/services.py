@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING
 
 from cryptography import x509
 
+from esign.company import CompanyProfile
 from esign.config import Settings
+from esign.i18n import DEFAULT_LOCALE, DEFAULT_TIMEZONE
 from esign.requests import CodeSender, SigningRequests
 from esign.store import Ledger
 
@@ -35,6 +37,10 @@ class PortalSettings:
     documents_dir: Path
     cache_dir: Path
     company_name: str = ""
+    company_email: str = ""  # shown to clients on error pages: whom to ask for a new link
+    company_phone: str = ""
+    language: str = DEFAULT_LOCALE  # the company's: what its clients read
+    timezone: str = DEFAULT_TIMEZONE  # every time a client reads is shown in this zone
     max_upload_bytes: int = MAX_UPLOAD_BYTES
     uploads_per_minute: int = UPLOADS_PER_MINUTE
     code_posts_per_minute: int = CODE_POSTS_PER_MINUTE  # asking for a code and typing one, over every link
@@ -45,9 +51,17 @@ class PortalSettings:
         return self.public_url.startswith("https://")
 
     @classmethod
-    def from_settings(cls, settings: Settings, company_name: str = "") -> PortalSettings:
+    def from_settings(cls, settings: Settings, company_name: str = "",
+                      company: CompanyProfile | None = None) -> PortalSettings:
+        """From the run's settings and, when given, the company profile (name, contact, language, time zone)."""
+        if company is None:
+            return cls(public_url=settings.public_url, documents_dir=settings.documents_dir,
+                       cache_dir=settings.workdir / "portal-cache", company_name=company_name)
+        party = company.party
         return cls(public_url=settings.public_url, documents_dir=settings.documents_dir,
-                   cache_dir=settings.workdir / "portal-cache", company_name=company_name)
+                   cache_dir=settings.workdir / "portal-cache", company_name=company_name or party.name,
+                   company_email=party.email, company_phone=party.phone, language=company.language,
+                   timezone=company.timezone)
 
 
 @dataclass(frozen=True, slots=True)

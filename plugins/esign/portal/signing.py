@@ -10,7 +10,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
+from esign.i18n import Translator
 from esign.portal.forms import read_urlencoded
+from esign.portal.texts import client_text
 from esign.portal.web import STATUS, Portal, client_ip, user_agent
 from esign.requests import (
     AlreadySignedError,
@@ -39,16 +41,20 @@ def _drawn_png(value: str) -> bytes | None:
     if not value:
         return None
     if not value.startswith(_PNG_PREFIX):
-        raise InvalidInputError("drawn_png", "a assinatura desenhada não pôde ser lida")
+        raise InvalidInputError("drawn_png", "the drawn signature is not a PNG data URL")
     try:
         return base64.b64decode(value[len(_PNG_PREFIX):], validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise InvalidInputError("drawn_png", "a assinatura desenhada não pôde ser lida") from exc
+        raise InvalidInputError("drawn_png", "the drawn signature is not valid base64") from exc
 
 
 def build_router(portal: Portal) -> APIRouter:
     router = APIRouter()
     requests = portal.requests
+
+    def reader(request: Request, signing_request: SigningRequest) -> Translator:
+        """The client's language (the deal's, when it gave one; else the company's)."""
+        return portal.translator(request, portal.ledger.get(signing_request.document_id).language)
 
     def document_context(signing_request: SigningRequest, token: str) -> dict[str, object]:
         document = portal.ledger.get(signing_request.document_id)
@@ -66,8 +72,18 @@ def build_router(portal: Portal) -> APIRouter:
         context = {**document_context(signing_request, token), "message": message, "values": values or {}}
         return portal.render(request, name, context, status)
 
+    def signed_page(request: Request, signing_request: SigningRequest, token: str) -> Response:
+        """After the client signed: the thanks, and the final signed file to download once it is sealed."""
+        final = portal.pages.final(signing_request.document_id)
+        context = {**document_context(signing_request, token), "final": final,
+                   "verify_url": f"{portal.settings.public_url}/verify/{signing_request.document_id}"}
+        return portal.render(request, "done.html", context)
+
     @router.get("/s/{token}")
     async def open_link(request: Request, token: str) -> Response:
+        found = await run_in_threadpool(requests.lookup, token)
+        if found.status is RequestStatus.SIGNED:  # the link stays the client's way to the signed document
+            return await run_in_threadpool(signed_page, request, found, token)
         signing_request = await run_in_threadpool(requests.resolve, token)
         await run_in_threadpool(requests.mark_viewed, signing_request, client_ip(request), user_agent(request))
         count = await run_in_threadpool(portal.pages.page_count, signing_request.document_id)
@@ -85,7 +101,8 @@ def build_router(portal: Portal) -> APIRouter:
         signing_request = await run_in_threadpool(requests.lookup, token)
         if signing_request.status is not RequestStatus.SIGNED:
             await run_in_threadpool(requests.resolve, token)
-        path = await run_in_threadpool(portal.pages.pdf_path, signing_request.document_id)
+        signed = signing_request.status is RequestStatus.SIGNED
+        path = await run_in_threadpool(lambda: portal.pages.pdf_path(signing_request.document_id, final=signed))
         info = requests.event_info(signing_request, client_ip(request), user_agent(request))
         await run_in_threadpool(portal.ledger.log, signing_request.document_id, "downloaded", info)
         return FileResponse(path, media_type="application/pdf", filename=f"{signing_request.document_id}.pdf")
@@ -99,9 +116,10 @@ def build_router(portal: Portal) -> APIRouter:
         intent = _intent(form)
         try:
             await run_in_threadpool(requests.issue_code, signing_request, portal.services.sender,
-                                    client_ip(request), user_agent(request))
+                                    client_ip(request), user_agent(request), intent)
         except ThrottledError as exc:
-            response = code_page(request, signing_request, token, intent, str(exc), 429, sent=False)
+            text = client_text(exc, await run_in_threadpool(reader, request, signing_request))
+            response = code_page(request, signing_request, token, intent, text, 429, sent=False)
             response.headers["Retry-After"] = str(exc.retry_after)
             return response
         except SendFailedError:  # the relay did not accept it in time: the page says so and offers to try again
@@ -120,7 +138,8 @@ def build_router(portal: Portal) -> APIRouter:
             await run_in_threadpool(requests.check_code, signing_request, form.get("code", ""),
                                     client_ip(request), user_agent(request))
         except CodeError as exc:
-            return code_page(request, signing_request, token, intent, str(exc), 400, sent=False)
+            text = client_text(exc, await run_in_threadpool(reader, request, signing_request))
+            return code_page(request, signing_request, token, intent, text, 400, sent=False)
         response = step_page(request, signing_request, token, intent)
         await run_in_threadpool(portal.remember_verified, response, signing_request, token)
         return response
@@ -128,7 +147,7 @@ def build_router(portal: Portal) -> APIRouter:
     async def verified(request: Request, token: str) -> SigningRequest:
         signing_request = await run_in_threadpool(requests.resolve, token)
         if not await run_in_threadpool(portal.verified_here, request, signing_request):
-            raise NotVerifiedError("confirme o código de verificação antes de continuar")
+            raise NotVerifiedError("the code was not confirmed in this browser in the last 15 minutes")
         return signing_request
 
     @router.post("/s/{token}/sign")
@@ -144,7 +163,8 @@ def build_router(portal: Portal) -> APIRouter:
         except (InvalidInputError, RequestError) as exc:
             if exc.reason not in ("invalid_input", "consent_required"):
                 raise
-            return step_page(request, signing_request, token, "sign", str(exc), 400, values)
+            t = await run_in_threadpool(reader, request, signing_request)
+            return step_page(request, signing_request, token, "sign", client_text(exc, t), 400, values)
         return RedirectResponse(f"/s/{token}/done", status_code=303)
 
     @router.post("/s/{token}/decline")
@@ -157,7 +177,8 @@ def build_router(portal: Portal) -> APIRouter:
                                     client_ip(request), user_agent(request))
         except InvalidInputError as exc:
             values = {"reason": form.get("reason", "")[:1000]}
-            return step_page(request, signing_request, token, "decline", str(exc), 400, values)
+            t = await run_in_threadpool(reader, request, signing_request)
+            return step_page(request, signing_request, token, "decline", client_text(exc, t), 400, values)
         return RedirectResponse(f"/s/{token}/done", status_code=303)
 
     @router.get("/s/{token}/done")
@@ -167,9 +188,7 @@ def build_router(portal: Portal) -> APIRouter:
             if signing_request.status is RequestStatus.OPEN:
                 return RedirectResponse(f"/s/{token}", status_code=303)
             await run_in_threadpool(requests.resolve, token)  # expired or canceled: raises the right page
-            raise AlreadySignedError("este documento já foi assinado")
-        context = {**document_context(signing_request, token),
-                   "verify_url": f"{portal.settings.public_url}/verify/{signing_request.document_id}"}
-        return portal.render(request, "done.html", context)
+            raise AlreadySignedError("the document is already signed")
+        return await run_in_threadpool(signed_page, request, signing_request, token)
 
     return router

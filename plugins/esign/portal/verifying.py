@@ -14,8 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from esign.errors import EsignError, PortalError
-from esign.i18n import Translator, translator
-from esign.i18n.jinja import install
+from esign.i18n import Translator
 from esign.model import ClientEvidence, Stage
 from esign.model.labels import company_signer, event_channel_label, event_label
 from esign.portal.forms import read_multipart
@@ -36,11 +35,6 @@ class UploadError(PortalError):
     reason = "bad_upload"
 
 
-def _reader(request: Request) -> Translator:
-    """The page's language: ``?lang=`` when given (en, es), else the company's (pt-BR)."""
-    return translator(request.query_params.get("lang") or None)
-
-
 def _other_name(counterparty: str, signer: str) -> str:
     """The counterparty beside the person who signed, unless it is that person (a client signing for themself)."""
     def fold(name: str) -> str:
@@ -51,7 +45,10 @@ def _other_name(counterparty: str, signer: str) -> str:
 
 def build_router(portal: Portal) -> APIRouter:
     router = APIRouter()
-    install(portal.templates.env)
+
+    def _reader(request: Request) -> Translator:
+        """The page's language: ``?lang=`` when given (en, es), else the company's; times in the company's zone."""
+        return portal.translator(request)
 
     def client_evidence(document_id: str) -> ClientEvidence | None:
         try:

@@ -10,11 +10,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import jinja2
 from fastapi.templating import Jinja2Templates
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from esign.errors import PortalError
+from esign.i18n import N_, Translator, translator
+from esign.i18n.jinja import install
+from esign.model.labels import event_label, stage_label
 from esign.portal.pages import DocumentPages
 from esign.portal.security import Csrf, RateLimiter
 from esign.portal.services import PortalServices
@@ -32,37 +36,52 @@ STATUS: dict[str, int] = {
     "too_large": 413, "throttled": 429, "send_failed": 503, "error": 500,
 }
 
-#: Title of the friendly page per reason (pt-BR).
+#: Title of the friendly page per reason (translated where shown).
 TITLES: dict[str, str] = {
-    "unknown": "Link inválido",
-    "expired": "Link expirado",
-    "canceled": "Pedido cancelado",
-    "signed": "Documento já assinado",
-    "declined": "Documento recusado",
-    "not_ready": "Documento indisponível",
-    "not_verified": "Confirmação necessária",
-    "csrf": "Sessão expirada",
-    "too_large": "Arquivo grande demais",
-    "document_missing": "Documento indisponível",
-    "not_found": "Página não encontrada",
-    "error": "Algo deu errado",
-    "throttled": "Muitas tentativas",
+    "unknown": N_("Invalid link"),
+    "expired": N_("Link expired"),
+    "canceled": N_("Request canceled"),
+    "signed": N_("Document already signed"),
+    "declined": N_("Document declined"),
+    "not_ready": N_("Document unavailable"),
+    "not_verified": N_("Confirmation needed"),
+    "csrf": N_("Session expired"),
+    "too_large": N_("File too large"),
+    "document_missing": N_("Document unavailable"),
+    "not_found": N_("Page not found"),
+    "error": N_("Something went wrong"),
+    "throttled": N_("Too many attempts"),
+    "bad_upload": N_("File not accepted"),
 }
-
-STAGE_LABELS = {
-    "draft": "Rascunho", "company_signed": "Assinado pela empresa", "sent": "Enviado ao cliente",
-    "viewed": "Visualizado pelo cliente", "client_signed": "Assinado pelo cliente", "completed": "Concluído",
-    "declined": "Recusado", "expired": "Expirado", "canceled": "Cancelado", "failed": "Falhou",
-    "quarantined": "Em quarentena",
+#: What the page says per reason; the domain's own message is shown only where none is here (it is a detail).
+MESSAGES: dict[str, str] = {
+    "unknown": N_("This link does not exist."),
+    "expired": N_("This link has expired."),
+    "canceled": N_("This signature request was canceled."),
+    "signed": N_("This document has already been signed."),
+    "declined": N_("This document was declined."),
+    "not_ready": N_("This document is not available for signing yet."),
+    "not_verified": N_("Confirm the verification code before continuing."),
+    "csrf": N_("The page expired for your security; go back and try again."),
+    "document_missing": N_("The document file is not available."),
+    "not_found": N_("The page you are looking for does not exist."),
+    "error": N_("Try again in a few minutes."),
+    "send_failed": N_("The code could not be sent right now; try again in a moment."),
 }
-ACTION_LABELS = {
-    **STAGE_LABELS, "created": "Documento criado", "sent": "Link enviado", "viewed": "Documento aberto",
-    "code_sent": "Código enviado", "code_verified": "Código confirmado", "code_failed": "Código incorreto",
-    "code_send_failed": "Falha ao enviar código", "downloaded": "Documento baixado", "reminder_sent": "Lembrete",
-}
+TITLE_FALLBACK = N_("Could not continue")
 
 log = logging.getLogger("esign.portal")
 _TOKEN_IN_PATH = re.compile(r"/s/[^/?\s]+")
+
+
+@jinja2.pass_context
+def _stage_label(context: jinja2.runtime.Context, stage: str) -> str:
+    return stage_label(stage, context.get("i18n") or translator())
+
+
+@jinja2.pass_context
+def _action_label(context: jinja2.runtime.Context, action: str) -> str:
+    return event_label(str(action), context.get("i18n") or translator())
 
 
 class CsrfError(PortalError):
@@ -80,8 +99,13 @@ class RedactTokens(logging.Filter):
         return True
 
 
-def format_time(value: datetime | None) -> str:
-    return value.strftime("%d/%m/%Y %H:%M:%S UTC") if value else ""
+@jinja2.pass_context
+def format_time(context: jinja2.runtime.Context, value: datetime | None) -> str:
+    """A time in the reader's zone, with the zone shown (``18/12/2026 15:11 (UTC-03:00)``)."""
+    if value is None:
+        return ""
+    t: Translator = context.get("i18n") or translator()
+    return t.format_datetime(value)
 
 
 def sentence(message: str) -> str:
@@ -114,34 +138,49 @@ class Portal:
         self.code_limit = RateLimiter(services.settings.code_posts_per_minute)
         self.pages = DocumentPages(services.ledger, services.settings.documents_dir, services.settings.cache_dir)
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
-        env = self.templates.env
+        env = install(self.templates.env)
         env.filters["when"] = format_time
         env.filters["sentence"] = sentence
-        env.globals.update(stage_label=lambda s: STAGE_LABELS.get(str(s), str(s)),
-                           action_label=lambda a: ACTION_LABELS.get(str(a), str(a)))
+        env.filters["tel"] = lambda number: re.sub(r"[^0-9+]", "", str(number))  # a tel: link's digits
+        env.globals.update(stage_label=_stage_label, action_label=_action_label)
+
+    def translator(self, request: Request, language: str = "") -> Translator:
+        """The reader's language: ``?lang=`` when given (en, es), else ``language`` (the client's, when the deal
+        gave one), else the company's; times always in the company's zone."""
+        chosen = request.query_params.get("lang") or language or self.settings.language
+        return translator(chosen, self.settings.timezone)
 
     def render(self, request: Request, name: str, context: dict[str, Any] | None = None,
                status: int = 200) -> HTMLResponse:
-        values = {"company": self.settings.company_name, "csrf_token": self.csrf.token(request), **(context or {})}
+        t = self.translator(request, str(getattr((context or {}).get("document"), "language", "") or ""))
+        values = {**t.jinja_context(), "company": self.settings.company_name, "csrf_token": self.csrf.token(request),
+                  "company_contact": self.company_contact(), **(context or {})}
         response = self.templates.TemplateResponse(request, name, values, status_code=status)
         self.csrf.attach(request, response)
         return response
 
-    def error_page(self, request: Request, reason: str, message: str, status: int | None = None) -> HTMLResponse:
+    def company_contact(self) -> list[str]:
+        """How a client reaches the company (its e-mail and phone, when the company profile gives them)."""
+        return [way for way in (self.settings.company_email, self.settings.company_phone) if way]
+
+    def error_page(self, request: Request, reason: str, message: str = "", status: int | None = None) -> HTMLResponse:
+        """The friendly page of ``reason``: its translated title and text (``message``, already in the reader's
+        language, only where the reason has no text of its own)."""
+        t = self.translator(request)
         code = status or STATUS.get(reason, 400)
-        title = TITLES.get(reason, "Não foi possível continuar")
-        return self.render(request, "error.html", {"title": title, "message": message, "reason": reason}, code)
+        title = t.gettext(TITLES.get(reason, TITLE_FALLBACK))
+        text = message or (t.gettext(MESSAGES[reason]) if reason in MESSAGES else "")
+        return self.render(request, "error.html", {"title": title, "message": text, "reason": reason}, code)
 
     def throttle(self, limiter: RateLimiter, request: Request) -> None:
         """Count this request against the client IP's budget; ThrottledError (429, Retry-After) when spent."""
         wait = limiter.hit(client_ip(request))
         if wait is not None:
-            raise ThrottledError(f"muitas tentativas a partir deste endereço; aguarde {wait} segundos",
-                                 retry_after=wait)
+            raise ThrottledError(f"too many attempts from this address; wait {wait} seconds", retry_after=wait)
 
     def check_csrf(self, request: Request, form: dict[str, str]) -> None:
         if not self.csrf.valid(request, form.get("csrf", "")):
-            raise CsrfError("a página expirou por segurança; volte e tente de novo")
+            raise CsrfError("the page expired (CSRF token missing or stale)")
 
     # -- binding a confirmed code to the browser that confirmed it -------------------------------------
     def _proof(self, signing_request: SigningRequest) -> str:

@@ -22,6 +22,7 @@ MESSAGE_KINDS = {
     "reminder": N_("Reminder or resend"),
     "code": N_("Confirmation code"),
     "notice": N_("Notice"),
+    "final_copy": N_("Final signed copy"),
 }
 MESSAGE_STATES = {
     "pending": N_("Queued"),

@@ -11,6 +11,7 @@ from email.policy import SMTP
 from email.utils import formatdate
 
 from esign.dispatch.records import Channel, MessageKind, OutgoingMessage, message_id_for
+from esign.dispatch.sms import fit_sms
 from esign.dispatch.texts import truncate
 from esign.i18n import Translator
 from esign.pipeline.services import Services
@@ -55,9 +56,8 @@ def cancel_notice(services: Services, record: DocumentRecord, request: SigningRe
         message.set_content(body)
         payload = message.as_bytes()
     else:
-        payload = t.gettext("%(company)s: the signature request for “%(title)s” was canceled; the link you received "
-                            "no longer works.") % {**values, "company": truncate(company, 40),
-                                                   "title": truncate(record.title, 50)}
+        payload = fit_sms(t.gettext("%(company)s: the signature request for “%(title)s” was canceled; the link you "
+                                    "received no longer works."), record.title, company=company)  # one GSM-7 segment
     return OutgoingMessage(dedupe_key=key, document_id=record.id, request_id=request.id, kind=MessageKind.NOTICE,
                            channel=request.channel, destination=request.destination, message_id=message_id,
                            payload=payload)

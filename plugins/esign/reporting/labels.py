@@ -123,6 +123,7 @@ def message_kinds(t: Translator) -> dict[str, str]:
         "reminder": t.pgettext("message kind", "Reminder"),
         "code": t.pgettext("message kind", "One-time code"),
         "notice": t.pgettext("message kind", "Notice"),
+        "final_copy": t.pgettext("message kind", "Final signed copy"),
     }
 
 

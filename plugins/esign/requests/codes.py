@@ -45,7 +45,9 @@ class CodeSender(Protocol):
     when it refused it, failed, or did not answer in time. Nothing may deliver the code later.
     """
 
-    def send_code(self, request: SigningRequest, code: str, sequence: int) -> None: ...
+    def send_code(self, request: SigningRequest, code: str, sequence: int, intent: str = "sign") -> None:
+        """``intent`` says what the code confirms (``sign`` or ``decline``), so the message can say it."""
+        ...
 
 
 class OneTimeCodes:
@@ -65,7 +67,7 @@ class OneTimeCodes:
     def _hmac(self, request_id: str, code: str) -> str:
         return hmac.new(self._secret, f"code:{request_id}:{code}".encode(), hashlib.sha256).hexdigest()
 
-    def issue(self, request: SigningRequest, sender: CodeSender, ip: str, ua: str) -> None:
+    def issue(self, request: SigningRequest, sender: CodeSender, ip: str, ua: str, intent: str = "sign") -> None:
         """Send a fresh 6-digit code; ``code_sent`` is recorded only when the relay accepted it.
 
         Throttled to one accepted code a minute, 5 an hour, 10 a day. SendFailedError when the relay did not take
@@ -93,7 +95,7 @@ class OneTimeCodes:
                                  retry_after=int(RESEND_INTERVAL.total_seconds())) from exc
         info = self._info(request, ip, ua, f"código #{sequence} para {request.masked_destination}")
         try:
-            sender.send_code(request, code, sequence)
+            sender.send_code(request, code, sequence, intent)
         except Exception as exc:  # refused, failed or too slow: the code is void, the client may ask again
             log.warning("request %s: code #%d not accepted by the relay: %s", request.id, sequence, exc)
             self._set_state(request, code_id, FAILED, "code_send_failed", info)

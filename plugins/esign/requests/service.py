@@ -251,10 +251,11 @@ class SigningRequests:
         return True
 
     # -- one-time codes (esign.requests.codes) ----------------------------------------------------------
-    def issue_code(self, request: SigningRequest, sender: CodeSender, ip: str, ua: str) -> None:
-        """Send a fresh 6-digit code, recorded ``code_sent`` only once the relay accepted it (see ``OneTimeCodes``)."""
+    def issue_code(self, request: SigningRequest, sender: CodeSender, ip: str, ua: str, intent: str = "sign") -> None:
+        """Send a fresh 6-digit code, recorded ``code_sent`` only once the relay accepted it (see ``OneTimeCodes``);
+        ``intent`` (sign, decline) is what the message says the code is for."""
         self._check_open(request)
-        self._codes.issue(request, sender, ip, ua)
+        self._codes.issue(request, sender, ip, ua, intent)
 
     def check_code(self, request: SigningRequest, code: str, ip: str, ua: str) -> None:
         """Confirm the newest accepted code; the request becomes verified for 15 minutes."""

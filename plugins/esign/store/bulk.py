@@ -48,6 +48,9 @@ class NewDocument:
     counterparty_tax_id: str = ""
     counterparty_email: str = ""
     counterparty_phone: str = ""
+    counterparty_contact: str = ""
+    language: str = ""
+    manager_email: str = ""
     crm: str = "local"
     round_: int = 1
     batch_id: str | None = None
@@ -75,7 +78,9 @@ def document_values(doc: NewDocument, doc_id: str, now: datetime) -> dict[str, A
         id=doc_id, crm=doc.crm, deal_id=doc.deal_id, template_id=doc.template_id, round=doc.round_,
         batch_id=doc.batch_id, title=doc.title[:300], counterparty_name=doc.counterparty_name[:300],
         counterparty_tax_id=doc.counterparty_tax_id[:40], counterparty_email=doc.counterparty_email[:320],
-        counterparty_phone=doc.counterparty_phone[:40], manager_id=doc.manager_id, stage=doc.stage.value,
+        counterparty_phone=doc.counterparty_phone[:40], counterparty_contact=doc.counterparty_contact[:200],
+        language=doc.language[:20], manager_email=doc.manager_email[:320],
+        manager_id=doc.manager_id, stage=doc.stage.value,
         reason=doc.reason, slots_json="[]", created_at=now, updated_at=now,
     )
 
@@ -292,7 +297,9 @@ def create_arguments(doc: NewDocument) -> dict[str, Any]:
     """``Ledger.create_document``'s keyword arguments for a new document (the one-by-one fallback)."""
     return dict(deal_id=doc.deal_id, template_id=doc.template_id, title=doc.title,
                 counterparty_name=doc.counterparty_name, counterparty_tax_id=doc.counterparty_tax_id,
-                counterparty_email=doc.counterparty_email, counterparty_phone=doc.counterparty_phone, crm=doc.crm,
+                counterparty_email=doc.counterparty_email, counterparty_phone=doc.counterparty_phone,
+                counterparty_contact=doc.counterparty_contact, language=doc.language,
+                manager_email=doc.manager_email, crm=doc.crm,
                 round_=doc.round_, batch_id=doc.batch_id, manager_id=doc.manager_id, stage=doc.stage,
                 reason=doc.reason, info=EventInfo(actor=doc.actor, detail=doc.note))
 

@@ -56,6 +56,9 @@ class Ledger:
         counterparty_tax_id: str = "",
         counterparty_email: str = "",
         counterparty_phone: str = "",
+        counterparty_contact: str = "",
+        language: str = "",
+        manager_email: str = "",
         crm: str = "local",
         round_: int = 1,
         batch_id: str | None = None,
@@ -79,7 +82,8 @@ class Ledger:
                 conn.execute(documents.insert().values(**document_values(NewDocument(
                     deal_id=deal_id, template_id=template_id, title=title, counterparty_name=counterparty_name,
                     counterparty_tax_id=counterparty_tax_id, counterparty_email=counterparty_email,
-                    counterparty_phone=counterparty_phone, crm=crm, round_=round_, batch_id=batch_id,
+                    counterparty_phone=counterparty_phone, counterparty_contact=counterparty_contact,
+                    language=language, manager_email=manager_email, crm=crm, round_=round_, batch_id=batch_id,
                     manager_id=manager_id, stage=stage, reason=reason), doc_id, now)))
                 self._insert_event(conn, doc_id, "created" if stage is Stage.DRAFT else "quarantined",
                                    stage, info if reason is None else _with_detail(info, reason), now)

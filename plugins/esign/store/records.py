@@ -57,6 +57,9 @@ class DocumentRecord:
     slots: tuple[SignatureSlot, ...]
     created_at: datetime
     updated_at: datetime
+    counterparty_contact: str = ""  # the contact person at the counterparty, whom messages greet
+    language: str = ""  # the client's language when the deal gives one (else the company's is used)
+    manager_email: str = ""  # the responsible manager's, from the CRM: a copy of the final signed document goes there
 
     @classmethod
     def from_row(cls, row: Any) -> DocumentRecord:
@@ -72,6 +75,8 @@ class DocumentRecord:
             counterparty_phone=m["counterparty_phone"], manager_id=m["manager_id"], stage=Stage(m["stage"]),
             reason=m["reason"], slots=tuple(SignatureSlot.from_dict(s) for s in json.loads(m["slots_json"])),
             created_at=as_utc(m["created_at"]), updated_at=as_utc(m["updated_at"]),
+            counterparty_contact=m.get("counterparty_contact") or "", language=m.get("language") or "",
+            manager_email=m.get("manager_email") or "",
         )
 
     def slot(self, role: str) -> SignatureSlot | None:

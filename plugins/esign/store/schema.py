@@ -38,6 +38,9 @@ documents = Table(
     Column("counterparty_tax_id", String(40), nullable=False, default=""),
     Column("counterparty_email", String(320), nullable=False, default=""),
     Column("counterparty_phone", String(40), nullable=False, default=""),
+    Column("counterparty_contact", String(200), nullable=False, default="", server_default=""),  # whom to greet
+    Column("language", String(20), nullable=False, default="", server_default=""),  # the client's, if the deal says
+    Column("manager_email", String(320), nullable=False, default="", server_default=""),  # gets the final copy
     Column("manager_id", String(64)),
     Column("stage", String(20), nullable=False),
     Column("reason", Text),
