@@ -13,6 +13,7 @@ from esign.dispatch.outbox import Outbox
 from esign.errors import EsignError
 from esign.model import Stage
 from esign.pipeline import collect, send
+from esign.reasons import describe_reason
 from tests.pipeline.conftest import Pipe, run_send
 
 
@@ -42,7 +43,9 @@ def test_a_run_sends_each_valid_deal_once_and_quarantines_the_broken(pipe: Pipe)
     assert stages == {"C1:EXECUTING": 12 - broken, "C1:UC_REVIEW": broken}
     for record in ledger.list_by_stage(Stage.QUARANTINED):
         comments = crm.comments(int(record.deal_id))
-        assert len(comments) == 1 and record.reason and record.reason in comments[0].text
+        assert len(comments) == 1 and record.reason
+        shown = describe_reason(record.reason, pipe.ws.company.translator())  # the company's language (pt-BR)
+        assert shown != record.reason and shown in comments[0].text, (shown, comments[0].text)
         field = record.reason.split(":")[0]
         assert field.startswith(("counterparty.", "title", "amount"))
 

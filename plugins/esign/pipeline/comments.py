@@ -2,13 +2,15 @@
 
 Why one module: every comment a sales team reads on a deal goes through the catalogue (domain ``pipeline``), and
 the write-back adds its own marker to each, so the wording can change without touching the exactly-once logic.
-Reasons (a quarantine's, a failure's, a client's decline) are inserted as they were recorded.
+A quarantine's reasons (recorded in English, per field) are shown in the reader's language; a failure's and a
+client's decline are inserted as they were recorded.
 """
 
 from __future__ import annotations
 
 from esign.i18n import N_, Translator
 from esign.pipeline.services import Services
+from esign.reasons import describe_reason
 from esign.store import DocumentRecord
 
 EMAIL, SMS = N_("e-mail"), N_("SMS")
@@ -55,4 +57,4 @@ def quarantined(t: Translator, record: DocumentRecord) -> str:
     """What to fix, and how to start again."""
     return t.gettext("Contract not generated: the deal's data need correcting ({reason}). Correct them and move the "
                      "deal back to the preparation stage. Document {document}.").format(
-        reason=record.reason, document=record.id)
+        reason=describe_reason(record.reason or "-", t), document=record.id)
