@@ -9,13 +9,14 @@ export UV_PYTHON := $(PYTHON)
 export AIRFLOW_HOME ?= $(CURDIR)/var/airflow
 export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 
-.PHONY: setup system-deps demo test test-prod lint messages bench bench-airflow portal clean help
+.PHONY: setup system-deps demo test test-prod lint messages bench bench-airflow bench-bitrix24 portal clean help
 
 help:
 	@echo "make demo   - set up and run the main job on the embedded defaults"
 	@echo "make test   - lint, type-check and run the whole test suite"
 	@echo "make bench  - bulk-run figures (documents/s per step, bound ratio); DEALS=N for a quicker run"
 	@echo "make bench-airflow - Airflow's own overhead: the same run on a real scheduler and without it; DEALS=N BATCH=B"
+	@echo "make bench-bitrix24 - send + collect through a fake Bitrix24 portal at 2 req/s: requests and waits per step"
 	@echo "make messages - bring the translation catalogues up to date with the code (then translate new entries)"
 	@echo "make test-prod - Airflow with Celery workers, Redis and PostgreSQL, DAGs triggered through the REST API"
 
@@ -60,6 +61,12 @@ bench: setup
 # metadata in a throwaway database) vs the same steps on a pool of 2 workers: the overhead, its share, per task.
 bench-airflow: setup
 	$(RUN)/python bench/airflow_overhead.py --deals $(or $(DEALS),10000) --batch-size $(or $(BATCH),2500)
+
+# Send and collect N deals through the test suite's fake Bitrix24 portal over HTTP (bucket 50, 2 requests/s):
+# HTTP requests and commands per step, wall time, the share spent waiting for the request budget. Long: about
+# 4 requests per document at 2/s (DEALS=1000 is about 35 minutes).
+bench-bitrix24: setup
+	$(RUN)/python bench/bitrix24_bench.py --deals $(or $(DEALS),10000)
 
 portal: setup
 	$(RUN)/esign portal
