@@ -62,8 +62,11 @@ def open_crm(name: str | None) -> CrmClient:
         name = load_pipeline_config(ws.settings.pipeline_file).crm
     if name == "bitrix24":
         from esign.crm.bitrix24 import Bitrix24Crm, Bitrix24Settings
+        from esign.crm.method_pauses import MethodPauseStore
 
-        return Bitrix24Crm(Bitrix24Settings.from_env(os.environ))
+        crm = Bitrix24Crm(Bitrix24Settings.from_env(os.environ))
+        crm.transport.breaker.on_pause = MethodPauseStore(ws.engine).recorder(crm.transport.webhook.host)
+        return crm
     from esign.crm.local import LocalCrm
 
     return LocalCrm(ws.engine)

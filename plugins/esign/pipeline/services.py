@@ -53,8 +53,12 @@ class Services:
             return LocalCrm(self.ws.engine)
         if self.config.crm == "bitrix24":
             from esign.crm.bitrix24 import Bitrix24Crm, Bitrix24Settings
+            from esign.crm.method_pauses import MethodPauseStore
 
-            return Bitrix24Crm(self.bitrix24 or Bitrix24Settings.from_env(self.environ))
+            crm = Bitrix24Crm(self.bitrix24 or Bitrix24Settings.from_env(self.environ))
+            # a method paused by the portal's time limit shows in `esign status`, whichever worker met it
+            crm.transport.breaker.on_pause = MethodPauseStore(self.ws.engine).recorder(crm.transport.webhook.host)
+            return crm
         raise ConfigError(f"pipeline crm: {self.config.crm!r} has no connector in this version")
 
     @cached_property
