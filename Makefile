@@ -64,7 +64,7 @@ bench-airflow: setup
 
 # Send and collect N deals through the test suite's fake Bitrix24 portal over HTTP (bucket 50, 2 requests/s):
 # HTTP requests and commands per step, wall time, the share spent waiting for the request budget. Long: about
-# 4 requests per document at 2/s (DEALS=1000 is about 35 minutes).
+# 4 requests per document at 2/s (DEALS=1000 took 33 minutes; the default 10,000 about 5.5 hours).
 bench-bitrix24: setup
 	$(RUN)/python bench/bitrix24_bench.py --deals $(or $(DEALS),10000)
 
