@@ -187,6 +187,37 @@ def test_unapproved_drafts_are_stuck_only_after_the_approval_window(home: Pipe,
     assert "waits for the company signature (approval first)" in capsys.readouterr().out
 
 
+def test_status_shows_crm_methods_paused_by_the_portal_in_portuguese(home: Pipe,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """A worker's breaker pauses a method (the portal's time limit): another process's ``esign status`` shows
+    which method, on which portal, until when and how long is left; a pause that is over is not shown."""
+    from esign.crm.bitrix24 import Bitrix24Settings, WebhookUrl
+    from esign.crm.method_pauses import MethodPauseStore
+    from esign.pipeline.config import PipelineConfig
+    from esign.pipeline.services import Services
+
+    assert esign("status") == EXIT_OK
+    assert "Métodos do CRM pausados" not in capsys.readouterr().out
+    worker = Services(ws=home.ws, config=PipelineConfig(crm="bitrix24"), smtp=home.services.smtp,
+                      environ={"ESIGN_LINK_SECRET": LINK_SECRET},
+                      bitrix24=Bitrix24Settings(WebhookUrl.parse("https://acme.bitrix24.com.br/rest/7/k3yc0de9x2/")))
+    breaker = worker.crm.transport.breaker  # type: ignore[attr-defined]
+    breaker.observe("crm.deal.update", {"operating": 612.5})
+    breaker.trip("crm.deal.update", time.time() + 9 * 60 + 30)
+    MethodPauseStore(home.ws.engine).record("acme.bitrix24.com.br", "crm.deal.list", time.time() - 5)  # over
+    assert esign("status") == EXIT_OK  # a paused method is lag, not a stuck document
+    out = capsys.readouterr().out
+    assert "Métodos do CRM pausados pelo limite de tempo do portal (o trabalho que os usa aguarda):" in out
+    line = next(x for x in out.splitlines() if "crm.deal.update" in x)
+    assert line.startswith("  crm.deal.update em acme.bitrix24.com.br: até ") and "(UTC-03:00)" in line
+    assert line.endswith("(faltam 10 minutos)")
+    assert "crm.deal.list" not in out
+    assert esign("status", "--json") == EXIT_OK
+    (paused,) = json.loads(capsys.readouterr().out)["crm_paused_methods"]
+    assert paused["method"] == "crm.deal.update" and paused["operating_s"] == 612.5
+    assert paused["portal"] == "acme.bitrix24.com.br" and paused["minutes_left"] == 10
+
+
 def _older(installed: Pipe, hours: int) -> None:
     """Every document's last move ``hours`` earlier: what the ledger looks like that much later."""
     with installed.ws.engine.begin() as conn:

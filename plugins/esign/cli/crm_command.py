@@ -63,10 +63,13 @@ def open_crm(name: str | None) -> CrmClient:
     if name == "bitrix24":
         from esign.crm.bitrix24 import Bitrix24Crm, Bitrix24Settings
         from esign.crm.bitrix24.budget import request_budget
+        from esign.crm.method_pauses import MethodPauseStore
 
         settings = Bitrix24Settings.from_env(os.environ)  # the portal's budget, shared with the running DAGs
-        return Bitrix24Crm(settings, bucket=request_budget(settings, environ=os.environ,
-                                                           state_dir=ws.settings.workdir / "run"))
+        crm = Bitrix24Crm(settings, bucket=request_budget(settings, environ=os.environ,
+                                                          state_dir=ws.settings.workdir / "run"))
+        crm.transport.breaker.on_pause = MethodPauseStore(ws.engine).recorder(crm.transport.webhook.host)
+        return crm
     from esign.crm.local import LocalCrm
 
     return LocalCrm(ws.engine)

@@ -109,7 +109,31 @@ def status_data(stuck: StuckReport | None = None) -> dict[str, Any]:
         oldest = oldest.replace(tzinfo=UTC) if oldest.tzinfo is None else oldest
         pending_age = round((now - oldest).total_seconds() / 86400, 2)
     return {"stages": ws.ledger.stage_counts(), "oldest_pending_days": pending_age, "last_runs": last_runs,
-            "crm_gone": gone_count(ws.engine), "stuck": (stuck or stuck_report(None)).to_dict()}
+            "crm_gone": gone_count(ws.engine), "stuck": (stuck or stuck_report(None)).to_dict(),
+            "crm_paused_methods": paused_methods(now)}
+
+
+def paused_methods(now: datetime) -> list[dict[str, Any]]:
+    """CRM methods still paused by the portal's method time limit (work using them waits until ``until``)."""
+    from esign.crm.method_pauses import MethodPauseStore
+
+    return [{"portal": p.portal, "method": p.method, "until": p.until.isoformat(), "operating_s": p.operating,
+             "minutes_left": p.remaining_minutes(now)} for p in MethodPauseStore(workspace_for().engine).active(now)]
+
+
+def paused_lines(paused: list[dict[str, Any]]) -> list[str]:
+    """The paused methods for people, in the company's language and time zone."""
+    if not paused:
+        return []
+    t = workspace_for().company.translator()
+    lines = [t.gettext("CRM methods paused by the portal's time limit (work using them waits):")]
+    for pause in paused:
+        lines.append("  " + t.ngettext(
+            "%(method)s on %(portal)s: until %(until)s (%(minutes)d minute left)",
+            "%(method)s on %(portal)s: until %(until)s (%(minutes)d minutes left)", pause["minutes_left"]) % {
+                "method": pause["method"], "portal": pause["portal"], "minutes": pause["minutes_left"],
+                "until": t.format_datetime(datetime.fromisoformat(pause["until"]))})
+    return lines
 
 
 def show_status(args: argparse.Namespace) -> int:
@@ -140,6 +164,8 @@ def show_status(args: argparse.Namespace) -> int:
             print(f"  {line}")
     else:
         print(f"Stuck documents: none (threshold {stuck['threshold_minutes']} min)")
+    for line in paused_lines(data["crm_paused_methods"]):
+        print(line)
     return code
 
 

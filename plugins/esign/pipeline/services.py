@@ -54,10 +54,14 @@ class Services:
         if self.config.crm == "bitrix24":
             from esign.crm.bitrix24 import Bitrix24Crm, Bitrix24Settings
             from esign.crm.bitrix24.budget import request_budget
+            from esign.crm.method_pauses import MethodPauseStore
 
             settings = self.bitrix24 or Bitrix24Settings.from_env(self.environ)
             budget = request_budget(settings, environ=self.environ, state_dir=self.ws.settings.workdir / "run")
-            return Bitrix24Crm(settings, bucket=budget)  # one request budget per portal, across processes
+            crm = Bitrix24Crm(settings, bucket=budget)  # one request budget per portal, across processes
+            # a method paused by the portal's time limit shows in `esign status`, whichever worker met it
+            crm.transport.breaker.on_pause = MethodPauseStore(self.ws.engine).recorder(crm.transport.webhook.host)
+            return crm
         raise ConfigError(f"pipeline crm: {self.config.crm!r} has no connector in this version")
 
     @cached_property

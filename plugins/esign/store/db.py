@@ -17,6 +17,7 @@ _engines: dict[str, Engine] = {}
 _TABLE_MODULES = (
     "esign.store.schema",
     "esign.crm.local_schema",
+    "esign.crm.method_pauses",
     "esign.dispatch.outbox_schema",
     "esign.requests.schema",
     "esign.pipeline.schema",

@@ -3,6 +3,9 @@ reset (documents wait, they don't fail), a pause longer than allowed is a typed 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
+
 import pytest
 
 from esign.crm.bitrix24 import (
@@ -12,7 +15,10 @@ from esign.crm.bitrix24 import (
     Bitrix24PortalDeletedError,
     Bitrix24RateLimitError,
 )
+from esign.crm.method_pauses import MethodPauseStore
 from esign.errors import CrmPausedError
+from esign.store.db import make_engine
+from esign.store.migrations import upgrade
 from tests.crm.bitrix24.conftest import FakeClock, MakeClient, fill
 from tests.crm.bitrix24.fake_portal import FakePortal
 
@@ -107,3 +113,21 @@ def test_a_deleted_portal_is_fatal_at_once(portal: FakePortal, client: Bitrix24C
     with pytest.raises(Bitrix24PortalDeletedError, match=r"PORTAL_DELETED.*deleted or closed"):
         client.list_stages()
     assert len(portal.log) == 1 and clock.sleeps == []
+
+
+def test_a_pause_is_recorded_where_other_processes_see_it(
+        portal: FakePortal, client: Bitrix24Crm, clock: FakeClock, tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
+    upgrade(engine)
+    store = MethodPauseStore(engine)
+    client.transport.breaker.on_pause = store.recorder(client.transport.webhook.host)
+    portal.add_deal(1)
+    _limit(portal, "crm.deal.get", 2)
+    client.get_deal_stage(1)
+    client.get_deal_stage(1)
+    clock.now += 100
+    client.get_deal_stage(1)  # refused with 429: paused until 1600, then answered
+    (pause,) = store.active(datetime.fromtimestamp(clock.now - 1, UTC))
+    assert (pause.portal, pause.method) == (client.transport.webhook.host, "crm.deal.get")
+    assert pause.until == datetime.fromtimestamp(1600, UTC) and pause.operating == 2.0
+    assert store.active(datetime.fromtimestamp(1600, UTC)) == []  # over once the basket dropped out

@@ -50,6 +50,8 @@ class MethodBreaker:
         self._paused: dict[str, float] = {}
         self.waited = 0.0  # seconds slept waiting for paused methods (for the report)
         self.trips = 0
+        #: Told of every pause (method, until, seconds used): where other processes can see it (esign status).
+        self.on_pause: Callable[[str, float, float | None], None] | None = None
 
     def observe(self, method: str, timing: Any) -> None:
         """Remember ``operating``/``operating_reset_at`` from an answer's ``time`` (absent fields are skipped)."""
@@ -70,8 +72,11 @@ class MethodBreaker:
             known = self._usage.get(method, (0.0, None))[1]
             until = next((t for t in (reset_at, known) if t is not None and t > now), now + BASKET)
             until = min(until, now + WINDOW)  # never longer than the window itself
-            self._paused[method] = max(until, self._paused.get(method, 0.0))
+            self._paused[method] = paused = max(until, self._paused.get(method, 0.0))
+            operating = self._usage[method][0] if method in self._usage else None
             self.trips += 1
+        if self.on_pause is not None:
+            self.on_pause(method, paused, operating)
         log.warning("Bitrix24 %s: method time limit reached; paused for %.0f s (until %s)", method, until - now,
                     time.strftime("%H:%M:%S", time.gmtime(until)))
         return until
