@@ -1,4 +1,4 @@
-"""Revision 0005 finishes, once, the client's answers an older release split in two (request closed, document not
+"""Revision 0007 finishes, once, the client's answers an older release split in two (request closed, document not
 moved) on SQLite and PostgreSQL; answers already whole and open requests are left alone."""
 
 from __future__ import annotations
@@ -21,20 +21,20 @@ from tests.prod.postgres import throwaway_database
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def at_0004(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """A database migrated to revision 0004, the last before the repair."""
+def before_repair(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A database migrated to revision 0006, the last before the repair."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'old.db'}"
         engine = make_engine(url)
         with engine.begin() as conn:
-            command.upgrade(alembic_config(conn), "0004")
+            command.upgrade(alembic_config(conn), "0006")
         yield engine
         engine.dispose()
         return
     with throwaway_database("esign_migr5") as url:
         engine = make_engine(url)
         with engine.begin() as conn:
-            command.upgrade(alembic_config(conn), "0004")
+            command.upgrade(alembic_config(conn), "0006")
         yield engine
         engine.dispose()
 
@@ -55,22 +55,22 @@ def _close_only(engine: Engine, request_id: str, status: RequestStatus) -> None:
                              sign_user_agent="Mozilla/5.0"))
 
 
-def test_split_answers_are_finished_once_and_nothing_else_moves(at_0004: Engine) -> None:
-    ledger = Ledger(at_0004)
-    service = SigningRequests(at_0004, ledger, secrets.token_bytes(32))
+def test_split_answers_are_finished_once_and_nothing_else_moves(before_repair: Engine) -> None:
+    ledger = Ledger(before_repair)
+    service = SigningRequests(before_repair, ledger, secrets.token_bytes(32))
     signed, signed_request = _sent(ledger, service)
     declined, declined_request = _sent(ledger, service)
     viewed, viewed_request = _sent(ledger, service)
     ledger.move(viewed, Stage.VIEWED, "viewed", EventInfo(actor="client", channel="sms"))
     still_open, _ = _sent(ledger, service)
-    _close_only(at_0004, signed_request, RequestStatus.SIGNED)
-    _close_only(at_0004, declined_request, RequestStatus.DECLINED)
-    _close_only(at_0004, viewed_request, RequestStatus.SIGNED)
+    _close_only(before_repair, signed_request, RequestStatus.SIGNED)
+    _close_only(before_repair, declined_request, RequestStatus.DECLINED)
+    _close_only(before_repair, viewed_request, RequestStatus.SIGNED)
 
-    upgrade(at_0004)
-    upgrade(at_0004)  # at head: a no-op
+    upgrade(before_repair)
+    upgrade(before_repair)  # at head: a no-op
 
-    with at_0004.connect() as conn:
+    with before_repair.connect() as conn:
         assert current_revision(conn) == head_revision()
     assert ledger.get(signed).stage is Stage.CLIENT_SIGNED
     assert ledger.get(declined).stage is Stage.DECLINED

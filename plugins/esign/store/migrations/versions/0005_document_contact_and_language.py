@@ -4,8 +4,8 @@ client's language when the deal gives one, and the responsible manager's e-mail 
 Documents created before this revision have none of them: their messages greet without a name, in the company's
 language, and their final copy goes to the client (and the company's copy address) only.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-05
 """
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

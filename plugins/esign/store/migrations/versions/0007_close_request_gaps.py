@@ -5,8 +5,8 @@ between the two left a signed (or declined) request beside a document still ``se
 collect run looked for such pairs to finish the move. Both writes now commit together, so that repair runs once,
 here, for what an older release may have left. Data only: the schema does not change.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-05
 """
 
@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
