@@ -136,7 +136,7 @@ def test_run_report_times_every_step(report_url: str, tmp_path: Path) -> None:
     assert steps["Validar e gerar"][1] == "preparados 5, em quarentena 1"
     assert steps["Assinatura da empresa"][3] == "02/03/2026 06:00:30"  # approved at 09:00:30 UTC
     assert _soup(page).select_one("figure#steps-chart img") is not None
-    assert table(page, "quarantined") == [["106", "DOC-D6", "Em quarentena", "counterparty.name: missing"]]
+    assert table(page, "quarantined") == [["106", "DOC-D6", "Em quarentena", "Nome do cliente: não informado"]]
 
 
 def test_empty_database_in_spanish_says_so_instead_of_empty_charts(empty_url: str, tmp_path: Path) -> None:
