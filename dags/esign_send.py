@@ -1,7 +1,8 @@
 """esign_send: pull deals in the trigger stage, render, get the director's approval, sign, send links.
 
 Thin wiring only: every step is a function of ``esign.pipeline.send`` (the approval's of ``esign.pipeline.approval``),
-imported inside its task body, so parsing this file needs Airflow alone. Trigger it
+imported inside its task body, so parsing this file needs Airflow and the two registries alone (the ``channel``
+and ``crm`` params offer what :mod:`esign.dispatch.registry` and :mod:`esign.crm.registry` hold). Trigger it
 from the UI form or the API. Per batch, two task instances (prepare, deliver): Airflow's cost is per task instance.
 ``plan`` also takes over the batches earlier runs left owing work, so this run's approval and ``deliver`` finish
 them; a ``deliver`` that cannot finish its batch (relay down, CRM refusing) fails after recording what it did.
@@ -15,6 +16,8 @@ from typing import Any
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import Param, dag, get_current_context, task
 
+from esign.crm.registry import crm_names
+from esign.dispatch.registry import preferences
 from esign.hooks.dag_defaults import CRM_POOL, START_DATE, default_args
 from esign.hooks.steps import run_step
 
@@ -34,8 +37,8 @@ DEFAULT_ARGS = default_args()
         "template": Param(None, type=["null", "string"], description="template id under templates/"),
         "max_deals": Param(None, type=["null", "integer"], minimum=0, description="0 = all deals in the stage"),
         "batch_size": Param(None, type=["null", "integer"], minimum=1, maximum=5000),
-        "channel": Param(None, type=["null", "string"], enum=[None, "auto", "email", "sms"]),
-        "crm": Param(None, type=["null", "string"], enum=[None, "local", "bitrix24"]),
+        "channel": Param(None, type=["null", "string"], enum=[None, *preferences()]),
+        "crm": Param(None, type=["null", "string"], enum=[None, *crm_names()]),
         "attach": Param(None, type=["null", "string"], enum=[None, "file", "link"],
                         description="CRM comments: file = the PDF attached (one request each); link = links"),
         "auto_approve": Param(None, type=["null", "boolean"], description="skip the director (demo/tests only)"),

@@ -23,6 +23,7 @@ for dag_id, dag in bag.dags.items():
     out["dags"][dag_id] = {
         "tags": sorted(dag.tags), "max_active_runs": dag.max_active_runs,
         "schedule": repr(dag.schedule), "params": sorted(dag.params.keys()),
+        "enums": {k: dag.params.get_param(k).schema.get("enum") for k in ("channel", "crm") if k in dag.params},
         "tasks": {t.task_id: {"owner": t.owner, "retries": t.retries, "type": type(t).__name__,
                               "failure_callback": bool(t.on_failure_callback), "branch": isinstance(t, BranchMixIn),
                               "outlets": [f"{type(o).__name__}:{getattr(o, 'uri', o.name)}" for o in t.outlets],
@@ -79,6 +80,14 @@ def test_send_dag_waits_for_an_approval_before_signing(info: dict[str, Any]) -> 
     assert {"template", "max_deals", "batch_size", "channel", "dry_run", "auto_approve",
             "attach"} <= set(send["params"])
     assert "*/10" in info["dags"]["esign_collect"]["schedule"]
+
+
+def test_the_channel_and_crm_params_offer_what_the_registries_hold(info: dict[str, Any]) -> None:
+    from esign.crm.registry import crm_names
+    from esign.dispatch.registry import preferences
+
+    assert info["dags"]["esign_send"]["enums"] == {"channel": [None, *preferences()], "crm": [None, *crm_names()]}
+    assert preferences() == ("auto", "email", "sms") and crm_names() == ("local", "bitrix24")
 
 
 def test_only_a_collect_run_that_completed_documents_may_start_a_report(info: dict[str, Any]) -> None:

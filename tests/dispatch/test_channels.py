@@ -77,3 +77,25 @@ def test_normalize_phone(raw: str, normal: str | None) -> None:
 )
 def test_mask_destination(channel: str, destination: str, masked: str) -> None:
     assert mask_destination(channel, destination) == masked
+
+
+def test_a_registered_channel_joins_the_preferences_in_registration_order() -> None:
+    """``auto`` tries e-mail, SMS, then channels registered later; a preferred channel goes first; an unknown name is
+    a configuration error everywhere the registry is read."""
+    from esign.dispatch.registry import ChannelSpec, channel, preferences, register_channel, unregister_channel
+
+    pager = ChannelSpec("pager", "Pager", "text", lambda _e, phone: phone.strip() or None,
+                        lambda _context: channel("sms").build(_context))
+    register_channel(pager)
+    try:
+        assert preferences() == ("auto", "email", "sms", "pager")
+        assert choose_channel("ana@example.com", "4242", "auto") == ("email", "ana@example.com")
+        assert choose_channel("ana@example.com", "4242", "pager") == ("pager", "4242")
+        assert choose_channel("", "4242", "auto") == ("pager", "4242")  # not a mobile: SMS cannot, the pager can
+        assert mask_destination("pager", "4242") == "***"
+    finally:
+        unregister_channel("pager")
+    with pytest.raises(ConfigError, match="channel 'pager': not registered"):
+        channel("pager")
+    with pytest.raises(ConfigError, match="channel: must be one of auto, email, sms"):
+        choose_channel("ana@example.com", "", "pager")

@@ -113,7 +113,7 @@ def test_two_concurrent_deliveries_send_each_message_once(
     def worker() -> None:
         sender = SmtpSender(smtp_settings)
         barrier.wait(10)
-        while (report := outbox.deliver_pending(sender, None, limit=2)).sent:
+        while (report := outbox.deliver_pending({"email": sender}, limit=2)).sent:
             sent.append(report.sent)
 
     threads = [threading.Thread(target=worker) for _ in range(2)]
@@ -167,7 +167,7 @@ def test_crash_after_send_is_reconciled_as_uncertain_and_never_resent(
     [uncertain] = outbox.reconcile_stale(timedelta(minutes=10))
     assert uncertain.id == entry.id and uncertain.state is OutboxState.UNCERTAIN
     assert "not re-sent automatically" in (uncertain.last_error or "")
-    report = outbox.deliver_pending(SmtpSender(smtp_settings), None)
+    report = outbox.deliver_pending({"email": SmtpSender(smtp_settings)})
     assert report.sent == 0
     assert len(read_messages(mail_server.maildir)) == 1, "sent once, never twice"
     assert outbox.counts()[OutboxState.UNCERTAIN] == 1
@@ -187,7 +187,7 @@ def test_resend_makes_a_new_row_with_a_new_message_id(
     assert copy.payload.replace(copy.message_id.encode(), original.message_id.encode()) == original.payload
     with pytest.raises(DispatchError, match="already queued"):
         outbox.resend(original.id)
-    assert outbox.deliver_pending(SmtpSender(smtp_settings), None).sent == 1
+    assert outbox.deliver_pending({"email": SmtpSender(smtp_settings)}).sent == 1
     [received] = read_messages(mail_server.maildir)
     assert received.header("Message-ID") == copy.message_id
     assert outbox.get(original.id).state is OutboxState.UNCERTAIN, "history kept"  # type: ignore[union-attr]
@@ -241,7 +241,7 @@ def test_an_unexpected_error_leaves_that_row_uncertain_and_releases_the_rest(
 ) -> None:
     ids = [outbox.enqueue(make_invite(f"R{i}")).id for i in range(4)]
     with pytest.raises(RuntimeError, match="bug"):
-        outbox.deliver_pending(_Exploding(), None)
+        outbox.deliver_pending({"email": _Exploding()})
     states = [outbox.get(i).state for i in ids]  # type: ignore[union-attr]
     assert states == [OutboxState.SENT, OutboxState.UNCERTAIN, OutboxState.PENDING, OutboxState.PENDING]
     assert [outbox.get(i).attempts for i in ids[2:]] == [0, 0]  # type: ignore[union-attr]
@@ -287,7 +287,7 @@ def test_enqueue_many_racing_enqueue_makes_one_row_per_key(
 def test_delivery_marks_each_accepted_row_sent(outbox: Outbox, make_invite: MakeInvite) -> None:
     ids = [e.id for e in outbox.enqueue_many([make_invite(f"R{i}") for i in range(5)])]
     sender = _Counting()
-    report = outbox.deliver_pending(sender, None)
+    report = outbox.deliver_pending({"email": sender})
     assert report.sent == 5 and sender.calls == 5
     assert [outbox.get(i).state for i in ids] == [OutboxState.SENT] * 5  # type: ignore[union-attr]
     assert all(outbox.get(i).provider_ref == "ok" and outbox.get(i).attempts == 1 for i in ids)  # type: ignore[union-attr]
@@ -304,7 +304,7 @@ def test_only_the_message_in_flight_is_ever_in_doubt(outbox: Outbox, make_invite
             seen.append([outbox.get(i).state for i in ids])  # type: ignore[union-attr]
             return super().send(entry)
 
-    report = outbox.deliver_pending(Watching(), None)
+    report = outbox.deliver_pending({"email": Watching()})
     assert report.sent == 7
     for n, states in enumerate(seen):
         assert states == [OutboxState.SENT] * n + [OutboxState.SENDING] + [OutboxState.PENDING] * (6 - n), n
@@ -321,8 +321,8 @@ def test_a_code_left_pending_is_abandoned_never_sent_late(outbox: Outbox, make_i
     assert outbox.get(invite.id).state is OutboxState.PENDING  # type: ignore[union-attr]
     assert outbox.abandon(code.id, "again") is None, "only a pending row can be abandoned"
     sender = _Counting()
-    assert outbox.deliver_pending(sender, None, kinds=["reminder"]).sent == 0 and sender.calls == 0
-    assert outbox.deliver_pending(sender, None, kinds=["invite"]).sent == 1
+    assert outbox.deliver_pending({"email": sender}, kinds=["reminder"]).sent == 0 and sender.calls == 0
+    assert outbox.deliver_pending({"email": sender}, kinds=["invite"]).sent == 1
 
 
 class _Counting:

@@ -15,6 +15,7 @@ from esign.dispatch.records import DeliveryError, DeliveryReport, OutboxState, O
 from esign.dispatch.sms import (
     SMS_MAX_CHARS,
     FileSmsGateway,
+    GatewaySender,
     HttpSmsGateway,
     read_sms,
     sms_code_text,
@@ -100,7 +101,7 @@ def test_file_gateway_appends_one_json_line_per_sms(outbox: Outbox, tmp_path: Pa
     gateway = FileSmsGateway(path)
     first = outbox.enqueue(_sms("R1", text="Código 123 — não compartilhe"))
     outbox.enqueue(_sms("R2", to="+5521912345678"))
-    assert outbox.deliver_pending(None, gateway) == DeliveryReport(sent=2)
+    assert outbox.deliver_pending({"sms": GatewaySender(gateway)}) == DeliveryReport(sent=2)
     lines = read_sms(path)
     assert [line["to"] for line in lines] == ["+5511987654321", "+5521912345678"]
     assert lines[0]["text"] == "Código 123 — não compartilhe" and lines[0]["reference"] == first.message_id
@@ -111,27 +112,27 @@ def test_file_gateway_appends_one_json_line_per_sms(outbox: Outbox, tmp_path: Pa
 def test_file_gateway_that_cannot_write_is_retryable(outbox: Outbox, tmp_path: Path) -> None:
     (tmp_path / "blocker").write_text("a file where a folder should be")
     entry = outbox.enqueue(_sms("R1"))
-    assert outbox.deliver_pending(None, FileSmsGateway(tmp_path / "blocker" / "outbox.jsonl")) == DeliveryReport(
-        retried=1
-    )
+    blocked = GatewaySender(FileSmsGateway(tmp_path / "blocker" / "outbox.jsonl"))
+    assert outbox.deliver_pending({"sms": blocked}) == DeliveryReport(retried=1)
     assert "cannot append" in (outbox.get(entry.id).last_error or "")  # type: ignore[union-attr]
 
 
 def test_only_channels_with_a_sender_are_claimed(outbox: Outbox, tmp_path: Path, make_invite: Any) -> None:
     email = outbox.enqueue(make_invite("E1"))
     outbox.enqueue(_sms("S1"))
-    assert outbox.deliver_pending(None, FileSmsGateway(tmp_path / "sms.jsonl")) == DeliveryReport(sent=1)
+    sms = GatewaySender(FileSmsGateway(tmp_path / "sms.jsonl"))
+    assert outbox.deliver_pending({"sms": sms}) == DeliveryReport(sent=1)
     assert outbox.get(email.id).state is OutboxState.PENDING  # type: ignore[union-attr]
-    assert outbox.deliver_pending(None, None) == DeliveryReport()
+    assert outbox.deliver_pending({}) == DeliveryReport()
 
 
 def test_http_gateway_retries_a_500_then_sends_with_the_bearer_token(outbox: Outbox, sms_api: Any) -> None:
     sms_api.script = [(500, {"error": "upstream"}), (200, {"id": "prov-42"})]
     entry = outbox.enqueue(_sms("R1", text="Olá, código 123"))
     with HttpSmsGateway(sms_api.url, "api-key-xyz", timeout=5) as gateway:
-        assert outbox.deliver_pending(None, gateway) == DeliveryReport(retried=1)
+        assert outbox.deliver_pending({"sms": GatewaySender(gateway)}) == DeliveryReport(retried=1)
         assert "HTTP 500" in (outbox.get(entry.id).last_error or "")  # type: ignore[union-attr]
-        assert outbox.deliver_pending(None, gateway) == DeliveryReport(sent=1)
+        assert outbox.deliver_pending({"sms": GatewaySender(gateway)}) == DeliveryReport(sent=1)
     row = outbox.get(entry.id)
     assert row is not None and row.state is OutboxState.SENT and row.provider_ref == "prov-42"
     assert len(sms_api.requests) == 2
@@ -148,7 +149,7 @@ def test_http_gateway_client_errors(outbox: Outbox, sms_api: Any, status: int, s
     sms_api.script = [(status, {"error": "bad number"})]
     entry = outbox.enqueue(_sms("R1"))
     with HttpSmsGateway(sms_api.url, "k", timeout=5) as gateway:
-        outbox.deliver_pending(None, gateway)
+        outbox.deliver_pending({"sms": GatewaySender(gateway)})
     row = outbox.get(entry.id)
     assert row is not None and row.state is state and f"HTTP {status}" in (row.last_error or "")
 
@@ -157,7 +158,7 @@ def test_http_gateway_rejected_key_stops_the_run(outbox: Outbox, sms_api: Any) -
     sms_api.script = [(401, {"error": "unauthorized"})]
     entry = outbox.enqueue(_sms("R1"))
     with HttpSmsGateway(sms_api.url, "wrong-key", timeout=5) as gateway, pytest.raises(ConfigError) as caught:
-        outbox.deliver_pending(None, gateway)
+        outbox.deliver_pending({"sms": GatewaySender(gateway)})
     assert "wrong-key" not in str(caught.value)
     row = outbox.get(entry.id)
     assert row is not None and (row.state, row.attempts) == (OutboxState.PENDING, 0)
@@ -166,7 +167,7 @@ def test_http_gateway_rejected_key_stops_the_run(outbox: Outbox, sms_api: Any) -
 def test_http_gateway_unreachable_is_retryable(outbox: Outbox, free_port: Callable[[], int]) -> None:
     ids = [outbox.enqueue(_sms(f"R{i}")).id for i in range(2)]
     with HttpSmsGateway(f"http://127.0.0.1:{free_port()}/sms", "k", timeout=5) as gateway:
-        assert outbox.deliver_pending(None, gateway) == DeliveryReport(retried=2)
+        assert outbox.deliver_pending({"sms": GatewaySender(gateway)}) == DeliveryReport(retried=2)
     assert [outbox.get(i).attempts for i in ids] == [1, 0]  # type: ignore[union-attr]
 
 
@@ -174,11 +175,12 @@ def test_http_gateway_without_an_answer_is_uncertain(outbox: Outbox, sms_api: An
     sms_api.hang = threading.Event()
     entry = outbox.enqueue(_sms("R1"))
     with HttpSmsGateway(sms_api.url, "k", timeout=0.3) as gateway:
-        assert outbox.deliver_pending(None, gateway) == DeliveryReport(uncertain=1)
+        assert outbox.deliver_pending({"sms": GatewaySender(gateway)}) == DeliveryReport(uncertain=1)
     assert sms_api.received.is_set(), "the provider got the request"
     row = outbox.get(entry.id)
     assert row is not None and row.state is OutboxState.UNCERTAIN and "may have been accepted" in (row.last_error or "")
-    assert outbox.deliver_pending(None, HttpSmsGateway(sms_api.url, "k", timeout=5)) == DeliveryReport()
+    later = GatewaySender(HttpSmsGateway(sms_api.url, "k", timeout=5), owned=True)
+    assert outbox.deliver_pending({"sms": later}) == DeliveryReport()
 
 
 def test_http_gateway_settings_are_checked() -> None:
@@ -195,3 +197,19 @@ def test_http_gateway_answer_without_an_id_uses_the_reference(sms_api: Any) -> N
     with HttpSmsGateway(sms_api.url, "k", timeout=5) as gateway, pytest.raises(DeliveryError):
         sms_api.script = [(404, {})]
         gateway.send("+5511987654321", "oi", "<ref@esign.local>")
+
+
+def test_the_sms_channel_builds_its_gateway_from_the_environment(tmp_path: Path, sms_api: Any) -> None:
+    """No URL: the embedded file; a URL and key: the HTTP provider (a third of a deadline per phase); a URL alone is
+    a configuration error before any message is claimed."""
+    from esign.dispatch.sms import gateway_from_env
+
+    embedded = gateway_from_env({}, tmp_path)
+    assert isinstance(embedded, FileSmsGateway) and embedded.path == tmp_path / "sms" / "outbox.jsonl"
+    environ = {"ESIGN_SMS_URL": sms_api.url, "ESIGN_SMS_API_KEY": "k"}
+    with GatewaySender(gateway_from_env(environ, tmp_path, deadline=6.0), owned=True) as sender:
+        assert isinstance(sender.gateway, HttpSmsGateway) and sender.gateway._client.timeout.read == 2.0
+    with pytest.raises(RuntimeError, match="closed"):  # owned: closed with the delivery call
+        sender.gateway.send("+5511987654321", "x", "<m@x>")
+    with pytest.raises(ConfigError, match="ESIGN_SMS_API_KEY: required"):
+        gateway_from_env({"ESIGN_SMS_URL": sms_api.url}, tmp_path)

@@ -64,12 +64,12 @@ def test_one_smtp_session_for_the_whole_batch(
     for i in range(5):
         outbox.enqueue(make_invite(f"R{i}", to=f"p{i}@example.com"))
     sender = SmtpSender(smtp_settings)
-    assert outbox.deliver_pending(sender, None, limit=10) == DeliveryReport(sent=5)
+    assert outbox.deliver_pending({"email": sender}, limit=10) == DeliveryReport(sent=5)
     assert mail_server.sessions == 1 and sender.sessions == 1
     received = read_messages(mail_server.maildir)
     assert [m.header("To") for m in received] == [f"p{i}@example.com" for i in range(5)]
     assert all(e.state is OutboxState.SENT and e.provider_ref for e in outbox.entries())
-    assert outbox.deliver_pending(sender, None) == DeliveryReport(), "nothing left, nothing sent again"
+    assert outbox.deliver_pending({"email": sender}) == DeliveryReport(), "nothing left, nothing sent again"
     assert mail_server.sessions == 1, "no session opened when there is nothing to send"
 
 
@@ -77,7 +77,7 @@ def test_sent_invite_arrives_with_html_text_link_and_accents(
     outbox: Outbox, make_invite: MakeInvite, mail_server: LocalMailServer, smtp_settings: SmtpSettings
 ) -> None:
     entry = outbox.enqueue(make_invite("R7"))
-    outbox.deliver_pending(SmtpSender(smtp_settings), None)
+    outbox.deliver_pending({"email": SmtpSender(smtp_settings)})
     [received] = read_messages(mail_server.maildir)
     assert received.raw == entry.payload
     assert received.header("Message-ID") == entry.message_id
@@ -118,14 +118,14 @@ def test_server_down_then_back(
     port = free_port()
     ids = [outbox.enqueue(make_invite(f"R{i}", to=f"p{i}@example.com")).id for i in range(3)]
     sender = SmtpSender(SmtpSettings(port=port, timeout=5))
-    report = outbox.deliver_pending(sender, None)
+    report = outbox.deliver_pending({"email": sender})
     assert report == DeliveryReport(retried=3)
     rows = [outbox.get(i) for i in ids]
     assert all(r is not None and r.state is OutboxState.PENDING for r in rows)
     assert [r.attempts for r in rows if r] == [1, 0, 0], "only the first was tried; the rest were released"
     assert "cannot open a session" in (rows[0].last_error or "")  # type: ignore[union-attr]
     with LocalMailServer(maildir, port=port):
-        assert outbox.deliver_pending(sender, None) == DeliveryReport(sent=3)
+        assert outbox.deliver_pending({"email": sender}) == DeliveryReport(sent=3)
     assert len(read_messages(maildir)) == 3
 
 
@@ -137,7 +137,7 @@ def test_a_rejected_recipient_fails_alone(
         good1 = outbox.enqueue(make_invite("R1", to="ana@example.com"))
         bad = outbox.enqueue(make_invite("R2", to="nobody@example.com"))
         good2 = outbox.enqueue(make_invite("R3", to="bia@example.com"))
-        report = outbox.deliver_pending(SmtpSender(SmtpSettings(port=server.port, timeout=5)), None)
+        report = outbox.deliver_pending({"email": SmtpSender(SmtpSettings(port=server.port, timeout=5))})
         assert report == DeliveryReport(sent=2, failed=1)
         assert server.sessions == 1, "the session survives a refused recipient"
     failed = outbox.get(bad.id)
@@ -155,13 +155,13 @@ def test_temporary_refusal_is_retried_and_content_refusal_is_permanent(
     spam = outbox.enqueue(make_invite("R2", to="spam@example.com"))
     with server:
         sender = SmtpSender(SmtpSettings(port=server.port, timeout=5))
-        assert outbox.deliver_pending(sender, None) == DeliveryReport(failed=1, retried=1)
+        assert outbox.deliver_pending({"email": sender}) == DeliveryReport(failed=1, retried=1)
         row = outbox.get(busy.id)
         assert row is not None and row.state is OutboxState.PENDING and "451" in (row.last_error or "")
         row = outbox.get(spam.id)
         assert row is not None and row.state is OutboxState.FAILED and "554" in (row.last_error or "")
         del handler.rcpt["busy@example.com"]  # the mailbox frees up
-        assert outbox.deliver_pending(sender, None) == DeliveryReport(sent=1)
+        assert outbox.deliver_pending({"email": sender}) == DeliveryReport(sent=1)
     assert [m.header("To") for m in read_messages(server.maildir)] == ["busy@example.com"]
 
 
@@ -174,8 +174,8 @@ def test_connection_lost_after_data_is_uncertain_and_not_retried(
     after = outbox.enqueue(make_invite("R2", to="ana@example.com"))
     with server:
         sender = SmtpSender(SmtpSettings(port=server.port, timeout=5))
-        assert outbox.deliver_pending(sender, None) == DeliveryReport(sent=1, uncertain=1)
-        assert outbox.deliver_pending(sender, None) == DeliveryReport()
+        assert outbox.deliver_pending({"email": sender}) == DeliveryReport(sent=1, uncertain=1)
+        assert outbox.deliver_pending({"email": sender}) == DeliveryReport()
         assert server.sessions == 2, "the next message opened a fresh session"
     row = outbox.get(lost.id)
     assert row is not None and row.state is OutboxState.UNCERTAIN and "may have been accepted" in (row.last_error or "")
@@ -189,7 +189,7 @@ def test_bad_credentials_stop_the_run_and_keep_every_row(
     ids = [outbox.enqueue(make_invite(f"R{i}")).id for i in range(2)]
     sender = SmtpSender(SmtpSettings(port=mail_server.port, username="robot", password="s3cret-pw", timeout=5))
     with pytest.raises(ConfigError) as caught:
-        outbox.deliver_pending(sender, None)
+        outbox.deliver_pending({"email": sender})
     assert "s3cret-pw" not in str(caught.value)
     rows = [outbox.get(i) for i in ids]
     assert [(r.state, r.attempts) for r in rows if r] == [(OutboxState.PENDING, 0)] * 2
@@ -201,7 +201,7 @@ def test_a_non_ascii_address_is_a_permanent_failure(
 ) -> None:
     entry = outbox.enqueue(make_invite("R1", to="joão@exemplo.com.br"))
     ok = outbox.enqueue(make_invite("R2", to="ana@example.com"))
-    assert outbox.deliver_pending(SmtpSender(smtp_settings), None) == DeliveryReport(sent=1, failed=1)
+    assert outbox.deliver_pending({"email": SmtpSender(smtp_settings)}) == DeliveryReport(sent=1, failed=1)
     assert "not ASCII" in (outbox.get(entry.id).last_error or "")  # type: ignore[union-attr]
     assert outbox.get(ok.id).state is OutboxState.SENT  # type: ignore[union-attr]
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from esign.cli import EXIT_OK, UsageError
 from esign.crm.base import CrmClient, FetchedDeal
-from esign.pipeline.config import CRMS
+from esign.crm.registry import CrmContext, build_crm, crm_names
 
 FETCH_CHUNK = 2500  # IDs per fetch_deals call when pulling: one chained export request of Bitrix24
 
@@ -48,7 +48,7 @@ def register(sub: Any) -> None:
 
 
 def _crm_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--crm", choices=CRMS, help="default: crm in config/pipeline.yaml")
+    parser.add_argument("--crm", choices=crm_names(), help="default: crm in config/pipeline.yaml")
 
 
 def open_crm(name: str | None) -> CrmClient:
@@ -60,19 +60,8 @@ def open_crm(name: str | None) -> CrmClient:
         from esign.pipeline.config import load_pipeline_config
 
         name = load_pipeline_config(ws.settings.pipeline_file).crm
-    if name == "bitrix24":
-        from esign.crm.bitrix24 import Bitrix24Crm, Bitrix24Settings
-        from esign.crm.bitrix24.budget import request_budget
-        from esign.crm.method_pauses import MethodPauseStore
-
-        settings = Bitrix24Settings.from_env(os.environ)  # the portal's budget, shared with the running DAGs
-        crm = Bitrix24Crm(settings, bucket=request_budget(settings, environ=os.environ,
-                                                          state_dir=ws.settings.workdir / "run"))
-        crm.transport.breaker.on_pause = MethodPauseStore(ws.engine).recorder(crm.transport.webhook.host)
-        return crm
-    from esign.crm.local import LocalCrm
-
-    return LocalCrm(ws.engine)
+    # the same state folder as the running DAGs: a Bitrix24 portal's request budget is shared with them
+    return build_crm(name, CrmContext(engine=ws.engine, environ=os.environ, state_dir=ws.settings.workdir / "run"))
 
 
 def stages_command(args: argparse.Namespace) -> int:

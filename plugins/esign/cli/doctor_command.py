@@ -234,17 +234,13 @@ def check_crm(settings: Settings, engine: Engine | None, environ: Mapping[str, s
 
     def body() -> Check:
         config = load_pipeline_config(settings.pipeline_file)
-        if config.crm == "local":
-            if engine is None:
-                return Check("crm", FAIL, "not checked: the embedded CRM lives in the unreachable database",
-                             "fix the database first")
-            from esign.crm.local import LocalCrm
+        if config.crm == "local" and engine is None:
+            return Check("crm", FAIL, "not checked: the embedded CRM lives in the unreachable database",
+                         "fix the database first")
+        from esign.crm.registry import CrmContext, build_crm
 
-            crm: Any = LocalCrm(engine)
-        else:
-            from esign.crm.bitrix24 import Bitrix24Crm, Bitrix24Settings
-
-            crm = Bitrix24Crm(Bitrix24Settings.from_env(os.environ if environ is None else environ))
+        crm = build_crm(config.crm, CrmContext(engine=engine, environ=os.environ if environ is None else environ,
+                                               state_dir=settings.workdir / "run"))
         stages = crm.list_stages()
         if not stages:
             return Check("crm", FAIL, f"{config.crm}: no deal stages", "seed the embedded CRM (`esign crm seed`) "

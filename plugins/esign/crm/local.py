@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, delete, select
 
@@ -28,6 +29,9 @@ from esign.crm.local_schema import (
 )
 from esign.crm.normalize import RawCompany, RawContact, RawDeal, RawItem, RawManager, normalize_deal
 from esign.errors import CrmError, CrmNotFoundError
+
+if TYPE_CHECKING:
+    from esign.crm.registry import CrmContext
 
 PAGE_SIZE = 50  # Bitrix24's fixed page size for list methods
 _IN_CHUNK = 500  # keys per IN (...) lookup: stays far below every driver's bound-parameter limit
@@ -259,3 +263,10 @@ def _items(conn: Connection, deal_ids: list[int]) -> dict[int, list[RawItem]]:
                 result.setdefault(r.deal_id, []).append(RawItem(description=r.description, quantity=r.quantity,
                                                             unit_price=r.unit_price))
     return result
+
+
+def connect(context: CrmContext) -> LocalCrm:
+    """The registry's factory (:mod:`esign.crm.registry`): the embedded CRM in the workspace database."""
+    if context.engine is None:
+        raise CrmError("the embedded CRM lives in the workspace database, which was not given")
+    return LocalCrm(context.engine)

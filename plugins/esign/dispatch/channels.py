@@ -5,10 +5,8 @@ from __future__ import annotations
 import re
 
 from esign import contacts
-from esign.dispatch.records import Channel
-from esign.errors import ConfigError, DispatchError
-
-_PREFERENCES = ("email", "sms", "auto")
+from esign.dispatch.registry import AUTO, channel_names, check_preference, find_channel
+from esign.errors import DispatchError
 
 
 def normalize_email(value: str) -> str | None:
@@ -21,20 +19,21 @@ def normalize_phone(value: str, region: str = contacts.DEFAULT_REGION) -> str | 
     return contacts.normalize_phone(value, region)
 
 
-def choose_channel(email: str, phone: str, preferred: str = "auto") -> tuple[Channel, str]:
-    """Pick the channel and normalised destination: the preferred one, else the other; ``auto`` prefers email.
+def choose_channel(email: str, phone: str, preferred: str = AUTO) -> tuple[str, str]:
+    """Pick the channel and normalised destination: the preferred one, else the others in the registry's order;
+    ``auto`` takes that order as it is (e-mail first, then SMS, then channels registered later).
 
     Raises DispatchError naming the fields when neither is usable, so the deal can be quarantined with a reason.
     The numbers an SMS can reach are those validation accepts (``esign.contacts``): a landline is not one.
     """
-    if preferred not in _PREFERENCES:
-        raise ConfigError(f"channel: must be one of {', '.join(_PREFERENCES)} (got {preferred!r})")
-    found = {Channel.EMAIL: contacts.normalize_email(email), Channel.SMS: contacts.sms_number(phone)}
-    order = (Channel.SMS, Channel.EMAIL) if preferred == "sms" else (Channel.EMAIL, Channel.SMS)
-    for channel in order:
-        destination = found[channel]
+    check_preference(preferred, "channel")
+    names = channel_names()
+    order = names if preferred == AUTO else (preferred, *(n for n in names if n != preferred))
+    for name in order:
+        spec = find_channel(name)
+        destination = spec.reach(email, phone) if spec is not None else None
         if destination is not None:
-            return channel, destination
+            return name, destination
     email_text = "missing" if not (email or "").strip() else f"not a valid address ({email!r})"
     phone_text = ("missing" if not (phone or "").strip()
                   else f"not a valid number ({phone!r}): {contacts.phone_problem(phone)}")
@@ -42,9 +41,11 @@ def choose_channel(email: str, phone: str, preferred: str = "auto") -> tuple[Cha
     raise DispatchError(f"no channel to reach the signer: {'; '.join(problems)}")
 
 
-def mask_destination(channel: Channel | str, destination: str) -> str:
-    """``j***@example.com`` / ``+55 11 9****-4321``: enough to recognise, not enough to harvest."""
-    if Channel(channel) is Channel.EMAIL:
+def mask_destination(channel: str, destination: str) -> str:
+    """``j***@example.com`` / ``+55 11 9****-4321``: enough to recognise, not enough to harvest (an e-mail
+    channel's address, any other channel's destination as a number)."""
+    spec = find_channel(channel)
+    if spec is not None and spec.format == "email":
         local, at, domain = destination.partition("@")
         if not at:
             return "***"

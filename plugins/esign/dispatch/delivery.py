@@ -11,37 +11,37 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Collection, Sequence
-from contextlib import ExitStack
+from collections.abc import Collection, Mapping, Sequence
+from contextlib import AbstractContextManager, ExitStack
 from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, select, update
 
 from esign.dispatch.channels import mask_destination
 from esign.dispatch.outbox_schema import outbox
-from esign.dispatch.records import Channel, DeliveryError, DeliveryReport, MessageKind, OutboxEntry, OutboxState
-from esign.dispatch.sms import SmsGateway
+from esign.dispatch.records import DeliveryError, DeliveryReport, MessageKind, OutboxEntry, OutboxState
+from esign.dispatch.registry import Sender
 from esign.errors import ConfigError
 
 if TYPE_CHECKING:
-    from esign.dispatch.outbox import EmailSender, Outbox
+    from esign.dispatch.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
 
-def pending_rows(box: Outbox, batch: Sequence[int] | None, limit: int, channels: Collection[Channel],
-                 kinds: Collection[str] | None) -> list[tuple[int, Channel]]:
+def pending_rows(box: Outbox, batch: Sequence[int] | None, limit: int, channels: Collection[str],
+                 kinds: Collection[str] | None) -> list[tuple[int, str]]:
     """The pending rows a delivery call will try, oldest first, fixed up front (id, channel)."""
     if limit <= 0 or (batch is not None and not batch) or not channels or (kinds is not None and not kinds):
         return []
     query = select(outbox.c.id, outbox.c.channel).where(
-        outbox.c.state == OutboxState.PENDING.value, outbox.c.channel.in_([c.value for c in channels]))
+        outbox.c.state == OutboxState.PENDING.value, outbox.c.channel.in_([str(c) for c in channels]))
     if batch is not None:
         query = query.where(outbox.c.id.in_(list(batch)))
     if kinds is not None:
         query = query.where(outbox.c.kind.in_([MessageKind(k).value for k in kinds]))
     with box.engine.connect() as conn:
-        return [(int(i), Channel(c)) for i, c in conn.execute(query.order_by(outbox.c.id).limit(limit))]
+        return [(int(i), str(c)) for i, c in conn.execute(query.order_by(outbox.c.id).limit(limit))]
 
 
 #: The two statements of every message, built once (building them per call cost more than running them).
@@ -73,19 +73,20 @@ def mark_and_claim(box: Outbox, accepted: tuple[int, str | None] | None, next_id
     return OutboxEntry.from_row(claimed) if claimed is not None else None
 
 
-def deliver(box: Outbox, email_sender: EmailSender | None, sms_gateway: SmsGateway | None,
-            candidates: Sequence[tuple[int, Channel]]) -> DeliveryReport:
-    """Send ``candidates`` one at a time over one SMTP session; record every outcome as it happens.
+def deliver(box: Outbox, senders: Mapping[str, Sender], candidates: Sequence[tuple[int, str]]) -> DeliveryReport:
+    """Send ``candidates`` one at a time, each through its channel's sender; record every outcome as it happens.
+
+    A sender that is a context manager (SMTP: one session for the whole call) is entered on its first message.
 
     A channel found down leaves the rest of its rows pending, untouched (counted ``retried``). An unexpected error
     while a row is in flight makes that row ``uncertain`` and is raised; a configuration error (bad login) gives the
     row back untouched and is raised.
     """
     tally: Counter[str] = Counter()
-    down: set[Channel] = set()
+    down: set[str] = set()
     accepted: tuple[int, str | None] | None = None
     with ExitStack() as stack:
-        session_open = False
+        opened: set[str] = set()
         try:
             for entry_id, channel in candidates:
                 if channel in down:
@@ -94,11 +95,13 @@ def deliver(box: Outbox, email_sender: EmailSender | None, sms_gateway: SmsGatew
                 entry, accepted = mark_and_claim(box, accepted, entry_id), None
                 if entry is None:
                     continue  # another worker took it
-                if entry.channel is Channel.EMAIL and email_sender is not None and not session_open:
-                    stack.enter_context(email_sender)
-                    session_open = True
+                sender = senders[entry.channel]  # only channels with a sender are candidates
+                if entry.channel not in opened:
+                    opened.add(entry.channel)
+                    if isinstance(sender, AbstractContextManager):
+                        stack.enter_context(sender)
                 try:
-                    accepted = (entry.id, _send_one(entry, email_sender, sms_gateway))
+                    accepted = (entry.id, sender.send(entry))
                 except DeliveryError as exc:
                     tally[_record_refusal(box, entry, exc).value] += 1
                     if exc.channel_down:
@@ -119,16 +122,8 @@ def deliver(box: Outbox, email_sender: EmailSender | None, sms_gateway: SmsGatew
                           uncertain=tally[OutboxState.UNCERTAIN.value])
 
 
-def _send_one(entry: OutboxEntry, email_sender: EmailSender | None, sms_gateway: SmsGateway | None) -> str:
-    if entry.channel is Channel.EMAIL:
-        assert email_sender is not None  # only channels with a sender are candidates
-        return email_sender.send(entry)
-    assert sms_gateway is not None
-    return sms_gateway.send(entry.destination, entry.text, entry.message_id)
-
-
 def _record_refusal(box: Outbox, entry: OutboxEntry, exc: DeliveryError) -> OutboxState:
-    where = f"{entry.kind} {entry.channel.value} to {mask_destination(entry.channel, entry.destination)}"
+    where = f"{entry.kind} {entry.channel} to {mask_destination(entry.channel, entry.destination)}"
     if exc.uncertain:
         log.warning("outbox %s (%s) uncertain: %s", entry.id, where, exc.reason)
         return box.mark_uncertain(entry.id, exc.reason).state

@@ -12,10 +12,8 @@ automatically: reminders or an operator's explicit ``resend`` cover it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from types import TracebackType
-from typing import Protocol
 
 from sqlalchemy import Engine, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -25,7 +23,6 @@ from esign.dispatch.delivery import deliver, pending_rows
 from esign.dispatch.email import replace_message_id
 from esign.dispatch.outbox_schema import outbox
 from esign.dispatch.records import (
-    Channel,
     DeliveryReport,
     MessageKind,
     OutboxEntry,
@@ -33,7 +30,7 @@ from esign.dispatch.records import (
     OutgoingMessage,
     message_id_for,
 )
-from esign.dispatch.sms import SmsGateway
+from esign.dispatch.registry import Sender, channel, find_channel
 from esign.errors import ConfigError, DispatchError
 
 log = logging.getLogger(__name__)
@@ -43,18 +40,6 @@ _MAX_ERROR = 2000
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-class EmailSender(Protocol):
-    """What ``deliver_pending`` needs from an email channel: a session (context manager) and ``send``."""
-
-    def __enter__(self) -> object: ...
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> bool | None: ...
-
-    def send(self, entry: OutboxEntry) -> str: ...
 
 
 class Outbox:
@@ -139,7 +124,7 @@ class Outbox:
         if batch is not None:
             pick = pick.where(outbox.c.id.in_(list(batch)))
         if channels is not None:
-            pick = pick.where(outbox.c.channel.in_([Channel(c).value for c in channels]))
+            pick = pick.where(outbox.c.channel.in_([channel(c).name for c in channels]))
         pick = pick.order_by(outbox.c.id).limit(limit).with_for_update(skip_locked=True)
         stmt = (
             update(outbox)
@@ -236,7 +221,7 @@ class Outbox:
         for entry in entries:
             log.warning(
                 "outbox %s (%s %s to %s) is uncertain: %s",
-                entry.id, entry.kind, entry.channel.value, mask_destination(entry.channel, entry.destination), reason,
+                entry.id, entry.kind, entry.channel, mask_destination(entry.channel, entry.destination), reason,
             )  # fmt: skip
         return entries
 
@@ -266,13 +251,13 @@ class Outbox:
         key = f"{root.dedupe_key}#resend-{number}"
         domain = entry.message_id.rstrip(">").rpartition("@")[2] or "esign.local"
         new_id = message_id_for(key, domain)
-        payload = replace_message_id(entry.payload, new_id) if entry.channel is Channel.EMAIL else entry.payload
+        payload = replace_message_id(entry.payload, new_id) if _is_email(entry.channel) else entry.payload
         now = self._clock()
         stmt = (
             insert(outbox)
             .values(
                 dedupe_key=key, document_id=entry.document_id, request_id=entry.request_id, kind=entry.kind,
-                channel=entry.channel.value, destination=entry.destination, message_id=new_id, payload=payload,
+                channel=entry.channel, destination=entry.destination, message_id=new_id, payload=payload,
                 state=OutboxState.PENDING.value, attempts=0, resend_of=root.id, created_at=now, updated_at=now,
             )
             .returning(*outbox.c)
@@ -288,25 +273,25 @@ class Outbox:
     # -- delivery -------------------------------------------------------------------------------------
     def deliver_pending(
         self,
-        email_sender: EmailSender | None,
-        sms_gateway: SmsGateway | None,
+        senders: Mapping[str, Sender | None],
         limit: int = 100,
         *,
         batch: Sequence[int] | None = None,
         kinds: Collection[str] | None = None,
     ) -> DeliveryReport:
-        """Send up to ``limit`` pending rows of the channels given (optionally only these ids / kinds), oldest first.
+        """Send up to ``limit`` pending rows of the channels given a sender (``{"email": SmtpSender(...), ...}``;
+        optionally only these ids / kinds), oldest first.
 
-        Email goes through one SMTP session for the whole call. One row is in flight at a time and each accepted
-        one is marked ``sent`` as the next is claimed (:mod:`esign.dispatch.delivery`): a worker killed mid-call
-        leaves at most one row ``sending`` (in doubt, turned ``uncertain`` by ``reconcile_stale`` and never re-sent),
-        while every row it did not hand over stays ``pending`` and goes out with the next call. When a channel is
-        down, the rest of its rows stay pending for a later run. A row whose send ended in an unexpected error
-        becomes ``uncertain``.
+        A sender that is a context manager is entered once for the call (e-mail: one SMTP session). One row is in
+        flight at a time and each accepted one is marked ``sent`` as the next is claimed
+        (:mod:`esign.dispatch.delivery`): a worker killed mid-call leaves at most one row ``sending`` (in doubt,
+        turned ``uncertain`` by ``reconcile_stale`` and never re-sent), while every row it did not hand over stays
+        ``pending`` and goes out with the next call. When a channel is down, the rest of its rows stay pending for
+        a later run. A row whose send ended in an unexpected error becomes ``uncertain``.
         """
-        channels = [c for c, s in ((Channel.EMAIL, email_sender), (Channel.SMS, sms_gateway)) if s is not None]
-        candidates = pending_rows(self, batch, limit, channels, kinds)
-        return deliver(self, email_sender, sms_gateway, candidates)
+        given = {name: sender for name, sender in senders.items() if sender is not None}
+        candidates = pending_rows(self, batch, limit, [channel(name).name for name in given], kinds)
+        return deliver(self, given, candidates)
 
     def abandon(self, entry_id: int, reason: str) -> OutboxEntry | None:
         """A pending row that must never go out any more (a one-time code the client no longer waits for): it
@@ -394,14 +379,20 @@ def _new_row(msg: OutgoingMessage, now: datetime) -> dict[str, object]:
     """The pending outbox row for a message; a DispatchError naming the key for an unknown kind or channel, or an
     empty destination."""
     try:
-        channel, kind = Channel(msg.channel), MessageKind(msg.kind)
-    except ValueError as exc:
+        name, kind = channel(str(msg.channel)).name, MessageKind(msg.kind)
+    except (ValueError, ConfigError) as exc:
         raise DispatchError(f"outbox {msg.dedupe_key}: {exc}") from exc
     if not msg.destination:
         raise DispatchError(f"outbox {msg.dedupe_key}: destination is empty")
     payload = msg.payload.encode("utf-8") if isinstance(msg.payload, str) else bytes(msg.payload)
     return dict(
         dedupe_key=msg.dedupe_key, document_id=msg.document_id, request_id=msg.request_id,
-        kind=kind.value, channel=channel.value, destination=msg.destination, message_id=msg.message_id,
+        kind=kind.value, channel=name, destination=msg.destination, message_id=msg.message_id,
         payload=payload, state=OutboxState.PENDING.value, attempts=0, created_at=now, updated_at=now,
     )  # fmt: skip
+
+
+def _is_email(name: str) -> bool:
+    """Whether rows of this channel carry a MIME e-mail (its Message-ID header moves with a resend)."""
+    spec = find_channel(name)
+    return spec is not None and spec.format == "email"

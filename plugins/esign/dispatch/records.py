@@ -15,6 +15,9 @@ from esign.errors import DispatchError
 
 
 class Channel(StrEnum):
+    """The built-in channels' names; every channel, these included, is registered in :mod:`esign.dispatch.registry`
+    and a row's ``channel`` is any registered name."""
+
     EMAIL = "email"
     SMS = "sms"
 
@@ -66,7 +69,7 @@ class OutboxEntry:
     document_id: str
     request_id: str
     kind: str
-    channel: Channel
+    channel: str
     destination: str
     message_id: str
     payload: bytes
@@ -89,7 +92,7 @@ class OutboxEntry:
         m = row._mapping
         return cls(
             id=m["id"], dedupe_key=m["dedupe_key"], document_id=m["document_id"], request_id=m["request_id"],
-            kind=m["kind"], channel=Channel(m["channel"]), destination=m["destination"],
+            kind=m["kind"], channel=str(m["channel"]), destination=m["destination"],
             message_id=m["message_id"], payload=bytes(m["payload"]), state=OutboxState(m["state"]),
             attempts=m["attempts"], last_error=m["last_error"], provider_ref=m["provider_ref"],
             resend_of=m["resend_of"], created_at=_utc(m["created_at"]), updated_at=_utc(m["updated_at"]),

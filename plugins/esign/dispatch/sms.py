@@ -10,7 +10,7 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import TracebackType
@@ -18,7 +18,7 @@ from typing import Any, Protocol, Self
 
 import httpx
 
-from esign.dispatch.records import DeliveryError
+from esign.dispatch.records import DeliveryError, OutboxEntry
 from esign.dispatch.texts import DEFAULT_TZ, SEGMENT_GSM7, gsm7
 from esign.errors import ConfigError, DispatchError
 from esign.i18n import Translator, translator
@@ -34,6 +34,43 @@ class SmsGateway(Protocol):
     """Hands one SMS to a provider; returns the provider's id for it."""
 
     def send(self, destination: str, text: str, message_id: str) -> str: ...
+
+
+class GatewaySender:
+    """The ``sms`` channel's sender: a stored outbox row handed to a gateway. ``owned``: the gateway was built for
+    this delivery call and is closed at its end (an HTTP provider's connections)."""
+
+    def __init__(self, gateway: SmsGateway, *, owned: bool = False) -> None:
+        self.gateway = gateway
+        self.owned = owned
+
+    def send(self, entry: OutboxEntry) -> str:
+        return self.gateway.send(entry.destination, entry.text, entry.message_id)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        close = getattr(self.gateway, "close", None)
+        if self.owned and callable(close):
+            close()
+
+
+def gateway_from_env(environ: Mapping[str, str], workdir: Path, deadline: float | None = None) -> SmsGateway:
+    """``ESIGN_SMS_URL`` + ``ESIGN_SMS_API_KEY`` for an HTTP provider; else the embedded outbox file.
+
+    With a ``deadline`` (a one-time code the client waits for) an HTTP provider gets a third of it per phase
+    (connect, send, answer).
+    """
+    url = environ.get("ESIGN_SMS_URL", "")
+    if url:
+        key = environ.get("ESIGN_SMS_API_KEY", "")
+        if not key:
+            raise ConfigError("ESIGN_SMS_API_KEY: required when ESIGN_SMS_URL is set")
+        return HttpSmsGateway(url, key) if deadline is None else HttpSmsGateway(url, key, timeout=deadline / 3)
+    return FileSmsGateway(workdir / "sms" / "outbox.jsonl")
 
 
 # -- texts ---------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
 from airflow.sdk.exceptions import AirflowNotFoundException
@@ -27,7 +27,9 @@ from airflow.sdk.exceptions import AirflowNotFoundException
 from esign.crm.bitrix24.settings import Bitrix24Settings
 from esign.dispatch.email import SmtpSettings
 from esign.errors import ConfigError
+from esign.pipeline.config import load_pipeline_config
 from esign.pipeline.services import Services, services_for
+from esign.workspace import workspace_for
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,17 @@ def bitrix24_from_connection(conn_id: str = "bitrix24_default") -> Bitrix24Setti
     from esign.hooks.bitrix24 import Bitrix24Hook
 
     return Bitrix24Hook(conn_id).settings_if_configured()
+
+
+#: Per CRM (:mod:`esign.crm.registry` name), how its settings are read from an Airflow Connection (None: none
+#: configured, the connector reads its ``ESIGN_*`` variables). A CRM without an entry reads the environment only.
+CRM_CONNECTIONS: dict[str, Callable[[], object | None]] = {"bitrix24": bitrix24_from_connection}
+
+
+def crm_settings_from_connection(crm: str) -> object | None:
+    """The settings of ``crm`` from its Airflow Connection, when it has a reader and the Connection exists."""
+    reader = CRM_CONNECTIONS.get(crm)
+    return reader() if reader is not None else None
 
 
 def tsa_from_connection(conn_id: str = "esign_tsa", environ: MutableMapping[str, str] | None = None) -> str | None:
@@ -115,5 +128,7 @@ def pipeline_overrides(params: Mapping[str, Any] | None) -> dict[str, Any]:
 
 def services_from_context(params: Mapping[str, Any] | None) -> Services:
     tsa_from_connection()
-    return services_for(pipeline_overrides(params), smtp=smtp_from_connection(),
-                        bitrix24=bitrix24_from_connection())
+    overrides = pipeline_overrides(params)
+    ws = workspace_for()
+    crm = load_pipeline_config(ws.settings.pipeline_file, overrides).crm
+    return services_for(overrides, ws=ws, smtp=smtp_from_connection(), crm_settings=crm_settings_from_connection(crm))

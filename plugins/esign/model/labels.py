@@ -1,4 +1,5 @@
-"""What a person reads for each lifecycle stage and message channel, next to the stage machine.
+"""What a person reads for each lifecycle stage, event and actor, next to the stage machine; a message channel's
+label comes from its registration (:mod:`esign.dispatch.registry`).
 
 The stage codes stay in the ledger, the logs and JSON; pages, reports and messages show these labels, translated
 where they are shown (``stage_label(stage, t)``). One place, so every surface names a stage the same way. The
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
+from esign.dispatch.registry import find_channel
 from esign.i18n import N_
 from esign.model.stages import Stage
 
@@ -32,15 +34,8 @@ STAGE_LABELS: dict[Stage, str] = {
     Stage.QUARANTINED: N_("Quarantined"),
 }
 
-#: The channels a signing link or a code goes out by (``esign.dispatch.records.Channel`` values).
-CHANNEL_LABELS: dict[str, str] = {
-    "email": N_("E-mail"),
-    "sms": N_("SMS"),
-}
-
-
-#: Where an event came from: a message channel, or the staff register's actions.
-EVENT_CHANNEL_LABELS: dict[str, str] = {**CHANNEL_LABELS, "staff": N_("Staff")}
+#: Where an event came from besides a message channel (each channel's label is its registration's).
+EVENT_ORIGIN_LABELS: dict[str, str] = {"staff": N_("Staff")}
 
 
 def stage_label(stage: Stage | str, t: Translator) -> str:
@@ -52,15 +47,16 @@ def stage_label(stage: Stage | str, t: Translator) -> str:
 
 
 def channel_label(channel: str, t: Translator) -> str:
-    """The translated name of a channel; an unknown one is shown as it is."""
-    label = CHANNEL_LABELS.get(str(channel))
-    return t.gettext(label) if label is not None else str(channel)
+    """The translated name of a channel (its label in :mod:`esign.dispatch.registry`); an unknown one is shown as
+    it is."""
+    spec = find_channel(str(channel))
+    return t.gettext(spec.label) if spec is not None else str(channel)
 
 
 def event_channel_label(channel: str, t: Translator) -> str:
     """The translated origin of an event (``email``, ``sms``, ``staff``); an unknown one is shown as it is."""
-    label = EVENT_CHANNEL_LABELS.get(str(channel))
-    return t.gettext(label) if label is not None else str(channel)
+    label = EVENT_ORIGIN_LABELS.get(str(channel))
+    return t.gettext(label) if label is not None else channel_label(channel, t)
 
 
 def company_signer(actor: str, detail: str) -> str:

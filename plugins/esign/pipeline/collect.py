@@ -292,8 +292,7 @@ def send_reminders(services: Services, now: datetime | None = None) -> dict[str,
         entry_ids.append(entry.id)
     counts: dict[str, Any] = {"queued": len(entry_ids)}
     if entry_ids:
-        report = services.outbox.deliver_pending(services.email_sender(), services.sms_gateway,
-                                                 limit=len(entry_ids), batch=entry_ids)
+        report = services.outbox.deliver_pending(services.senders(), limit=len(entry_ids), batch=entry_ids)
         counts.update(sent=report.sent, failed=report.failed, retried=report.retried)
     return counts
 
@@ -305,7 +304,7 @@ def expire_requests(services: Services, now: datetime | None = None) -> dict[str
 
 def deliver_leftovers(services: Services, limit: int = 1000) -> dict[str, int]:
     """Send outbox rows a failed or retried run left pending (SMTP was down, a 4xx, ...); never one-time codes."""
-    report = services.outbox.deliver_pending(services.email_sender(), services.sms_gateway, limit=limit,
+    report = services.outbox.deliver_pending(services.senders(), limit=limit,
                                              kinds=BATCH_KINDS)
     counts = {"sent": report.sent, "failed": report.failed, "retried": report.retried}
     counts.update({f"after_{k}": v for k, v in mark_sent(services).items()})

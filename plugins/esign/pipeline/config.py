@@ -10,10 +10,10 @@ from typing import Any
 import yaml
 
 from esign.crm.config import CrmStageMap
+from esign.crm.registry import crm_names
+from esign.dispatch.registry import check_preference
 from esign.errors import ConfigError
 
-CHANNELS = ("email", "sms", "auto")
-CRMS = ("local", "bitrix24")
 #: How the final PDF reaches the deal: ``file`` attaches it (one CRM request per document), ``link`` puts the
 #: download and verification links in the comment (comments 50 per Bitrix24 ``batch``).
 ATTACH_MODES = ("file", "link")
@@ -38,12 +38,11 @@ class PipelineConfig:
     stages: CrmStageMap = field(default_factory=CrmStageMap)
 
     def __post_init__(self) -> None:
-        if self.crm not in CRMS:
-            raise ConfigError(f"pipeline crm: must be one of {', '.join(CRMS)}, got {self.crm!r}")
+        if self.crm not in crm_names():
+            raise ConfigError(f"pipeline crm: must be one of {', '.join(crm_names())}, got {self.crm!r}")
         if self.attach not in ATTACH_MODES:
             raise ConfigError(f"pipeline attach: must be one of {', '.join(ATTACH_MODES)}, got {self.attach!r}")
-        if self.channel not in CHANNELS:
-            raise ConfigError(f"pipeline channel: must be one of {', '.join(CHANNELS)}, got {self.channel!r}")
+        check_preference(self.channel, "pipeline channel")
         limits = {"batch_size": (1, 5000), "max_deals": (0, 10_000_000), "link_valid_days": (1, 365),
                   "reminder_after_days": (1, 365), "max_reminders": (0, 20), "stuck_after_minutes": (1, 525_600),
                   "final_copy_attach_max_kb": (0, 20_480)}

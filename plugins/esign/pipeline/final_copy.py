@@ -119,8 +119,7 @@ def send_final_copies(services: Services, limit: int = 1000) -> dict[str, int]:
         entry_ids.extend(e.id for e in found if e.state is OutboxState.PENDING)
         counts["queued"] += len(found)
     if entry_ids:
-        report = services.outbox.deliver_pending(services.email_sender(), services.sms_gateway,
-                                                 limit=len(entry_ids), batch=entry_ids)
+        report = services.outbox.deliver_pending(services.senders(), limit=len(entry_ids), batch=entry_ids)
         counts.update(sent=report.sent, failed=report.failed, retried=report.retried, uncertain=report.uncertain)
     counts["recorded"] += record_sent(services)
     return {key: value for key, value in counts.items() if value}
@@ -150,6 +149,6 @@ def record_sent(services: Services) -> int:
             if done[detail] > 0:
                 done[detail] -= 1
                 continue
-            new.append((doc_id, ACTION, EventInfo(actor="pipeline", channel=entry.channel.value, detail=detail)))
+            new.append((doc_id, ACTION, EventInfo(actor="pipeline", channel=entry.channel, detail=detail)))
     services.ws.ledger.bulk.log_many(new)
     return len(new)

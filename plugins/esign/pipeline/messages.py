@@ -1,12 +1,15 @@
-"""Turn a signing request into the invitation, reminder or code message the outbox stores."""
+"""Turn a signing request into the invitation, reminder or code message the outbox stores.
+
+The message follows the channel's format (:mod:`esign.dispatch.registry`): an e-mail channel carries the MIME
+message built from ``templates/email``, every other channel the short text an SMS carries.
+"""
 
 from __future__ import annotations
 
-from functools import cached_property
-
-from esign.dispatch.email import Reader, SmtpSender, build_code, build_invite, build_reminder
-from esign.dispatch.records import Channel, MessageKind, OutboxState, OutgoingMessage, message_id_for
-from esign.dispatch.sms import HttpSmsGateway, SmsGateway, sms_code_text, sms_invite_text, sms_reminder_text
+from esign.dispatch.email import Reader, build_code, build_invite, build_reminder
+from esign.dispatch.records import MessageKind, OutboxState, OutgoingMessage, message_id_for
+from esign.dispatch.registry import channel
+from esign.dispatch.sms import sms_code_text, sms_invite_text, sms_reminder_text
 from esign.errors import DispatchError
 from esign.pipeline.services import Services
 from esign.requests.records import SigningRequest
@@ -51,7 +54,7 @@ def _link_message(services: Services, request: SigningRequest, record: DocumentR
     company, title = services.ws.company.party.name, record.title
     payload: bytes | str
     reader = client_reader(services, record)
-    if request.channel == Channel.EMAIL:
+    if channel(request.channel).format == "email":
         if kind is MessageKind.INVITE:
             payload = build_invite(services.email_templates, from_addr=services.smtp.from_addr,
                                    to=request.destination, message_id=message_id, reader=reader, link=link,
@@ -78,7 +81,7 @@ def code_message(services: Services, request: SigningRequest, record: DocumentRe
     message_id = message_id_for(key)
     reader = client_reader(services, record)
     payload: bytes | str
-    if request.channel == Channel.EMAIL:
+    if channel(request.channel).format == "email":
         payload = build_code(services.email_templates, from_addr=services.smtp.from_addr, to=request.destination,
                              message_id=message_id, reader=reader, code=code, intent=intent,
                              valid_minutes=CODE_VALID_MINUTES, document_id=record.id,
@@ -104,22 +107,12 @@ class OutboxCodeSender:
         self.services = services
         self.deadline = deadline
 
-    @cached_property
-    def _sms(self) -> SmsGateway:
-        """The configured gateway; an HTTP provider gets a third of the deadline per phase (connect, send, answer)."""
-        gateway = self.services.sms_gateway
-        if isinstance(gateway, HttpSmsGateway):
-            environ = self.services.environ
-            return HttpSmsGateway(environ["ESIGN_SMS_URL"], environ["ESIGN_SMS_API_KEY"], timeout=self.deadline / 3)
-        return gateway
-
     def send_code(self, request: SigningRequest, code: str, sequence: int, intent: str = "sign") -> None:
         services = self.services
         record = services.ws.ledger.get(request.document_id)
         entry = services.outbox.enqueue(code_message(services, request, record, code, sequence, intent))
-        email = SmtpSender(services.smtp, deadline=self.deadline) if request.channel == Channel.EMAIL else None
-        sms = self._sms if request.channel == Channel.SMS else None
-        services.outbox.deliver_pending(email, sms, limit=1, batch=[entry.id], kinds=[MessageKind.CODE])
+        senders = services.senders([request.channel], deadline=self.deadline)
+        services.outbox.deliver_pending(senders, limit=1, batch=[entry.id], kinds=[MessageKind.CODE])
         row = services.outbox.get(entry.id)
         if row is not None and row.state is OutboxState.SENT:
             return

@@ -226,7 +226,7 @@ def dispatch_batch(services: Services, batch: dict[str, Any]) -> dict[str, int]:
             fail_document(services.ws, record.id, exc)
             counts["failed"] += 1
             continue
-        wanted.append((record.id, channel.value, destination))
+        wanted.append((record.id, channel, destination))
     if wanted:
         requests.update(services.requests.create_many(wanted, expires))
     messages = []
@@ -241,8 +241,7 @@ def dispatch_batch(services: Services, batch: dict[str, Any]) -> dict[str, int]:
             counts["failed"] += 1
     entry_ids = _enqueue(services, messages, counts)
     if entry_ids:
-        report = services.outbox.deliver_pending(services.email_sender(), services.sms_gateway,
-                                                 limit=len(entry_ids), batch=entry_ids)
+        report = services.outbox.deliver_pending(services.senders(), limit=len(entry_ids), batch=entry_ids)
         counts.update({k: v for k, v in asdict(report).items() if v})
     counts.update(mark_sent(services, spec.batch_id))
     result = dict(counts)

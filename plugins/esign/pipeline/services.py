@@ -7,24 +7,21 @@ fill the environment (or pass explicit SMTP settings) and call in; nothing here 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from esign.config import link_secret
 from esign.crm.base import CrmClient
-from esign.dispatch.email import EmailTemplates, SmtpSender, SmtpSettings
+from esign.crm.registry import CrmContext, build_crm
+from esign.dispatch.email import EmailTemplates, SmtpSettings
 from esign.dispatch.outbox import Outbox
-from esign.dispatch.sms import FileSmsGateway, HttpSmsGateway, SmsGateway
-from esign.errors import ConfigError
+from esign.dispatch.registry import Sender, SenderContext, build_senders, channel_names
 from esign.pipeline.config import PipelineConfig, load_pipeline_config
 from esign.portal.services import PortalServices, PortalSettings
 from esign.requests.service import SigningRequests
 from esign.workspace import Workspace, workspace_for
-
-if TYPE_CHECKING:
-    from esign.crm.bitrix24.settings import Bitrix24Settings
 
 
 @dataclass
@@ -35,7 +32,9 @@ class Services:
     config: PipelineConfig
     smtp: SmtpSettings = field(default_factory=SmtpSettings.from_env)
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    bitrix24: Bitrix24Settings | None = None  # from an Airflow Connection; None: ESIGN_BITRIX24_* variables
+    #: The CRM connector's settings as an edge read them (Bitrix24: from an Airflow Connection); None: the
+    #: connector reads its own ``ESIGN_*`` variables.
+    crm_settings: object | None = None
 
     def __post_init__(self) -> None:
         """Stage names in the settings become codes now, before any step reads ``config.stages``."""
@@ -47,22 +46,10 @@ class Services:
 
     @cached_property
     def crm(self) -> CrmClient:
-        if self.config.crm == "local":
-            from esign.crm.local import LocalCrm
-
-            return LocalCrm(self.ws.engine)
-        if self.config.crm == "bitrix24":
-            from esign.crm.bitrix24 import Bitrix24Crm, Bitrix24Settings
-            from esign.crm.bitrix24.budget import request_budget
-            from esign.crm.method_pauses import MethodPauseStore
-
-            settings = self.bitrix24 or Bitrix24Settings.from_env(self.environ)
-            budget = request_budget(settings, environ=self.environ, state_dir=self.ws.settings.workdir / "run")
-            crm = Bitrix24Crm(settings, bucket=budget)  # one request budget per portal, across processes
-            # a method paused by the portal's time limit shows in `esign status`, whichever worker met it
-            crm.transport.breaker.on_pause = MethodPauseStore(self.ws.engine).recorder(crm.transport.webhook.host)
-            return crm
-        raise ConfigError(f"pipeline crm: {self.config.crm!r} has no connector in this version")
+        """The configured CRM's client, built by its registration (:mod:`esign.crm.registry`)."""
+        return build_crm(self.config.crm, CrmContext(engine=self.ws.engine, environ=self.environ,
+                                                     state_dir=self.ws.settings.workdir / "run",
+                                                     settings=self.crm_settings))
 
     @cached_property
     def outbox(self) -> Outbox:
@@ -76,35 +63,27 @@ class Services:
     def email_templates(self) -> EmailTemplates:
         return EmailTemplates(self.ws.settings.templates_dir / "email")
 
-    def email_sender(self) -> SmtpSender:
-        """A sender for one batch: one SMTP session, opened on first use and closed at the end."""
-        return SmtpSender(self.smtp)
-
-    @cached_property
-    def sms_gateway(self) -> SmsGateway:
-        """``ESIGN_SMS_URL`` + ``ESIGN_SMS_API_KEY`` for an HTTP provider; else the embedded outbox file."""
-        url = self.environ.get("ESIGN_SMS_URL", "")
-        if url:
-            key = self.environ.get("ESIGN_SMS_API_KEY", "")
-            if not key:
-                raise ConfigError("ESIGN_SMS_API_KEY: required when ESIGN_SMS_URL is set")
-            return HttpSmsGateway(url, key)
-        return FileSmsGateway(self.ws.settings.workdir / "sms" / "outbox.jsonl")
+    def senders(self, names: Iterable[str] | None = None, *, smtp: SmtpSettings | None = None,
+                deadline: float | None = None) -> dict[str, Sender]:
+        """The senders of these channels (default: every registered one) for one delivery call; e-mail opens its
+        SMTP session on first use and closes it at the end of the call."""
+        context = SenderContext(self.environ, smtp or self.smtp, self.ws.settings.workdir, deadline)
+        return build_senders(channel_names() if names is None else names, context)
 
 
 _cache: dict[tuple[Any, ...], Services] = {}
 
 
 def services_for(overrides: Mapping[str, Any] | None = None, ws: Workspace | None = None,
-                 smtp: SmtpSettings | None = None, bitrix24: Bitrix24Settings | None = None) -> Services:
+                 smtp: SmtpSettings | None = None, crm_settings: object | None = None) -> Services:
     """The worker's services for these settings and run overrides (cached per process)."""
     ws = ws or workspace_for()
     config = load_pipeline_config(ws.settings.pipeline_file, overrides)
     smtp = smtp or SmtpSettings.from_env()
-    key = (id(ws), repr(config), repr(smtp), bitrix24)
+    key = (id(ws), repr(config), repr(smtp), crm_settings)
     services = _cache.get(key)
     if services is None:
-        services = _cache[key] = Services(ws=ws, config=config, smtp=smtp, bitrix24=bitrix24)
+        services = _cache[key] = Services(ws=ws, config=config, smtp=smtp, crm_settings=crm_settings)
     return services
 
 

@@ -12,7 +12,6 @@ import logging
 from collections.abc import Sequence
 from dataclasses import replace
 
-from esign.dispatch.email import SmtpSender
 from esign.dispatch.records import Channel, OutboxEntry
 from esign.errors import EsignError
 from esign.pipeline.services import Services
@@ -36,10 +35,10 @@ def deliver_now(services: Services, entry_ids: Sequence[int]) -> dict[int, Outbo
     channels = {e.channel for e in (services.outbox.get(i) for i in ids) if e is not None}
     try:
         settings = replace(services.smtp, timeout=min(services.smtp.timeout, SMTP_TIMEOUT))
-        email = (SmtpSender(settings, deadline=SMTP_TIMEOUT + SECONDS_PER_MESSAGE * len(ids))
-                 if Channel.EMAIL in channels else None)
-        sms = services.sms_gateway if Channel.SMS in channels else None
-        services.outbox.deliver_pending(email, sms, limit=len(ids), batch=ids)
+        email = {Channel.EMAIL.value} & channels  # bounded: the staff member waits on the page
+        senders = {**services.senders(channels - email),
+                   **services.senders(email, smtp=settings, deadline=SMTP_TIMEOUT + SECONDS_PER_MESSAGE * len(ids))}
+        services.outbox.deliver_pending(senders, limit=len(ids), batch=ids)
     except EsignError as exc:  # a configuration problem: the rows stay queued for the next run, and it is logged
         log.error("staff action: could not send outbox %s now: %s", ids, exc)
     return {e.id: e for e in (services.outbox.get(i) for i in ids) if e is not None}

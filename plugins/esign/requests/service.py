@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 
+from esign.dispatch.registry import channel_names, find_channel
 from esign.errors import StoreError
 from esign.model import ClientEvidence, Stage
 from esign.requests.codes import CODE_MAX_FAILURES as CODE_MAX_FAILURES  # where it was defined before
@@ -45,7 +46,6 @@ from esign.store.schema import events
 VERIFIED_TTL = timedelta(minutes=15)
 #: A client (IP and browser) opening the same link again within this window is not logged again.
 VIEW_WINDOW = timedelta(minutes=30)
-CHANNELS = ("email", "sms")
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 #: Stages in which a client may still act on a link.
 _ACTIVE_STAGES = (Stage.COMPANY_SIGNED, Stage.SENT, Stage.VIEWED)
@@ -90,8 +90,8 @@ class SigningRequests:
     # -- create / read -------------------------------------------------------------------------------
     def create(self, document_id: str, channel: str, destination: str, expires_at: datetime) -> SigningRequest:
         """The document's open request, or a new one. Idempotent: a re-run gets the same request (and link)."""
-        if channel not in CHANNELS:
-            raise ValueError(f"channel must be one of {CHANNELS}, not {channel!r}")
+        if find_channel(channel) is None:
+            raise ValueError(f"channel must be one of {channel_names()}, not {channel!r}")
         if not destination.strip():
             raise ValueError("destination is empty")
         self.ledger.get(document_id)  # an unknown document is a programming error: StoreError
@@ -124,8 +124,8 @@ class SigningRequests:
         and each document goes through ``create`` on its own.
         """
         for _doc, channel, destination in wanted:
-            if channel not in CHANNELS:
-                raise ValueError(f"channel must be one of {CHANNELS}, not {channel!r}")
+            if find_channel(channel) is None:
+                raise ValueError(f"channel must be one of {channel_names()}, not {channel!r}")
             if not destination.strip():
                 raise ValueError("destination is empty")
         ids = [doc for doc, _c, _d in wanted]

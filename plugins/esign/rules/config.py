@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from esign.dispatch.registry import AUTO, preferences
 from esign.errors import ConfigError
 
 #: Triggers on a document, by the stage it reaches.
@@ -31,7 +32,6 @@ ACTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "task": (("text",), ()),
 }
 PLACEHOLDERS = frozenset({"deal_id", "document_id", "title", "counterparty", "rule"})
-CHANNELS = ("auto", "email", "sms")
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,8 +157,8 @@ def _action(raw: Any, where: str) -> Action:
         if not isinstance(value, str) or not value.strip():
             raise ConfigError(f"{where} ({kind}): {key}: must be non-empty text")
         params[key] = value
-    if params.get("channel", "auto") not in CHANNELS:
-        raise ConfigError(f"{where} ({kind}): channel: must be one of {', '.join(CHANNELS)}")
+    if params.get("channel", AUTO) not in preferences():
+        raise ConfigError(f"{where} ({kind}): channel: must be one of {', '.join(preferences())}")
     for key in ("text", "subject"):
         if key in params:
             fields = {f for _, f, _, _ in string.Formatter().parse(params[key]) if f is not None}
