@@ -200,7 +200,7 @@ def test_status_shows_crm_methods_paused_by_the_portal_in_portuguese(home: Pipe,
     assert "Métodos do CRM pausados" not in capsys.readouterr().out
     worker = Services(ws=home.ws, config=PipelineConfig(crm="bitrix24"), smtp=home.services.smtp,
                       environ={"ESIGN_LINK_SECRET": LINK_SECRET},
-                      bitrix24=Bitrix24Settings(WebhookUrl.parse("https://acme.bitrix24.com.br/rest/7/k3yc0de9x2/")))
+                      crm_settings=Bitrix24Settings(WebhookUrl.parse("https://acme.bitrix24.com.br/rest/7/k3yc0de9x2/")))
     breaker = worker.crm.transport.breaker  # type: ignore[attr-defined]
     breaker.observe("crm.deal.update", {"operating": 612.5})
     breaker.trip("crm.deal.update", time.time() + 9 * 60 + 30)

@@ -19,9 +19,9 @@ OPEN_ISSUES = [
     "`sending`; `esign_collect` turns it `uncertain` after 15 minutes (counted sent, never re-sent). Until then "
     "its document stays `company_signed` and the next esign_send does not count it as owed. One message at most "
     "per dead worker: every other row is `sent` or still `pending`.",
-    "- A worker killed between a CRM comment and the write-back's done mark (marks are saved once per group), or two "
-    "runs writing back the same document at once: the comment is posted again (rows marked *xfail*). Write-backs "
-    "idempotent per document (checking the deal's timeline before re-posting) are not in this version.",
+    "- A worker killed between a CRM comment and its mark leaves the write-back pending: the next run finds the "
+    "comment's marker on the deal's timeline and does not post it again; two runs writing back one document at once "
+    "take turns (per-document locks, PostgreSQL). Every kill point above checks that no comment appears twice.",
     "- Two esign_send runs at once (Airflow's `max_active_runs=1` prevents it; `esign run` does not): the second "
     "takes over the first one's fresh batches and the first leaves them to it (the holder approves and finishes "
     "them); a run may still fail loudly when the other is sending the same batch's invitations at that moment.",
