@@ -7,7 +7,7 @@ from decimal import Decimal
 from esign.batch_documents import quarantine_reason
 from esign.i18n import translator
 from esign.model import Deal, LineItem, Party
-from esign.reasons import describe_reason, field_label
+from esign.reasons import describe_detail, describe_reason, field_label
 from esign.validate import validate_deal
 
 PT, ES = translator("pt_BR"), translator("es")
@@ -51,3 +51,11 @@ def test_field_labels() -> None:
     assert field_label("line_items[11].unit_price", PT) == "Item 12, preço unitário"
     assert field_label("something.else", PT) == "something.else"
     assert field_label("counterparty.phone", ES) == "Teléfono del cliente"
+
+
+def test_an_extended_link_reads_as_days_and_the_new_expiry_in_the_readers_zone() -> None:
+    stored = "+10 → 2026-12-29T01:17:23+00:00"
+    assert describe_detail(stored, translator("pt_BR")) == "+10 dias: válido até 28/12/2026 22:17 (UTC-03:00)"
+    assert describe_detail("+1 → 2026-12-29T01:17:23+00:00", translator("es")) == (
+        "+1 día: válido hasta 28/12/2026 22:17 (UTC-03:00)")
+    assert describe_detail("+3 → 2026-99-99T00:00", translator("pt_BR")) == "+3 → 2026-99-99T00:00"  # kept as is
