@@ -15,13 +15,18 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from esign.model import Stage
+from esign.pipeline import collect
+from esign.pipeline.final_copy import send_final_copies
 from esign.pipeline.web import web_app
 from esign.requests import SigningRequest
+from esign.rules.config import load_rules
+from esign.rules.engine import evaluate
 from esign.store import DocumentRecord
 from tests.browser.conftest import browser, playwright  # noqa: F401
 from tests.pipeline.conftest import pipe  # noqa: F401
 from tests.register.conftest import PASSWORDS, Desk, desk  # noqa: F401
 from tests.security.conftest import serve
+from tests.support import PROJECT_DIR
 
 pytestmark = pytest.mark.browser
 
@@ -54,16 +59,19 @@ class Walk:
         self.found: dict[str, list[str]] = {}
         self.pages = 0
 
-    def look(self, page: Page, what: str) -> str:
-        page.wait_for_load_state()
-        text = page.evaluate("document.body.innerText")
-        self.pages += 1
+    def check(self, text: str, where: str) -> None:
         cleaned = _URL.sub(" ", text)  # an address is data too
         for value in self.data:
             cleaned = cleaned.replace(value, " ")
         words = sorted({m.group(0) for m in _ENGLISH.finditer(cleaned)} | set(_ISO.findall(cleaned)))
         if words:
-            self.found[f"{what} ({page.url})"] = words
+            self.found[where] = words
+
+    def look(self, page: Page, what: str) -> str:
+        page.wait_for_load_state()
+        text = page.evaluate("document.body.innerText")
+        self.pages += 1
+        self.check(text, f"{what} ({page.url})")
         width = page.evaluate("document.documentElement.scrollWidth")
         assert page.viewport_size and width <= page.viewport_size["width"], f"{what}: {width} px wide"
         return str(text)
@@ -187,6 +195,15 @@ def test_a_client_on_a_phone_meets_no_english(site: str, browser: Browser, desk:
     for doc_id in (desk.done.id, decliner.id):
         page.goto(f"{site}/verify/{doc_id}")
         walk.look(page, f"verification page of {doc_id}")
+    assert send_final_copies(services).get("sent")  # the completed document's copy to its client and manager
+    demo_rules = load_rules(PROJECT_DIR / "config" / "rules.demo.yaml")
+    assert evaluate(services, demo_rules).get("fired")  # the decline reaches the manager by e-mail
+    assert collect.deliver_leftovers(services).get("sent")
+    mail = desk.pipe.messages()
+    subjects = " | ".join(m.header("Subject") for m in mail)
+    assert "código" in subjects and "Assinado por todas as partes" in subjects and "recusado" in subjects, subjects
+    for message in mail:  # what the clients and the manager received: invitations, codes, copies, the decline
+        walk.check(f"{message.header('Subject')}\n{message.text}", f"e-mail {message.header('Subject')!r}")
     page.goto(f"{link}?lang=en")  # the same walk does see English where it is asked for
     english = Walk(walk.data)
     english.look(page, "link page in English")
