@@ -7,11 +7,13 @@ addresses, codes - is taken out first: it is what it is in any language)."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from bs4 import BeautifulSoup
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from esign.model import Stage
@@ -203,7 +205,12 @@ def test_a_client_on_a_phone_meets_no_english(site: str, browser: Browser, desk:
     subjects = " | ".join(m.header("Subject") for m in mail)
     assert "código" in subjects and "Assinado por todas as partes" in subjects and "recusado" in subjects, subjects
     for message in mail:  # what the clients and the manager received: invitations, codes, copies, the decline
-        walk.check(f"{message.header('Subject')}\n{message.text}", f"e-mail {message.header('Subject')!r}")
+        html = BeautifulSoup(message.html, "html.parser").get_text("\n") if message.html else ""
+        walk.check(f"{message.header('Subject')}\n{message.text}\n{html}", f"e-mail {message.header('Subject')!r}")
+    sms_file = desk.pipe.workdir / "sms" / "outbox.jsonl"
+    sms = [json.loads(line) for line in sms_file.read_text("utf-8").splitlines()] if sms_file.exists() else []
+    for record in sms:  # clients with an e-mail get e-mail: the SMS texts have their own tests (one GSM-7 segment)
+        walk.check(str(record["text"]), f"SMS {record['text']!r}")
     page.goto(f"{link}?lang=en")  # the same walk does see English where it is asked for
     english = Walk(walk.data)
     english.look(page, "link page in English")
