@@ -17,6 +17,7 @@ from functools import cache
 
 from esign import contacts, validate
 from esign.i18n import N_, Translator
+from esign.rules.labels import describe_firing
 
 FIELD_LABELS: dict[str, str] = {
     "id": N_("Deal ID"),
@@ -149,6 +150,8 @@ def describe_detail(detail: str, t: Translator) -> str:
     """An event's detail in the reader's language; one nobody wrote a message for (a person's own words, a
     document's reason) is read as a stored reason, so what the validator wrote is translated and the rest kept."""
     text = detail.strip()
+    if (fired := describe_firing(text, t)) is not None:
+        return fired
     if (extended := _EXTENDED.fullmatch(text)) is not None:
         try:
             until = datetime.fromisoformat(extended["until"])

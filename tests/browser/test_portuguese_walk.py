@@ -25,7 +25,7 @@ from esign.rules.config import load_rules
 from esign.rules.engine import evaluate
 from esign.store import DocumentRecord
 from tests.browser.conftest import browser, playwright  # noqa: F401
-from tests.pipeline.conftest import pipe  # noqa: F401
+from tests.pipeline.conftest import client_declines, pipe  # noqa: F401
 from tests.register.conftest import PASSWORDS, Desk, desk  # noqa: F401
 from tests.security.conftest import serve
 from tests.support import PROJECT_DIR
@@ -257,9 +257,17 @@ def test_staff_at_desktop_width_meet_no_english(site: str, browser: Browser, des
     page.click("#apply")
     walk.look(page, "search with no result")
 
-    for record in (desk.done, desk.mine):
+    services = desk.services
+    declined = next(r for r in desk.sent() if r.id not in (desk.mine.id, desk.other.id))
+    client_declines(services, declined.id, reason="Valores diferentes do combinado.")
+    send_final_copies(services)
+    assert evaluate(services, load_rules(PROJECT_DIR / "config" / "rules.demo.yaml")).get("fired")
+    quarantined = services.ws.ledger.list_by_stage(Stage.QUARANTINED)[0]
+    for record in (desk.done, declined, quarantined, desk.mine):  # final copy, rule fired, quarantine reasons
         page.goto(f"{staff}/documents/{record.id}")
         walk.look(page, f"document page ({record.stage.value})")
+    for action in ("rule_fired", "final_copy_sent", "declined"):
+        assert any(e.action == action for r in (desk.done, declined) for e in services.ws.ledger.events(r.id))
     page.click("#resend")
     expect(page.locator("#notice")).to_be_visible()
     walk.look(page, "resend confirmed")
