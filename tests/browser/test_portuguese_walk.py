@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from esign.pipeline import collect
 from esign.pipeline.final_copy import send_final_copies
 from esign.pipeline.web import web_app
 from esign.requests import SigningRequest
+from esign.requests.schema import signing_requests
 from esign.rules.config import load_rules
 from esign.rules.engine import evaluate
 from esign.store import DocumentRecord
@@ -166,7 +168,14 @@ def test_a_client_on_a_phone_meets_no_english(site: str, browser: Browser, desk:
     decliner, decline_request = _by_email(desk, {desk.mine.id, signer.id})
     decline_link = services.requests.link_for(decline_request, site)
     page.goto(decline_link)
-    _confirm_code(page, desk, decline_request, walk, "#decline-start")
+    page.click("#decline-start")
+    page.wait_for_selector("#code")
+    page.fill("#code", "000000" if _code_for(desk, decline_request.destination) != "000000" else "111111")
+    page.click("text=Confirmar")
+    page.wait_for_selector(".notice.error")
+    walk.look(page, "wrong code")
+    page.fill("#code", _code_for(desk, decline_request.destination))
+    page.click("text=Confirmar")
     page.wait_for_selector("#reason")
     walk.look(page, "decline page")
     page.fill("#reason", "O prazo de pagamento não é o combinado.")
@@ -175,6 +184,12 @@ def test_a_client_on_a_phone_meets_no_english(site: str, browser: Browser, desk:
     walk.look(page, "declined")
     page.goto(decline_link)
     walk.look(page, "link of a declined document")
+    _, expiring_request = _by_email(desk, {desk.mine.id, signer.id, decliner.id})
+    with services.ws.engine.begin() as conn:
+        conn.execute(signing_requests.update().where(signing_requests.c.id == expiring_request.id)
+                     .values(expires_at=datetime.now(UTC) - timedelta(days=1)))
+    page.goto(services.requests.link_for(expiring_request, site))
+    walk.look(page, "expired link")
     page.goto(f"{site}/s/not-a-real-token")
     walk.look(page, "error page (unknown link)")
     page.goto(f"{link}/sign")
@@ -194,6 +209,11 @@ def test_a_client_on_a_phone_meets_no_english(site: str, browser: Browser, desk:
     page.click("button[type=submit]")
     page.locator("#verdict").wait_for()
     walk.look(page, "verify result (unknown file)")
+    page.goto(f"{site}/verify")
+    page.set_input_files("#file", files=[{"name": "notas.pdf", "mimeType": "application/pdf",
+                                          "buffer": b"isto nao e um PDF"}])
+    page.click("button[type=submit]")
+    walk.look(page, "verify with a file that is not a PDF")
     for doc_id in (desk.done.id, decliner.id):
         page.goto(f"{site}/verify/{doc_id}")
         walk.look(page, f"verification page of {doc_id}")
@@ -287,6 +307,9 @@ def test_staff_at_desktop_width_meet_no_english(site: str, browser: Browser, des
     page.click("#bulk-resend")
     expect(page.locator("#summary")).to_be_visible()
     walk.look(page, "bulk result")
+    export = page.request.get(f"{staff}/export.csv")  # with the session's cookie, as the link on the list
+    assert export.ok and export.headers["content-type"].startswith("text/csv")
+    walk.check(export.text(), "CSV export")
     page.goto(f"{staff}/documents/DOC-NAOEXISTE0000")
     walk.look(page, "unknown document")
     page.close()
