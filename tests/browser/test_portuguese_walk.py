@@ -299,6 +299,13 @@ def test_staff_at_desktop_width_meet_no_english(site: str, browser: Browser, des
     page.click("#cancel")
     expect(page.locator("#stage")).to_have_text("Cancelado")
     walk.look(page, "cancel confirmed")
+    canceled_request = services.requests.for_document(desk.mine.id)
+    assert canceled_request is not None
+    phone = _phone(browser)
+    client_page = phone.new_page()
+    client_page.goto(services.requests.link_for(canceled_request, site))
+    assert "cancelado" in walk.look(client_page, "the client's link of a canceled document").lower()
+    phone.close()
 
     page.goto(f"{staff}/")
     page.check(f"#documents tr[data-id='{desk.other.id}'] input[name=doc]")
