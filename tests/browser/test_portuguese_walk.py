@@ -17,6 +17,7 @@ import pytest
 from bs4 import BeautifulSoup
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from esign.crm.local import LocalCrm
 from esign.model import Stage
 from esign.pipeline import collect
 from esign.pipeline.final_copy import send_final_copies
@@ -52,6 +53,7 @@ _ENGLISH = re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(w) for w in ENGLISH_
                       re.IGNORECASE)
 _CODE = re.compile(r"\b(\d{6})\b")
 _URL = re.compile(r"https?://\S+")
+_MARKER = re.compile(r"\[esign:[^\]]+\]")
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")  # a machine's timestamp instead of the reader's date and zone
 
 
@@ -320,6 +322,11 @@ def test_staff_at_desktop_width_meet_no_english(site: str, browser: Browser, des
     page.goto(f"{staff}/documents/DOC-NAOEXISTE0000")
     walk.look(page, "unknown document")
     page.close()
+    crm = LocalCrm(services.ws.engine)
+    comments = [c.text for r in (desk.done, declined, quarantined, desk.mine) for c in crm.comments(int(r.deal_id))]
+    assert len(comments) >= 4
+    for text in comments:  # what the sales team reads on the deals' timelines, but the write-back's own marker
+        walk.check(_MARKER.sub(" ", text), f"CRM comment {text!r}")  # ([esign:DOC-…:signed]: exactly-once key)
     for message in dialogs:  # the browser's confirmation before an action that reaches a client
         found = {m.group(0) for m in _ENGLISH.finditer(message)}
         assert not found, (message, found)
