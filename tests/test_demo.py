@@ -6,6 +6,7 @@ working after it: the demo keeps its portal up until Ctrl-C, and `esign portal` 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -18,11 +19,16 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, select
 
 from esign.cli import EXIT_USAGE, main
 from esign.demo.inbox import _LINK
 from esign.demo.servers import free_port
 from esign.dispatch.mailserver import read_messages
+from esign.dispatch.records import message_id_for
+from esign.pipeline.final_copy import client_key
+from esign.requests.schema import signing_requests
+from tests.reporting.page_text import english_left
 from tests.support import PROJECT_DIR
 
 SERVING = "Ctrl-C stops it."
@@ -90,7 +96,10 @@ def test_demo_runs_the_whole_loop_then_keeps_its_links_working(tmp_path: Path) -
     assert "quarantined" in out and "Quarantined deals" in out
     reports = sorted((tmp_path / "reports").rglob("*.html"))
     assert len(reports) == 2, reports
+    assert {report.name: english_left(report, "pt_BR") for report in reports} == {r.name: [] for r in reports}
     assert len(completed) == int(verified.group(1))
+    _assert_each_client_got_one_final_copy(var, [path.stem for path in completed])
+    _assert_managers_read_why_clients_declined(var)
 
     # later, `esign portal` alone (no secret in the environment) serves the same links from the demo's keys folder
     portal_env = dict(_clean_env(tmp_path), ESIGN_HOME=str(var))
@@ -103,6 +112,45 @@ def test_demo_runs_the_whole_loop_then_keeps_its_links_working(tmp_path: Path) -
     finally:
         portal.terminate()
         portal.wait(30)
+
+
+def _assert_each_client_got_one_final_copy(var: Path, document_ids: list[str]) -> None:
+    """Every completed document reached its client, at the address its link went to, as exactly one final copy."""
+    engine = create_engine(f"sqlite:///{var / 'esign.db'}")
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(select(signing_requests.c.document_id, signing_requests.c.destination)
+                                .where(signing_requests.c.status == "signed"))
+            destination = {str(r.document_id): str(r.destination) for r in rows}
+    finally:
+        engine.dispose()
+    received: dict[str, list[str]] = {}
+    for message in read_messages(var / "mail"):
+        received.setdefault(message.header("Message-ID"), []).append(message.header("To"))
+    sms_file = var / "sms" / "outbox.jsonl"
+    for line in sms_file.read_text(encoding="utf-8").splitlines() if sms_file.exists() else []:
+        record = json.loads(line)
+        received.setdefault(str(record.get("reference")), []).append(str(record.get("to")))
+    for doc in document_ids:
+        to = received.get(message_id_for(client_key(doc)), [])
+        assert len(to) == 1 and destination[doc].lower() in to[0].lower(), (doc, destination.get(doc), to)
+
+
+def _assert_managers_read_why_clients_declined(var: Path) -> None:
+    """The demo's rule e-mails each declined document's manager: in Portuguese, with the reason and the links."""
+    engine = create_engine(f"sqlite:///{var / 'esign.db'}")
+    try:
+        with engine.connect() as conn:
+            declined = conn.execute(select(signing_requests.c.document_id, signing_requests.c.decline_reason)
+                                    .where(signing_requests.c.status == "declined")).all()
+    finally:
+        engine.dispose()
+    assert declined
+    texts = [m.text for m in read_messages(var / "mail")]
+    for doc, reason in declined:
+        told = [t for t in texts if f"/staff/documents/{doc}" in t]
+        assert len(told) == 1, (doc, len(told))
+        assert f"Motivo informado pelo cliente: {reason}" in told[0] and f"/verify/{doc}" in told[0], told[0]
 
 
 def test_a_busy_port_stops_the_demo_before_it_touches_the_workdir(tmp_path: Path,

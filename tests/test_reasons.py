@@ -7,7 +7,7 @@ from decimal import Decimal
 from esign.batch_documents import quarantine_reason
 from esign.i18n import translator
 from esign.model import Deal, LineItem, Party
-from esign.reasons import describe_reason, field_label
+from esign.reasons import describe_detail, describe_reason, field_label
 from esign.validate import validate_deal
 
 PT, ES = translator("pt_BR"), translator("es")
@@ -51,3 +51,21 @@ def test_field_labels() -> None:
     assert field_label("line_items[11].unit_price", PT) == "Item 12, preço unitário"
     assert field_label("something.else", PT) == "something.else"
     assert field_label("counterparty.phone", ES) == "Teléfono del cliente"
+
+
+def test_an_extended_link_reads_as_days_and_the_new_expiry_in_the_readers_zone() -> None:
+    stored = "+10 → 2026-12-29T01:17:23+00:00"
+    assert describe_detail(stored, translator("pt_BR")) == "+10 dias: válido até 28/12/2026 22:17 (UTC-03:00)"
+    assert describe_detail("+1 → 2026-12-29T01:17:23+00:00", translator("es")) == (
+        "+1 día: válido hasta 28/12/2026 22:17 (UTC-03:00)")
+    assert describe_detail("+3 → 2026-99-99T00:00", translator("pt_BR")) == "+3 → 2026-99-99T00:00"  # kept as is
+
+
+def test_a_rule_firing_reads_in_the_readers_language_and_unknown_notes_stay() -> None:
+    stored = "regra recusa-avisa-gestor (declined): manager emailed (outbox 12); task added (as a timeline comment)"
+    assert describe_detail(stored, PT) == ("regra recusa-avisa-gestor (recusado pelo cliente): e-mail enviado ao "
+                                           "responsável (mensagem 12); tarefa adicionada (como comentário no negócio)")
+    assert describe_detail("regra big (all_signed): deal moved to C1:WON", ES) == (
+        "regla big (firmado por todas las partes): negocio movido a C1:WON")
+    assert describe_detail("regra x (client_signed): something new", PT) == (
+        "regra x (assinado pelo cliente): something new")

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from decimal import Decimal
 from functools import cache
 
 from esign import contacts, validate
 from esign.i18n import N_, Translator
+from esign.rules.labels import describe_firing
 
 FIELD_LABELS: dict[str, str] = {
     "id": N_("Deal ID"),
@@ -140,10 +142,24 @@ DETAILS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+#: An operator's extension of a link: ``+10 → 2026-12-29T01:17:23+00:00`` (days added, the new expiry in UTC).
+_EXTENDED = re.compile(r"\+(?P<days>\d+) → (?P<until>\d{4}-\d{2}-\d{2}T\S+)")
+
+
 def describe_detail(detail: str, t: Translator) -> str:
     """An event's detail in the reader's language; one nobody wrote a message for (a person's own words, a
     document's reason) is read as a stored reason, so what the validator wrote is translated and the rest kept."""
     text = detail.strip()
+    if (fired := describe_firing(text, t)) is not None:
+        return fired
+    if (extended := _EXTENDED.fullmatch(text)) is not None:
+        try:
+            until = datetime.fromisoformat(extended["until"])
+        except ValueError:
+            return text
+        days = int(extended["days"])
+        return t.ngettext("+%(days)s day: valid until %(until)s", "+%(days)s days: valid until %(until)s", days) % {
+            "days": days, "until": t.format_datetime(until)}
     for pattern, msgid in DETAILS:
         if (match := pattern.fullmatch(text)) is not None:
             return t.gettext(msgid) % match.groupdict() if match.groupdict() else t.gettext(msgid)

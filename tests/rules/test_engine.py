@@ -3,6 +3,7 @@ sending reminders as configured; conditions and failures are reported."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -86,6 +87,45 @@ def test_declined_emails_the_responsible_manager(sent: Pipe) -> None:
     notices = [e for e in services.outbox.entries() if str(e.kind) == MessageKind.NOTICE]
     assert [n.destination for n in notices] == [email]
     assert f"Recusa {doc.id}".encode() in notices[0].payload
+    assert collect.deliver_leftovers(services)["sent"] == 1  # through the loopback SMTP server
+    received = [m for m in sent.messages() if m.header("To") == email]
+    assert len(received) == 1
+    text = received[0].text
+    public = services.ws.settings.public_url
+    assert f"{doc.counterparty_name} recusou." in text
+    assert "Motivo informado pelo cliente: Preço errado" in text
+    assert "Situação: Recusado" in text
+    assert f"{public}/staff/documents/{doc.id}" in text
+    assert services.ws.settings.verify_url(doc.id) in text
+    assert received[0].header("Content-Language") == "pt-BR"
+    assert evaluate(services, rules) == {}  # fired once: no second e-mail
+
+
+def test_manager_email_reads_the_company_language_and_may_quote_the_reason(sent: Pipe) -> None:
+    services = sent.services
+    doc = services.ws.ledger.list_by_stage(Stage.SENT)[0]
+    client_declines(services, doc.id, reason="Prazo curto demais")
+    services.ws.company = replace(services.ws.company, language="es")  # type: ignore[misc]
+    rules = _rules({"name": "tell", "trigger": "declined",
+                    "actions": [{"type": "email_manager", "subject": "{document_id}: {reason}", "text": "-"}]})
+    assert evaluate(services, rules) == {"fired": 1}
+    assert collect.deliver_leftovers(services)["sent"] == 1
+    message = sent.messages()[-1]
+    assert message.header("Subject") == f"{doc.id}: Prazo curto demais"
+    assert "Motivo indicado por el cliente: Prazo curto demais" in message.text
+    assert "Motivo informado" not in message.text
+
+
+def test_manager_email_of_a_signed_document_has_links_but_no_reason(sent: Pipe) -> None:
+    services = sent.services
+    doc = services.ws.ledger.list_by_stage(Stage.SENT)[0]
+    client_signs(services, doc.id)
+    rules = _rules({"name": "signed", "trigger": "client_signed",
+                    "actions": [{"type": "email_manager", "subject": "Assinado {document_id}", "text": "ok"}]})
+    assert evaluate(services, rules) == {"fired": 1}
+    assert collect.deliver_leftovers(services)["sent"] == 1
+    text = sent.messages()[-1].text
+    assert f"/staff/documents/{doc.id}" in text and "Motivo" not in text
 
 
 def test_deal_enters_stage_fires_again_only_after_leaving(sent: Pipe) -> None:

@@ -1,5 +1,8 @@
 """What a firing rule does: CRM moves and comments, tasks, reminders and emails (queued in the outbox).
 
+A manager's e-mail carries the configured text, then the document's facts and links in the company's language
+(``rules.notice``); texts may use ``{reason}``, the client's decline reason.
+
 The CRM protocol has no tasks: a follow-up task is a timeline comment prefixed ``Tarefa:``. Messages take the
 firing's key as their outbox dedupe key, so a retried firing never sends twice.
 """
@@ -8,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from email.message import EmailMessage
+from email.policy import SMTP
 from email.utils import formatdate
 
 from esign.dispatch.email import replace_message_id
@@ -15,6 +19,7 @@ from esign.dispatch.records import Channel, MessageKind, OutgoingMessage, messag
 from esign.errors import EsignError
 from esign.model import Stage
 from esign.pipeline.services import Services
+from esign.rules import notice
 from esign.rules.config import Action, Rule
 from esign.rules.triggers import Occurrence
 from esign.store import DocumentRecord, EventInfo
@@ -29,9 +34,10 @@ class _Blank(dict[str, str]):
         return ""
 
 
-def render(text: str, rule: Rule, occurrence: Occurrence, record: DocumentRecord | None) -> str:
+def render(text: str, rule: Rule, occurrence: Occurrence, record: DocumentRecord | None, reason: str = "") -> str:
     values = _Blank(deal_id=occurrence.deal_id, document_id=occurrence.document_id or "", rule=rule.name,
-                    title=record.title if record else "", counterparty=record.counterparty_name if record else "")
+                    title=record.title if record else "", counterparty=record.counterparty_name if record else "",
+                    reason=reason)
     return text.format_map(values)
 
 
@@ -91,13 +97,18 @@ def _email_manager(services: Services, rule: Rule, occurrence: Occurrence, recor
     email = _manager_email(services, manager_id)
     if not email:
         raise RuleActionError(f"email_manager: deal {occurrence.deal_id} has no responsible manager with an email")
-    msg = EmailMessage()
+    msg = EmailMessage(policy=SMTP)  # CRLF line ends: the sender dot-stuffs by lines as SMTP counts them
     msg["From"] = services.smtp.from_addr
     msg["To"] = email
-    msg["Subject"] = render(action.params["subject"], rule, occurrence, record)
+    reason = notice.decline_reason(services, record)
+    msg["Subject"] = render(action.params["subject"], rule, occurrence, record, reason)
     msg["Date"] = formatdate(usegmt=True)
     msg["Message-ID"] = message_id_for(key)
-    msg.set_content(render(action.params["text"], rule, occurrence, record))
+    text = render(action.params["text"], rule, occurrence, record, reason)
+    if record is not None:  # the facts to act on, whatever the configured text says
+        text += "\n\n" + notice.details(services, record, services.ws.company.translator())
+    msg.set_content(text)
+    msg["Content-Language"] = services.ws.company.language.replace("_", "-")  # after: set_content clears it
     entry = services.outbox.enqueue(OutgoingMessage(
         dedupe_key=key, document_id=occurrence.document_id or f"deal:{occurrence.deal_id}"[:40], request_id="",
         kind=MessageKind.NOTICE, channel=Channel.EMAIL, destination=email, message_id=str(msg["Message-ID"]),

@@ -31,7 +31,7 @@ ACTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "comment": (("text",), ()),
     "task": (("text",), ()),
 }
-PLACEHOLDERS = frozenset({"deal_id", "document_id", "title", "counterparty", "rule"})
+PLACEHOLDERS = frozenset({"deal_id", "document_id", "title", "counterparty", "rule", "reason"})
 
 
 @dataclass(frozen=True, slots=True)
