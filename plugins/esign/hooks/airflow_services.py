@@ -24,6 +24,7 @@ from typing import Any
 
 from airflow.sdk.exceptions import AirflowNotFoundException
 
+from esign.crm.base import CrmClient
 from esign.crm.bitrix24.settings import Bitrix24Settings
 from esign.dispatch.email import SmtpSettings
 from esign.errors import ConfigError
@@ -117,3 +118,8 @@ def services_from_context(params: Mapping[str, Any] | None) -> Services:
     tsa_from_connection()
     return services_for(pipeline_overrides(params), smtp=smtp_from_connection(),
                         bitrix24=bitrix24_from_connection())
+
+
+def crm_from_context() -> CrmClient:
+    """The pipeline's CRM for a task that only reads it (the report): the Variable's settings, the Connection."""
+    return services_for(pipeline_overrides(None), bitrix24=bitrix24_from_connection()).crm
