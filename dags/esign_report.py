@@ -35,13 +35,16 @@ def esign_report() -> None:
     @task
     def signing_report() -> str:
         from esign.config import Settings
+        from esign.hooks.airflow_services import crm_from_context
         from esign.reporting import company_locale, default_period, generate_report, reports_dir
 
         with failing_fast():
             settings = Settings.from_env()
             where = company_locale(settings)
         since, until = default_period(timezone=where.timezone)
-        return str(generate_report(settings.database_url, since, until, reports_dir(settings), where=where))
+        # the managers' names and departments are asked of the pipeline's CRM (its Connection, when set)
+        return str(generate_report(settings.database_url, since, until, reports_dir(settings), where=where,
+                                   crm=crm_from_context))
 
     @task
     def run_report() -> str | None:

@@ -343,3 +343,13 @@ def test_people_and_departments_of_the_embedded_crm(crm: LocalCrm, add_deal: Add
     (dept,) = person.department_ids
     assert Department(id=dept, name="Vendas SP") in crm.departments()
     assert crm.people_in({dept}) == {manager.id} and crm.people_in(set()) == set()
+
+
+def test_stage_counts_and_contact_names_for_the_demo(crm: LocalCrm, add_deal: AddDeal) -> None:
+    assert crm.stage_counts() == {}
+    signer = add_deal()
+    nameless = add_deal(contact={"name": None})
+    alone = add_deal(contact=False, stage_id="C1:NEW")
+    assert crm.stage_counts() == {TRIGGER: 2, "C1:NEW": 1}
+    assert crm.contact_name(signer) == "Márcia Magalhães"
+    assert crm.contact_name(nameless) is None and crm.contact_name(alone) is None and crm.contact_name(10**9) is None

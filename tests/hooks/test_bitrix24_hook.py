@@ -134,3 +134,22 @@ def test_airflow_offers_the_bitrix24_connection_type(tmp_path: Path) -> None:
                                       "company_tax_field", "contact_tax_field"))
     assert found["behaviour"]["relabeling"]["login"] == "Webhook user ID"
     assert found["notifiers"] == ["esign.hooks.notifier.FailureNotifier"]
+
+
+def test_the_report_asks_the_pipelines_crm_through_the_connection(monkeypatch: pytest.MonkeyPatch,
+                                                                  tmp_path: Path) -> None:
+    """esign_report's signing task asks the CRM the pipeline is set to (Variable), configured by the Connection."""
+    from esign.crm.bitrix24 import Bitrix24Crm
+    from esign.hooks.airflow_services import crm_from_context
+
+    for name in ("ESIGN_DATABASE_URL", "ESIGN_PIPELINE_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ESIGN_HOME", str(tmp_path))
+    monkeypatch.setenv("ESIGN_PROJECT_DIR", str(PROJECT_DIR))
+    monkeypatch.setenv("AIRFLOW_VAR_ESIGN_PIPELINE", json.dumps({"crm": "bitrix24"}))
+    _connection(monkeypatch, password=WEBHOOK)
+    crm = crm_from_context()
+    try:
+        assert isinstance(crm, Bitrix24Crm) and crm.settings.webhook.base == WEBHOOK
+    finally:
+        crm.close()

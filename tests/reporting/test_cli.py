@@ -34,7 +34,9 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[object, ...]]:
     """The report generators replaced by recorders that write an empty page (and a PDF for the signing one)."""
     recorded: list[tuple[object, ...]] = []
 
-    def signing(url: str, since: datetime, until: datetime, out: Path, *, where: ReportLocale) -> Path:
+    def signing(url: str, since: datetime, until: datetime, out: Path, *, where: ReportLocale,
+                crm: object = None) -> Path:
+        assert callable(crm)  # the pipeline's CRM, opened only when the report asks it for the managers' names
         recorded.append((url, since, until, out, where))
         page = out / "s.html"
         page.parent.mkdir(parents=True, exist_ok=True)

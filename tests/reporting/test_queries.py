@@ -17,9 +17,9 @@ from esign.store.schema import documents, metadata
 
 from .conftest import RUN_ID, SINCE, UNTIL, populate
 
-EXPECTED_METRICS = {"channels", "decline_reasons", "delivery_problems", "funnel", "managers",
-                    "managers_without_crm", "pending_requests", "problems", "reminders", "run_batches",
-                    "run_events", "run_quarantine", "throughput", "time_to_sign"}
+EXPECTED_METRICS = {"channels", "decline_reasons", "delivery_problems", "funnel", "managers", "pending_requests",
+                    "problems", "reminders", "run_batches", "run_events", "run_quarantine", "throughput",
+                    "time_to_sign"}
 
 
 def test_catalog_lists_every_sql_file_with_its_parameters() -> None:
@@ -27,8 +27,8 @@ def test_catalog_lists_every_sql_file_with_its_parameters() -> None:
     assert get_query("funnel").params == {"since", "until"}
     assert get_query("pending_requests").params == {"until"}
     assert get_query("run_batches").params == {"run_id"}
-    managers = get_query("managers")
-    assert managers.requires == ("crm_managers", "crm_departments") and managers.fallback == "managers_without_crm"
+    managers = get_query("managers")  # the ledger only: names and departments are asked of the CRM
+    assert managers.requires == () and managers.fallback is None and "crm_" not in managers.sql
 
 
 def test_unknown_metric_names_the_known_ones(report_engine: Engine) -> None:
@@ -83,17 +83,17 @@ def test_time_columns_are_utc_timestamps_and_the_period_filters(report_engine: E
     assert len(naive) == 3  # naive datetimes are UTC
 
 
-def test_managers_with_and_without_the_crm_tables(report_engine: Engine, tmp_path: Path) -> None:
+def test_managers_by_id_with_and_without_the_embedded_crms_tables(report_engine: Engine, tmp_path: Path) -> None:
     rows = load_metric(report_engine, "managers", SINCE, UNTIL)
-    assert set(rows["manager"]) == {"Ana Souza", "Bruno Lima"}
-    assert set(rows["department"]) == {"Vendas SP", "Vendas RJ"}
+    assert list(rows.columns) == ["manager_id", "stage", "documents"]
+    assert set(rows["manager_id"]) == {"1", "2"} and int(rows["documents"].sum()) == 6
     engine = make_engine(f"sqlite:///{tmp_path / 'no-crm.db'}")
     metadata.create_all(engine, tables=[t for name, t in metadata.tables.items() if not name.startswith("crm_")])
     try:
         populate(engine, with_crm=False)
-        fallback = load_metric(engine, "managers", SINCE, UNTIL)
-        assert fallback["manager"].isna().all() and set(fallback["manager_id"]) == {"1", "2"}
-        assert int(fallback["documents"].sum()) == 6
+        bare = load_metric(engine, "managers", SINCE, UNTIL)
+        assert bare.sort_values(["manager_id", "stage"]).to_dict("records") == rows.sort_values(
+            ["manager_id", "stage"]).to_dict("records")
     finally:
         engine.dispose()
 

@@ -10,9 +10,17 @@ import pytest
 from bs4 import BeautifulSoup
 from sqlalchemy import Engine, insert
 
+from esign.crm.local import LocalCrm
 from esign.i18n import translator
 from esign.pipeline.schema import batches
-from esign.reporting import RunReport, SigningReport, build_run_report, build_signing_report, default_period
+from esign.reporting import (
+    RunReport,
+    SigningReport,
+    ask_crm,
+    build_run_report,
+    build_signing_report,
+    default_period,
+)
 from esign.reporting.labels import NO_REASON
 from esign.reporting.metrics import funnel_table, histogram, pending_buckets, throughput_daily
 from esign.reporting.present import figures_html, format_duration, format_value, table_html
@@ -42,7 +50,8 @@ def test_funnel_conversion_skips_the_optional_view(report_engine: Engine) -> Non
 
 
 def test_breakdowns(report_engine: Engine) -> None:
-    report = build_signing_report(report_engine, SINCE, UNTIL)
+    """Managers' names and departments come from the CRM (here the embedded one, in the same database)."""
+    report = build_signing_report(report_engine, SINCE, UNTIL, people=ask_crm(LocalCrm(report_engine), ["1", "2"]))
     assert report.by_template.to_dict("records") == [
         {"template": "tpl_a", "signed": 2, "median_s": 21600.0, "p90_s": 33120.0},
         {"template": "tpl_b", "signed": 1, "median_s": 345600.0, "p90_s": 345600.0}]

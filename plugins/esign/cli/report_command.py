@@ -47,6 +47,7 @@ def report_command(args: argparse.Namespace) -> int:
         default_period,
         generate_report,
         generate_run_report,
+        pipeline_crm,
         published,
         reports_dir,
     )
@@ -63,7 +64,8 @@ def report_command(args: argparse.Namespace) -> int:
         last = args.until or (until.astimezone(ZoneInfo(where.timezone)) - timedelta(days=1)).date()
         raise UsageError(f"--since ({args.since}) must not be after --until ({last})")
     out = args.out or reports_dir(settings)
-    paths = published(generate_report(settings.database_url, since, until, out, where=where))
+    paths = published(generate_report(settings.database_url, since, until, out, where=where,
+                                      crm=pipeline_crm(settings)))
     if args.run:
         paths += published(generate_run_report(settings.database_url, args.run, out, where=where))
     t = translator(where.language, where.timezone)

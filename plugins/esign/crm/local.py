@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, Engine, delete, select
+from sqlalchemy import Connection, Engine, delete, func, select
 
 from esign.crm import local_people
 from esign.crm.base import Department, FetchedDeal, Person, StageInfo
@@ -73,6 +73,21 @@ class LocalCrm:
 
     def departments(self) -> list[Department]:
         return local_people.departments(self.engine)
+
+    # -- embedded only (the demo's summary and its clients) -----------------------------------------
+    def stage_counts(self) -> dict[str, int]:
+        """How many deals each stage holds now (stages without deals are left out)."""
+        query = select(crm_deals.c.stage_id, func.count()).group_by(crm_deals.c.stage_id)
+        with self.engine.connect() as conn:
+            return {str(stage): int(n) for stage, n in conn.execute(query)}
+
+    def contact_name(self, deal_id: int) -> str | None:
+        """The name of the deal's contact person (who signs for the client), or None without one."""
+        query = (select(crm_contacts.c.name).select_from(crm_deals.join(crm_contacts))
+                 .where(crm_deals.c.id == deal_id))
+        with self.engine.connect() as conn:
+            name = conn.execute(query).scalar()
+        return str(name) if name else None
 
     # -- stages ------------------------------------------------------------------------------------
     def list_stages(self) -> list[StageInfo]:

@@ -256,16 +256,10 @@ def _act_as_clients(ws, services, inbox: Inbox, seed: int, echo: Echo) -> dict[s
 
 
 def _signer_name(ws, record, fallback: str) -> str:  # type: ignore[no-untyped-def]
-    """The deal's contact person signs in the counterparty's name (read from the embedded CRM)."""
-    from sqlalchemy import select
+    """The deal's contact person signs in the counterparty's name (asked of the embedded CRM)."""
+    from esign.crm.local import LocalCrm
 
-    from esign.crm.local_schema import crm_contacts, crm_deals
-
-    query = (select(crm_contacts.c.name).select_from(crm_deals.join(crm_contacts))
-             .where(crm_deals.c.id == int(record.deal_id)))
-    with ws.engine.connect() as conn:
-        name = conn.execute(query).scalar()
-    return str(name or fallback)
+    return LocalCrm(ws.engine).contact_name(int(record.deal_id)) or fallback
 
 
 def _verify_completed(ws) -> tuple[list[Path], int]:  # type: ignore[no-untyped-def]
@@ -285,13 +279,10 @@ def _verify_completed(ws) -> tuple[list[Path], int]:  # type: ignore[no-untyped-
 
 
 def _crm_stages(ws) -> dict[str, int]:  # type: ignore[no-untyped-def]
-    from sqlalchemy import func, select
+    """Deals per stage in the embedded CRM, once the demo is over."""
+    from esign.crm.local import LocalCrm
 
-    from esign.crm.local_schema import crm_deals
-
-    with ws.engine.connect() as conn:
-        rows = conn.execute(select(crm_deals.c.stage_id, func.count()).group_by(crm_deals.c.stage_id))
-        return {str(stage): int(n) for stage, n in rows}
+    return LocalCrm(ws.engine).stage_counts()
 
 
 def _rules_fired(ws) -> dict[str, int]:  # type: ignore[no-untyped-def]

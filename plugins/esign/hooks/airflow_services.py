@@ -24,6 +24,7 @@ from typing import Any
 
 from airflow.sdk.exceptions import AirflowNotFoundException
 
+from esign.crm.base import CrmClient
 from esign.crm.bitrix24.settings import Bitrix24Settings
 from esign.dispatch.email import SmtpSettings
 from esign.errors import ConfigError
@@ -132,3 +133,11 @@ def services_from_context(params: Mapping[str, Any] | None) -> Services:
     ws = workspace_for()
     crm = load_pipeline_config(ws.settings.pipeline_file, overrides).crm
     return services_for(overrides, ws=ws, smtp=smtp_from_connection(), crm_settings=crm_settings_from_connection(crm))
+
+
+def crm_from_context() -> CrmClient:
+    """The pipeline's CRM for a task that only reads it (the report): the Variable's settings, the Connection."""
+    overrides = pipeline_overrides(None)
+    ws = workspace_for()
+    crm = load_pipeline_config(ws.settings.pipeline_file, overrides).crm
+    return services_for(overrides, ws=ws, crm_settings=crm_settings_from_connection(crm)).crm

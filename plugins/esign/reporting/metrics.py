@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -110,10 +111,20 @@ def channel_table(rows: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index()[columns]
 
 
+def with_people(rows: pd.DataFrame, names: Mapping[str, str], departments: Mapping[str, str]) -> pd.DataFrame:
+    """The ``managers`` rows (by ``manager_id``) with the CRM's ``manager`` name and ``department`` name joined in
+    (``None`` where the CRM did not say)."""
+    ids = [_text(v) for v in rows.get("manager_id", [])]
+    return rows.assign(manager=pd.Series([names.get(i) if i else None for i in ids], index=rows.index, dtype=object),
+                       department=pd.Series([departments.get(i) if i else None for i in ids], index=rows.index,
+                                            dtype=object))
+
+
 def manager_table(rows: pd.DataFrame, timed: pd.DataFrame, by: str = "manager") -> pd.DataFrame:
     """Documents, outcomes and median time to sign per manager (or ``by="department"``).
 
-    Per manager: ``manager_id`` and ``manager`` (the name, ``None`` when the CRM's names are not in the ledger);
+    ``rows`` come from :func:`with_people`. Per manager: ``manager_id`` and ``manager`` (the name, ``None`` when
+    the CRM did not give it);
     per department: ``department`` (``None`` when unknown). The page words the missing ones.
     """
     columns = [*(("manager_id",) if by == "manager" else ()), by, "documents", "completed", "declined",

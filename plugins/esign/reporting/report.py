@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from esign.i18n import DEFAULT_TIMEZONE
 from esign.reporting import metrics
+from esign.reporting.people import ManagerNames
 from esign.reporting.queries import as_utc, load_metric
 
 #: The steps of an esign_send run in order, with the events whose last timestamp ends the step in a batch.
@@ -47,6 +48,7 @@ class SigningReport:
     reminders: pd.DataFrame
     timezone: str = DEFAULT_TIMEZONE
     figures: dict[str, float | int | None] = field(default_factory=dict)
+    people: ManagerNames | None = None  # the CRM's answer; None: the CRM was not asked (managers by ID)
 
     @property
     def has_activity(self) -> bool:
@@ -56,10 +58,11 @@ class SigningReport:
 
 
 def build_signing_report(engine: Engine, since: datetime, until: datetime, now: datetime | None = None,
-                         timezone: str = DEFAULT_TIMEZONE) -> SigningReport:
+                         timezone: str = DEFAULT_TIMEZONE, people: ManagerNames | None = None) -> SigningReport:
     """Run every metric for the period; pending ages are measured at ``until`` (or ``now`` if earlier).
 
-    ``timezone`` (the company's) decides which day an event counts for in the daily throughput.
+    ``timezone`` (the company's) decides which day an event counts for in the daily throughput. ``people`` are
+    the managers' names and departments as the CRM gave them (:func:`esign.reporting.people.ask_crm`).
     """
     since, until = as_utc(since), as_utc(until)
     as_of = min(until, as_utc(now or datetime.now(UTC)))
@@ -68,7 +71,8 @@ def build_signing_report(engine: Engine, since: datetime, until: datetime, now: 
         return load_metric(engine, name, since, until)
 
     timed = metrics.with_durations(load("time_to_sign"))
-    managers = load("managers")
+    known = people or ManagerNames()
+    managers = metrics.with_people(load("managers"), known.names, known.departments)
     throughput = metrics.throughput_daily(load("throughput"), since, until, timezone)
     pending = metrics.pending_buckets(load("pending_requests"), as_of)
     reminders = load("reminders")
@@ -95,7 +99,7 @@ def build_signing_report(engine: Engine, since: datetime, until: datetime, now: 
         departments=metrics.manager_table(managers, timed, "department"),
         throughput=throughput, decline_reasons=load("decline_reasons"), problems=load("problems"),
         delivery_problems=load("delivery_problems"), pending=pending,
-        reminders=metrics.reminder_effect(reminders), timezone=timezone, figures=figures,
+        reminders=metrics.reminder_effect(reminders), timezone=timezone, figures=figures, people=people,
     )
 
 

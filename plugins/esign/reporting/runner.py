@@ -18,7 +18,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -27,8 +27,14 @@ from sqlalchemy.engine import make_url
 from esign.config import Settings
 from esign.i18n import DEFAULT_TIMEZONE, translator
 from esign.reporting import pages, publish
+from esign.reporting.people import ManagerNames, ask_crm
 from esign.reporting.queries import ReportError, as_utc, load_metric
 from esign.store import make_engine
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from esign.crm.base import CrmClient
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[3] / "notebooks"
 SIGNING_NOTEBOOK = "signing_report.ipynb"
@@ -73,15 +79,45 @@ def report_day(until: datetime, timezone: str = DEFAULT_TIMEZONE) -> date:
 
 
 def generate_report(database_url: str, since: datetime, until: datetime, out_dir: Path, title: str | None = None,
-                    *, where: ReportLocale | None = None, pdf: bool = True) -> Path:
-    """Run ``notebooks/signing_report.ipynb`` for ``[since, until)``; returns the HTML page's path (PDF beside)."""
+                    *, where: ReportLocale | None = None, pdf: bool = True,
+                    crm: CrmClient | Callable[[], CrmClient] | None = None) -> Path:
+    """Run ``notebooks/signing_report.ipynb`` for ``[since, until)``; returns the HTML page's path (PDF beside).
+
+    ``crm`` (or a factory of it) is asked for the period's managers' names and departments; without it, or when
+    it cannot be asked, the managers are shown by their ID.
+    """
     where = where or ReportLocale()
     since, until = as_utc(since), as_utc(until)
     if since >= until:
         raise ReportError(f"empty period: since ({since.isoformat()}) is not before until ({until.isoformat()})")
     target = Path(out_dir) / report_day(until, where.timezone).isoformat() / "signing_report.html"
     params = {"since": since.isoformat(), "until": until.isoformat()}
+    if crm is not None:
+        params["people"] = period_people(database_url, since, until, crm).to_json()
     return _execute(SIGNING_NOTEBOOK, database_url, params, target, title, where, pdf=pdf)
+
+
+def period_people(database_url: str, since: datetime, until: datetime,
+                  crm: CrmClient | Callable[[], CrmClient]) -> ManagerNames:
+    """The CRM's names and departments for the managers of the documents created in ``[since, until)``."""
+    engine = make_engine(database_url)
+    try:
+        managers = load_metric(engine, "managers", since, until)
+    finally:
+        engine.dispose()
+    return ask_crm(crm, managers["manager_id"])
+
+
+def pipeline_crm(settings: Settings) -> Callable[[], CrmClient]:
+    """A factory of the CRM the pipeline is configured with (embedded or Bitrix24), opened when first asked."""
+
+    def open_crm() -> CrmClient:
+        from esign.pipeline.services import services_for
+        from esign.workspace import workspace_for
+
+        return services_for(ws=workspace_for(settings)).crm
+
+    return open_crm
 
 
 def generate_run_report(database_url: str, run_id: str, out_dir: Path, title: str | None = None, *,
@@ -129,7 +165,8 @@ def reports_for_demo(settings: Settings, run_id: str | None) -> list[Path]:
     where = company_locale(settings)
     since, until = default_period(timezone=where.timezone)
     out = reports_dir(settings)
-    paths = published(generate_report(settings.database_url, since, until, out, where=where))
+    paths = published(generate_report(settings.database_url, since, until, out, where=where,
+                                       crm=pipeline_crm(settings)))
     run = run_id or latest_run_id(settings.database_url)
     if run is not None:
         paths += published(generate_run_report(settings.database_url, run, out, where=where))

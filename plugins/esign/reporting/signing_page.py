@@ -83,12 +83,24 @@ def _manager_names(frame: pd.DataFrame, t: Translator) -> pd.DataFrame:
     return frame.drop(columns=["manager_id"]).assign(manager=names)
 
 
+def _people_note(report: SigningReport, t: Translator) -> str:
+    """Why names or departments are missing, when the CRM could not give them."""
+    if report.people is not None and report.people.people_unread:
+        return note(t.gettext("The CRM could not be reached for the managers' names: they are shown by their ID."),
+                    "people-unread")
+    if report.people is not None and report.people.structure_unread:
+        return note(t.gettext("The CRM's company structure could not be read: departments are unknown."),
+                    "structure-unread")
+    return ""
+
+
 def managers(report: SigningReport, t: Translator) -> str:
     empty = t.gettext(NO_DOCUMENT)
     return section("managers", t.gettext("Managers and departments"), t.gettext(
-        "Documents created in the period by the deal's manager and department (names come from the embedded CRM "
-        "when its tables are in the ledger; otherwise only the manager's ID is known)."),
-        table_html(_manager_names(report.managers, t), t, table_id="managers", empty=empty),
+        "Documents created in the period by the deal's manager and department (names and departments as the CRM "
+        "gives them)."),
+        _people_note(report, t) + table_html(_manager_names(report.managers, t), t, table_id="managers",
+                                             empty=empty),
         table_html(report.departments, t, table_id="departments", empty=empty,
                    placeholders={"department": labels.UNKNOWN_DEPARTMENT}))
 
