@@ -14,9 +14,12 @@ from esign.crm.bitrix24.settings import Bitrix24Settings, WebhookUrl
 from esign.dispatch.email import SmtpSettings
 from esign.dispatch.sms import FileSmsGateway, gateway_from_env
 from esign.errors import ConfigError
+from esign.pipeline.config import PipelineConfig
+from esign.pipeline.services import Services
 from esign.portal.security import trusted_proxies
 from esign.rules.config import rules_path
 from esign.settings import INTERNAL, EsignSettings, load_settings, variables
+from esign.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Read by docker-compose only (it builds ESIGN_DATABASE_URL from it); the pipeline never sees it.
@@ -131,3 +134,12 @@ def test_the_readme_names_every_variable_and_no_other() -> None:
 def test_deployment_files_name_only_known_variables(name: str) -> None:
     named = _named((ROOT / name).read_text(encoding="utf-8"))
     assert named - COMPOSE_ONLY - KNOWN == set()
+
+
+def test_the_composition_root_reports_every_problem_before_building(core_ws: Workspace) -> None:
+    ws = core_ws
+    with pytest.raises(ConfigError, match=r"ESIGN_SMTP_TIMEOUT: must be a number; ESIGN_TSA_URL: must start"):
+        Services(ws=ws, config=PipelineConfig(), smtp=SmtpSettings(),
+                 environ={"ESIGN_SMTP_TIMEOUT": "soon", "ESIGN_TSA_URL": "tsa.example.com"})
+    services = Services(ws=ws, config=PipelineConfig(), smtp=SmtpSettings(), environ={"ESIGN_OPS_EMAIL": "o@x.com"})
+    assert services.settings.ops_email == "o@x.com"

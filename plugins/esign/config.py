@@ -97,6 +97,12 @@ def demo_secret_path(name: str, environ: Mapping[str, str] | None = None) -> Pat
     return keys_dir / DEMO_SECRET_FILES[name]
 
 
+def secret_configured(name: str, environ: Mapping[str, str] | None = None) -> bool:
+    """Whether the operator set the secret ``name`` or its ``_FILE`` (the demo then keeps its hands off)."""
+    value, file_name = _SECRETS[name](load_settings(environ))
+    return bool(value or file_name)
+
+
 def _secret(name: str, what: str, environ: Mapping[str, str] | None) -> bytes:
     """A secret from ``NAME``, from the file named by ``NAME_FILE`` (container secrets), or from the demo's file."""
     env = load_settings(environ)
