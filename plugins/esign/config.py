@@ -1,4 +1,4 @@
-"""Settings from the environment, with embedded defaults for the demo and tests.
+"""The folders, addresses and secrets the pipeline works with, resolved from :mod:`esign.settings`.
 
 Secrets (the key passphrase) come only from the environment or a file named by it (or, on a demo installation,
 the random files ``esign demo`` keeps in its keys folder); never from code.
@@ -8,12 +8,12 @@ Airflow-facing code may fill the same variables from Connections/Variables befor
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from esign.errors import ConfigError
+from esign.settings import EsignSettings, load_settings
 
 log = logging.getLogger(__name__)
 
@@ -42,31 +42,30 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, project_dir: Path | None = None) -> Settings:
-        env = os.environ if environ is None else environ
-        root = Path(env.get("ESIGN_PROJECT_DIR", project_dir or Path.cwd()))
-        workdir = Path(env.get("ESIGN_HOME", root / "var")).resolve()
-        keys_dir = Path(env.get("ESIGN_KEYS_DIR", workdir / "keys"))
-        url = env.get("ESIGN_DATABASE_URL") or f"sqlite:///{workdir / 'esign.db'}"
-        public_url = env.get("ESIGN_PUBLIC_URL", "http://127.0.0.1:8080").rstrip("/")
-        if not public_url.startswith(("http://", "https://")):
-            raise ConfigError(f"ESIGN_PUBLIC_URL: must start with http:// or https:// (got {public_url!r})")
-        tsa_url = env.get("ESIGN_TSA_URL", "").strip()
-        if tsa_url and not tsa_url.startswith(("http://", "https://")):
-            raise ConfigError("ESIGN_TSA_URL: must start with http:// or https://")
+        """The folders and addresses of ``environ`` (default: this process's); every bad variable in one error."""
+        return cls.from_settings(load_settings(environ), project_dir)
+
+    @classmethod
+    def from_settings(cls, env: EsignSettings, project_dir: Path | None = None) -> Settings:
+        """Resolve the relative defaults: the project folder holds config and templates, the runtime folder the
+        rest."""
+        root = Path(env.project_dir or project_dir or Path.cwd())
+        workdir = Path(env.home or root / "var").resolve()
+        keys_dir = Path(env.keys_dir or workdir / "keys")
         return cls(
             workdir=workdir,
-            database_url=url,
-            templates_dir=Path(env.get("ESIGN_TEMPLATES_DIR", root / "templates")),
-            company_file=Path(env.get("ESIGN_COMPANY_FILE", root / "config" / "company.yaml")),
-            pipeline_file=Path(env.get("ESIGN_PIPELINE_FILE", root / "config" / "pipeline.yaml")),
-            reports_dir=Path(env.get("ESIGN_REPORTS_DIR", workdir / "reports")),
+            database_url=env.database_url or f"sqlite:///{workdir / 'esign.db'}",
+            templates_dir=Path(env.templates_dir or root / "templates"),
+            company_file=Path(env.company_file or root / "config" / "company.yaml"),
+            pipeline_file=Path(env.pipeline_file or root / "config" / "pipeline.yaml"),
+            reports_dir=Path(env.reports_dir or workdir / "reports"),
             keys_dir=keys_dir,
-            pkcs12_path=Path(env.get("ESIGN_PKCS12_FILE", keys_dir / "director.p12")),
-            ca_cert_path=Path(env.get("ESIGN_CA_CERT_FILE", keys_dir / "company-ca.pem")),
-            public_url=public_url,
-            tsa_url=tsa_url,
-            tsa_ca_path=Path(env["ESIGN_TSA_CA_FILE"]) if env.get("ESIGN_TSA_CA_FILE") else None,
-            crl_path=Path(env["ESIGN_CRL_FILE"]) if env.get("ESIGN_CRL_FILE") else None,
+            pkcs12_path=Path(env.pkcs12_file or keys_dir / "director.p12"),
+            ca_cert_path=Path(env.ca_cert_file or keys_dir / "company-ca.pem"),
+            public_url=env.public_url,
+            tsa_url=env.tsa.url,
+            tsa_ca_path=Path(env.tsa.ca_file) if env.tsa.ca_file else None,
+            crl_path=Path(env.crl_file) if env.crl_file else None,
         )
 
     def verify_url(self, document_id: str) -> str:
@@ -77,28 +76,40 @@ class Settings:
 #: The demo's random secrets, kept in the working folder's keys folder by ``esign demo``: read when neither the
 #: variable nor its ``_FILE`` is set, so ``esign portal`` serves the demo's links after the demo ended.
 DEMO_SECRET_FILES = {"ESIGN_KEY_PASSPHRASE": "demo-passphrase", "ESIGN_LINK_SECRET": "demo-link-secret"}
+#: Each secret's value and the file naming it, as the settings read them.
+_SECRETS: dict[str, Callable[[EsignSettings], tuple[str, str]]] = {
+    "ESIGN_KEY_PASSPHRASE": lambda env: (env.key_passphrase, env.key_passphrase_file),
+    "ESIGN_LINK_SECRET": lambda env: (env.link_secret, env.link_secret_file),
+    "ESIGN_TSA_PASSWORD": lambda env: (env.tsa.password, env.tsa.password_file),
+}
 _ANNOUNCED: set[str] = set()  # demo files already named in the log (once per process, not per request)
 
 
 def demo_secret_path(name: str, environ: Mapping[str, str] | None = None) -> Path:
     """Where ``esign demo`` keeps the secret ``name``: ``<keys folder>/demo-...`` (ESIGN_KEYS_DIR, else the keys
     folder of ESIGN_HOME, else ``var/keys`` of the project)."""
-    env = os.environ if environ is None else environ
-    if env.get("ESIGN_KEYS_DIR"):
-        keys_dir = Path(env["ESIGN_KEYS_DIR"])
+    env = load_settings(environ)
+    if env.keys_dir:
+        keys_dir = Path(env.keys_dir)
     else:
-        root = Path(env.get("ESIGN_PROJECT_DIR", Path.cwd()))
-        keys_dir = Path(env.get("ESIGN_HOME", root / "var")) / "keys"
+        root = Path(env.project_dir or Path.cwd())
+        keys_dir = Path(env.home or root / "var") / "keys"
     return keys_dir / DEMO_SECRET_FILES[name]
+
+
+def secret_configured(name: str, environ: Mapping[str, str] | None = None) -> bool:
+    """Whether the operator set the secret ``name`` or its ``_FILE`` (the demo then keeps its hands off)."""
+    value, file_name = _SECRETS[name](load_settings(environ))
+    return bool(value or file_name)
 
 
 def _secret(name: str, what: str, environ: Mapping[str, str] | None) -> bytes:
     """A secret from ``NAME``, from the file named by ``NAME_FILE`` (container secrets), or from the demo's file."""
-    env = os.environ if environ is None else environ
-    if value := env.get(name):
+    env = load_settings(environ)
+    value, file_name = _SECRETS[name](env)
+    if value:
         return value.encode()
-    file_name = env.get(f"{name}_FILE")
-    if not file_name and name in DEMO_SECRET_FILES and (demo := demo_secret_path(name, env)).is_file():
+    if not file_name and name in DEMO_SECRET_FILES and (demo := demo_secret_path(name, environ)).is_file():
         if str(demo) not in _ANNOUNCED:
             _ANNOUNCED.add(str(demo))
             log.warning("%s is not set: using the demo's secret in %s", name, demo)
@@ -130,8 +141,7 @@ def link_secret(environ: Mapping[str, str] | None = None) -> bytes:
 
 def tsa_credentials(environ: Mapping[str, str] | None = None) -> tuple[str, str] | None:
     """HTTP basic credentials for the TSA (``ESIGN_TSA_USERNAME`` + ``ESIGN_TSA_PASSWORD[_FILE]``), if any."""
-    env = os.environ if environ is None else environ
-    user = env.get("ESIGN_TSA_USERNAME", "")
+    user = load_settings(environ).tsa.username
     if not user:
         return None
     return user, _secret("ESIGN_TSA_PASSWORD", "the TSA password of ESIGN_TSA_USERNAME", environ).decode()

@@ -7,7 +7,7 @@ import secrets
 import shutil
 from pathlib import Path
 
-from esign.config import DEMO_SECRET_FILES
+from esign.config import DEMO_SECRET_FILES, secret_configured
 
 #: Runtime data a demo run starts without (keys and the Airflow metadata database are kept).
 RESETTABLE = ("esign.db", "esign.db-wal", "esign.db-shm", "documents", "mail", "sms", "portal-cache")
@@ -15,7 +15,7 @@ RESETTABLE = ("esign.db", "esign.db-wal", "esign.db-shm", "documents", "mail", "
 
 def demo_secret_file(path: Path, env_name: str) -> None:
     """A random demo-only secret in a 0600 file, unless the operator set ``env_name`` or ``env_name_FILE``."""
-    if os.environ.get(env_name) or os.environ.get(f"{env_name}_FILE"):
+    if secret_configured(env_name):
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():

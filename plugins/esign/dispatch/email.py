@@ -10,7 +10,6 @@ server may have the message and it is reported ``uncertain`` instead: never sent
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import smtplib
 import ssl
@@ -36,6 +35,7 @@ from esign.dispatch.texts import DEFAULT_TZ, format_expiry
 from esign.errors import ConfigError, DispatchError
 from esign.i18n import Translator, translator
 from esign.i18n.jinja import install
+from esign.settings import SmtpGroup, load_settings
 
 _MESSAGE_ID = re.compile(r"^<[^<>@\s]+@[^<>@\s]+>$")
 _MESSAGE_ID_HEADER = re.compile(rb"(?im)^Message-ID:[^\r\n]*(?:\r\n[ \t][^\r\n]*)*")
@@ -44,8 +44,6 @@ _MIME_POLICY = compat32.clone(linesep="\r\n")  # SMTP's line ends
 _UTF8_QP = Charset("utf-8")
 _UTF8_QP.header_encoding = QP
 _UTF8_QP.body_encoding = QP
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off", "")
 
 
 # -- templates ------------------------------------------------------------------------------------------
@@ -268,43 +266,13 @@ class SmtpSettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SmtpSettings:
         """ESIGN_SMTP_HOST/PORT/USER/PASSWORD/STARTTLS/SSL/FROM/TIMEOUT; defaults reach the local demo server."""
-        env = os.environ if environ is None else environ
-        defaults = cls()
-        return cls(
-            host=env.get("ESIGN_SMTP_HOST") or defaults.host,
-            port=_int(env, "ESIGN_SMTP_PORT", defaults.port),
-            username=env.get("ESIGN_SMTP_USER", ""),
-            password=env.get("ESIGN_SMTP_PASSWORD", ""),
-            starttls=_bool(env, "ESIGN_SMTP_STARTTLS"),
-            ssl=_bool(env, "ESIGN_SMTP_SSL"),
-            timeout=_float(env, "ESIGN_SMTP_TIMEOUT", defaults.timeout),
-            from_addr=env.get("ESIGN_SMTP_FROM") or defaults.from_addr,
-        )
+        return cls.from_group(load_settings(environ).smtp)
 
-
-def _bool(env: Mapping[str, str], name: str) -> bool:
-    value = env.get(name, "").strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ConfigError(f"{name}: expected true/false (got {value!r})")
-
-
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    value = env.get(name, "").strip()
-    try:
-        return int(value) if value else default
-    except ValueError as exc:
-        raise ConfigError(f"{name}: expected a number (got {value!r})") from exc
-
-
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    value = env.get(name, "").strip()
-    try:
-        return float(value) if value else default
-    except ValueError as exc:
-        raise ConfigError(f"{name}: expected a number of seconds (got {value!r})") from exc
+    @classmethod
+    def from_group(cls, smtp: SmtpGroup) -> SmtpSettings:
+        """The relay the ``ESIGN_SMTP_*`` group of the settings describes."""
+        return cls(host=smtp.host, port=smtp.port, username=smtp.user, password=smtp.password,
+                   starttls=smtp.starttls, ssl=smtp.ssl, timeout=smtp.timeout, from_addr=smtp.from_)
 
 
 # -- sending ------------------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from esign.dispatch.records import DeliveryError, OutboxEntry
 from esign.dispatch.texts import DEFAULT_TZ, SEGMENT_GSM7, gsm7
 from esign.errors import ConfigError, DispatchError
 from esign.i18n import Translator, translator
+from esign.settings import load_settings
 
 #: One GSM-7 segment: every text is written to fit it (accents transliterated, the title shortened), so a
 #: message is billed once and arrives whole on every phone.
@@ -64,9 +65,9 @@ def gateway_from_env(environ: Mapping[str, str], workdir: Path, deadline: float 
     With a ``deadline`` (a one-time code the client waits for) an HTTP provider gets a third of it per phase
     (connect, send, answer).
     """
-    url = environ.get("ESIGN_SMS_URL", "")
+    sms = load_settings(environ).sms
+    url, key = sms.url, sms.api_key
     if url:
-        key = environ.get("ESIGN_SMS_API_KEY", "")
         if not key:
             raise ConfigError("ESIGN_SMS_API_KEY: required when ESIGN_SMS_URL is set")
         return HttpSmsGateway(url, key) if deadline is None else HttpSmsGateway(url, key, timeout=deadline / 3)

@@ -3,20 +3,20 @@
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from typing import Any
 
 import pendulum
 
 from esign.hooks.notifier import FailureNotifier
+from esign.settings import load_settings
 
 START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")
 
 #: The Airflow pool of every task that calls the CRM: it bounds how many such tasks run at once across all runs and
 #: DAGs (mapped batches, a collect next to a send), while the shared request budget paces their requests.
 CRM_POOL = "esign_crm"
-CRM_POOL_SLOTS = 4
+CRM_POOL_SLOTS = 4  # the default of ESIGN_CRM_POOL_SLOTS in esign.settings
 CRM_POOL_DESCRIPTION = "esign tasks that call the CRM (Bitrix24: one request budget per portal)"
 
 
@@ -27,7 +27,7 @@ def ensure_crm_pool(slots: int | None = None) -> None:
     existing = Pool.get_pool(CRM_POOL)
     if existing is not None and slots is None:
         return
-    wanted = slots if slots is not None else int(os.environ.get("ESIGN_CRM_POOL_SLOTS", CRM_POOL_SLOTS))
+    wanted = slots if slots is not None else load_settings().crm_pool_slots
     Pool.create_or_update_pool(CRM_POOL, wanted, CRM_POOL_DESCRIPTION, include_deferred=False)
 
 

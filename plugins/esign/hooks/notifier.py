@@ -12,7 +12,6 @@ from __future__ import annotations
 import html
 import json
 import logging
-import os
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +19,8 @@ from airflow.providers.smtp.hooks.smtp import SmtpHook
 from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 from airflow.sdk import Connection
 from airflow.sdk.exceptions import AirflowNotFoundException
+
+from esign.settings import load_settings
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -71,7 +72,7 @@ class FailureNotifier(SmtpNotifier):
         run_id, try_number = context.get("run_id", "?"), getattr(ti, "try_number", "?")
         error = repr(context.get("exception"))
         log.error("esign task failed: %s.%s run %s try %s: %s", dag_id, task_id, run_id, try_number, error)
-        recipient = os.environ.get(OPS_EMAIL_ENV, "")
+        recipient = load_settings().ops_email
         if not recipient:
             return
         try:

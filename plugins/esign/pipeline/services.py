@@ -21,6 +21,7 @@ from esign.dispatch.registry import Sender, SenderContext, build_senders, channe
 from esign.pipeline.config import PipelineConfig, load_pipeline_config
 from esign.portal.services import PortalServices, PortalSettings
 from esign.requests.service import SigningRequests
+from esign.settings import EsignSettings, load_settings
 from esign.workspace import Workspace, workspace_for
 
 
@@ -35,10 +36,15 @@ class Services:
     #: The CRM connector's settings as an edge read them (Bitrix24: from an Airflow Connection); None: the
     #: connector reads its own ``ESIGN_*`` variables.
     crm_settings: object | None = None
+    #: The typed ``ESIGN_*`` settings of ``environ`` (:mod:`esign.settings`), validated when the services are built.
+    settings: EsignSettings = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        """Stage names in the settings become codes now, before any step reads ``config.stages``."""
+        """Every ``ESIGN_*`` problem is reported now, all in one error, before anything is built; then stage names
+        in the settings become codes, before any step reads ``config.stages``."""
         from esign.crm.bitrix24.stages import looks_like_code, resolve_stage_map
+
+        self.settings = load_settings(self.environ)
 
         if not all(looks_like_code(code) for code in self.config.stages.as_dict().values()):
             stages = resolve_stage_map(self.config.stages, self.crm.list_stages())

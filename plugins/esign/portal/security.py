@@ -30,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from esign.errors import ConfigError
+from esign.settings import load_settings
 
 CSRF_COOKIE = "esign_csrf"
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; "
@@ -162,7 +163,7 @@ def trusted_proxies(environ: Mapping[str, str]) -> tuple[str, ...]:
     configuration error naming it: trusting everyone would let any client choose its own address.
     """
     found: list[str] = []
-    for item in environ.get(TRUSTED_PROXIES_VAR, "").split(","):
+    for item in load_settings(environ).trusted_proxies.split(","):
         entry = item.strip()
         if not entry:
             continue

@@ -12,11 +12,13 @@ import os
 import sys
 from pathlib import Path
 
+from esign.settings import load_settings
+
 LOG_VARIABLE = "ESIGN_KERNEL_LOG"  # as runner.KERNEL_LOG_VARIABLE
 
 
 def main() -> None:
-    log = os.environ.get(LOG_VARIABLE)
+    log = load_settings().kernel_log
     if log:
         fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.dup2(fd, 2)

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from esign.reporting.queries import ReportError
+from esign.settings import load_settings
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 TEMPLATE_NAME = "esign_report"
@@ -63,7 +64,7 @@ def write_html(executed: Path, target: Path, *, title: str, lang: str) -> Path:
 
 def chromium_binary() -> str:
     """``ESIGN_CHROMIUM`` or the first Chromium on ``PATH``; a :class:`ReportError` that says what to install."""
-    configured = os.environ.get("ESIGN_CHROMIUM")
+    configured = load_settings().chromium
     if configured:
         if shutil.which(configured) is None:
             raise ReportError(f"ESIGN_CHROMIUM: {configured!r} is not an executable")

@@ -23,6 +23,7 @@ from typing import Any
 from esign.crm.bitrix24.ratelimit import Clock, LeakyBucket, RequestBudget, Sleep
 from esign.crm.bitrix24.settings import Bitrix24Settings
 from esign.errors import ConfigError
+from esign.settings import load_settings
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +149,7 @@ def request_budget(settings: Bitrix24Settings, *, environ: Mapping[str, str], st
     """The portal's shared budget: Redis when ``ESIGN_REDIS_URL`` is set, else a lock file under ``state_dir``.
     One object per portal and process (the threads of a worker share it too)."""
     host = settings.webhook.host
-    url = environ.get(ENV_REDIS_URL, "").strip()
+    url = load_settings(environ).redis_url.strip()
     where = url or str(state_dir)
     key = (where, host, settings.burst, settings.rate)
     with _lock:

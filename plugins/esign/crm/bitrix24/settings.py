@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from esign.errors import ConfigError
+from esign.settings import load_settings
 
 ENV_WEBHOOK = "ESIGN_BITRIX24_WEBHOOK"
 _PATH = re.compile(r"^/rest/(?P<user>\d+)/(?P<code>[A-Za-z0-9_]+)/?$")
@@ -84,13 +85,12 @@ class Bitrix24Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Bitrix24Settings:
         """``ESIGN_BITRIX24_WEBHOOK`` plus optional ``ESIGN_BITRIX24_{BURST,RATE,MAX_ATTEMPTS,TIMEOUT,...}``."""
-        url = environ.get(ENV_WEBHOOK, "").strip()
+        group = load_settings(environ).bitrix24
+        url = group.webhook.strip()
         if not url:
             raise ConfigError(f"{ENV_WEBHOOK}: not set (the inbound webhook URL, "
                               "https://<portal>/rest/<user id>/<code>/) and no Airflow connection bitrix24_default")
-        options = {key[len("ESIGN_BITRIX24_"):].lower(): value for key, value in environ.items()
-                   if key.startswith("ESIGN_BITRIX24_") and key != ENV_WEBHOOK}
-        return cls(WebhookUrl.parse(url)).with_options(options, source="ESIGN_BITRIX24_")
+        return replace(cls(WebhookUrl.parse(url)), **group.options())
 
     @classmethod
     def from_connection(cls, *, host: str | None, login: str | None, password: str | None,
