@@ -109,8 +109,8 @@ def step_name(function: Callable[..., Any]) -> str:
 class StepPool:
     """A pool of ``workers`` processes, each holding one Services for ``spec``. Use as a context manager.
 
-    Workers run the pipeline's steps; a caller with steps of its own (a benchmark's composite steps) names their
-    modules in ``step_modules`` (prefixes such as ``"bench."``), so this package need not know them.
+    Workers run the pipeline's steps; a caller with steps of its own (composite steps of a measurement) names their
+    modules in ``step_modules`` (module prefixes, e.g. ``"myproject.steps."``), so this package need not know them.
     """
 
     def __init__(self, spec: WorkerSpec, workers: int | None = None, *, step_modules: Iterable[str] = ()) -> None:
