@@ -45,6 +45,7 @@ messages: setup
 lint: setup
 	$(RUN)/ruff check plugins tests dags bench
 	$(RUN)/mypy
+	$(RUN)/lint-imports --no-cache
 
 test: lint system-deps
 	$(RUN)/pytest

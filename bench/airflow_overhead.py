@@ -213,7 +213,7 @@ def _clients_answer(batch_list: list[dict[str, Any]], batch_size: int, smtp_port
                       smtp=SmtpSettings(host="127.0.0.1", port=smtp_port), environ=dict(os.environ))
     counts = {"signed": 0, "declined": 0}
     start = time.perf_counter()
-    with StepPool(spec, PARALLELISM) as pool:
+    with StepPool(spec, PARALLELISM, step_modules=("bench.",)) as pool:
         for result in pool.map(pipeline_steps.clients_answer, batch_list):
             for key in counts:
                 counts[key] += int(result.value.get(key, 0))

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from esign.company import load_company  # noqa: E402
 from esign.config import Settings  # noqa: E402
-from esign.documents import company_sign_document, finalize_signed_document, prepare_document  # noqa: E402
+from esign.core.documents import company_sign_document, finalize_signed_document, prepare_document  # noqa: E402
 from esign.model import Stage  # noqa: E402
 from esign.render import render_document  # noqa: E402
 from esign.signing import company_sign, init_keys  # noqa: E402

@@ -261,7 +261,7 @@ def main() -> int:
         services = Services(ws=Workspace(settings, passphrase=PASSPHRASE), config=config, smtp=smtp,
                             environ=environ)
         ws = services.ws
-        with StepPool(spec, args.workers or None) as pool:
+        with StepPool(spec, args.workers or None, step_modules=("bench.",)) as pool:
             rec.local("start workers (keys, fonts, templates)", "setup",
                       lambda: {"workers": len(pool.warm_up())})
             send_bound = Bound(pool, pipeline_steps.bound_send, bound_docs,
@@ -291,7 +291,7 @@ def main() -> int:
                            lambda c: c["signed"] + c["declined"])
         if not args.send_only:
             # esign_collect is another DAG run whose tasks start as new processes: its own pool, like them
-            with StepPool(spec, args.workers or None) as pool:
+            with StepPool(spec, args.workers or None, step_modules=("bench.",)) as pool:
                 rec.local("start workers for collect", "setup", lambda: {"workers": len(pool.warm_up())})
                 collect_bound = Bound(pool, pipeline_steps.bound_collect, bound_docs,
                                       pipeline_steps.bound_seal_inputs(services, Bound.WARM_UP + bound_docs))

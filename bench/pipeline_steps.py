@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from esign.batch_finalize import completion_info
+from esign.core.batch_finalize import completion_info
 from esign.dispatch.email import SmtpSender, build_invite
 from esign.model import ClientEvidence, Deal, SignatureSlot, Stage
 from esign.pipeline import send

@@ -47,7 +47,7 @@ def sample_evidence(name: str = "Mariana Araújo Gonçalves") -> ClientEvidence:
 
 def complete_document(ws: Workspace, deal: Deal) -> str:
     """Run the whole core for one deal: prepare, company-sign, client signs, finalize. Returns the ID."""
-    from esign.documents import company_sign_document, finalize_signed_document, prepare_document
+    from esign.core.documents import company_sign_document, finalize_signed_document, prepare_document
     from esign.store import EventInfo
 
     record, _ = prepare_document(ws, deal, "contrato_servicos")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from esign.batch_documents import quarantine_reason
+from esign.core.batch_documents import quarantine_reason
 from esign.i18n import translator
 from esign.model import Deal, LineItem, Party
-from esign.reasons import describe_detail, describe_reason, field_label
+from esign.reasons import describe_detail, describe_error, describe_reason, field_label
 from esign.validate import validate_deal
 
 PT, ES = translator("pt_BR"), translator("es")
@@ -17,7 +17,7 @@ BAD = Deal(id="D-1", title="t" * 301, amount=Decimal("2e12"), currency="REAL", c
 
 
 def test_every_validation_error_describes_itself_without_english() -> None:
-    described = [e.describe(PT) for e in validate_deal(BAD)]
+    described = [describe_error(e, PT) for e in validate_deal(BAD)]
     assert described == [
         "Título do negócio: mais de 300 caracteres (301)",
         "Valor: maior que 1.000.000.000.000",
@@ -36,9 +36,9 @@ def test_a_stored_reason_reads_back_in_the_readers_language() -> None:
     errors = validate_deal(BAD)
     stored = quarantine_reason([str(e) for e in errors])
     assert stored.startswith("title: longer than 300 characters (301); amount: larger than 1,000,000,000,000")
-    assert describe_reason(stored, PT) == "; ".join(e.describe(PT) for e in errors)
-    assert describe_reason(stored, ES) == "; ".join(e.describe(ES) for e in errors)
-    assert describe_reason(stored, translator("en")) == "; ".join(e.describe(translator("en")) for e in errors)
+    assert describe_reason(stored, PT) == "; ".join(describe_error(e, PT) for e in errors)
+    assert describe_reason(stored, ES) == "; ".join(describe_error(e, ES) for e in errors)
+    assert describe_reason(stored, translator("en")) == "; ".join(describe_error(e, translator("en")) for e in errors)
 
 
 def test_an_unknown_reason_is_shown_as_it_is() -> None:

@@ -7,10 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from esign.i18n import Translator
 
 
 class EsignError(Exception):
@@ -25,7 +21,7 @@ class ValidationError(EsignError):
     """Input data cannot be used. Names the field and the reason so the record can be quarantined.
 
     ``reason`` is a message id (English, ``%(name)s`` placeholders filled from ``params``): ``str(error)`` is the
-    English text for logs and JSON, :meth:`describe` the same in a reader's language.
+    English text for logs and JSON, :func:`esign.reasons.describe_error` the same in a reader's language.
     """
 
     def __init__(self, field: str, reason: str, params: Mapping[str, object] | None = None) -> None:
@@ -34,12 +30,6 @@ class ValidationError(EsignError):
         self.params: dict[str, object] = dict(params or {})
         self.reason = english(reason, self.params)
         super().__init__(f"{field}: {self.reason}")
-
-    def describe(self, t: Translator) -> str:
-        """``<field label>: <reason>`` in ``t``'s language (a field or reason the catalogue lacks stays as is)."""
-        from esign.reasons import describe_problem
-
-        return describe_problem(self.field, self.msgid, self.params, t)
 
 
 def english(msgid: str, params: Mapping[str, object]) -> str:

@@ -4,7 +4,9 @@ A quarantine reason is stored as English text (``field: reason; field: reason``)
 one language; :func:`describe_reason` turns such a stored text back into the reader's language (every reason the
 validator writes is a known message id; anything else, say a CRM's own problem, is shown as it is).
 :func:`describe_detail` does the same for the details the event log records (``signed by ...``, ``sealed``),
-including the ones earlier versions recorded in Portuguese.
+including the ones earlier versions recorded in Portuguese, and a rule firing's (:func:`describe_firing`: the
+engine writes ``regra NAME (TRIGGER): note; note`` with the notes in English, as the logs and ``esign rules
+explain`` show them; the trigger and each note are translated, anything unknown kept as it was).
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from decimal import Decimal
 from functools import cache
 
 from esign import contacts, validate
+from esign.errors import ValidationError
 from esign.i18n import N_, Translator
-from esign.rules.labels import describe_firing
 
 FIELD_LABELS: dict[str, str] = {
     "id": N_("Deal ID"),
@@ -78,6 +80,12 @@ def _shown(value: object, t: Translator) -> str:
     if isinstance(value, int | Decimal):
         return t.format_number(value)
     return str(value)
+
+
+def describe_error(error: ValidationError, t: Translator) -> str:
+    """``<field label>: <reason>`` of a validation error in ``t``'s language (a field or reason the catalogue lacks
+    stays as is)."""
+    return describe_problem(error.field, error.msgid, error.params, t)
 
 
 def describe_problem(field: str, msgid: str, params: Mapping[str, object], t: Translator) -> str:
@@ -164,3 +172,46 @@ def describe_detail(detail: str, t: Translator) -> str:
         if (match := pattern.fullmatch(text)) is not None:
             return t.gettext(msgid) % match.groupdict() if match.groupdict() else t.gettext(msgid)
     return describe_reason(text, t)
+
+
+_FIRED = re.compile(r"(?:regra|rule) (?P<name>\S+) \((?P<trigger>\w+)\): (?P<notes>.*)", re.DOTALL)
+
+TRIGGER_LABELS = {
+    "deal_enters_stage": N_("the deal entered a stage"),
+    "company_signed": N_("signed by the company"),
+    "client_signed": N_("signed by the client"),
+    "all_signed": N_("signed by all parties"),
+    "declined": N_("declined by the client"),
+    "expired": N_("link expired"),
+    "no_response": N_("no answer from the client"),
+}
+
+#: The notes ``esign.rules.actions.run_action`` returns (a rule firing's), and what they say to a person.
+NOTES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"deal moved to (?P<stage>\S+)"), N_("deal moved to %(stage)s")),
+    (re.compile(r"comment added"), N_("comment added to the deal")),
+    (re.compile(r"task added \(as a timeline comment\)"), N_("task added (as a comment on the deal)")),
+    (re.compile(r"deal queued for esign_send in (?P<stage>\S+)"),
+     N_("deal moved to %(stage)s for the next sending run")),
+    (re.compile(r"reminder queued \(outbox (?P<id>\d+)\)"), N_("reminder queued (message %(id)s)")),
+    (re.compile(r"manager emailed \(outbox (?P<id>\d+)\)"), N_("responsible manager e-mailed (message %(id)s)")),
+)
+
+
+def describe_firing(detail: str, t: Translator) -> str | None:
+    """``detail`` of a ``rule_fired`` event in ``t``'s language; None when it is not a firing's detail."""
+    match = _FIRED.fullmatch(detail.strip())
+    if match is None:
+        return None
+    trigger = TRIGGER_LABELS.get(match["trigger"])
+    notes = [_note(note, t) for note in match["notes"].split("; ") if note]
+    return t.gettext("rule %(name)s (%(trigger)s): %(notes)s") % {
+        "name": match["name"], "trigger": t.gettext(trigger) if trigger else match["trigger"],
+        "notes": "; ".join(notes)}
+
+
+def _note(note: str, t: Translator) -> str:
+    for pattern, msgid in NOTES:
+        if (found := pattern.fullmatch(note)) is not None:
+            return t.gettext(msgid) % found.groupdict() if found.groupdict() else t.gettext(msgid)
+    return note

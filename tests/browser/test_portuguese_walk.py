@@ -21,12 +21,12 @@ from esign.crm.local import LocalCrm
 from esign.model import Stage
 from esign.pipeline import collect
 from esign.pipeline.final_copy import send_final_copies
-from esign.pipeline.web import web_app
 from esign.requests import SigningRequest
 from esign.requests.schema import signing_requests
 from esign.rules.config import load_rules
 from esign.rules.engine import evaluate
 from esign.store import DocumentRecord
+from esign.web import web_app
 from tests.browser.conftest import browser, playwright  # noqa: F401
 from tests.pipeline.conftest import client_declines, pipe  # noqa: F401
 from tests.register.conftest import PASSWORDS, Desk, desk  # noqa: F401

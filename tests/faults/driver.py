@@ -90,8 +90,8 @@ def _track_target(writeback: Any) -> None:
 
 
 def install(kill: str, hit: int) -> None:
-    import esign.batch_documents
-    import esign.batch_finalize
+    import esign.core.batch_documents
+    import esign.core.batch_finalize
     from esign.crm.local import LocalCrm
     from esign.dispatch.email import SmtpSender
     from esign.dispatch.outbox import Outbox
@@ -103,7 +103,7 @@ def install(kill: str, hit: int) -> None:
     from esign.store.ledger import Ledger
 
     dirs = {"rendered": "rendered_file", "company-signed": "company_signed_file", "completed": "final_file"}
-    for module in (esign.batch_documents, esign.batch_finalize):
+    for module in (esign.core.batch_documents, esign.core.batch_finalize):
         _after(module, "write_unsynced", lambda path, data: dirs.get(Path(path).parent.name), kill, hit)
     _after(Ledger, "add_version", lambda self, doc, kind, **kw: f"{kind}_recorded", kill, hit)
     _after(BulkLedger, "record_files", lambda self, files, kind: f"{kind}_recorded", kill, hit)
@@ -118,7 +118,7 @@ def install(kill: str, hit: int) -> None:
     _track_target(writeback)
     _after(LocalCrm, "add_comment", lambda *a, **kw: f"{_writing[0]}_comment", kill, hit)
     _after(LocalCrm, "move_deal", lambda *a, **kw: f"{_writing[0]}_moved", kill, hit)
-    _after(esign.batch_finalize, "finalize_document", lambda *a, **kw: "sealing", kill, hit)
+    _after(esign.core.batch_finalize, "finalize_document", lambda *a, **kw: "sealing", kill, hit)
 
     if kill == "approval":  # the run dies while it waits for the director: nothing approved
         def approve_run(*args: Any, **kwargs: Any) -> int:
@@ -147,7 +147,7 @@ def _progress(path: str | None, **state: Any) -> None:
 
 #: Imported once by the forkserver the campaign's children fork from.
 PRELOAD = ["tests.faults.driver", "tests.faults.harness", "esign.pipeline.send", "esign.pipeline.collect",
-           "esign.batch_finalize", "esign.verify", "esign.crm.local"]
+           "esign.core.batch_finalize", "esign.verify", "esign.crm.local"]
 
 
 def start(spec_path: str, log_path: str) -> Any:

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pypdf import PdfReader
 
-from esign.documents import prepare_document
+from esign.core.documents import prepare_document
 from esign.model import Deal, LineItem, Manager, Party, Stage
 from esign.workspace import Workspace
 from tests.support import make_deal

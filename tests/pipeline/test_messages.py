@@ -18,9 +18,10 @@ from esign.dispatch.records import OutboxState
 from esign.model import Stage
 from esign.pipeline import collect
 from esign.pipeline.messages import CODE_SEND_DEADLINE, OutboxCodeSender
-from esign.pipeline.services import Services, portal_services
+from esign.pipeline.services import Services
 from esign.portal.app import create_app
 from esign.store import DocumentRecord
+from esign.web import portal_services
 from tests.pipeline.conftest import Pipe, run_send
 from tests.portal.conftest import csrf_of
 
@@ -134,7 +135,7 @@ def test_a_code_a_crash_left_pending_is_abandoned_by_recovery(pipe: Pipe, sent: 
     from datetime import UTC, datetime, timedelta
 
     from esign.dispatch.outbox import Outbox
-    from esign.pipeline.messages import code_message
+    from esign.requests.messages import code_message
 
     request = pipe.services.requests.for_document(sent.id)
     assert request is not None
@@ -171,9 +172,9 @@ def test_messages_follow_the_language_the_deal_gave(pipe: Pipe, sent: DocumentRe
     from email import message_from_bytes
     from email.policy import default
 
-    from esign.batch_documents import client_language
+    from esign.core.batch_documents import client_language
     from esign.model import Deal, Party
-    from esign.pipeline.messages import invite_message
+    from esign.requests.messages import invite_message
     from esign.store.schema import documents
 
     deal = Deal(id="1", title="T", amount=0, currency="BRL", counterparty=Party("X", "1"), extra={"language": "en"})

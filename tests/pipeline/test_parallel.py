@@ -33,3 +33,19 @@ def test_only_pipeline_functions_run_by_name() -> None:
 
     with pytest.raises(ValueError):
         _resolve("os:system")
+    with pytest.raises(ValueError):
+        _resolve("tests.pipeline.test_parallel:_double")  # not a pipeline step unless the pool's owner names it
+    assert _resolve("tests.pipeline.test_parallel:_double", ("tests.pipeline.",))(None, 2) == 4
+
+
+def _double(_services: object, n: int) -> int:
+    return 2 * n
+
+
+def test_a_caller_names_the_modules_of_its_own_steps(pipe: Pipe) -> None:
+    """Benchmarks and tests run their own composite steps by naming their modules; the package names none."""
+    services = pipe.services
+    spec = WorkerSpec(settings=services.ws.settings, config=services.config, smtp=services.smtp,
+                      environ=services.environ, passphrase=TEST_PASSPHRASE)
+    with StepPool(spec, workers=1, step_modules=("tests.pipeline.",)) as pool:
+        assert [r.value for r in pool.map(_double, [1, 2])] == [2, 4]

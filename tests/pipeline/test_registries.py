@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 
 from esign.crm.registry import CrmContext, build_crm, crm_names, register_crm, unregister_crm
+from esign.dispatch.labels import channel_label
 from esign.dispatch.records import OutboxState
 from esign.dispatch.registry import channel_names, preferences, register_channel, unregister_channel
 from esign.errors import ConfigError
 from esign.i18n import translator
 from esign.model import Stage
-from esign.model.labels import channel_label
 from esign.pipeline.config import PipelineConfig
 from esign.pipeline.messages import OutboxCodeSender
 from esign.pipeline.services import Services

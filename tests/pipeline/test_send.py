@@ -121,7 +121,7 @@ def test_crash_between_sending_and_recording_never_sends_twice(pipe: Pipe) -> No
     send.sign_batch(services, batch)
     record = pipe.ws.ledger.list_batch(batch["batch_id"], [Stage.COMPANY_SIGNED])[0]
     # the worker records the intent, the server accepts the message, then the worker dies before mark_sent
-    from esign.pipeline.messages import invite_message
+    from esign.requests.messages import invite_message
 
     request = services.requests.create(record.id, "email", record.counterparty_email or "x@example.com",
                                        datetime.now(UTC) + timedelta(days=14))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.testclient import TestClient
 
-from esign.pipeline.web import web_app
+from esign.web import web_app
 from tests.pipeline.conftest import Pipe
 
 

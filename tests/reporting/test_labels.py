@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine
 
+from esign.dispatch.labels import channel_label
 from esign.dispatch.records import Channel, MessageKind, OutboxState
 from esign.dispatch.registry import channel_names
 from esign.i18n import SUPPORTED_LOCALES, translator
 from esign.model import Stage
-from esign.model.labels import STAGE_LABELS, channel_label, stage_label
+from esign.model.labels import STAGE_LABELS, stage_label
 from esign.reporting import build_run_report, build_signing_report, labels
 from esign.reporting.report import RUN_STEPS
 from esign.reporting.signing_page import _manager_names

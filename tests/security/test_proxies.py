@@ -97,7 +97,7 @@ def test_the_setting_is_checked_and_the_servers_leave_forwarding_to_the_app(monk
 
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw))
     monkeypatch.setattr("esign.pipeline.services.services_for", lambda: None)
-    monkeypatch.setattr("esign.pipeline.web.web_app", lambda services: "app")
+    monkeypatch.setattr("esign.web.web_app", lambda services: "app")
     ops_commands.serve_portal(argparse.Namespace(host="127.0.0.1", port=8080))
     assert seen["proxy_headers"] is False
 

@@ -85,7 +85,7 @@ def test_rendered_draft_is_incomplete_and_unknown_offline(core_ws: Workspace, co
 @pytest.mark.parametrize(("ending", "code"), [(None, "stage_waiting_client"), (Stage.DECLINED, "stage_declined"),
                                               (Stage.EXPIRED, "stage_expired"), (Stage.CANCELED, "stage_canceled")])
 def test_unfinished_documents_say_their_stage(core_ws: Workspace, ending: Stage | None, code: str) -> None:
-    from esign.documents import company_sign_document, prepare_document
+    from esign.core.documents import company_sign_document, prepare_document
     from esign.store import EventInfo
 
     record, _ = prepare_document(core_ws, make_deal(f"stage-{code}"), "contrato_servicos")

@@ -173,8 +173,8 @@ def serve_portal(args: argparse.Namespace) -> int:
     import uvicorn
 
     from esign.pipeline.services import services_for
-    from esign.pipeline.web import web_app
     from esign.portal.security import SERVER_OPTIONS
+    from esign.web import web_app
 
     uvicorn.run(web_app(services_for()), host=args.host, port=args.port, log_level="info", **SERVER_OPTIONS)
     return EXIT_OK

@@ -120,7 +120,7 @@ def run_demo(deals: int, workdir: Path, project_dir: Path, echo: Echo = print, s
             count[0] = summary.deals
             echo(f"    seeded {summary.deals} deals ({len(summary.broken)} with broken data on purpose)")
         from esign.pipeline.services import services_for
-        from esign.pipeline.web import web_app
+        from esign.web import web_app
 
         services = services_for({"auto_approve": True})
         # every simulated client comes from 127.0.0.1: the per-IP limits would throttle them; per-link ones stay

@@ -1,5 +1,5 @@
 """What a person reads for each lifecycle stage, event and actor, next to the stage machine; a message channel's
-label comes from its registration (:mod:`esign.dispatch.registry`).
+label comes from its registration (:mod:`esign.dispatch.labels`).
 
 The stage codes stay in the ledger, the logs and JSON; pages, reports and messages show these labels, translated
 where they are shown (``stage_label(stage, t)``). One place, so every surface names a stage the same way. The
@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from esign.dispatch.registry import find_channel
 from esign.i18n import N_
 from esign.model.stages import Stage
 
@@ -44,19 +43,6 @@ def stage_label(stage: Stage | str, t: Translator) -> str:
         return t.gettext(STAGE_LABELS[Stage(stage)])
     except ValueError:
         return str(stage)
-
-
-def channel_label(channel: str, t: Translator) -> str:
-    """The translated name of a channel (its label in :mod:`esign.dispatch.registry`); an unknown one is shown as
-    it is."""
-    spec = find_channel(str(channel))
-    return t.gettext(spec.label) if spec is not None else str(channel)
-
-
-def event_channel_label(channel: str, t: Translator) -> str:
-    """The translated origin of an event (``email``, ``sms``, ``staff``); an unknown one is shown as it is."""
-    label = EVENT_ORIGIN_LABELS.get(str(channel))
-    return t.gettext(label) if label is not None else channel_label(channel, t)
 
 
 def company_signer(actor: str, detail: str) -> str:

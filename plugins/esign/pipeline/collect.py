@@ -13,16 +13,16 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from esign.batch_documents import RECORD_EVERY
-from esign.batch_finalize import finalize_documents as seal_documents
+from esign.core.batch_documents import RECORD_EVERY
+from esign.core.batch_finalize import finalize_documents as seal_documents
+from esign.core.documents import fail_document
 from esign.dispatch.records import Channel, MessageKind
-from esign.documents import fail_document
 from esign.errors import UnfinishedWorkError
 from esign.model import Stage
 from esign.pipeline import comments, final_copy, resume, writeback
-from esign.pipeline.messages import reminder_message
 from esign.pipeline.send import BatchSpec, deliver_batch, mark_sent, prepare_resumed
 from esign.pipeline.services import Services
+from esign.requests.messages import reminder_message
 from esign.store import DocumentRecord, EventInfo
 from esign.store.bulk import chunks
 from esign.verify import verify_pdf
@@ -151,7 +151,7 @@ def resume_idle_batches(services: Services) -> tuple[dict[str, int], list[str]]:
 def finalize_documents(services: Services, document_ids: list[str]) -> dict[str, int]:
     """Seal the signed documents, verify each sealed file, attach it to the deal and move the deal to "signed".
 
-    A group of ``RECORD_EVERY`` documents at a time: sealed and recorded together (``esign.batch_finalize``),
+    A group of ``RECORD_EVERY`` documents at a time: sealed and recorded together (``esign.core.batch_finalize``),
     then verified and written back together, so the CRM hears of each group as soon as it is sealed.
     Documents already completed (a write-back a crash or the CRM interrupted) are only verified and written back.
     """

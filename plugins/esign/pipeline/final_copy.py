@@ -22,8 +22,8 @@ from esign.dispatch.outbox_schema import outbox
 from esign.dispatch.records import Channel, MessageKind, OutboxState, OutgoingMessage, message_id_for
 from esign.dispatch.sms import sms_final_copy_text
 from esign.model import Stage
-from esign.pipeline.messages import client_reader
 from esign.pipeline.services import Services
+from esign.requests.messages import client_reader
 from esign.store import DocumentRecord, EventInfo
 from esign.store.schema import documents, events
 

@@ -30,7 +30,7 @@ from esign.pipeline.config import PipelineConfig
 from esign.pipeline.services import Services
 
 #: Modules whose functions a worker may be asked to run (by name: functions must be importable in a child).
-_ALLOWED_PREFIXES = ("esign.pipeline.", "esign.documents", "__main__", "__mp_main__", "bench.")
+_ALLOWED_PREFIXES = ("esign.pipeline.", "esign.core.documents", "__main__", "__mp_main__")
 
 
 @dataclass(frozen=True)
@@ -56,11 +56,14 @@ class TaskResult:
 
 
 _services: Services | None = None
+#: What this worker may run: ``_ALLOWED_PREFIXES`` plus the modules the pool's owner named (``step_modules``).
+_allowed: tuple[str, ...] = _ALLOWED_PREFIXES
 
 
-def _init_worker(spec: WorkerSpec) -> None:
+def _init_worker(spec: WorkerSpec, step_modules: tuple[str, ...] = ()) -> None:
     """Build the worker's heavy objects once: keys, sealer, templates, fonts, ledger engine."""
-    global _services
+    global _services, _allowed
+    _allowed = _ALLOWED_PREFIXES + step_modules
     from esign.render.fonts import register_fonts
     from esign.workspace import Workspace
 
@@ -80,9 +83,10 @@ def worker_services() -> Services:
     return _services
 
 
-def _resolve(name: str) -> Callable[..., Any]:
+def _resolve(name: str, allowed: tuple[str, ...] | None = None) -> Callable[..., Any]:
+    prefixes = _allowed if allowed is None else allowed
     module_name, _, attr = name.partition(":")
-    if not attr or (not module_name.startswith(_ALLOWED_PREFIXES) and module_name not in _ALLOWED_PREFIXES):
+    if not attr or not module_name.startswith(prefixes):
         raise ValueError(f"not a pipeline step: {name!r}")
     function: Callable[..., Any] = getattr(importlib.import_module(module_name), attr)
     return function
@@ -103,13 +107,17 @@ def step_name(function: Callable[..., Any]) -> str:
 
 
 class StepPool:
-    """A pool of ``workers`` processes, each holding one Services for ``spec``. Use as a context manager."""
+    """A pool of ``workers`` processes, each holding one Services for ``spec``. Use as a context manager.
 
-    def __init__(self, spec: WorkerSpec, workers: int | None = None) -> None:
+    Workers run the pipeline's steps; a caller with steps of its own (composite steps of a measurement) names their
+    modules in ``step_modules`` (module prefixes, e.g. ``"myproject.steps."``), so this package need not know them.
+    """
+
+    def __init__(self, spec: WorkerSpec, workers: int | None = None, *, step_modules: Iterable[str] = ()) -> None:
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
         self.workers = max(1, workers or cores)
         self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_init_worker, initargs=(spec,))
+                                             initializer=_init_worker, initargs=(spec, tuple(step_modules)))
 
     def warm_up(self) -> list[TaskResult]:
         """Start every worker and wait until each has built its Services (keeps start-up out of timings)."""

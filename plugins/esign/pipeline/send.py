@@ -20,10 +20,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from esign.batch_documents import company_sign_documents, prepare_documents
+from esign.core.batch_documents import company_sign_documents, prepare_documents
+from esign.core.documents import fail_document
 from esign.dispatch.channels import choose_channel
 from esign.dispatch.records import Channel, OutgoingMessage
-from esign.documents import fail_document
 from esign.errors import DispatchError, EsignError, UnfinishedWorkError
 from esign.model import Stage
 from esign.pipeline import approval, comments, resume, writeback
@@ -31,9 +31,9 @@ from esign.pipeline.approval import approve_run as approve_run  # the DAG and ca
 from esign.pipeline.approval import record_approval as record_approval
 from esign.pipeline.approval import summarize_for_approval as summarize_for_approval
 from esign.pipeline.approval import summarize_run as summarize_run
-from esign.pipeline.messages import invite_message
 from esign.pipeline.schema import batches
 from esign.pipeline.services import Services
+from esign.requests.messages import invite_message
 from esign.store import DocumentRecord, EventInfo
 
 log = logging.getLogger(__name__)

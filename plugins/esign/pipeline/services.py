@@ -19,7 +19,6 @@ from esign.dispatch.email import EmailTemplates, SmtpSettings
 from esign.dispatch.outbox import Outbox
 from esign.dispatch.registry import Sender, SenderContext, build_senders, channel_names
 from esign.pipeline.config import PipelineConfig, load_pipeline_config
-from esign.portal.services import PortalServices, PortalSettings
 from esign.requests.service import SigningRequests
 from esign.settings import EsignSettings, load_settings
 from esign.workspace import Workspace, workspace_for
@@ -95,29 +94,3 @@ def services_for(overrides: Mapping[str, Any] | None = None, ws: Workspace | Non
 
 def reset_services() -> None:
     _cache.clear()
-
-
-def portal_services(services: Services, *, code_posts_per_minute: int | None = None,
-                    uploads_per_minute: int | None = None) -> PortalServices:
-    """What the clients' portal needs, wired to this worker's ledger, requests and outbox.
-
-    The per-IP limits default to PortalSettings'; the demo raises them because all its simulated clients share
-    127.0.0.1 (the per-link limits on codes still apply).
-    """
-    from dataclasses import replace
-
-    from esign.pipeline.messages import OutboxCodeSender
-    from esign.portal.security import trusted_proxies
-    from esign.verify import verify_untrusted
-
-    ws = services.ws
-    settings = replace(PortalSettings.from_settings(ws.settings, company=ws.company),
-                       trusted_proxies=trusted_proxies(services.environ))
-    if code_posts_per_minute is not None:
-        settings = replace(settings, code_posts_per_minute=code_posts_per_minute)
-    if uploads_per_minute is not None:
-        settings = replace(settings, uploads_per_minute=uploads_per_minute)
-    return PortalServices(
-        ledger=ws.ledger, requests=services.requests, sender=OutboxCodeSender(services),
-        settings=settings, verify=verify_untrusted, trust_roots=tuple(ws.trust_roots),
-    )

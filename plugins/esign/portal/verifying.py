@@ -13,10 +13,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from esign.dispatch.labels import event_channel_label
 from esign.errors import EsignError, PortalError
 from esign.i18n import Translator
 from esign.model import ClientEvidence, Stage
-from esign.model.labels import company_signer, event_channel_label, event_label
+from esign.model.labels import company_signer, event_label
 from esign.portal.forms import read_multipart
 from esign.portal.web import Portal, log
 from esign.verify.presentation import STAGES, VERSIONS, view

@@ -31,7 +31,7 @@ MESSAGE_STATES = {
     "failed": N_("Refused"),
     "uncertain": N_("Uncertain (may have been delivered)"),
 }
-#: Channels of the event log beyond the messages' own (e-mail and SMS are named in esign.model.labels).
+#: Channels of the event log beyond the messages' own (a registered channel is named by esign.dispatch.labels).
 CHANNELS = {"staff": N_("Staff"), "portal": N_("Portal")}
 LINK_STATES = {
     "open": N_("Open"),

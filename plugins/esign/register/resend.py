@@ -71,7 +71,7 @@ def queue_resend(services: Services, record: DocumentRecord, now: datetime) -> R
             entry = _resends(services, request)[-1]
             return Resend(record.id, entry.id, True, entry.created_at)
     else:
-        from esign.pipeline.messages import reminder_message
+        from esign.requests.messages import reminder_message
 
         key = f"resend:{request.id}:{len(earlier) + 1}"
         existing = services.outbox.get_by_key(key)

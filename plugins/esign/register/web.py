@@ -19,10 +19,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from esign.access import AccessDeniedError, AccessStore, Principal
+from esign.dispatch.labels import channel_label
 from esign.errors import EsignError
 from esign.i18n import Translator
 from esign.i18n.jinja import install
-from esign.model.labels import actor_label, channel_label, event_label, stage_label
+from esign.model.labels import actor_label, event_label, stage_label
 from esign.pipeline.services import Services
 from esign.portal.security import Csrf
 from esign.reasons import describe_detail, describe_reason

@@ -20,8 +20,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from esign.dispatch.labels import channel_label
 from esign.i18n import N_, Translator
-from esign.model.labels import channel_label
 from esign.reporting import labels
 from esign.reporting.metrics import THROUGHPUT_KINDS
 from esign.reporting.present import format_duration

@@ -8,8 +8,9 @@ of one document is "Recusado", and the catalogues of all areas are merged into o
 
 from __future__ import annotations
 
+from esign.dispatch.labels import channel_label
 from esign.i18n import N_, Translator
-from esign.model.labels import channel_label, stage_label
+from esign.model.labels import stage_label
 
 
 def headings(t: Translator) -> dict[str, str]:

@@ -18,9 +18,9 @@ from esign.dispatch.email import replace_message_id
 from esign.dispatch.records import Channel, MessageKind, OutgoingMessage, message_id_for
 from esign.errors import EsignError
 from esign.model import Stage
-from esign.pipeline.services import Services
 from esign.rules import notice
 from esign.rules.config import Action, Rule
+from esign.rules.ports import RuleServices
 from esign.rules.triggers import Occurrence
 from esign.store import DocumentRecord, EventInfo
 
@@ -41,7 +41,7 @@ def render(text: str, rule: Rule, occurrence: Occurrence, record: DocumentRecord
     return text.format_map(values)
 
 
-def run_action(services: Services, rule: Rule, occurrence: Occurrence, action: Action, n: int) -> str:
+def run_action(services: RuleServices, rule: Rule, occurrence: Occurrence, action: Action, n: int) -> str:
     """Do one action; a short note of what was done (for the firing's detail)."""
     record = services.ws.ledger.get(occurrence.document_id) if occurrence.document_id else None
     deal = int(occurrence.deal_id)
@@ -69,8 +69,8 @@ def run_action(services: Services, rule: Rule, occurrence: Occurrence, action: A
     raise RuleActionError(f"unknown action {action.type!r}")
 
 
-def _remind(services: Services, record: DocumentRecord | None, key: str) -> str:
-    from esign.pipeline.messages import reminder_message
+def _remind(services: RuleServices, record: DocumentRecord | None, key: str) -> str:
+    from esign.requests.messages import reminder_message
 
     if record is None or record.stage not in (Stage.SENT, Stage.VIEWED):
         raise RuleActionError("remind: the document is not waiting for the client")
@@ -89,7 +89,7 @@ def _remind(services: Services, record: DocumentRecord | None, key: str) -> str:
     return f"reminder queued (outbox {entry.id})"
 
 
-def _email_manager(services: Services, rule: Rule, occurrence: Occurrence, record: DocumentRecord | None,
+def _email_manager(services: RuleServices, rule: Rule, occurrence: Occurrence, record: DocumentRecord | None,
                    action: Action, key: str) -> str:
     manager_id = record.manager_id if record else None
     if manager_id is None:
@@ -116,14 +116,14 @@ def _email_manager(services: Services, rule: Rule, occurrence: Occurrence, recor
     return f"manager emailed (outbox {entry.id})"
 
 
-def _deal_manager(services: Services, deal_id: str) -> str | None:
+def _deal_manager(services: RuleServices, deal_id: str) -> str | None:
     stage = services.crm.get_deal_stage(int(deal_id))
     fetched = services.crm.fetch_deals(stage, int(deal_id), int(deal_id)) if stage else []
     manager = fetched[0].deal.manager if fetched else None
     return manager.id if manager else None
 
 
-def _manager_email(services: Services, manager_id: str | None) -> str:
+def _manager_email(services: RuleServices, manager_id: str | None) -> str:
     """The manager's e-mail as the CRM knows it (Bitrix24 ``user.get`` or the embedded CRM)."""
     if not manager_id or not manager_id.isdigit():
         return ""

@@ -18,9 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from esign.errors import EsignError
-from esign.pipeline.services import Services
 from esign.rules.actions import run_action
 from esign.rules.config import Rule
+from esign.rules.ports import RuleServices
 from esign.rules.schema import rule_firings
 from esign.rules.triggers import Occurrence, document_occurrences, scan_stage, stage_occurrences
 from esign.store import EventInfo
@@ -34,7 +34,7 @@ class DealFacts:
     pipeline: str
 
 
-def deal_facts(services: Services, deal_id: str) -> DealFacts | None:
+def deal_facts(services: RuleServices, deal_id: str) -> DealFacts | None:
     """The deal's amount and pipeline from the CRM; None when it no longer exists."""
     stage = services.crm.get_deal_stage(int(deal_id))
     fetched = services.crm.fetch_deals(stage, int(deal_id), int(deal_id)) if stage else []
@@ -45,7 +45,7 @@ def deal_facts(services: Services, deal_id: str) -> DealFacts | None:
     return DealFacts(amount, deal.deal.category_id)
 
 
-def check_conditions(services: Services, rule: Rule, occurrence: Occurrence) -> list[str]:
+def check_conditions(services: RuleServices, rule: Rule, occurrence: Occurrence) -> list[str]:
     """Why the rule's conditions fail for this occurrence (empty: they hold)."""
     when, reasons = rule.when, []
     if when.template is not None and occurrence.template_id != when.template:
@@ -63,7 +63,7 @@ def check_conditions(services: Services, rule: Rule, occurrence: Occurrence) -> 
     return reasons
 
 
-def occurrences(services: Services, rule: Rule, now: datetime, stages: dict[str, dict[str, int]],
+def occurrences(services: RuleServices, rule: Rule, now: datetime, stages: dict[str, dict[str, int]],
                 deal_id: str | None = None) -> list[Occurrence]:
     if rule.trigger == "deal_enters_stage":
         stage = rule.stage or ""
@@ -74,19 +74,19 @@ def occurrences(services: Services, rule: Rule, now: datetime, stages: dict[str,
     return document_occurrences(services.ws.engine, rule, now, deal_id)
 
 
-def _state(services: Services, key: str) -> str | None:
+def _state(services: RuleServices, key: str) -> str | None:
     with services.ws.engine.connect() as conn:
         return conn.execute(select(rule_firings.c.state).where(rule_firings.c.key == key)).scalar()
 
 
-def _fired_before(services: Services, key_prefix: str) -> bool:
+def _fired_before(services: RuleServices, key_prefix: str) -> bool:
     query = select(rule_firings.c.id).where(rule_firings.c.key.startswith(key_prefix, autoescape=True),
                                             rule_firings.c.state == "done")
     with services.ws.engine.connect() as conn:
         return conn.execute(query).first() is not None
 
 
-def _claim(services: Services, occ: Occurrence, now: datetime) -> bool:
+def _claim(services: RuleServices, occ: Occurrence, now: datetime) -> bool:
     """Insert the firing (pending); False when it already fired. A failed one is claimed again."""
     try:
         with services.ws.engine.begin() as conn:
@@ -102,13 +102,13 @@ def _claim(services: Services, occ: Occurrence, now: datetime) -> bool:
         return result.rowcount == 1
 
 
-def _finish(services: Services, key: str, state: str, detail: str) -> None:
+def _finish(services: RuleServices, key: str, state: str, detail: str) -> None:
     with services.ws.engine.begin() as conn:
         conn.execute(rule_firings.update().where(rule_firings.c.key == key)
                      .values(state=state, detail=detail[:2000], updated_at=datetime.now(UTC)))
 
 
-def fire(services: Services, rule: Rule, occ: Occurrence, now: datetime) -> str:
+def fire(services: RuleServices, rule: Rule, occ: Occurrence, now: datetime) -> str:
     """Run the rule's actions for one occurrence once: ``fired``, ``skipped`` (already done) or ``failed``."""
     if _state(services, occ.key) == "done" or not _claim(services, occ, now):
         return "skipped"
@@ -127,7 +127,7 @@ def fire(services: Services, rule: Rule, occ: Occurrence, now: datetime) -> str:
     return "fired"
 
 
-def evaluate(services: Services, rules: list[Rule], now: datetime | None = None) -> dict[str, int]:
+def evaluate(services: RuleServices, rules: list[Rule], now: datetime | None = None) -> dict[str, int]:
     """One pass over every rule; counts of fired, failed, skipped and not matching."""
     now = now or datetime.now(UTC)
     counts: Counter[str] = Counter()
@@ -145,7 +145,7 @@ def evaluate(services: Services, rules: list[Rule], now: datetime | None = None)
     return dict(counts)
 
 
-def explain(services: Services, rules: list[Rule], deal_id: str, now: datetime | None = None) -> list[str]:
+def explain(services: RuleServices, rules: list[Rule], deal_id: str, now: datetime | None = None) -> list[str]:
     """For one deal, each rule's verdict and why (read-only: stage triggers are judged on the current stage)."""
     now = now or datetime.now(UTC)
     lines = []

@@ -10,16 +10,16 @@ from __future__ import annotations
 from esign.i18n import Translator
 from esign.model import Stage
 from esign.model.labels import stage_label
-from esign.pipeline.services import Services
+from esign.rules.ports import RuleServices
 from esign.store import DocumentRecord
 
 
-def staff_url(services: Services, document_id: str) -> str:
+def staff_url(services: RuleServices, document_id: str) -> str:
     """The document's page in the staff register, on the public address."""
     return f"{services.ws.settings.public_url}/staff/documents/{document_id}"
 
 
-def decline_reason(services: Services, record: DocumentRecord | None) -> str:
+def decline_reason(services: RuleServices, record: DocumentRecord | None) -> str:
     """The reason the client typed when declining (empty when the document was not declined)."""
     if record is None or record.stage is not Stage.DECLINED:
         return ""
@@ -27,7 +27,7 @@ def decline_reason(services: Services, record: DocumentRecord | None) -> str:
     return ((request.decline_reason if request else None) or record.reason or "").strip()
 
 
-def details(services: Services, record: DocumentRecord, t: Translator) -> str:
+def details(services: RuleServices, record: DocumentRecord, t: Translator) -> str:
     """The lines under the configured text: document, client, stage, reason (declined) and the two links."""
     lines = [
         t.gettext("Document: {title} ({document})").format(title=record.title, document=record.id),

@@ -33,10 +33,11 @@ from reportlab.platypus import (
 )
 from reportlab.platypus.doctemplate import BaseDocTemplate
 
+from esign.dispatch.labels import channel_label, event_channel_label
 from esign.errors import SigningError, ValidationError
 from esign.i18n import DEFAULT_LOCALE, DEFAULT_TIMEZONE, N_, Translator, translator
 from esign.model import AuditEvent, ClientEvidence, Party
-from esign.model.labels import actor_label, channel_label, event_channel_label, event_label
+from esign.model.labels import actor_label, event_label
 from esign.reasons import describe_detail
 from esign.render.contract import shared_paragraph
 from esign.render.fonts import register_fonts

@@ -30,8 +30,8 @@ from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError, RevokedError
 from pyhanko_certvalidator.path import ValidationPath
 
+from esign.core.eventloop import outside_event_loop
 from esign.errors import KeysError, SealUnavailableError
-from esign.eventloop import outside_event_loop
 from esign.signing.crl import CRL_NAME, is_stale, publish_crl, read_crl
 from esign.signing.keys import CA_CERT_NAME, CA_KEY_NAME, SigningIdentity
 

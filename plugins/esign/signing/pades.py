@@ -37,9 +37,9 @@ from pyhanko.stamp import NoOpStampStyle
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
-from esign import hexstrings
+from esign.core import hexstrings
+from esign.core.eventloop import outside_event_loop
 from esign.errors import ConfigError, KeysError, SealUnavailableError, SigningError
-from esign.eventloop import outside_event_loop
 from esign.signing.keys import SigningIdentity
 from esign.signing.ltv import ValidationDataCache
 from esign.signing.stamps import utc

@@ -32,10 +32,10 @@ from reportlab.lib.utils import ImageReader, simpleSplit
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
+from esign.dispatch.labels import channel_label
 from esign.errors import SigningError
 from esign.i18n import N_, Translator
 from esign.model import ClientEvidence, SignatureSlot
-from esign.model.labels import channel_label
 from esign.render.fonts import register_fonts
 
 INK = Color(0.08, 0.16, 0.42)

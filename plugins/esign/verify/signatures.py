@@ -32,8 +32,8 @@ from pyhanko.sign.validation.errors import NoDSSFoundError
 from pyhanko.sign.validation.status import PdfSignatureStatus
 from pyhanko_certvalidator import ValidationContext
 
-from esign import hexstrings
-from esign.eventloop import outside_event_loop
+from esign.core import hexstrings
+from esign.core.eventloop import outside_event_loop
 from esign.verify.pdfsyntax import Ref
 from esign.verify.reasons import Reason, reason
 from esign.verify.revisions import RevisionError, Revisions, read_revisions

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 from pypdf import PdfReader
 
-from esign.documents import company_sign_document, finalize_signed_document, prepare_document
+from esign.core.documents import company_sign_document, finalize_signed_document, prepare_document
 from esign.errors import SigningError
 from esign.model import Stage
 from esign.store import EventInfo, sha256_hex

@@ -10,7 +10,7 @@ import pytest
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.misc import PdfStreamError
 
-from esign import hexstrings
+from esign.core import hexstrings
 
 ORIGINAL = hexstrings._original
 

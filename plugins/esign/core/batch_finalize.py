@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from esign.batch_documents import RECORD_EVERY
+from esign.core.batch_documents import RECORD_EVERY
 from esign.errors import EsignError, SealUnavailableError, SigningError
 from esign.model import AuditEvent, ClientEvidence, Party, Stage
 from esign.signing import CompletionInfo, finalize_document

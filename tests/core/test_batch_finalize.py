@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from esign.batch_documents import company_sign_documents, prepare_documents
-from esign.batch_finalize import finalize_documents
+from esign.core.batch_documents import company_sign_documents, prepare_documents
+from esign.core.batch_finalize import finalize_documents
 from esign.model import ClientEvidence, Stage
 from esign.store import EventInfo, sha256_hex
 from esign.verify import verify_pdf
@@ -120,7 +120,7 @@ def test_documents_held_elsewhere_or_in_other_stages_are_left(core_ws: Workspace
 def test_an_unexpected_error_keeps_what_the_group_had_sealed(core_ws: Workspace,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     first, second = _client_signed(core_ws, "fin-boom-", 2)
-    import esign.batch_finalize as batch_finalize
+    import esign.core.batch_finalize as batch_finalize
 
     real = batch_finalize.finalize_document
     calls: list[int] = []
@@ -143,7 +143,7 @@ def test_an_unexpected_error_keeps_what_the_group_had_sealed(core_ws: Workspace,
 def test_sealed_files_that_cannot_be_made_durable_are_not_recorded(core_ws: Workspace,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     ids = _client_signed(core_ws, "fin-eio-", 2)
-    import esign.batch_finalize as batch_finalize
+    import esign.core.batch_finalize as batch_finalize
 
     real = batch_finalize.sync_files
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from sqlalchemy.exc import OperationalError
 
-import esign.batch_documents as batch_documents
-from esign.batch_documents import company_sign_documents, prepare_documents
+import esign.core.batch_documents as batch_documents
+from esign.core.batch_documents import company_sign_documents, prepare_documents
 from esign.errors import RenderError
 from esign.model import Deal, Stage
 from esign.store import sha256_hex

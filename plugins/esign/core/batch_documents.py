@@ -1,6 +1,6 @@
 """The document steps for a whole batch: prepare (validate + render) and company-sign, with bulk ledger writes.
 
-Same guarantees as the one-document steps in :mod:`esign.documents` (which call these with one item): a deal has
+Same guarantees as the one-document steps in :mod:`esign.core.documents` (which call these with one item): a deal has
 one open document, a file is written atomically before the ledger records it, a recorded version never changes,
 every stage move is conditional with its event. What changes is how often the ledger is written: the batch's
 documents are created in one transaction, and rendered or signed files are recorded every ``record_every``

@@ -11,8 +11,8 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from esign.batch_documents import company_sign_documents, prepare_documents
-from esign.batch_finalize import finalize_documents
+from esign.core.batch_documents import company_sign_documents, prepare_documents
+from esign.core.batch_finalize import finalize_documents
 from esign.errors import EsignError, RenderError, SigningError
 from esign.model import ClientEvidence, Deal, Stage
 from esign.store import DocumentRecord, EventInfo
@@ -26,7 +26,7 @@ def prepare_document(ws: Workspace, deal: Deal, template_id: str, *, crm: str = 
                      may_restart: Callable[[DocumentRecord], bool] | None = None) -> tuple[DocumentRecord, bool]:
     """Validate the deal and render its document; bad data ends quarantined with every reason named.
 
-    Returns the document and whether this call created it (see :func:`esign.batch_documents.prepare_documents`,
+    Returns the document and whether this call created it (see :func:`esign.core.batch_documents.prepare_documents`,
     which this runs with one deal).
     """
     (prepared,) = prepare_documents(ws, [(deal, problems)], template_id, crm=crm, batch_id=batch_id,
