@@ -50,6 +50,17 @@ def test_two_bad_variables_are_named_in_one_error() -> None:
     assert "ESIGN_SMTP_STARTTLS: must be true or false" in message
 
 
+def test_lenient_settings_keep_the_good_variables_and_default_the_wrong_ones() -> None:
+    """What the failure notice reads: a wrong variable (maybe the failure it reports) must not silence it."""
+    env = {"ESIGN_TSA_URL": "ftp://tsa.example.com/", "ESIGN_SMTP_PORT": "x", "ESIGN_OPS_EMAIL": "ops@aurora.example",
+           "ESIGN_SMTP_HOST": "relay.aurora.example"}
+    with pytest.raises(ConfigError):
+        load_settings(env)
+    lenient = load_settings(env, lenient=True)
+    assert lenient.ops_email == "ops@aurora.example" and lenient.smtp.host == "relay.aurora.example"
+    assert lenient.smtp.port == load_settings({}).smtp.port and lenient.tsa.url == load_settings({}).tsa.url
+
+
 def test_every_consumer_reports_the_whole_list() -> None:
     env = {"ESIGN_SMS_URL": "sms.example.com", "ESIGN_BITRIX24_RATE": "fast"}
     with pytest.raises(ConfigError, match=r"ESIGN_SMS_URL: must start.*ESIGN_BITRIX24_RATE: must be a number"):

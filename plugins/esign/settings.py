@@ -175,13 +175,21 @@ class _MappingSource(EnvSettingsSource):
                 if key.upper().startswith(PREFIX) and not (self.env_ignore_empty and value == "")}
 
 
-def load_settings(environ: Mapping[str, str] | None = None) -> EsignSettings:
-    """The settings of ``environ`` (default: this process's environment); every problem in one ConfigError."""
-    token = _SOURCE.set(os.environ if environ is None else environ)
+def load_settings(environ: Mapping[str, str] | None = None, *, lenient: bool = False) -> EsignSettings:
+    """The settings of ``environ`` (default: this process's environment); every problem in one ConfigError.
+
+    ``lenient``: the variables in error take their defaults instead (for the failure notice, which must still
+    reach ops when the failure it reports is a wrong variable)."""
+    source: Mapping[str, str] = os.environ if environ is None else environ
+    token = _SOURCE.set(source)
     try:
         return EsignSettings()
     except ValidationError as exc:
-        raise ConfigError("; ".join(_describe(error) for error in exc.errors())) from None
+        if not lenient:
+            raise ConfigError("; ".join(_describe(error) for error in exc.errors())) from None
+        wrong = {_variable(error) for error in exc.errors()}
+        _SOURCE.set({key: value for key, value in source.items() if key.upper() not in wrong})
+        return EsignSettings()
     finally:
         _SOURCE.reset(token)
 
@@ -190,9 +198,14 @@ _REASONS = {"int_parsing": "must be an integer", "float_parsing": "must be a num
             "bool_parsing": "must be true or false"}
 
 
+def _variable(error: Mapping[str, Any]) -> str:
+    """The variable a validation error is about (``ESIGN_SMTP_PORT``), from pydantic's location."""
+    return PREFIX + "_".join(str(part) for part in error["loc"]).upper()
+
+
 def _describe(error: Mapping[str, Any]) -> str:
     """``ESIGN_SMTP_PORT: must be an integer``: pydantic's location as the variable, its message in our words."""
-    name = PREFIX + "_".join(str(part) for part in error["loc"]).upper()
+    name = _variable(error)
     reason = _REASONS.get(error["type"]) or str(error["msg"]).removeprefix("Value error, ")
     if error["type"] in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
         reason = f"must be {str(error['msg']).removeprefix('Input should be ')}"

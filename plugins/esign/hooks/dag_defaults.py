@@ -27,7 +27,8 @@ def ensure_crm_pool(slots: int | None = None) -> None:
     existing = Pool.get_pool(CRM_POOL)
     if existing is not None and slots is None:
         return
-    wanted = slots if slots is not None else load_settings().crm_pool_slots
+    # lenient: a wrong variable elsewhere is reported by the task that uses it, not by the pool's set-up
+    wanted = slots if slots is not None else load_settings(lenient=True).crm_pool_slots
     Pool.create_or_update_pool(CRM_POOL, wanted, CRM_POOL_DESCRIPTION, include_deferred=False)
 
 

@@ -20,6 +20,7 @@ from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 from airflow.sdk import Connection
 from airflow.sdk.exceptions import AirflowNotFoundException
 
+from esign.errors import ConfigError
 from esign.settings import load_settings
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ def smtp_connection_from_env(conn_id: str, environ: dict[str, str] | None = None
     """The ``ESIGN_SMTP_*`` relay as an SMTP Connection of Airflow's SMTP provider."""
     from esign.dispatch.email import SmtpSettings
 
-    smtp = SmtpSettings.from_env(environ)
+    smtp = SmtpSettings.from_group(load_settings(environ, lenient=True).smtp)  # a wrong variable must not stop it
     extra = {"from_email": smtp.from_addr, "timeout": smtp.timeout, "disable_ssl": not smtp.ssl,
              "disable_tls": not smtp.starttls}
     return Connection(conn_id=conn_id, conn_type="smtp", host=smtp.host, port=smtp.port,
@@ -72,7 +73,7 @@ class FailureNotifier(SmtpNotifier):
         run_id, try_number = context.get("run_id", "?"), getattr(ti, "try_number", "?")
         error = repr(context.get("exception"))
         log.error("esign task failed: %s.%s run %s try %s: %s", dag_id, task_id, run_id, try_number, error)
-        recipient = load_settings().ops_email
+        recipient = load_settings(lenient=True).ops_email  # the failure may be a wrong variable: still tell ops
         if not recipient:
             return
         try:
@@ -81,7 +82,10 @@ class FailureNotifier(SmtpNotifier):
             t = _ops_translator()
             task = f"{dag_id}.{task_id}"
             self.to = recipient
-            self.from_email = smtp_from_connection(self.smtp_conn_id).from_addr
+            try:
+                self.from_email = smtp_from_connection(self.smtp_conn_id).from_addr
+            except ConfigError:  # another ESIGN_* variable is wrong (maybe what this notice reports)
+                self.from_email = load_settings(lenient=True).smtp.from_
             self.subject = t.gettext("[esign] task failed: {task}").format(task=task)
             what = t.gettext("{task} failed in run {run_id}, try {try_number}: {error}").format(
                 task=task, run_id=run_id, try_number=try_number, error=error)
