@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Playwright, sync_playwright
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 from sqlalchemy import Engine
 
+from esign.demo.servers import PortalServer
 from esign.model import Stage
 from esign.portal.app import create_app
 from esign.portal.services import PortalServices, PortalSettings
@@ -67,24 +64,11 @@ class Site:
 
 @contextmanager
 def serving(build: Callable[[str], Any]) -> Iterator[str]:
-    """Serve the app ``build(base_url)`` returns with uvicorn on a loopback port; yields the base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server = uvicorn.Server(uvicorn.Config(build(base_url), log_level="warning", access_log=False, lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    try:
-        yield base_url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    """Serve the app ``build(base_url)`` returns under uvicorn on a loopback port; yields the base URL."""
+    server = PortalServer()  # bound now: the app is built knowing its own address
+    server.app = build(server.url)
+    with server:
+        yield server.url
 
 
 @pytest.fixture

@@ -4,16 +4,12 @@
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
-import uvicorn
 from bench.load_portal import Link, MemoryCodes, build_portal
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -21,9 +17,9 @@ from starlette.types import ASGIApp
 
 from esign.access import AccessStore
 from esign.config import Settings
+from esign.demo.servers import PortalServer
 from esign.dispatch.mailserver import LocalMailServer
 from esign.portal.app import create_app
-from esign.portal.security import SERVER_OPTIONS
 from esign.portal.services import PortalServices
 from tests.pipeline.conftest import Pipe, make_pipe
 
@@ -33,23 +29,8 @@ CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 @contextmanager
 def serve(app: ASGIApp) -> Iterator[str]:
     """``app`` under uvicorn on a free loopback port, configured as ``esign portal`` runs it; yields its URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                                           **SERVER_OPTIONS))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    with PortalServer(app) as server:
+        yield server.url
 
 
 def csrf_of(html: str) -> str:
