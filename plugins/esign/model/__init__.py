@@ -2,6 +2,7 @@
 
 from esign.model.deal import Deal, LineItem, Manager, Party
 from esign.model.evidence import AuditEvent, ClientEvidence, SignatureSlot
+from esign.model.signers import SignerRole, SignerSide, SignerSpec, SigningOrder
 from esign.model.stages import FINAL_STAGES, Stage, can_move, is_open
 
 __all__ = [
@@ -13,6 +14,10 @@ __all__ = [
     "Manager",
     "Party",
     "SignatureSlot",
+    "SignerRole",
+    "SignerSide",
+    "SignerSpec",
+    "SigningOrder",
     "Stage",
     "can_move",
     "is_open",

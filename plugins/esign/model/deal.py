@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from esign.model.signers import SignerSpec
+
 
 @dataclass(frozen=True, slots=True)
 class Party:
@@ -58,3 +60,6 @@ class Deal:
     manager: Manager | None = None
     attachment_pdf: bytes | None = None  # an existing PDF attached to the deal, when the template says so
     extra: dict[str, str] = field(default_factory=dict)
+    #: The people who sign it (client signers, witnesses, copies) as the CRM lists them, before ``arrange``;
+    #: empty: the counterparty's contact is the one client signer.
+    signers: tuple[SignerSpec, ...] = ()

@@ -33,6 +33,9 @@ class ClientEvidence:
     typed_name: str = ""
     drawn_png: bytes | None = None
     signer_tax_id: str = ""
+    position: int = 1  # the signer's position in the document (esign.model.signers)
+    role: str = "signer"  # signer | witness
+    slot: str = "client"  # the signature block it fills
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,6 +41,7 @@ class SigningRequest:
     signed_at: datetime | None = None
     signer_name: str | None = None
     decline_reason: str | None = None
+    signer: int = 1  # the position of the signer it is for (esign.model.signers)
 
     @classmethod
     def from_row(cls, row: Any) -> SigningRequest:
@@ -51,5 +52,5 @@ class SigningRequest:
             status=RequestStatus(m["status"]), created_at=as_utc(m["created_at"]),
             expires_at=as_utc(m["expires_at"]), viewed_at=_utc(m["viewed_at"]),
             verified_at=_utc(m["verified_at"]), closed_at=_utc(m["closed_at"]), signed_at=_utc(m["signed_at"]),
-            signer_name=m["signer_name"], decline_reason=m["decline_reason"],
+            signer_name=m["signer_name"], decline_reason=m["decline_reason"], signer=m["signer"],
         )

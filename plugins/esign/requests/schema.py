@@ -21,14 +21,17 @@ from sqlalchemy import (
 
 from esign.store.schema import metadata
 
-#: One row per signing attempt of a document. ``attempt`` grows only when an expired or canceled request
-#: is reissued, so (document_id, attempt) makes ``create`` idempotent even under concurrent callers.
+#: One row per signing attempt of one signer of a document. ``attempt`` numbers a document's requests (all its
+#: signers together) and grows with each new one, so (document_id, attempt) makes ``create`` idempotent even under
+#: concurrent callers; a signer's latest request is their current one.
 signing_requests = Table(
     "signing_requests",
     metadata,
     Column("id", String(40), primary_key=True),
     Column("document_id", String(40), ForeignKey("documents.id"), nullable=False),
     Column("attempt", Integer, nullable=False, default=1),
+    # the signer (their position in the document's signers) this link is for; attempts count per document
+    Column("signer", Integer, nullable=False, default=1, server_default="1"),
     Column("token_sha256", String(64), nullable=False, unique=True),
     Column("channel", String(20), nullable=False),
     Column("destination", String(320), nullable=False),
@@ -50,6 +53,7 @@ signing_requests = Table(
     Column("decline_reason", Text),
     UniqueConstraint("document_id", "attempt", name="uq_signing_requests_document_attempt"),
 )
+Index("ix_signing_requests_document_signer", signing_requests.c.document_id, signing_requests.c.signer)
 Index("ix_signing_requests_status_expires", signing_requests.c.status, signing_requests.c.expires_at)
 
 #: Every code issued for a request; the newest one the relay accepted is the one that counts. (request_id, sequence)

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, bindparam, select, text
 from sqlalchemy.exc import IntegrityError
 
 from esign.errors import StoreError
-from esign.model import SignatureSlot, Stage, can_move
+from esign.model import SignatureSlot, SignerSpec, Stage, can_move
 from esign.store.records import (
     LOCK_NAMESPACE,
     DocumentRecord,
@@ -59,6 +59,7 @@ class NewDocument:
     reason: str | None = None
     actor: str = "pipeline"
     note: str = ""  # on the first event of a draft: what validation noticed without stopping it
+    signers: tuple[SignerSpec, ...] = ()  # arranged (esign.model.signers.arrange); empty: the counterparty alone
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,7 @@ def document_values(doc: NewDocument, doc_id: str, now: datetime) -> dict[str, A
         language=doc.language[:20], manager_email=doc.manager_email[:320],
         manager_id=doc.manager_id, stage=doc.stage.value,
         reason=doc.reason, slots_json="[]", created_at=now, updated_at=now,
+        signers_json=json.dumps([signer.to_dict() for signer in doc.signers], ensure_ascii=False),
     )
 
 
@@ -301,7 +303,7 @@ def create_arguments(doc: NewDocument) -> dict[str, Any]:
                 counterparty_contact=doc.counterparty_contact, language=doc.language,
                 manager_email=doc.manager_email, crm=doc.crm,
                 round_=doc.round_, batch_id=doc.batch_id, manager_id=doc.manager_id, stage=doc.stage,
-                reason=doc.reason, info=EventInfo(actor=doc.actor, detail=doc.note))
+                reason=doc.reason, info=EventInfo(actor=doc.actor, detail=doc.note), signers=doc.signers)
 
 
 def with_slots(record: DocumentRecord, slots: Sequence[SignatureSlot]) -> DocumentRecord:

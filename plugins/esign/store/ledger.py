@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import IntegrityError
 
 from esign.errors import StoreError
-from esign.model import SignatureSlot, Stage, can_move
+from esign.model import SignatureSlot, SignerSpec, Stage, can_move
 from esign.store.bulk import BulkLedger, NewDocument, chunks, conditional_moves, document_values, event_row
 from esign.store.records import (
     DocumentRecord,
@@ -67,6 +67,7 @@ class Ledger:
         reason: str | None = None,
         info: EventInfo | None = None,
         document_id: str | None = None,
+        signers: tuple[SignerSpec, ...] = (),
     ) -> tuple[DocumentRecord, bool]:
         """Create the document for a deal+template, or return the one that exists (``created`` False)."""
         if stage not in (Stage.DRAFT, Stage.QUARANTINED):
@@ -84,7 +85,7 @@ class Ledger:
                     counterparty_tax_id=counterparty_tax_id, counterparty_email=counterparty_email,
                     counterparty_phone=counterparty_phone, counterparty_contact=counterparty_contact,
                     language=language, manager_email=manager_email, crm=crm, round_=round_, batch_id=batch_id,
-                    manager_id=manager_id, stage=stage, reason=reason), doc_id, now)))
+                    manager_id=manager_id, stage=stage, reason=reason, signers=signers), doc_id, now)))
                 self._insert_event(conn, doc_id, "created" if stage is Stage.DRAFT else "quarantined",
                                    stage, info if reason is None else _with_detail(info, reason), now)
         except IntegrityError:

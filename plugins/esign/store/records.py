@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from esign.model import SignatureSlot, Stage
+from esign.model import SignatureSlot, SignerSpec, Stage
+from esign.model.signers import default_signer
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 
@@ -60,6 +61,7 @@ class DocumentRecord:
     counterparty_contact: str = ""  # the contact person at the counterparty, whom messages greet
     language: str = ""  # the client's language when the deal gives one (else the company's is used)
     manager_email: str = ""  # the responsible manager's, from the CRM: a copy of the final signed document goes there
+    stored_signers: tuple[SignerSpec, ...] = ()  # as created; empty for a one-signer document (see ``signers``)
 
     @classmethod
     def from_row(cls, row: Any) -> DocumentRecord:
@@ -77,10 +79,26 @@ class DocumentRecord:
             created_at=as_utc(m["created_at"]), updated_at=as_utc(m["updated_at"]),
             counterparty_contact=m.get("counterparty_contact") or "", language=m.get("language") or "",
             manager_email=m.get("manager_email") or "",
+            stored_signers=tuple(SignerSpec.from_dict(d) for d in json.loads(m.get("signers_json") or "[]")),
         )
 
     def slot(self, role: str) -> SignatureSlot | None:
         return next((s for s in self.slots if s.role == role), None)
+
+    @property
+    def signers(self) -> tuple[SignerSpec, ...]:
+        """Everyone asked to sign or to get a copy; a document created with none has its counterparty's contact."""
+        if self.stored_signers:
+            return self.stored_signers
+        return (default_signer(self.counterparty_contact or self.counterparty_name, self.counterparty_tax_id,
+                               self.counterparty_email, self.counterparty_phone, self.language),)
+
+    def signer(self, position: int) -> SignerSpec:
+        """The signer at ``position`` (KeyError when there is none)."""
+        for spec in self.signers:
+            if spec.position == position:
+                return spec
+        raise KeyError(f"document {self.id} has no signer {position}")
 
 
 @dataclass(frozen=True, slots=True)

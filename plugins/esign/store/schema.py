@@ -45,6 +45,8 @@ documents = Table(
     Column("stage", String(20), nullable=False),
     Column("reason", Text),
     Column("slots_json", Text, nullable=False, default="[]"),
+    # the signers (esign.model.signers), fixed at creation; "[]": the counterparty's contact signs alone
+    Column("signers_json", Text, nullable=False, default="[]", server_default="[]"),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("crm", "deal_id", "template_id", "round", name="uq_documents_deal_template_round"),
