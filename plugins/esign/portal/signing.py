@@ -11,8 +11,9 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
 from esign.i18n import Translator
+from esign.model.signers import SignerRole, SignerSpec
 from esign.portal.forms import read_urlencoded
-from esign.portal.texts import client_text
+from esign.portal.texts import DECLINED_BY_OTHER, client_text
 from esign.portal.web import STATUS, Portal, client_ip, user_agent
 from esign.requests import (
     AlreadySignedError,
@@ -25,6 +26,8 @@ from esign.requests import (
     SigningRequest,
     ThrottledError,
 )
+from esign.requests.signer_states import SignerState, SignerStatus, declined_by_other, states_for
+from esign.store import DocumentRecord
 
 SMALL_FORM = 8 * 1024
 SIGN_FORM = 2 * 1024 * 1024  # a drawn signature as a base64 data URL (the PNG itself is capped at 1 MB)
@@ -48,17 +51,53 @@ def _drawn_png(value: str) -> bytes | None:
         raise InvalidInputError("drawn_png", "the drawn signature is not valid base64") from exc
 
 
+def _own_spec(document: DocumentRecord, signing_request: SigningRequest) -> SignerSpec:
+    """The signer this link is for (the first one should the document not list its position)."""
+    try:
+        return document.signer(signing_request.signer)
+    except KeyError:
+        return document.signers[0]
+
+
+def _shown_state(status: SignerStatus) -> SignerState:
+    """What a signer reads about another one: whether they signed, were invited or wait for their turn (that
+    someone opened the document stays with the staff)."""
+    return SignerState.INVITED if status.state is SignerState.VIEWED else status.state
+
+
+def signer_context(document: DocumentRecord, signing_request: SigningRequest,
+                   statuses: list[SignerStatus]) -> dict[str, object]:
+    """Who signs through this link and as what, and where the others are (names, roles and states only: never
+    another signer's contact)."""
+    me = _own_spec(document, signing_request)
+    others = [{"position": s.position, "name": s.name, "role": s.role.value, "state": _shown_state(s).value,
+               "signed_at": s.signed_at} for s in statuses if s.position != me.position]
+    return {"signer": me, "witness": me.role is SignerRole.WITNESS, "signing_count": len(statuses),
+            "others": others}
+
+
 def build_router(portal: Portal) -> APIRouter:
     router = APIRouter()
     requests = portal.requests
 
     def reader(request: Request, signing_request: SigningRequest) -> Translator:
-        """The client's language (the deal's, when it gave one; else the company's)."""
-        return portal.translator(request, portal.ledger.get(signing_request.document_id).language)
+        """The signer's language (theirs, else the deal's, when given; else the company's)."""
+        document = portal.ledger.get(signing_request.document_id)
+        return portal.translator(request, _own_spec(document, signing_request).language or document.language)
 
     def document_context(signing_request: SigningRequest, token: str) -> dict[str, object]:
         document = portal.ledger.get(signing_request.document_id)
-        return {"token": token, "document": document, "link": signing_request}
+        statuses = states_for(portal.ledger.engine, document)
+        return {"token": token, "document": document, "link": signing_request,
+                **signer_context(document, signing_request, statuses)}
+
+    def check_not_declined(request: Request, signing_request: SigningRequest) -> Response | None:
+        """The declined page when another required signer declined this document (it will not be signed)."""
+        document = portal.ledger.get(signing_request.document_id)
+        if declined_by_other(states_for(portal.ledger.engine, document), signing_request.signer) is None:
+            return None
+        t = portal.translator(request, document.language)
+        return portal.error_page(request, "declined", t.gettext(DECLINED_BY_OTHER))
 
     def code_page(request: Request, signing_request: SigningRequest, token: str, intent: str,
                   message: str = "", status: int = 200, sent: bool = True, failed: bool = False) -> Response:
@@ -84,6 +123,9 @@ def build_router(portal: Portal) -> APIRouter:
         found = await run_in_threadpool(requests.lookup, token)
         if found.status is RequestStatus.SIGNED:  # the link stays the client's way to the signed document
             return await run_in_threadpool(signed_page, request, found, token)
+        stopped = await run_in_threadpool(check_not_declined, request, found)
+        if stopped is not None:
+            return stopped
         signing_request = await run_in_threadpool(requests.resolve, token)
         await run_in_threadpool(requests.mark_viewed, signing_request, client_ip(request), user_agent(request))
         count = await run_in_threadpool(portal.pages.page_count, signing_request.document_id)

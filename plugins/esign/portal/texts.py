@@ -25,6 +25,8 @@ FIELD_TEXTS: dict[str, str] = {
 }
 CONSENT_TEXT = N_("You need to agree to the terms to sign.")
 BAD_FORM_TEXT = N_("The form could not be read; go back and try again.")
+DECLINED_BY_OTHER = N_("Another signer declined this document, so it will not be signed. Nothing more is needed "
+                       "from you.")
 
 
 def client_text(exc: PortalError, t: Translator) -> str:

@@ -23,6 +23,7 @@ from esign.portal.pages import DocumentPages
 from esign.portal.security import Csrf, RateLimiter
 from esign.portal.services import PortalServices
 from esign.requests import SigningRequest, ThrottledError
+from esign.requests.signer_states import role_label, state_label
 
 HERE = Path(__file__).parent
 VERIFIED_COOKIE = "esign_verified"
@@ -84,6 +85,16 @@ def _action_label(context: jinja2.runtime.Context, action: str) -> str:
     return event_label(str(action), context.get("i18n") or translator())
 
 
+@jinja2.pass_context
+def _signer_state_label(context: jinja2.runtime.Context, state: str) -> str:
+    return state_label(str(state), context.get("i18n") or translator())
+
+
+@jinja2.pass_context
+def _signer_role_label(context: jinja2.runtime.Context, role: str) -> str:
+    return role_label(str(role), context.get("i18n") or translator())
+
+
 class CsrfError(PortalError):
     reason = "csrf"
 
@@ -142,7 +153,8 @@ class Portal:
         env.filters["when"] = format_time
         env.filters["sentence"] = sentence
         env.filters["tel"] = lambda number: re.sub(r"[^0-9+]", "", str(number))  # a tel: link's digits
-        env.globals.update(stage_label=_stage_label, action_label=_action_label)
+        env.globals.update(stage_label=_stage_label, action_label=_action_label,
+                           signer_state_label=_signer_state_label, signer_role_label=_signer_role_label)
 
     def translator(self, request: Request, language: str = "") -> Translator:
         """The reader's language: ``?lang=`` when given (en, es), else ``language`` (the client's, when the deal
@@ -152,7 +164,9 @@ class Portal:
 
     def render(self, request: Request, name: str, context: dict[str, Any] | None = None,
                status: int = 200) -> HTMLResponse:
-        t = self.translator(request, str(getattr((context or {}).get("document"), "language", "") or ""))
+        values = context or {}
+        language = getattr(values.get("signer"), "language", "") or getattr(values.get("document"), "language", "")
+        t = self.translator(request, str(language or ""))  # the signer's language, else the deal's
         values = {**t.jinja_context(), "company": self.settings.company_name, "csrf_token": self.csrf.token(request),
                   "company_contact": self.company_contact(), **(context or {})}
         response = self.templates.TemplateResponse(request, name, values, status_code=status)

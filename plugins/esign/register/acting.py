@@ -23,6 +23,11 @@ def _days(text: str) -> int:
     return int(text) if text.strip().isdigit() else 0
 
 
+def _position(text: str) -> int | None:
+    """The signer a form names (their position), or None for "the first one whose link is open"."""
+    return int(text) if text.strip().isdigit() and 0 < int(text) < 1000 else None
+
+
 def _back(path: str) -> str:
     """Where "back" leads after a bulk action: the list as it was, or the list (only paths of the register)."""
     return path if path.startswith(f"{PREFIX}/") and "//" not in path and "\\" not in path else f"{PREFIX}/"
@@ -39,7 +44,7 @@ def build_router(reg: Register) -> APIRouter:
         if action == "cancel":
             text = outcomes.canceled(t, actions.cancel(principal, document_id, data.get("reason", "")))
         elif action == "resend":
-            text = outcomes.resent(t, *actions.resend(principal, document_id))
+            text = outcomes.resent(t, *actions.resend(principal, document_id, signer=_position(data.get("signer", ""))))
         elif action == "extend":
             text = outcomes.extended(t, actions.extend(principal, document_id, _days(data.get("days", ""))))
         elif action == "write_back":

@@ -40,6 +40,7 @@ from esign.register.notices import cancel_notice
 from esign.register.resend import Resend, queue_resend
 from esign.requests.records import RequestStatus
 from esign.requests.schema import signing_requests
+from esign.requests.signer_states import states_for
 from esign.store import DocumentRecord, EventInfo
 from esign.store.records import as_utc
 
@@ -62,12 +63,13 @@ VERSION_KINDS = {"rendered": N_("Generated"), "company_signed": N_("Signed by th
 @dataclass(frozen=True, slots=True)
 class Canceled:
     """What a cancel did: the CRM write-back (``done``, ``pending`` after a refusal, ``none`` for a document
-    that came from no batch run) and the client's notice (None when the client never had a link)."""
+    that came from no batch run) and the signers' notices (none when no signer had a live link)."""
 
     document_id: str
     crm: str
     crm_error: str = ""
-    notice: OutboxEntry | None = None
+    notice: OutboxEntry | None = None  # the first signer's (the only one of a one-signer document)
+    notices: tuple[OutboxEntry, ...] = ()  # one per signer whose link was live
 
 
 class DocumentActions:
@@ -111,19 +113,22 @@ class DocumentActions:
     def cancel(self, principal: Principal, document_id: str, reason: str = "", *, deliver: bool = True) -> Canceled:
         """Close the open link, move the document to ``canceled``, write it back to the CRM and tell the client."""
         record = self._checked(principal, document_id, "cancel")
-        request = self.services.requests.for_document(document_id)
-        try:  # the link closed and the document canceled commit together
+        live = [s.request for s in states_for(self.services.ws.engine, record)
+                if s.is_open and s.request is not None]
+        try:  # the links closed and the document canceled commit together
             closed = self.services.requests.cancel(document_id, self._info(principal, reason.strip()[:500]))
-        except StoreError as exc:  # the client signed or declined in the same instant
+        except StoreError as exc:  # a signer signed or declined in the same instant
             raise ActionError(CHANGED, id=document_id, stage=self.ledger.get(document_id).stage) from exc
         record = self.ledger.get(document_id)
         crm, crm_error = self._write_back(principal, record, reason)
-        notice = None
-        if request is not None and closed:  # the client had a live link: tell them it no longer works
-            notice = self.services.outbox.enqueue(cancel_notice(self.services, record, request))
-            if deliver:
-                notice = deliver_now(self.services, [notice.id]).get(notice.id, notice)
-        return Canceled(document_id, crm, crm_error, notice)
+        notices: list[OutboxEntry] = []
+        if closed:  # each signer who had a live link is told it no longer works
+            notices = [self.services.outbox.enqueue(cancel_notice(self.services, record, request))
+                       for request in live]
+            if deliver and notices:
+                sent = deliver_now(self.services, [n.id for n in notices])
+                notices = [sent.get(n.id, n) for n in notices]
+        return Canceled(document_id, crm, crm_error, notices[0] if notices else None, tuple(notices))
 
     def _write_back(self, principal: Principal, record: DocumentRecord, reason: str) -> tuple[str, str]:
         if record.batch_id is None:
@@ -152,12 +157,15 @@ class DocumentActions:
         return Canceled(document_id, crm, error)
 
     # -- resend and extend ------------------------------------------------------------------------------
-    def resend(self, principal: Principal, document_id: str, *, deliver: bool = True) -> tuple[Resend, OutboxEntry]:
-        """Send the signing link again now (or find the resend made moments ago); the outbox row as it ended."""
+    def resend(self, principal: Principal, document_id: str, *, deliver: bool = True,
+               signer: int | None = None) -> tuple[Resend, OutboxEntry]:
+        """Send a signer's link again now (or find the resend made moments ago); the outbox row as it ended.
+        ``signer``: the signer's position; None: the first signer whose link is open."""
         record = self._checked(principal, document_id, "resend")
-        outcome = queue_resend(self.services, record, datetime.now(UTC))
+        outcome = queue_resend(self.services, record, datetime.now(UTC), signer)
         if not outcome.repeated:
-            self.ledger.log(document_id, "resend_queued", self._info(principal, f"#{outcome.entry_id}"))
+            detail = f"#{outcome.entry_id}" + (f" (signer {signer})" if signer is not None else "")
+            self.ledger.log(document_id, "resend_queued", self._info(principal, detail))
         entry = self.services.outbox.get(outcome.entry_id)
         assert entry is not None
         if deliver and not outcome.repeated:
@@ -165,20 +173,26 @@ class DocumentActions:
         return outcome, entry
 
     def extend(self, principal: Principal, document_id: str, days: int) -> datetime:
-        """Push the open link's expiry ``days`` further (from now if already past); the new expiry."""
+        """Push the open links' expiry ``days`` further (from now if already past); the new expiry (the latest one,
+        when several signers' links are open: each is pushed from its own expiry)."""
         self._checked(principal, document_id, "extend")
         if not 1 <= days <= MAX_EXTEND_DAYS:
             raise ActionError(BAD_DAYS, max=MAX_EXTEND_DAYS, days=days)
         with self.services.ws.engine.begin() as conn:
-            row = conn.execute(select(signing_requests.c.id, signing_requests.c.expires_at)
-                               .where(signing_requests.c.document_id == document_id,
-                                      signing_requests.c.status == RequestStatus.OPEN.value)).first()
-            if row is None:
+            rows = conn.execute(select(signing_requests.c.id, signing_requests.c.expires_at)
+                                .where(signing_requests.c.document_id == document_id,
+                                       signing_requests.c.status == RequestStatus.OPEN.value)
+                                .order_by(signing_requests.c.attempt)).all()
+            if not rows:
                 raise ActionError(NO_LINK, id=document_id)
-            new = max(as_utc(row.expires_at), datetime.now(UTC)).replace(microsecond=0) + timedelta(days=days)
-            conn.execute(signing_requests.update().where(signing_requests.c.id == row.id,
-                                                         signing_requests.c.status == RequestStatus.OPEN.value)
-                         .values(expires_at=new))
+            moment = datetime.now(UTC)
+            new = moment
+            for row in rows:
+                expiry = max(as_utc(row.expires_at), moment).replace(microsecond=0) + timedelta(days=days)
+                conn.execute(signing_requests.update().where(signing_requests.c.id == row.id,
+                                                             signing_requests.c.status == RequestStatus.OPEN.value)
+                             .values(expires_at=expiry))
+                new = max(new, expiry)
             self.ledger.log(document_id, "expiry_extended", self._info(principal, f"+{days} → {new.isoformat()}"),
                             conn=conn)
         return new

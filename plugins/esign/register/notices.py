@@ -1,7 +1,8 @@
 """The message that tells a client their signature request was canceled, by the channel their link went by.
 
-Recorded in the outbox like every message (one per document: the dedupe key is the document's), so a repeated
-cancel or a crash never tells the client twice. Plain text: it carries no link and nothing to do.
+Recorded in the outbox like every message (one per signer of a document: the dedupe key is the document's and
+the signer's), so a repeated cancel or a crash never tells anyone twice. Plain text: it carries no link and nothing
+to do.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ def cancel_notice(services: Services, record: DocumentRecord, request: SigningRe
     """The outbox message telling the client (at the link's destination) that the request was canceled."""
     t = client_translator(services, record)
     company = services.ws.company.party.name
-    key = f"cancel-notice:{record.id}"
+    # one per signer whose link was live (the first signer's key is the document's, as before several signers)
+    key = f"cancel-notice:{record.id}" + (f":{request.signer}" if request.signer != 1 else "")
     message_id = message_id_for(key)
     values = {"company": company, "title": record.title, "id": record.id, "contact": _contact(services, t)}
     payload: bytes | str

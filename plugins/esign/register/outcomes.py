@@ -43,7 +43,10 @@ def canceled(t: Translator, outcome: Canceled) -> str:
     elif outcome.crm == "pending":
         parts.append(t.gettext("The CRM could not be updated (%(error)s); try again from the document page.")
                      % {"error": outcome.crm_error or "-"})
-    if outcome.notice is not None:
+    if len(outcome.notices) > 1:
+        parts.append(t.gettext("Notices to the signers:") + " "
+                     + " ".join(delivery(t, n) for n in outcome.notices))
+    elif outcome.notice is not None:
         parts.append(t.gettext("Notice to the client:") + " " + delivery(t, outcome.notice))
     else:
         parts.append(t.gettext("The client had no link yet, so no notice was needed."))

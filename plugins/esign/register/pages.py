@@ -17,7 +17,7 @@ from esign.model import Stage
 from esign.model.labels import stage_label
 from esign.register import queries
 from esign.register.actions import FITS, MAX_EXTEND_DAYS, VERSION_KINDS
-from esign.register.document_view import link_view, message_views
+from esign.register.document_view import copy_views, link_view, message_views, signer_views
 from esign.register.errors import NO_VERSION, ActionError, Msg
 from esign.register.export import csv_chunks
 from esign.register.filters import PER_PAGE_CHOICES, Query, read_query
@@ -25,6 +25,7 @@ from esign.register.labels import run_label
 from esign.register.people import manager_names
 from esign.register.rows import manager_display, rows_for, rows_in_chunks
 from esign.register.web import PREFIX, Register
+from esign.requests.signer_states import states_for
 from esign.store import DocumentRecord
 
 #: The most rows one CSV file holds; a larger search is refused with a request to narrow it.
@@ -118,11 +119,15 @@ def build_router(reg: Register) -> APIRouter:
         contacts = policy.allows(principal, Right.PARTIES_VIEW, record.manager_id)
         entries = services.outbox.entries(document_id=document_id)
         versions = services.ws.ledger.versions(document_id)
+        offered = actions.offered(principal, record)
+        statuses = states_for(engine, record)
         context = {
             "user": principal, "doc": record, "row": rows_for(services, t, [record])[0], "contacts": contacts,
             "versions": [(v, t.gettext(VERSION_KINDS.get(v.kind, v.kind))) for v in versions],
-            "events": services.ws.ledger.events(document_id), "offered": actions.offered(principal, record),
+            "events": services.ws.ledger.events(document_id), "offered": offered,
             "link": link_view(services, record, entries, reg.now(), contacts),
+            "signers": signer_views(statuses, reg.now(), contacts, "resend" in offered),
+            "copies": copy_views(record, contacts),
             "messages": message_views(entries, contacts), "crm_pending": actions.crm_pending(record),
             "notice": reg.take_notice(request), "max_days": MAX_EXTEND_DAYS,
         }

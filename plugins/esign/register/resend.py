@@ -3,8 +3,11 @@
 Two clicks (or two people) within ``RESEND_WINDOW`` get the same message, not two: the earlier resend is
 returned and nothing new is queued. Concurrent requests agree too: the n-th resend of a link has the fixed
 dedupe key ``resend:<request>:<n>``, so the outbox records it once. At most ``RESENDS_PER_DAY`` resends per
-document in 24 hours: a client is not flooded, and a person clicking on is told when the next one is possible.
+link in 24 hours: a signer is not flooded, and a person clicking on is told when the next one is possible.
 An invitation the relay refused, or that a crash left uncertain, is resent as itself (a new Message-ID).
+
+A document with several signers has one link per signer: a resend goes to one signer's link (the one named, or
+the first signer whose link is open), never to whoever had the document's latest request.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from esign.model import Stage
 from esign.pipeline.services import Services
 from esign.register.errors import LINK_EXPIRED, NO_LINK, NOT_WAITING, RESEND_LIMIT, ActionError
 from esign.requests.records import RequestStatus, SigningRequest
+from esign.requests.signer_states import states_for
 from esign.store import DocumentRecord
 
 RESEND_WINDOW = timedelta(minutes=5)
@@ -36,11 +40,25 @@ class Resend:
     queued_at: datetime
 
 
-def open_request(services: Services, record: DocumentRecord, now: datetime) -> SigningRequest:
-    """The document's signing link, when the client can still use it; else why not."""
+def current_request(services: Services, record: DocumentRecord, signer: int | None = None) -> SigningRequest | None:
+    """The latest request of signer ``signer``; without one named, of the first signer whose link is open, else
+    the document's latest request (None: no request yet)."""
+    statuses = states_for(services.ws.engine, record)
+    if signer is not None:
+        return next((s.request for s in statuses if s.position == signer), None)
+    current = next((s.request for s in statuses if s.is_open), None)
+    if current is not None:
+        return current
+    made = [s.request for s in statuses if s.request is not None]
+    return max(made, key=lambda r: r.attempt) if made else None
+
+
+def open_request(services: Services, record: DocumentRecord, now: datetime,
+                 signer: int | None = None) -> SigningRequest:
+    """The signer's signing link (see :func:`current_request`), when they can still use it; else why not."""
     if record.stage not in (Stage.SENT, Stage.VIEWED):
         raise ActionError(NOT_WAITING, id=record.id, stage=record.stage)
-    request = services.requests.for_document(record.id)
+    request = current_request(services, record, signer)
     if request is None or request.status is not RequestStatus.OPEN:
         raise ActionError(NO_LINK, id=record.id)
     if request.expires_at <= now:
@@ -54,9 +72,10 @@ def _resends(services: Services, request: SigningRequest) -> list[OutboxEntry]:
             if e.dedupe_key.startswith((f"resend:{request.id}:", f"invite:{request.id}#resend-"))]
 
 
-def queue_resend(services: Services, record: DocumentRecord, now: datetime) -> Resend:
-    """Record the resend in the outbox (or find the one just made); raises ActionError when not allowed."""
-    request = open_request(services, record, now)
+def queue_resend(services: Services, record: DocumentRecord, now: datetime, signer: int | None = None) -> Resend:
+    """Record the resend of one signer's link in the outbox (or find the one just made); raises ActionError when
+    not allowed."""
+    request = open_request(services, record, now, signer)
     earlier = _resends(services, request)
     if earlier and now - earlier[-1].created_at < RESEND_WINDOW:
         return Resend(record.id, earlier[-1].id, True, earlier[-1].created_at)
@@ -77,7 +96,8 @@ def queue_resend(services: Services, record: DocumentRecord, now: datetime) -> R
         existing = services.outbox.get_by_key(key)
         if existing is not None:  # a concurrent click recorded it a moment ago
             return Resend(record.id, existing.id, True, existing.created_at)
-        reminders = sum(1 for e in services.outbox.entries(document_id=record.id) if e.kind == "reminder")
+        reminders = sum(1 for e in services.outbox.entries(document_id=record.id)
+                        if e.kind == "reminder" and e.request_id == request.id)
         message = reminder_message(services, request, record, reminders + 1)
         new_id = message_id_for(key)
         payload = message.payload

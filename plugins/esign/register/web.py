@@ -31,6 +31,7 @@ from esign.register.actions import DocumentActions
 from esign.register.errors import FORM_EXPIRED, FORM_TOO_LARGE
 from esign.register.labels import CHANNELS, LINK_STATES, MESSAGE_KINDS, MESSAGE_STATES, coded
 from esign.register.session import Sessions
+from esign.requests.signer_states import role_label, state_label
 
 HERE = Path(__file__).parent
 PREFIX = "/staff"
@@ -73,6 +74,7 @@ class Register:
             channel_label=lambda c: coded(t, CHANNELS, c) if c in CHANNELS else channel_label(c or "", t),
             message_kind=lambda k: coded(t, MESSAGE_KINDS, k), message_state=lambda s: coded(t, MESSAGE_STATES, s),
             link_state=lambda s: coded(t, LINK_STATES, s), prefix=PREFIX,
+            signer_state=lambda s: state_label(s, t), signer_role=lambda r: role_label(r, t),
             reason_text=lambda r: describe_reason(r, t) if r else "",
             detail_text=lambda d: describe_detail(d, t) if d else "")
 
