@@ -18,8 +18,8 @@ from esign.store.schema import documents, metadata
 from .conftest import RUN_ID, SINCE, UNTIL, populate
 
 EXPECTED_METRICS = {"channels", "decline_reasons", "delivery_problems", "funnel", "managers", "pending_requests",
-                    "problems", "reminders", "run_batches", "run_events", "run_quarantine", "throughput",
-                    "time_to_sign"}
+                    "problems", "reminders", "run_batches", "run_events", "run_quarantine", "signer_funnel",
+                    "throughput", "time_to_sign"}
 
 
 def test_catalog_lists_every_sql_file_with_its_parameters() -> None:

@@ -36,7 +36,7 @@ def test_signing_report_key_figures(report_engine: Engine) -> None:
     assert report.figures == {
         "created": 6, "sent": 5, "signed": 3, "declined": 1, "expired": 0, "completed_of_created": 3,
         "quarantined_of_created": 1, "median_s": 36000.0, "p90_s": 283680.0, "pending": 1, "past_expiry": 0,
-        "reminders_sent": 1,
+        "reminders_sent": 1, "signers": 6, "signers_signed": 3,
     }
 
 

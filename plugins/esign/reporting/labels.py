@@ -11,6 +11,7 @@ from __future__ import annotations
 from esign.dispatch.labels import channel_label
 from esign.i18n import N_, Translator
 from esign.model.labels import stage_label
+from esign.requests.signer_states import role_label
 
 
 def headings(t: Translator) -> dict[str, str]:
@@ -61,6 +62,12 @@ def headings(t: Translator) -> dict[str, str]:
         "approved_at": t.pgettext("report column", "Approved at"),
         "deal_id": t.pgettext("report column", "Deal"),
         "document_id": t.pgettext("report column", "Document"),
+        "role": t.pgettext("report column", "Role"),
+        "position": t.pgettext("report column", "Position"),
+        "signers": t.pgettext("report column", "Signers"),
+        "invited": t.pgettext("report column", "Invited"),
+        "viewed": t.pgettext("report column", "Opened the link"),
+        "confirmed": t.pgettext("report column", "Confirmed the code"),
     }
 
 
@@ -178,6 +185,8 @@ def code_text(column: str, value: object, t: Translator) -> str | None:
         return heading("created", t) if code == "created" else stage_label(code, t)
     if column == "channel":
         return channel_label(code, t)
+    if column == "role":
+        return role_label(code, t)
     named = {"step": step_names, "kind": message_kinds, "state": message_states}.get(column)
     if named is not None:
         return named(t).get(code, code)

@@ -7,6 +7,7 @@ the English labels below marked for the catalogue); the presentation translates 
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 from collections.abc import Mapping
@@ -17,6 +18,7 @@ import pandas as pd
 
 from esign.i18n import DEFAULT_TIMEZONE, N_
 from esign.reporting.queries import as_utc
+from esign.requests.signer_states import SignerState, state_from
 
 #: The main path of the lifecycle, in order, and the ends a document may leave it by.
 FUNNEL_PATH = ("created", "company_signed", "sent", "viewed", "client_signed", "completed")
@@ -32,6 +34,12 @@ AGE_BUCKETS = ((86400, N_("< 1 day")), (3 * 86400, N_("1-3 days")), (7 * 86400, 
 #: What became of the documents sent in the period, for the reminders table.
 REMINDER_OUTCOMES = (N_("signed without a reminder"), N_("signed after a reminder"), N_("reminded, not signed"),
                      N_("not reminded, not signed"))
+
+
+#: The per-signer funnel's steps, in order: every signer, then how many of them got that far (``confirmed``: typed
+#: the one-time code); the ways out are their latest request's end.
+SIGNER_STEPS = ("signers", "invited", "viewed", "confirmed", "signed", "declined", "expired")
+SIGNER_ROLES = ("signer", "witness")
 
 
 def _pct(part: float, whole: float) -> float | None:
@@ -201,3 +209,59 @@ def reminder_effect(rows: pd.DataFrame) -> pd.DataFrame:
         else:
             counts[groups[2] if reminded else groups[3]] += 1
     return pd.DataFrame({"outcome": groups, "documents": [counts[g] for g in groups]})
+
+
+def _signing_roles(signers_json: object) -> dict[int, str]:
+    """A document's signing positions and their roles (copies sign nothing); "[]" or NULL: one signer."""
+    try:
+        stored = json.loads(str(signers_json)) if signers_json is not None else []
+    except ValueError:
+        stored = []
+    roles = {int(s["position"]): str(s.get("role", "signer")) for s in stored
+             if isinstance(s, dict) and s.get("role", "signer") != "copy" and "position" in s}
+    return roles or {1: "signer"}
+
+
+def signer_funnel_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per role (signer, witness) and position: how many signers the documents of the period had, and how many of
+    them were invited, opened their link, confirmed the code, signed, declined or let it expire.
+
+    ``rows`` are the ``signer_funnel`` metric's (one per request, with the document's ``signers_json``). A
+    signer's end (signed, declined, expired) is their latest request's, as every surface reads it
+    (:func:`esign.requests.signer_states.state_from`); the steps before it count whether any of their requests got
+    there.
+    """
+    columns = ["role", "position", *SIGNER_STEPS]
+    documents: dict[str, dict[int, str]] = {}
+    requests: dict[tuple[str, int], list[tuple[int, str, bool, bool]]] = {}
+    for doc, signers_json, signer, attempt, status, viewed, verified in zip(
+            rows.get("document_id", []), rows.get("signers_json", []), rows.get("signer", []),
+            rows.get("attempt", []), rows.get("status", []), rows.get("viewed_at", []), rows.get("verified_at", []),
+            strict=True):
+        document = str(doc)
+        if document not in documents:
+            documents[document] = _signing_roles(signers_json)
+        if _text(status) is None:
+            continue  # the document has no request yet
+        position = 1 if _text(signer) is None else int(float(signer))  # type: ignore[arg-type]
+        requests.setdefault((document, position), []).append(
+            (int(float(attempt)), str(status), bool(pd.notna(viewed)), bool(pd.notna(verified))))  # type: ignore[arg-type]
+    counts: dict[tuple[str, int], Counter[str]] = {}
+    for document, roles in documents.items():
+        for position, role in roles.items():
+            counter = counts.setdefault((role, position), Counter())
+            counter["signers"] += 1
+            made = sorted(requests.get((document, position), []))
+            if not made:
+                continue
+            counter["invited"] += 1
+            counter["viewed"] += any(v for _, _, v, _ in made)
+            counter["confirmed"] += any(c for _, _, _, c in made)
+            _, status, viewed, _ = made[-1]
+            end = state_from(status, viewed)
+            if end in (SignerState.SIGNED, SignerState.DECLINED, SignerState.EXPIRED):
+                counter[end.value] += 1
+    order = {role: n for n, role in enumerate(SIGNER_ROLES)}
+    out = [{"role": role, "position": position, **{step: counter[step] for step in SIGNER_STEPS}}
+           for (role, position), counter in sorted(counts.items(), key=lambda k: (order.get(k[0][0], 9), k[0][1]))]
+    return pd.DataFrame(out, columns=columns)

@@ -26,7 +26,7 @@ _PERCENT_PREFIX = "pct_"
 _DURATION_SUFFIX = "_s"
 _NUMERIC = frozenset({"documents", "signed", "requests", "open", "declined", "expired", "canceled", "completed",
                       "created", "sent", "messages", "count", "past_expiry", "docs_per_second", "first_id",
-                      "last_id", "planned", "batch"})
+                      "last_id", "planned", "batch", "position", "signers", "invited", "viewed", "confirmed"})
 
 _MOMENTS = frozenset({"started", "finished", "approved_at"})
 

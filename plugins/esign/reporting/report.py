@@ -49,6 +49,15 @@ class SigningReport:
     timezone: str = DEFAULT_TIMEZONE
     figures: dict[str, float | int | None] = field(default_factory=dict)
     people: ManagerNames | None = None  # the CRM's answer; None: the CRM was not asked (managers by ID)
+    #: per role and position of the signers: invited, viewed, confirmed the code, signed, declined, expired
+    signer_funnel: pd.DataFrame = field(default_factory=lambda: metrics.signer_funnel_table(pd.DataFrame()))
+
+    def metrics_json(self) -> str:
+        """The period, the key figures and the per-signer funnel as JSON with English keys (for other tools)."""
+        funnel = [{key: (int(value) if key != "role" else str(value)) for key, value in row.items()}
+                  for row in self.signer_funnel.to_dict(orient="records")]
+        return json.dumps({"since": self.since.isoformat(), "until": self.until.isoformat(),
+                           "figures": self.figures, "signer_funnel": funnel}, sort_keys=True)
 
     @property
     def has_activity(self) -> bool:
@@ -77,6 +86,7 @@ def build_signing_report(engine: Engine, since: datetime, until: datetime, now: 
     pending = metrics.pending_buckets(load("pending_requests"), as_of)
     reminders = load("reminders")
     funnel = metrics.funnel_table(load("funnel"))
+    signer_funnel = metrics.signer_funnel_table(load("signer_funnel"))
     stats = metrics.duration_stats(timed["seconds"])
     totals = {kind: int(throughput[kind].sum()) for kind in metrics.THROUGHPUT_KINDS}
     counts = dict(zip(funnel["stage"], funnel["documents"], strict=True))
@@ -87,6 +97,7 @@ def build_signing_report(engine: Engine, since: datetime, until: datetime, now: 
         "median_s": stats["median_s"], "p90_s": stats["p90_s"],
         "pending": int(pending["requests"].sum()), "past_expiry": int(pending["past_expiry"].sum()),
         "reminders_sent": int(reminders["reminders"].sum()) if len(reminders) else 0,
+        "signers": int(signer_funnel["signers"].sum()), "signers_signed": int(signer_funnel["signed"].sum()),
     }
     return SigningReport(
         since=since, until=until, funnel=funnel, timed=timed,
@@ -100,6 +111,7 @@ def build_signing_report(engine: Engine, since: datetime, until: datetime, now: 
         throughput=throughput, decline_reasons=load("decline_reasons"), problems=load("problems"),
         delivery_problems=load("delivery_problems"), pending=pending,
         reminders=metrics.reminder_effect(reminders), timezone=timezone, figures=figures, people=people,
+        signer_funnel=signer_funnel,
     )
 
 

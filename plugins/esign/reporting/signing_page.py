@@ -50,6 +50,14 @@ def funnel(report: SigningReport, t: Translator) -> str:
                            caption=t.gettext("Documents reaching each stage"), empty=t.gettext(NO_DOCUMENT)))
 
 
+def signer_funnel(report: SigningReport, t: Translator) -> str:
+    return section("signer-funnel", t.gettext("Signers"), t.gettext(
+        "Every person asked to sign the documents created in the period, by role and position (1 is the client's "
+        "first signer): how many were invited, opened their link, confirmed the code, signed, declined, or let the "
+        "link expire."),
+        table_html(report.signer_funnel, t, table_id="signer-funnel", empty=t.gettext(NO_DOCUMENT)))
+
+
 def time_to_sign(report: SigningReport, t: Translator) -> str:
     empty = t.gettext(NO_SIGNATURE)
     return section("time-to-sign", t.gettext("Time to sign"), t.gettext(
@@ -149,4 +157,5 @@ def reminders(report: SigningReport, t: Translator) -> str:
 
 
 #: The sections in page order (the notebook shows them one cell each).
-SECTIONS = (key_figures, funnel, time_to_sign, channels, managers, throughput, problems, pending, reminders)
+SECTIONS = (key_figures, funnel, signer_funnel, time_to_sign, channels, managers, throughput, problems, pending,
+            reminders)

@@ -37,13 +37,21 @@ class SignerState(StrEnum):
 OPEN_STATES = frozenset({SignerState.INVITED, SignerState.VIEWED})
 
 
+def state_from(status: RequestStatus | str | None, viewed: bool) -> SignerState:
+    """The state of a signer whose latest request has ``status`` (None: no request) and was opened or not (the
+    rule itself, for callers holding rows rather than requests, such as the reports)."""
+    if status is None:
+        return SignerState.WAITING
+    if RequestStatus(status) is RequestStatus.OPEN:
+        return SignerState.VIEWED if viewed else SignerState.INVITED
+    return SignerState(RequestStatus(status).value)
+
+
 def state_of(request: SigningRequest | None) -> SignerState:
     """The state a signer is in when ``request`` is their latest request (None: they have none yet)."""
     if request is None:
         return SignerState.WAITING
-    if request.status is RequestStatus.OPEN:
-        return SignerState.VIEWED if request.viewed_at is not None else SignerState.INVITED
-    return SignerState(request.status.value)
+    return state_from(request.status, request.viewed_at is not None)
 
 
 def state_labels(t: Translator) -> dict[str, str]:
