@@ -21,8 +21,9 @@ from esign.store.files import sync_files, write_unsynced
 from esign.store.records import EventRecord, VersionRecord
 from esign.workspace import Workspace
 
-#: The client evidence of the documents asked for, by document ID (one without a client signature is absent).
-EvidenceSource = Callable[[Sequence[str]], Mapping[str, ClientEvidence]]
+#: The signers' evidence of the documents asked for, by document ID and signer position (a document nobody signed is
+#: absent).
+EvidenceSource = Callable[[Sequence[str]], Mapping[str, Sequence[ClientEvidence]]]
 
 
 @dataclass
@@ -70,7 +71,7 @@ def _finalize_group(ws: Workspace, records: Sequence[DocumentRecord], evidence_f
             if record.id in finals:
                 continue
             try:
-                pending.append(_seal_one(ws, record, evidence.get(record.id), originals.get(record.id),
+                pending.append(_seal_one(ws, record, _first(evidence.get(record.id)), originals.get(record.id),
                                          signed.get(record.id), trails.get(record.id, [])))
             except SealUnavailableError:  # the TSA or revocation data, not the document: stop, a later run seals it
                 raise
@@ -126,3 +127,7 @@ def _counterparty(record: DocumentRecord, evidence: ClientEvidence) -> Party:
                  representative=evidence.signer_name, email=record.counterparty_email,
                  phone=record.counterparty_phone)
 
+
+
+def _first(evidence: Sequence[ClientEvidence] | None) -> ClientEvidence | None:
+    return evidence[0] if evidence else None
