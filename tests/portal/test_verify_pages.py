@@ -52,7 +52,8 @@ def test_document_status_after_signing_shows_the_client(client: TestClient, env:
     env.requests.check_code(request, env.recorder.last_code, "1.1.1.1", "ua")
     env.requests.sign(request, "Ana Souza", None, True, "1.1.1.1", "ua")
     html = client.get(f"/verify/{request.document_id}").text
-    assert "Ana Souza" in html and "Assinado pelo cliente" in html and "+5511*****4321" in html
+    assert "Ana Souza" in html and "Assinado pelo cliente" in html and "código confirmado por SMS" in html
+    assert "+5511*****4321" not in html and "4321" not in html  # a public page: names, never contacts
 
 
 def test_signers_are_named_once_and_the_history_is_in_the_readers_language(client: TestClient, env: Env) -> None:

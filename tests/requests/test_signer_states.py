@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import replace
+import secrets
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
 from esign.i18n import translator
 from esign.model.signers import SignerRole, SignerSide, SignerSpec, SigningOrder, arrange
+from esign.requests import SigningRequests
 from esign.requests.records import RequestStatus, SigningRequest
 from esign.requests.schema import signing_requests
 from esign.requests.signer_states import (
     SignerState,
     copies,
     declined_by_other,
-    document_requests,
     role_label,
     signer_states,
     state_label,
+    state_from,
     state_of,
     states_for,
+    states_for_many,
 )
 from esign.store import Ledger
 
@@ -88,7 +91,7 @@ def test_a_required_signers_decline_stops_the_others_an_optional_one_does_not(le
     assert declined_by_other(client_declined, 2) is None  # their own decline is not "another's"
 
 
-def test_requests_are_read_from_the_database_for_every_signer(engine: Engine, ledger: Ledger) -> None:
+def test_each_signers_latest_request_is_read_through_the_service(engine: Engine, ledger: Ledger) -> None:
     doc, _ = ledger.create_document(deal_id="4", template_id="contrato", title="Contrato",
                                     counterparty_name="Cliente Ltda", signers=SIGNERS)
     with engine.begin() as conn:
@@ -98,10 +101,21 @@ def test_requests_are_read_from_the_database_for_every_signer(engine: Engine, le
                 token_sha256=f"{attempt:064d}", channel="email", destination="a@example.com",
                 masked_destination="a***@example.com", status=status, created_at=NOW,
                 expires_at=NOW + timedelta(days=1), signed_at=NOW if status == "signed" else None))
-    assert [r.attempt for r in document_requests(engine, [doc.id, "DOC-NONE"])[doc.id]] == [1, 2, 3]
-    assert document_requests(engine, ["DOC-NONE"]) == {"DOC-NONE": []}
-    assert [s.state for s in states_for(engine, doc)] == [SignerState.SIGNED, SignerState.INVITED,
-                                                           SignerState.WAITING]
+    service = SigningRequests(engine, ledger, secrets.token_bytes(32))
+    assert [s.state for s in states_for(service, doc)] == [SignerState.SIGNED, SignerState.INVITED,
+                                                            SignerState.WAITING]
+    other, _ = ledger.create_document(deal_id="5", template_id="contrato", title="Contrato",
+                                      counterparty_name="Cliente Ltda")
+    many = states_for_many(service, [doc, other])
+    assert [s.state for s in many[other.id]] == [SignerState.WAITING]
+    assert [s.request.attempt if s.request else None for s in many[doc.id]] == [1, 3, None]
+
+
+def test_rows_without_a_request_object_follow_the_same_rule() -> None:
+    assert state_from(None, False) is SignerState.WAITING
+    assert state_from("open", False) is SignerState.INVITED
+    assert state_from("open", True) is SignerState.VIEWED
+    assert state_from("expired", True) is SignerState.EXPIRED
 
 
 def test_states_and_roles_read_in_portuguese() -> None:

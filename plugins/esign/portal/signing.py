@@ -87,14 +87,14 @@ def build_router(portal: Portal) -> APIRouter:
 
     def document_context(signing_request: SigningRequest, token: str) -> dict[str, object]:
         document = portal.ledger.get(signing_request.document_id)
-        statuses = states_for(portal.ledger.engine, document)
+        statuses = states_for(portal.requests, document)
         return {"token": token, "document": document, "link": signing_request,
                 **signer_context(document, signing_request, statuses)}
 
     def check_not_declined(request: Request, signing_request: SigningRequest) -> Response | None:
         """The declined page when another required signer declined this document (it will not be signed)."""
         document = portal.ledger.get(signing_request.document_id)
-        if declined_by_other(states_for(portal.ledger.engine, document), signing_request.signer) is None:
+        if declined_by_other(states_for(portal.requests, document), signing_request.signer) is None:
             return None
         t = portal.translator(request, document.language)
         return portal.error_page(request, "declined", t.gettext(DECLINED_BY_OTHER))

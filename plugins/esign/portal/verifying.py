@@ -16,10 +16,12 @@ from starlette.responses import Response
 from esign.dispatch.labels import event_channel_label
 from esign.errors import EsignError, PortalError
 from esign.i18n import Translator
-from esign.model import ClientEvidence, Stage
+from esign.model import ClientEvidence, SignerRole, SignerSide, Stage
 from esign.model.labels import company_signer, event_label
 from esign.portal.forms import read_multipart
 from esign.portal.web import Portal, log
+from esign.requests.signer_states import role_label, state_label, states_for
+from esign.store import DocumentRecord
 from esign.verify.presentation import STAGES, VERSIONS, view
 from esign.verify.reasons import reason
 from esign.verify.verifier import UNKNOWN, VerificationResult
@@ -51,11 +53,21 @@ def build_router(portal: Portal) -> APIRouter:
         """The page's language: ``?lang=`` when given (en, es), else the company's; times in the company's zone."""
         return portal.translator(request)
 
-    def client_evidence(document_id: str) -> ClientEvidence | None:
-        try:
-            return portal.requests.evidence(document_id)[0]  # the first signer (the others: i21 surfaces)
-        except PortalError:
-            return None
+    def signer_rows(document: DocumentRecord) -> list[dict[str, object]]:
+        """Every signing person with when they signed and by which channel they confirmed the code: names only,
+        never a contact (the page is public)."""
+        evidence = portal.requests.evidence_many([document.id]).get(document.id, ())
+        by_position: dict[int, ClientEvidence] = {e.position: e for e in evidence}
+        rows: list[dict[str, object]] = []
+        for status in states_for(portal.requests, document):
+            signed = by_position.get(status.position)
+            name = signed.signer_name if signed is not None else status.name
+            rows.append({"position": status.position, "name": name, "role": status.role.value,
+                         "state": status.state.value, "signed_at": signed.signed_at if signed else None,
+                         "channel": signed.channel if signed else "",
+                         "party": _other_name(document.counterparty_name, name)
+                         if status.spec.side is SignerSide.CLIENT and status.role is SignerRole.SIGNER else ""})
+        return rows
 
     def render(request: Request, name: str, context: dict[str, object], status: int = 200) -> Response:
         t = _reader(request)
@@ -70,19 +82,21 @@ def build_router(portal: Portal) -> APIRouter:
             raise NotFoundError(_reader(request).gettext("we found no document with this code"))
         events = await run_in_threadpool(portal.ledger.events, document_id)
         versions = await run_in_threadpool(portal.ledger.versions, document_id)
-        evidence = await run_in_threadpool(client_evidence, document_id)
+        signers = await run_in_threadpool(signer_rows, document)
         company_signers = [e for e in events if e.stage is Stage.COMPANY_SIGNED]
         t = _reader(request)
         # Public page: times, steps and channels only; IP addresses and user agents stay in the ledger.
         return render(request, "verify_document.html", {
-            "document": document, "events": events, "versions": versions, "evidence": evidence,
+            "document": document, "events": events, "versions": versions, "signers": signers,
+            "anyone_signed": any(row["signed_at"] for row in signers),
             "company_signers": company_signers, "stage": t.gettext(STAGES[document.stage]),
             "completed": document.stage is Stage.COMPLETED,
             "version_label": lambda kind: t.gettext(VERSIONS[kind]) if kind in VERSIONS else kind,
             "action_label": lambda action: event_label(str(action), t),
             "channel_label": lambda channel: event_channel_label(str(channel), t),
             "company_signer": lambda e: company_signer(e.actor, e.detail or ""),
-            "counterparty": _other_name(document.counterparty_name, evidence.signer_name if evidence else ""),
+            "role_label": lambda role: role_label(str(role), t),
+            "state_label": lambda state: state_label(str(state), t),
         })
 
     @router.get("/verify")

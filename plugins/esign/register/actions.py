@@ -113,7 +113,7 @@ class DocumentActions:
     def cancel(self, principal: Principal, document_id: str, reason: str = "", *, deliver: bool = True) -> Canceled:
         """Close the open link, move the document to ``canceled``, write it back to the CRM and tell the client."""
         record = self._checked(principal, document_id, "cancel")
-        live = [s.request for s in states_for(self.services.ws.engine, record)
+        live = [s.request for s in states_for(self.services.requests, record)
                 if s.is_open and s.request is not None]
         try:  # the links closed and the document canceled commit together
             closed = self.services.requests.cancel(document_id, self._info(principal, reason.strip()[:500]))

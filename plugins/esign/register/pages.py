@@ -120,7 +120,7 @@ def build_router(reg: Register) -> APIRouter:
         entries = services.outbox.entries(document_id=document_id)
         versions = services.ws.ledger.versions(document_id)
         offered = actions.offered(principal, record)
-        statuses = states_for(engine, record)
+        statuses = states_for(services.requests, record)
         context = {
             "user": principal, "doc": record, "row": rows_for(services, t, [record])[0], "contacts": contacts,
             "versions": [(v, t.gettext(VERSION_KINDS.get(v.kind, v.kind))) for v in versions],

@@ -43,7 +43,7 @@ class Resend:
 def current_request(services: Services, record: DocumentRecord, signer: int | None = None) -> SigningRequest | None:
     """The latest request of signer ``signer``; without one named, of the first signer whose link is open, else
     the document's latest request (None: no request yet)."""
-    statuses = states_for(services.ws.engine, record)
+    statuses = states_for(services.requests, record)
     if signer is not None:
         return next((s.request for s in statuses if s.position == signer), None)
     current = next((s.request for s in statuses if s.is_open), None)

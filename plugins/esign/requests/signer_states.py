@@ -1,57 +1,52 @@
-"""Where each signer of a document stands, derived in one place for every surface that shows it.
+"""Where each signer of a document stands, as every surface that shows it reads it: the portal, the register, the
+/verify page and the reports.
 
 A signer's state is the status of their latest signing request (the highest attempt with that document and
 signer position): ``signed``, ``declined``, ``expired``, ``canceled``; an open request is ``viewed`` once its link
 was opened, else ``invited``; a signer with no request yet is ``waiting`` (a later routing order, or the document
-not sent yet). The signing portal, the staff register, the /verify page and the reports all read it from here,
-with the words people read for states and roles (marked for the catalogue, translated where shown).
+not sent yet). The rule itself is :func:`esign.requests.progress.state_of` (the one the answer transaction and the
+invitation step use); this module applies it to a document's signers for the pages, with the words people read
+for states and roles (translated where shown).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from enum import StrEnum
-
-from sqlalchemy import Engine, select
+from datetime import UTC, datetime
 
 from esign.i18n import Translator
 from esign.model.signers import SignerRole, SignerSpec, copy_recipients
+from esign.requests.progress import SignerState
+from esign.requests.progress import state_of as progress_state
 from esign.requests.records import RequestStatus, SigningRequest
-from esign.requests.schema import signing_requests
+from esign.requests.service import SigningRequests
 from esign.store import DocumentRecord
 
-
-class SignerState(StrEnum):
-    WAITING = "waiting"  # no request yet
-    INVITED = "invited"  # an open request whose link was not opened
-    VIEWED = "viewed"  # an open request whose link was opened
-    SIGNED = "signed"
-    DECLINED = "declined"
-    EXPIRED = "expired"
-    CANCELED = "canceled"  # staff canceled the document (or the request was replaced and not yet renewed)
-
+__all__ = ["OPEN_STATES", "SignerState", "SignerStatus", "copies", "declined_by_other", "latest_by_signer",
+           "role_label", "role_labels", "signer_states", "state_from", "state_label", "state_labels", "state_of",
+           "states_for", "states_for_many"]
 
 #: States in which a signer may still act on their link.
 OPEN_STATES = frozenset({SignerState.INVITED, SignerState.VIEWED})
-
-
-def state_from(status: RequestStatus | str | None, viewed: bool) -> SignerState:
-    """The state of a signer whose latest request has ``status`` (None: no request) and was opened or not (the
-    rule itself, for callers holding rows rather than requests, such as the reports)."""
-    if status is None:
-        return SignerState.WAITING
-    if RequestStatus(status) is RequestStatus.OPEN:
-        return SignerState.VIEWED if viewed else SignerState.INVITED
-    return SignerState(RequestStatus(status).value)
+_SIGNING = SignerSpec(position=1, role=SignerRole.SIGNER, name="")  # any signing signer: the rule needs the role
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def state_of(request: SigningRequest | None) -> SignerState:
-    """The state a signer is in when ``request`` is their latest request (None: they have none yet)."""
-    if request is None:
-        return SignerState.WAITING
-    return state_from(request.status, request.viewed_at is not None)
+    """The state a signing signer is in when ``request`` is their latest request (None: they have none yet)."""
+    return progress_state(_SIGNING, request)
+
+
+def state_from(status: RequestStatus | str | None, viewed: bool) -> SignerState:
+    """:func:`state_of` for callers holding a request's status and whether it was opened rather than the request
+    (the reports' rows); None: no request."""
+    if status is None:
+        return state_of(None)
+    request = SigningRequest(id="", document_id="", attempt=1, channel="", destination="", masked_destination="",
+                             status=RequestStatus(status), created_at=_EPOCH, expires_at=_EPOCH,
+                             viewed_at=_EPOCH if viewed else None)
+    return state_of(request)
 
 
 def state_labels(t: Translator) -> dict[str, str]:
@@ -64,6 +59,7 @@ def state_labels(t: Translator) -> dict[str, str]:
         SignerState.DECLINED: t.pgettext("signer state", "Declined"),
         SignerState.EXPIRED: t.pgettext("signer state", "Link expired"),
         SignerState.CANCELED: t.pgettext("signer state", "Canceled"),
+        SignerState.COPY: t.pgettext("signer state", "Receives the final PDF"),
     }
 
 
@@ -150,27 +146,13 @@ def declined_by_other(statuses: Sequence[SignerStatus], position: int) -> Signer
                  if s.position != position and s.spec.required and s.state is SignerState.DECLINED), None)
 
 
-def document_requests(engine: Engine, document_ids: Sequence[str]) -> dict[str, list[SigningRequest]]:
-    """Every request (all signers, all attempts) of these documents, oldest attempt first, in one query per 500."""
-    found: dict[str, list[SigningRequest]] = {doc: [] for doc in document_ids}
-    with engine.connect() as conn:
-        for start in range(0, len(document_ids), 500):
-            chunk = list(document_ids[start:start + 500])
-            query = (select(signing_requests).where(signing_requests.c.document_id.in_(chunk))
-                     .order_by(signing_requests.c.document_id, signing_requests.c.attempt))
-            for row in conn.execute(query):
-                request = SigningRequest.from_row(row)
-                found.setdefault(request.document_id, []).append(request)
-    return found
+def states_for(requests: SigningRequests, record: DocumentRecord) -> list[SignerStatus]:
+    """:func:`signer_states` of one document, each signer's latest request read through ``requests``."""
+    return signer_states(record, requests.current_for_documents([record.id]).get(record.id, {}).values())
 
 
-def states_for(engine: Engine, record: DocumentRecord) -> list[SignerStatus]:
-    """:func:`signer_states` of one document, its requests read from the database."""
-    return signer_states(record, document_requests(engine, [record.id])[record.id])
-
-
-def states_for_many(engine: Engine, records: Iterable[DocumentRecord]) -> Mapping[str, list[SignerStatus]]:
+def states_for_many(requests: SigningRequests, records: Iterable[DocumentRecord]) -> Mapping[str, list[SignerStatus]]:
     """:func:`signer_states` of many documents, their requests read in one query per 500."""
     wanted = list(records)
-    found = document_requests(engine, [r.id for r in wanted])
-    return {r.id: signer_states(r, found.get(r.id, [])) for r in wanted}
+    found = requests.current_for_documents([r.id for r in wanted])
+    return {r.id: signer_states(r, found.get(r.id, {}).values()) for r in wanted}
