@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 import secrets
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
@@ -19,8 +19,8 @@ from esign.requests.signer_states import (
     declined_by_other,
     role_label,
     signer_states,
-    state_label,
     state_from,
+    state_label,
     state_of,
     states_for,
     states_for_many,
