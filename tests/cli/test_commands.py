@@ -127,6 +127,7 @@ def test_core_pipeline_and_access_commands(home: Pipe, tmp_path: Path, monkeypat
     open_doc = sent[2]
     assert esign("document", "extend", open_doc.id, "--days", "3", "--as", "maria") == EXIT_OK
     assert esign("document", "resend", open_doc.id, "--as", "maria") == EXIT_OK
+    assert esign("document", "resend", open_doc.id, "--signer", "1", "--as", "maria") == EXIT_OK  # the same link
     assert esign("document", "cancel", open_doc.id, "--reason", "cliente desistiu", "--as", "maria") == EXIT_OK
     assert home.ws.ledger.get(open_doc.id).stage is Stage.CANCELED
     assert esign("crm", "seed", "--deals", "2") == EXIT_OK  # new deals in the trigger stage, for a new run

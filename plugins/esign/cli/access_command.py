@@ -71,6 +71,8 @@ def register(sub: Any) -> None:
     cancel.set_defaults(handler=document_cancel)
     resend = _as(doc_sub.add_parser("resend", help="send the signing link again now (once per 5 minutes, 3 a day)"))
     resend.add_argument("document_id")
+    resend.add_argument("--signer", type=int, metavar="POSITION",
+                        help="the signer whose link to resend (their position); default: the first with an open link")
     resend.set_defaults(handler=document_resend)
     extend = _as(doc_sub.add_parser("extend", help="push the link's expiry further"))
     extend.add_argument("document_id")
@@ -263,7 +265,7 @@ def document_resend(args: argparse.Namespace) -> int:
     from esign.register import outcomes
 
     actions, who = _document_actor(args)
-    resend, entry = actions.resend(who, args.document_id)
+    resend, entry = actions.resend(who, args.document_id, signer=getattr(args, "signer", None))
     print(f"{args.document_id}: {outcomes.resent(actions.services.ws.company.translator(), resend, entry)}")
     return EXIT_OK
 
