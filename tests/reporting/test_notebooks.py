@@ -116,6 +116,8 @@ def test_signing_report_in_portuguese_in_a_clean_environment(report_url: str, tm
     sms = next(row for row in table(page, "channels") if row[0] == "SMS")
     assert sms[1] == str(int(channels.loc[channels["channel"] == "sms", "requests"].sum()))
     assert table(page, "decline-reasons") == [["Preço acima do combinado", "1"]]
+    # one signer per document ("[]"): 5 invited of 6, 3 signed, 1 declined
+    assert table(page, "signer-funnel") == [["Signatário", "1", "6", "5", "0", "0", "3", "1", "0"]]
     assert table(page, "throughput")[0][0] == "02/03/2026"  # the company's day of the first events
 
     pages, text = pdf_text(page.with_suffix(".pdf"))
