@@ -243,9 +243,9 @@ def signer_funnel_table(rows: pd.DataFrame) -> pd.DataFrame:
             documents[document] = _signing_roles(signers_json)
         if _text(status) is None:
             continue  # the document has no request yet
-        position = 1 if _text(signer) is None else int(float(signer))  # type: ignore[arg-type]
+        position = 1 if _text(signer) is None else int(float(signer))
         requests.setdefault((document, position), []).append(
-            (int(float(attempt)), str(status), bool(pd.notna(viewed)), bool(pd.notna(verified))))  # type: ignore[arg-type]
+            (int(float(attempt)), str(status), bool(pd.notna(viewed)), bool(pd.notna(verified))))
     counts: dict[tuple[str, int], Counter[str]] = {}
     for document, roles in documents.items():
         for position, role in roles.items():
