@@ -70,6 +70,18 @@ def test_the_page_lists_every_signer_and_copy_with_their_state(desk: Desk) -> No
     for address in ("ana.socia@", "bruno.socio@", "carla.testemunha@", "juridico@"):
         assert address not in masked, address
     assert "b***@example.com" in _rows(masked)[2][1]
+    assert '<span id="link-signer">Bruno Lima</span>' in page  # the link section says whose link it shows
+    items = desk.client("dir").get("/staff/api/documents", params={"q": record.id}).json()["items"]
+    assert [i["signers"] for i in items if i["id"] == record.id] == [[
+        {"position": 1, "role": "signer", "state": "signed", "signed_at": requests_signed_at(desk, requests[1])},
+        {"position": 2, "role": "signer", "state": "viewed", "signed_at": None},
+        {"position": 3, "role": "witness", "state": "invited", "signed_at": None}]]
+
+
+def requests_signed_at(desk: Desk, request: SigningRequest) -> str:
+    signed = desk.services.requests.get(request.id).signed_at
+    assert signed is not None
+    return signed.isoformat()
 
 
 def test_a_resend_goes_to_the_signer_named_and_without_one_to_the_first_open_link(desk: Desk) -> None:
@@ -77,6 +89,8 @@ def test_a_resend_goes_to_the_signer_named_and_without_one_to_the_first_open_lin
     client = desk.client("dir")
     page = f"/staff/documents/{record.id}"
     assert desk.post(client, f"{page}/resend", {"signer": "3"}, page=page).status_code == 303
+    notice = client.get(page).text
+    assert "Link reenviado a Carla Dias." in notice
     resends = [e for e in desk.services.outbox.entries(document_id=record.id) if e.dedupe_key.startswith("resend:")]
     assert [(e.request_id, e.destination) for e in resends] == [(requests[3].id, "carla.testemunha@example.com")]
     _sign(desk.services, requests[1], "Ana Souza")  # the latest request is the witness's; the first open is Bruno's

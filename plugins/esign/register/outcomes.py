@@ -33,6 +33,8 @@ def resent(t: Translator, outcome: Resend, entry: OutboxEntry | None) -> str:
     if outcome.repeated:
         return t.gettext("The link had already been resent at %(when)s; nothing was sent again.") % {
             "when": t.format_datetime(outcome.queued_at)}
+    if outcome.signer_name:
+        return t.gettext("Link resent to %(name)s.") % {"name": outcome.signer_name} + " " + delivery(t, entry)
     return t.gettext("Link resent to the client.") + " " + delivery(t, entry)
 
 

@@ -25,7 +25,7 @@ from esign.register.labels import run_label
 from esign.register.people import manager_names
 from esign.register.rows import manager_display, rows_for, rows_in_chunks
 from esign.register.web import PREFIX, Register
-from esign.requests.signer_states import states_for
+from esign.requests.signer_states import SignerStatus, states_for, states_for_many
 from esign.store import DocumentRecord
 
 #: The most rows one CSV file holds; a larger search is refused with a request to narrow it.
@@ -100,11 +100,13 @@ def build_router(reg: Register) -> APIRouter:
             return JSONResponse({"error": "invalid_query", "fields": query.errors}, status_code=400)
         total, records, page = found(query, reach)
         rows = rows_for(services, t, records)
+        states = states_for_many(services.requests, records)
         pages = max(1, -(-total // query.per_page))
         base = f"{request.url.path}?"
         links = {"next": base + query.link(page=page + 1) if page < pages else None,
                  "previous": base + query.link(page=page - 1) if page > 1 else None}
-        body = {"items": [_item(row.record, row.manager, row.batch) for row in rows], "total": total, "page": page,
+        body = {"items": [_item(row.record, row.manager, row.batch, states.get(row.record.id, [])) for row in rows],
+                "total": total, "page": page,
                 "per_page": query.per_page, "pages": pages, **links}
         response = JSONResponse(body)
         response.headers["Cache-Control"] = "no-store"
@@ -149,8 +151,11 @@ def build_router(reg: Register) -> APIRouter:
     return router
 
 
-def _item(record: DocumentRecord, manager: str, batch: str) -> dict[str, object]:
+def _item(record: DocumentRecord, manager: str, batch: str, signers: list[SignerStatus]) -> dict[str, object]:
     return {"id": record.id, "deal_id": record.deal_id, "stage": record.stage.value, "template": record.template_id,
             "batch": record.batch_id, "batch_label": batch, "manager_id": record.manager_id, "manager": manager,
             "counterparty": record.counterparty_name, "title": record.title,
-            "created_at": record.created_at.isoformat()}
+            "created_at": record.created_at.isoformat(),
+            # each signer's position, role and state (no names or contacts: the list shows no parties' data)
+            "signers": [{"position": s.position, "role": s.role.value, "state": s.state.value,
+                         "signed_at": s.signed_at.isoformat() if s.signed_at else None} for s in signers]}

@@ -38,6 +38,7 @@ class Resend:
     entry_id: int
     repeated: bool
     queued_at: datetime
+    signer_name: str = ""  # whose link, when the document has several signers (else the client's)
 
 
 def current_request(services: Services, record: DocumentRecord, signer: int | None = None) -> SigningRequest | None:
@@ -66,6 +67,13 @@ def open_request(services: Services, record: DocumentRecord, now: datetime,
     return request
 
 
+def _name_of(record: DocumentRecord, position: int) -> str:
+    try:
+        return record.signer(position).name
+    except KeyError:
+        return ""
+
+
 def _resends(services: Services, request: SigningRequest) -> list[OutboxEntry]:
     """Every resend of this link so far (staff resends and resent invitations), oldest first."""
     return [e for e in services.outbox.entries(document_id=request.document_id)
@@ -76,9 +84,10 @@ def queue_resend(services: Services, record: DocumentRecord, now: datetime, sign
     """Record the resend of one signer's link in the outbox (or find the one just made); raises ActionError when
     not allowed."""
     request = open_request(services, record, now, signer)
+    whose = _name_of(record, request.signer) if len([s for s in record.signers if s.signs]) > 1 else ""
     earlier = _resends(services, request)
     if earlier and now - earlier[-1].created_at < RESEND_WINDOW:
-        return Resend(record.id, earlier[-1].id, True, earlier[-1].created_at)
+        return Resend(record.id, earlier[-1].id, True, earlier[-1].created_at, whose)
     today = [e for e in earlier if now - e.created_at < _DAY]
     if len(today) >= RESENDS_PER_DAY:
         raise ActionError(RESEND_LIMIT, id=record.id, count=len(today), when=today[-RESENDS_PER_DAY].created_at + _DAY)
@@ -88,14 +97,14 @@ def queue_resend(services: Services, record: DocumentRecord, now: datetime, sign
             entry = services.outbox.resend(invite.id)
         except DispatchError:  # another request resent it a moment ago: that one is the resend
             entry = _resends(services, request)[-1]
-            return Resend(record.id, entry.id, True, entry.created_at)
+            return Resend(record.id, entry.id, True, entry.created_at, whose)
     else:
         from esign.requests.messages import reminder_message
 
         key = f"resend:{request.id}:{len(earlier) + 1}"
         existing = services.outbox.get_by_key(key)
         if existing is not None:  # a concurrent click recorded it a moment ago
-            return Resend(record.id, existing.id, True, existing.created_at)
+            return Resend(record.id, existing.id, True, existing.created_at, whose)
         reminders = sum(1 for e in services.outbox.entries(document_id=record.id)
                         if e.kind == "reminder" and e.request_id == request.id)
         message = reminder_message(services, request, record, reminders + 1)
@@ -104,4 +113,4 @@ def queue_resend(services: Services, record: DocumentRecord, now: datetime, sign
         if request.channel == Channel.EMAIL and isinstance(payload, bytes):
             payload = replace_message_id(payload, new_id)
         entry = services.outbox.enqueue(replace(message, dedupe_key=key, message_id=new_id, payload=payload))
-    return Resend(record.id, entry.id, False, entry.created_at)
+    return Resend(record.id, entry.id, False, entry.created_at, whose)
