@@ -89,6 +89,18 @@ def test_another_required_signers_decline_gives_the_declined_page(env: Env) -> N
     assert env.ledger.get(doc_id).stage is Stage.DECLINED
 
 
+def test_a_signer_who_signed_before_another_declined_reads_that_it_will_not_be_completed(env: Env) -> None:
+    client = TestClient(env.make_app())
+    _, requests = _document(env)
+    env.requests.sign(_confirmed(env, requests[1]), "Ana Souza", None, True, "203.0.113.7", "pytest")
+    env.requests.decline(_confirmed(env, requests[2]), "Não concordo", "203.0.113.7", "pytest")
+    page = client.get(f"/s/{env.requests.token_for(requests[1])}")
+    assert page.status_code == 200 and 'id="done"' in page.text  # their link still leads to what they signed
+    assert 'id="declined-by-other"' in page.text and "não será concluído" in page.text
+    assert "receberá a via final" not in page.text  # no final copy is coming
+    assert re.search(r'data-position="2" data-state="declined"><strong>Bruno Lima</strong>', page.text)
+
+
 def test_a_one_signer_document_says_who_signs_and_lists_nobody_else(env: Env) -> None:
     client = TestClient(env.make_app())
     token, _ = env.new_link()

@@ -78,7 +78,7 @@ def signer_context(document: DocumentRecord, signing_request: SigningRequest,
     others = [{"position": s.position, "name": s.name, "role": s.role.value, "state": _shown_state(s).value,
                "signed_at": s.signed_at} for s in statuses if s.position != me.position]
     return {"signer": me, "witness": me.role is SignerRole.WITNESS, "signing_count": len(statuses),
-            "others": others}
+            "others": others, "declined_by_other": declined_by_other(statuses, me.position) is not None}
 
 
 def build_router(portal: Portal) -> APIRouter:
