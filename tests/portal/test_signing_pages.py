@@ -114,7 +114,7 @@ def test_sign_flow_over_http(client: TestClient, env: Env) -> None:
     assert f"http://testserver/verify/{request.document_id}" in final.text
 
     assert env.ledger.get(request.document_id).stage is Stage.CLIENT_SIGNED
-    evidence = env.requests.evidence(request.document_id)
+    evidence = env.requests.evidence(request.document_id)[0]
     assert evidence.typed_name == "Ana Souza" and evidence.drawn_png and evidence.ip == "testclient"
     actions = [e.action for e in env.ledger.events(request.document_id)]
     assert actions[-5:] == ["viewed", "code_sent", "code_failed", "code_verified", "client_signed"]

@@ -24,9 +24,9 @@ from esign.store.files import sync_files, write_unsynced
 from esign.store.records import EventRecord, VersionRecord
 from esign.workspace import Workspace
 
-#: The evidence of the documents asked for, by document ID: one item per signer who signed, by position (a document
-#: nobody signed is absent). A single ClientEvidence is taken as a one-signer document's.
-EvidenceSource = Callable[[Sequence[str]], Mapping[str, Sequence[ClientEvidence] | ClientEvidence]]
+#: The signers' evidence of the documents asked for, by document ID and signer position (a document nobody signed is
+#: absent).
+EvidenceSource = Callable[[Sequence[str]], Mapping[str, Sequence[ClientEvidence]]]
 
 
 @dataclass
@@ -115,8 +115,8 @@ def _seal_one(ws: Workspace, record: DocumentRecord, found: Sequence[ClientEvide
 def signer_evidence(record: DocumentRecord, found: Sequence[ClientEvidence] | ClientEvidence | None
                     ) -> tuple[ClientEvidence, ...]:
     """The evidence of a document's signers by position, each with the block and role the document gives its
-    signer (the document is the authority on who fills which block) and the signer's CPF when the evidence has
-    none."""
+    signer (the document is the authority on who fills which block) and the signer's CPF (the document's when the
+    evidence has none), punctuated."""
     if found is None:
         return ()
     items = [found] if isinstance(found, ClientEvidence) else list(found)
@@ -126,8 +126,8 @@ def signer_evidence(record: DocumentRecord, found: Sequence[ClientEvidence] | Cl
         spec = specs.get(item.position)
         if spec is not None and spec.slot:
             item = replace(item, slot=spec.slot, role=spec.role.value,
-                           signer_tax_id=item.signer_tax_id or (cpf_cnpj(spec.tax_id) if spec.tax_id else ""))
-        out.append(item)
+                           signer_tax_id=item.signer_tax_id or spec.tax_id)
+        out.append(replace(item, signer_tax_id=cpf_cnpj(item.signer_tax_id)) if item.signer_tax_id else item)
     return tuple(sorted(out, key=lambda e: e.position))
 
 
@@ -165,4 +165,3 @@ def _counterparty(record: DocumentRecord, evidence: Sequence[ClientEvidence] | C
     name = first.signer_name if first is not None else ""
     return Party(name=record.counterparty_name or name, tax_id=record.counterparty_tax_id,
                  representative=name, email=record.counterparty_email, phone=record.counterparty_phone)
-

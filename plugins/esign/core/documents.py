@@ -65,7 +65,8 @@ def finalize_signed_document(ws: Workspace, document_id: str,
         return record
     if record.stage is not Stage.CLIENT_SIGNED:
         raise SigningError(f"document {document_id}: is {record.stage}, not client_signed")
-    outcome = finalize_documents(ws, [document_id], lambda ids: {document_id: evidence})
+    signed = (evidence,) if isinstance(evidence, ClientEvidence) else tuple(evidence)
+    outcome = finalize_documents(ws, [document_id], lambda ids: {document_id: signed})
     if document_id in outcome.failed:
         raise outcome.failed[document_id]
     return ws.ledger.get(document_id)
