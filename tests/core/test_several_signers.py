@@ -73,7 +73,7 @@ def item_tax(record: DocumentRecord, item: ClientEvidence) -> str:
     return record.signer(item.position).tax_id
 
 
-def _text(pdf: Path, tmp_path: Path, *, page: int | None = None, slot: SignatureSlot | None = None) -> str:
+def _text(pdf: Path, *, page: int | None = None, slot: SignatureSlot | None = None) -> str:
     args = ["pdftotext", "-q", "-enc", "UTF-8", "-layout"]
     if page is not None:
         args += ["-f", str(page + 1), "-l", str(page + 1)]
@@ -84,7 +84,7 @@ def _text(pdf: Path, tmp_path: Path, *, page: int | None = None, slot: Signature
     return " ".join(out.split())
 
 
-def test_two_signers_and_two_witnesses_end_to_end(core_ws: Workspace, tmp_path: Path) -> None:
+def test_two_signers_and_two_witnesses_end_to_end(core_ws: Workspace) -> None:
     record = _client_signed(core_ws, "multi-e2e-1")
     assert sorted(s.role for s in record.slots) == ["client", "client_2", "company", "witness_1", "witness_2"]
     evidence = _evidence(record)
@@ -95,17 +95,17 @@ def test_two_signers_and_two_witnesses_end_to_end(core_ws: Workspace, tmp_path: 
 
     for item in evidence:  # each signer's signature is in the block named after them, over their captions
         slot = next(s for s in record.slots if s.role == item.slot)
-        text = _text(path, tmp_path, page=slot.page, slot=slot)
+        text = _text(path, page=slot.page, slot=slot)
         assert f"Assinado eletronicamente por {item.signer_name}" in text, (item.slot, text)
         assert CPFS[item_tax(record, item)] in text, (item.slot, text)
         for other in evidence:
             if other is not item:
                 assert f"por {other.signer_name}" not in text, (item.slot, other.slot)
-    witness = _text(path, tmp_path, slot=next(s for s in record.slots if s.role == "witness_2"),
+    witness = _text(path, slot=next(s for s in record.slots if s.role == "witness_2"),
                     page=next(s for s in record.slots if s.role == "witness_2").page)
     assert "2." in witness and "Nome: Beatriz Costa Ramos" in witness and "CPF: 153.509.460-56" in witness
 
-    certificate = _text(path, tmp_path)
+    certificate = _text(path)
     certificate = certificate[certificate.index("Certificado de conclusão"):]
     for label, item in zip(("Signatário 1", "Signatário 2", "Testemunha 1", "Testemunha 2"), evidence, strict=True):
         assert f"{label} {item.signer_name} (documento {CPFS[item_tax(record, item)]})" in certificate, label
@@ -152,3 +152,5 @@ def test_a_one_signer_document_takes_one_evidence_or_a_tuple(core_ws: Workspace,
                          masked_destination="+55 31 9****-4321", code_verified_at=AT)
     given = one if shape == "single" else (one,)
     assert finalize_documents(core_ws, [doc_id], lambda ids: {doc_id: given}).completed == [doc_id]
+    text = _text(core_ws.version_path("final", doc_id))
+    assert "Cliente Mariana Araújo Gonçalves — assinatura eletrônica em" in text  # the counterparty's CNPJ is not hers

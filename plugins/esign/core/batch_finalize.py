@@ -125,8 +125,9 @@ def signer_evidence(record: DocumentRecord, found: Sequence[ClientEvidence] | Cl
     for item in items:
         spec = specs.get(item.position)
         if spec is not None and spec.slot:
-            item = replace(item, slot=spec.slot, role=spec.role.value,
-                           signer_tax_id=item.signer_tax_id or spec.tax_id)
+            # a document without stored signers has its counterparty's tax ID there, not its signer's: not printed
+            tax_id = item.signer_tax_id or (spec.tax_id if record.stored_signers else "")
+            item = replace(item, slot=spec.slot, role=spec.role.value, signer_tax_id=tax_id)
         out.append(replace(item, signer_tax_id=cpf_cnpj(item.signer_tax_id)) if item.signer_tax_id else item)
     return tuple(sorted(out, key=lambda e: e.position))
 
