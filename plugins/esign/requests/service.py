@@ -216,6 +216,18 @@ class SigningRequests:
             row = conn.execute(query).first()
         return SigningRequest.from_row(row) if row else None
 
+    def decline_of(self, document_id: str) -> SigningRequest | None:
+        """The request by which the document was declined (its signer's reason is there), or None."""
+        query = (select(signing_requests).where(signing_requests.c.document_id == document_id,
+                                                signing_requests.c.status == RequestStatus.DECLINED.value)
+                 .order_by(signing_requests.c.closed_at, signing_requests.c.attempt))
+        with self.engine.connect() as conn:
+            rows = [SigningRequest.from_row(r) for r in conn.execute(query)]
+        record = self.ledger.get(document_id)
+        required = [q for q in rows if _signer_of(record, q.signer).required]
+        chosen = required or rows
+        return chosen[0] if chosen else None
+
     def lookup(self, token: str) -> SigningRequest:
         """The request a token belongs to, whatever its status; UnknownLinkError for anything else."""
         if not _TOKEN_RE.match(token):
