@@ -31,11 +31,13 @@ PEOPLE = [
 ]
 
 
-def _document(services: Services, mode: str = "sequential", optional: tuple[str, ...] = ()) -> str:
+def _document(services: Services, mode: str = "sequential", optional: tuple[str, ...] = (),
+              deal_id: int | None = None) -> str:
     """A company-signed document of batch ``b-<random>`` with the four signers and a copy."""
     ledger = services.ws.ledger
     record, _ = ledger.create_document(
-        deal_id=secrets.token_hex(4), template_id="contrato_servicos", title="Contrato de Serviços",
+        deal_id=str(deal_id or 900_000 + secrets.randbelow(99_999)), template_id="contrato_servicos",
+        title="Contrato de Serviços",
         counterparty_name="Cliente Ltda", counterparty_email="ana@cliente.example",
         batch_id="b-" + secrets.token_hex(3),
         signers=arrange(PEOPLE, SigningOrder(mode), optional_roles=optional))
@@ -210,3 +212,17 @@ def test_creating_one_signers_request_twice_gives_the_same_request(pipe: Pipe) -
     assert again[(doc, 3)].attempt == first.attempt + 1  # attempts number the document's requests
     with pytest.raises(ValueError, match="twice"):
         services.requests.create_for_signers([(doc, 2, "email", "a@b.example")] * 2, expires)
+
+
+def test_the_crm_hears_who_declined_and_why(pipe: Pipe) -> None:
+    from esign.crm.local import LocalCrm
+    from esign.pipeline.collect import write_back_endings
+
+    services = pipe.services
+    doc = _document(services, "parallel", deal_id=pipe.seeded.first_deal_id)  # a deal the embedded CRM has
+    _dispatch(services, doc)
+    _answer(services, doc, 4, decline="Não estive presente")
+    write_back_endings(services)
+    deal = int(services.ws.ledger.get(doc).deal_id)
+    texts = [c.text for c in LocalCrm(services.ws.engine).comments(deal)]
+    assert any("Davi Testemunha recusou o contrato" in t and "Não estive presente" in t for t in texts), texts

@@ -55,7 +55,8 @@ def company_sign_document(ws: Workspace, document_id: str, *, approved_by: str,
 
 def finalize_signed_document(ws: Workspace, document_id: str,
                              evidence: ClientEvidence | Sequence[ClientEvidence]) -> DocumentRecord:
-    """Signers' blocks + certificate of completion + seal; the document becomes ``completed`` (no-op when done).
+    """Every signer's block + certificate of completion + seal; the document becomes ``completed`` (no-op when
+    done). ``evidence``: one item per signer who signed (a single one for a one-signer document).
 
     Another worker sealing the same document right now: returned unchanged, that worker finishes it.
     """

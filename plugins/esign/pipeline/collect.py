@@ -239,7 +239,7 @@ def write_back_endings(services: Services, limit: int = 5000) -> dict[str, int]:
                           (Stage.QUARANTINED, "quarantined")):
         items = []
         for record in writeback.not_written_back(services, (stage,), target, limit):  # only what is owed
-            items.append((record, comments.declined(t, record, _decline_reason(services, record))
+            items.append((record, comments.declined(t, record, *_decline_reason(services, record))
                           if target == "declined" else comments.expired(t, record) if target == "expired"
                           else comments.failed(t, record) if target == "failed" else comments.quarantined(t, record)))
         _write_back_target(services, target, items, counts)
@@ -264,9 +264,12 @@ def final_file_url(services: Services, document_id: str) -> str:
     return f"{services.ws.settings.public_url}/staff/documents/{document_id}/files/final"
 
 
-def _decline_reason(services: Services, record: DocumentRecord) -> str:
+def _decline_reason(services: Services, record: DocumentRecord) -> tuple[str, str]:
+    """The reason given, and who gave it when the document has several signers (else empty)."""
     request = services.requests.decline_of(record.id)
-    return (request.decline_reason if request else None) or record.reason or "-"
+    reason = (request.decline_reason if request else None) or record.reason or "-"
+    several = request is not None and len([s for s in record.signers if s.signs]) > 1
+    return reason, (record.signer(request.signer).name if several and request is not None else "")
 
 
 def send_reminders(services: Services, now: datetime | None = None) -> dict[str, int]:
