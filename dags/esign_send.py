@@ -20,6 +20,7 @@ from esign.crm.registry import crm_names
 from esign.dispatch.registry import preferences
 from esign.hooks.dag_defaults import CRM_POOL, START_DATE, default_args
 from esign.hooks.steps import run_step
+from esign.model.signers import SigningOrder
 
 DEFAULT_ARGS = default_args()
 
@@ -41,6 +42,9 @@ DEFAULT_ARGS = default_args()
         "crm": Param(None, type=["null", "string"], enum=[None, *crm_names()]),
         "attach": Param(None, type=["null", "string"], enum=[None, "file", "link"],
                         description="CRM comments: file = the PDF attached (one request each); link = links"),
+        "signing_order": Param(None, type=["null", "string"], enum=[None, *(o.value for o in SigningOrder)],
+                               description="several signers: sequential (one after another) or parallel; "
+                                           "overrides the template and config/pipeline.yaml"),
         "auto_approve": Param(None, type=["null", "boolean"], description="skip the director (demo/tests only)"),
         "dry_run": Param(None, type=["null", "boolean"], description="validate and render only"),
     },

@@ -69,3 +69,14 @@ def test_a_rule_firing_reads_in_the_readers_language_and_unknown_notes_stay() ->
         "regla big (firmado por todas las partes): negocio movido a C1:WON")
     assert describe_detail("regra x (client_signed): something new", PT) == (
         "regra x (assinado pelo cliente): something new")
+
+
+def test_signer_reasons_read_back_in_the_readers_language() -> None:
+    stored = ("signers[2].tax_id: not a valid CPF; signers[3].email: the same as signer 1's; "
+              "signers[4].email: missing (an email or a phone is required to reach this person); "
+              "contact #7.role: not a signing role (signer, witness or copy): 'fiador'")
+    assert describe_reason(stored, PT) == (
+        "Signatário 2, CPF: CPF inválido; Signatário 3, e-mail: o mesmo do signatário 1; "
+        "Signatário 4, e-mail: não informado (é preciso um e-mail ou um telefone para contatar esta pessoa); "
+        "contact #7.role: não é um papel de assinatura (signatário, testemunha ou cópia): 'fiador'")
+    assert field_label("signers[12].phone", PT) == "Signatário 12, telefone"

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 
 from esign.contacts import PHONE_INVALID
 from esign.errors import ValidationError
-from esign.model import Deal, LineItem, Party
+from esign.model import Deal, LineItem, Party, SignerRole, SignerSpec
+from esign.model.signers import arrange
 from esign.validate import (
     deal_warnings,
     is_valid_cnpj,
     is_valid_cpf,
     sanitize_text,
+    signer_warnings,
     tax_id_problem,
     validate_deal,
     validate_party,
+    validate_signers,
 )
 
 GOOD_PARTY = Party(name="Ünïcödé Comércio Ltda", tax_id="11.222.333/0001-81", address="Rua A, 1, São Paulo",
@@ -199,3 +203,64 @@ def test_sanitize_keeps_emoji_joiners_and_rtl_marks() -> None:
 
 def test_sanitize_drops_lone_surrogates() -> None:
     assert sanitize_text("a\ud800b") == "ab"
+
+
+# -- several signers ------------------------------------------------------------------------------------------
+def _signers() -> tuple[SignerSpec, ...]:
+    return arrange([
+        SignerSpec(0, SignerRole.SIGNER, "Ana Lima", "529.982.247-25", GOOD_PARTY.email, GOOD_PARTY.phone),
+        SignerSpec(0, SignerRole.SIGNER, "Bruno Reis", "", "bruno@unicode.com.br", ""),
+        SignerSpec(0, SignerRole.WITNESS, "Carla Dias", "111.444.777-35", "", "+55 21 98888-7777"),
+        SignerSpec(0, SignerRole.COPY, "Contador", "", "contador@unicode.com.br", ""),
+    ], "sequential")
+
+
+def test_good_signers_pass() -> None:
+    assert validate_signers(_signers()) == []
+    assert validate_deal(deal(signers=_signers())) == []
+
+
+def test_each_signer_problem_names_its_position_and_field() -> None:
+    a, b, c, d = _signers()
+    bad = (replace(a, name=" "), replace(b, tax_id="123.456.789-00"), replace(c, tax_id=""),
+           replace(d, email="", phone=""))
+    assert [str(e) for e in validate_signers(bad)] == [
+        "signers[1].name: missing",
+        "signers[2].tax_id: not a valid CPF",
+        "signers[3].tax_id: missing",
+        "signers[4].email: missing (an email or a phone is required to reach this person)",
+    ]
+
+
+def test_a_witness_needs_a_valid_cpf_and_everyone_a_usable_contact() -> None:
+    _, _, witness, _ = _signers()
+    errors = validate_signers([replace(witness, tax_id="11.222.333/0001-81", phone="12345")])
+    assert [str(e) for e in errors] == ["signers[3].tax_id: not a valid CPF", f"signers[3].phone: {PHONE_INVALID}"]
+    # an unusable e-mail next to a usable phone is a warning, not an error
+    assert validate_signers([replace(witness, email="rita@")]) == []
+    assert [str(w) for w in signer_warnings([replace(witness, email="rita@")])] == [
+        "signers[3].email: invalid format"]
+
+
+def test_two_signing_persons_with_one_email_or_phone_name_both_positions() -> None:
+    a, b, c, d = _signers()
+    same = (a, replace(b, email=a.email.upper()), replace(c, phone="(11) 98765-4321"), replace(d, email=a.email))
+    assert [str(e) for e in validate_signers(same)] == [
+        "signers[2].email: the same as signer 1's",
+        "signers[3].phone: the same as signer 1's",
+    ]  # a copy recipient may share an address: they sign nothing
+
+
+def test_signer_one_is_the_counterparty_whose_contact_is_checked_once() -> None:
+    a, *rest = _signers()
+    client = party(email="", phone="")
+    errors = validate_deal(deal(counterparty=client, signers=(replace(a, email="", phone=""), *rest)))
+    assert [str(e) for e in errors] == ["counterparty.email: missing (an email or a phone is required to reach the "
+                                        "client)"]
+
+
+def test_validate_deal_arranges_the_deals_own_signers() -> None:
+    raw = tuple(replace(s, position=0) for s in _signers())
+    witness = replace(raw[2], tax_id="1")
+    assert [str(e) for e in validate_deal(deal(signers=(raw[0], raw[3], witness, raw[1])))] == [
+        "signers[3].tax_id: not a valid CPF"]  # positions as the document gives them, not the CRM's order

@@ -45,6 +45,14 @@ ITEM_FIELDS: dict[str, str] = {
     "quantity": N_("quantity"),
     "unit_price": N_("unit price"),
 }
+SIGNER_FIELDS: dict[str, str] = {
+    "name": N_("name"),
+    "tax_id": N_("CPF"),
+    "email": N_("e-mail"),
+    "phone": N_("phone"),
+    "role": N_("role"),
+}
+SIGNER = N_("Signer %(number)s, %(field)s")
 ITEM = N_("Item %(number)s, %(field)s")
 EXTRA = N_("Field “%(name)s”")
 FIELD_AND_REASON = N_("%(field)s: %(reason)s")
@@ -54,9 +62,11 @@ KNOWN_REASONS: tuple[str, ...] = (
     validate.MISSING, validate.NOT_TEXT, validate.TOO_LONG, validate.NOT_A_NUMBER, validate.NOT_POSITIVE,
     validate.NEGATIVE, validate.LARGER_THAN, validate.LINE_TOTAL_TOO_LARGE, validate.NOT_ISO_4217,
     validate.CPF_DIGITS, validate.CNPJ_FORMAT, validate.CNPJ_DIGITS, validate.TAX_ID_LENGTH, validate.NO_CONTACT,
+    validate.NO_SIGNER_CONTACT, validate.NOT_A_CPF, validate.SAME_AS_SIGNER, validate.UNKNOWN_ROLE,
     contacts.EMAIL_TOO_LONG, contacts.EMAIL_INVALID, contacts.PHONE_INVALID, contacts.PHONE_LANDLINE,
 )
 _ITEM_FIELD = re.compile(r"line_items\[(\d+)\]\.(\w+)")
+_SIGNER_FIELD = re.compile(r"signers\[(\d+)\]\.(\w+)")
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 _NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+|\d+")
 
@@ -69,6 +79,10 @@ def field_label(field: str, t: Translator) -> str:
         part = ITEM_FIELDS.get(match.group(2))
         return t.gettext(ITEM) % {"number": t.format_number(int(match.group(1)) + 1),
                                   "field": t.gettext(part) if part else match.group(2)}
+    if (match := _SIGNER_FIELD.fullmatch(field)) is not None:  # positions are 1-based already
+        part = SIGNER_FIELDS.get(match.group(2))
+        return t.gettext(SIGNER) % {"number": t.format_number(int(match.group(1))),
+                                    "field": t.gettext(part) if part else match.group(2)}
     if field.startswith("extra."):
         return t.gettext(EXTRA) % {"name": field.removeprefix("extra.")}
     return field

@@ -82,6 +82,9 @@ class Bitrix24Group(_Group):
     method_wait_max: float = Field(default=660.0, ge=0, description="longest wait for a method paused by its limit")
     company_tax_field: str = Field(default="UF_CRM_CNPJ", description="company field holding the CNPJ")
     contact_tax_field: str = Field(default="UF_CRM_CPF", description="contact field holding the CPF")
+    signer_role_field: str = Field(default="UF_CRM_ESIGN_ROLE",
+                                   description="contact field with the contact's signing role (signer, witness, "
+                                               "copy); empty: deals are not read for several signers")
 
     def options(self) -> dict[str, Any]:
         """The limits as :meth:`esign.crm.bitrix24.settings.Bitrix24Settings.with_options` takes them."""

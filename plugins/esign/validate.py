@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 
 from esign import contacts
-from esign.contacts import Problem
+from esign.contacts import Problem, normalize_email, normalize_phone
 from esign.errors import ValidationError
 from esign.i18n import N_
-from esign.model import Deal, LineItem, Party
+from esign.model import Deal, LineItem, Party, SignerRole, SignerSpec, SigningOrder
+from esign.model.signers import arrange
 
 # Why a value is refused: message ids (English), translated where a person reads them (``ValidationError.describe``).
 MISSING = N_("missing")
@@ -32,6 +34,10 @@ CNPJ_FORMAT = N_("invalid CNPJ format")
 CNPJ_DIGITS = N_("invalid CNPJ check digits")
 TAX_ID_LENGTH = N_("must be a CPF (11 digits) or a CNPJ (14 characters), got %(length)s characters")
 NO_CONTACT = N_("missing (an email or a phone is required to reach the client)")
+NO_SIGNER_CONTACT = N_("missing (an email or a phone is required to reach this person)")
+NOT_A_CPF = N_("not a valid CPF")
+SAME_AS_SIGNER = N_("the same as signer %(other)s's")
+UNKNOWN_ROLE = N_("not a signing role (signer, witness or copy): %(value)s")
 
 # Field length limits (characters, after sanitising).
 MAX_NAME = 200
@@ -236,8 +242,66 @@ def _line_item_problems(index: int, item: LineItem) -> list[ValidationError]:
     return errors
 
 
-def validate_deal(deal: Deal) -> list[ValidationError]:
-    """All problems of a deal (empty list: usable). Never raises for bad data."""
+def _signer_field(signer: SignerSpec, index: int) -> str:
+    return f"signers[{signer.position if signer.position > 0 else index + 1}]"
+
+
+def validate_signers(signers: Sequence[SignerSpec]) -> list[ValidationError]:
+    """Every problem of a document's signers, fields named by position: ``signers[2].tax_id: not a valid CPF``.
+
+    Everyone (signers, witnesses, copy recipients) needs a name and a usable e-mail or phone (a given one that
+    cannot be used while the other can is not an error: the person is reached by the other channel); a witness needs
+    a valid CPF (printed under their block), anyone else's CPF, when given, must be valid. Two signing persons
+    (copies aside) sharing an e-mail or a phone cannot be told apart by their links and codes: the later one's
+    field is an error naming the earlier one's position.
+    """
+    errors: list[ValidationError] = []
+    seen_email: dict[str, int] = {}
+    seen_phone: dict[str, int] = {}
+    for index, signer in enumerate(signers):
+        field = _signer_field(signer, index)
+        position = signer.position if signer.position > 0 else index + 1
+        errors += _text_problems(f"{field}.name", signer.name, MAX_NAME, required=True)
+        tax_id = signer.tax_id.strip() if isinstance(signer.tax_id, str) else ""
+        if signer.role is SignerRole.WITNESS and not tax_id:
+            errors.append(ValidationError(f"{field}.tax_id", MISSING))
+        elif tax_id and not is_valid_cpf(tax_id):
+            errors.append(ValidationError(f"{field}.tax_id", NOT_A_CPF))
+        party = Party(name="", tax_id="", email=signer.email, phone=signer.phone)
+        email, phone, problems = _contact_problems(party, field)
+        if not email and not phone:
+            errors.append(ValidationError(f"{field}.email", NO_SIGNER_CONTACT))
+        elif len(problems) == int(bool(email)) + int(bool(phone)):
+            errors += problems
+        if not signer.signs:
+            continue
+        for value, seen, name in ((normalize_email(email) if email else None, seen_email, "email"),
+                                  (normalize_phone(phone) if phone else None, seen_phone, "phone")):
+            if not value:
+                continue
+            key = value.lower()
+            if key in seen:
+                errors.append(ValidationError(f"{field}.{name}", SAME_AS_SIGNER, {"other": seen[key]}))
+            else:
+                seen[key] = position
+    return errors
+
+
+def signer_warnings(signers: Sequence[SignerSpec]) -> list[ValidationError]:
+    """A signer's given contact that cannot be used while the other can: noted on the document, not quarantined."""
+    warnings: list[ValidationError] = []
+    for index, signer in enumerate(signers):
+        party = Party(name="", tax_id="", email=signer.email, phone=signer.phone)
+        warnings += party_warnings(party, _signer_field(signer, index))
+    return warnings
+
+
+def validate_deal(deal: Deal, *, signers: Sequence[SignerSpec] | None = None) -> list[ValidationError]:
+    """All problems of a deal (empty list: usable). Never raises for bad data.
+
+    ``signers``: the document's signers as arranged (positions, a second company signer); by default the deal's own,
+    arranged sequentially, so the positions named are the ones its document would give them.
+    """
     errors: list[ValidationError] = []
     errors += _text_problems("id", deal.id, MAX_ID, required=True)
     errors += _text_problems("title", deal.title, MAX_TITLE, required=True)
@@ -261,9 +325,22 @@ def validate_deal(deal: Deal) -> list[ValidationError]:
         errors += _line_item_problems(index, item)
     for key, value in deal.extra.items():
         errors += _text_problems(f"extra.{key}", value, MAX_FREE_TEXT, required=False)
-    return errors
+    if signers is None:
+        signers = arrange(deal.signers, SigningOrder.SEQUENTIAL) if deal.signers else ()
+    signer_errors = validate_signers(signers)
+    first = next((s for s in signers if s.position == 1), None)
+    if isinstance(deal.counterparty, Party) and first is not None and \
+            (first.email, first.phone) == (deal.counterparty.email, deal.counterparty.phone):
+        # signer 1 is the counterparty's contact, whose e-mail and phone were checked above: said once is enough
+        signer_errors = [e for e in signer_errors if e.field not in ("signers[1].email", "signers[1].phone")
+                         or e.msgid == SAME_AS_SIGNER]
+    return errors + signer_errors
 
 
-def deal_warnings(deal: Deal) -> list[ValidationError]:
+def deal_warnings(deal: Deal, *, signers: Sequence[SignerSpec] | None = None) -> list[ValidationError]:
     """What does not stop the deal but a person should know (a contact that cannot be used, the other can)."""
-    return party_warnings(deal.counterparty, "counterparty") if isinstance(deal.counterparty, Party) else []
+    warnings = party_warnings(deal.counterparty, "counterparty") if isinstance(deal.counterparty, Party) else []
+    if signers is None:
+        signers = arrange(deal.signers, SigningOrder.SEQUENTIAL) if deal.signers else ()
+    # signer 1 is the counterparty's contact: its warning is already there
+    return warnings + [w for w in signer_warnings(signers) if not w.field.startswith("signers[1].")]

@@ -13,6 +13,7 @@ from esign.crm import LocalCrm
 from esign.crm.local_schema import (
     crm_companies,
     crm_contacts,
+    crm_deal_contacts,
     crm_deal_items,
     crm_deals,
     crm_departments,
@@ -24,6 +25,7 @@ FIXED_NOW = datetime(2025, 3, 14, 12, 0, tzinfo=UTC)
 TRIGGER = "C1:PREPARATION"
 
 AddDeal = Callable[..., int]
+BindContact = Callable[..., int]
 
 
 @pytest.fixture
@@ -73,3 +75,20 @@ def add_deal(engine: Engine, crm: LocalCrm) -> AddDeal:
         return deal_id
 
     return make
+
+
+@pytest.fixture
+def bind_contact(engine: Engine) -> BindContact:
+    """Bind a contact to a deal with a signing role: ``contact_id`` an existing one, or ``person`` a new one's
+    fields; returns the contact's ID."""
+
+    def bind(deal_id: int, role: str | None, *, sort: int = 10, primary: bool = False, contact_id: int | None = None,
+             **person: Any) -> int:
+        if contact_id is None:
+            contact_id = _insert_one(engine, crm_contacts, person)
+        with engine.begin() as conn:
+            conn.execute(insert(crm_deal_contacts).values(deal_id=deal_id, contact_id=contact_id, sort=sort,
+                                                          is_primary=primary, role=role))
+        return contact_id
+
+    return bind

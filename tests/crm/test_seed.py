@@ -14,6 +14,7 @@ from esign.crm import CrmStageMap, LocalCrm, seed_demo
 from esign.crm.local_schema import (
     crm_companies,
     crm_contacts,
+    crm_deal_contacts,
     crm_deal_items,
     crm_deals,
     crm_departments,
@@ -21,13 +22,16 @@ from esign.crm.local_schema import (
     crm_stages,
     crm_timeline,
 )
-from esign.crm.seed import BROKEN_KINDS, broken_count
+from esign.crm.seed import BROKEN_KINDS, SIGNERS_EVERY, broken_count
+from esign.model import SignerRole
+from esign.model.signers import arrange
 from esign.store import init_schema, make_engine
 from esign.validate import email_problem, is_valid_cnpj, is_valid_cpf, phone_problem, validate_deal
 
 from .conftest import FIXED_NOW, TRIGGER
 
-TABLES = (crm_stages, crm_departments, crm_managers, crm_companies, crm_contacts, crm_deals, crm_deal_items)
+TABLES = (crm_stages, crm_departments, crm_managers, crm_companies, crm_contacts, crm_deals, crm_deal_items,
+          crm_deal_contacts)
 MOBILE = re.compile(r"\+55(?P<area>[1-9][1-9])9[6-9]\d{7}")
 CONTACT_EMAIL = re.compile(r"[a-z]+\.[a-z]+\d*@[a-z0-9]+\.example\.com")
 
@@ -130,6 +134,36 @@ def test_broken_deals_are_exactly_the_ones_validation_quarantines(seeded: tuple[
     assert fetched[next(i for i, k in summary.broken.items() if k == "bad_phone")].deal.counterparty.phone == "12345"
 
 
+def test_every_fifth_healthy_company_deal_has_two_signers_two_witnesses_and_a_copy(
+        seeded: tuple[Engine, Any]) -> None:
+    engine, summary = seeded
+    fetched = {f.deal_id: f for f in LocalCrm(engine).fetch_deals(TRIGGER, 1, 300)}
+    several = {i for i, f in fetched.items() if f.deal.signers}
+    assert several == set(summary.several_signers)
+    assert 30 <= len(several) <= 300 // SIGNERS_EVERY  # most deals keep their one signer
+    assert several.isdisjoint(summary.broken)
+    for deal_id in several:
+        deal = fetched[deal_id].deal
+        assert deal_id % SIGNERS_EVERY == 0 and deal.counterparty.representative
+        assert [s.role for s in deal.signers] == [SignerRole.SIGNER, SignerRole.SIGNER, SignerRole.WITNESS,
+                                                  SignerRole.WITNESS, SignerRole.COPY]
+        first = deal.signers[0]
+        assert (first.name, first.email, first.phone) == (deal.counterparty.representative, deal.counterparty.email,
+                                                          deal.counterparty.phone)
+        assert all(is_valid_cpf(s.tax_id) and s.email and s.phone for s in deal.signers)
+        assert len({s.email for s in deal.signers}) == len({s.phone for s in deal.signers}) == 5
+        assert validate_deal(deal) == []
+        assert [s.slot for s in arrange(deal.signers, "parallel")] == ["client", "client_2", "witness_1",
+                                                                       "witness_2", ""]
+
+
+def test_no_several_signers_when_asked(tmp_path: Path) -> None:
+    engine = _fresh(tmp_path, "crm.db")
+    summary = seed_demo(engine, 20, signers_every=0, now=FIXED_NOW)
+    assert summary.several_signers == () and _count(engine, crm_deal_contacts) == 0
+    assert not any(f.deal.signers for f in LocalCrm(engine).fetch_deals(TRIGGER, 1, 20))
+
+
 def test_amounts_are_the_sum_of_the_line_items(seeded: tuple[Engine, Any]) -> None:
     engine, _ = seeded
     for item in LocalCrm(engine).fetch_deals(TRIGGER, 1, 300):
@@ -201,10 +235,11 @@ def test_small_and_clean_seeds(tmp_path: Path) -> None:
     assert sorted(all_broken.broken.values()) == sorted(BROKEN_KINDS)
 
 
-@pytest.mark.parametrize(("deals", "broken", "message"), [(-1, None, "deals"), (5, 6, "broken"), (5, -1, "broken")])
-def test_bad_arguments(engine: Engine, deals: int, broken: int | None, message: str) -> None:
+@pytest.mark.parametrize(("deals", "broken", "every", "message"),
+                         [(-1, None, 5, "deals"), (5, 6, 5, "broken"), (5, -1, 5, "broken"), (5, 0, -1, "signers")])
+def test_bad_arguments(engine: Engine, deals: int, broken: int | None, every: int, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        seed_demo(engine, deals, broken=broken)
+        seed_demo(engine, deals, broken=broken, signers_every=every)
     assert _count(engine, crm_stages) == 0
 
 

@@ -40,7 +40,7 @@ def test_send_twice_then_collect_through_airflow(tmp_path: Path, airflow_home: P
                                  project_dir=PROJECT_DIR)
     shutil.copytree(core_settings.keys_dir, settings.keys_dir)
     ws = Workspace(settings, passphrase=TEST_PASSPHRASE)
-    seeded = seed_demo(ws.engine, 10, rng_seed=3)
+    seeded = seed_demo(ws.engine, 10, rng_seed=3, signers_every=0)  # one signer per deal: 3 signatures, 3 sealed
     with LocalMailServer(tmp_path / "mail") as mail:
         env = airflow_env(airflow_home, ESIGN_HOME=str(workdir), ESIGN_PUBLIC_URL="http://127.0.0.1:9",
                           ESIGN_KEY_PASSPHRASE=TEST_PASSPHRASE.decode(), ESIGN_LINK_SECRET=LINK_SECRET,

@@ -78,7 +78,7 @@ def test_send_dag_waits_for_an_approval_before_signing(info: dict[str, Any]) -> 
     assert set(tasks["record_approval"]["upstream"]) == {"summarize", "director_approval"}
     assert tasks["deliver"]["upstream"] == ["plan", "record_approval"]
     assert {"template", "max_deals", "batch_size", "channel", "dry_run", "auto_approve",
-            "attach"} <= set(send["params"])
+            "attach", "signing_order"} <= set(send["params"])
     assert "*/10" in info["dags"]["esign_collect"]["schedule"]
 
 

@@ -109,7 +109,8 @@ def scenario(tmp_path: Path, core_settings: Settings, channel: str = "auto",
     prepare_home(home, core_settings.keys_dir)
     with LocalMailServer(home / "mail") as mail:
         services = build_services(home, mail.port, url=url, channel=channel)
-        seeded = seed_demo(services.ws.engine, CAMPAIGN_DEALS, rng_seed=11, broken=CAMPAIGN_BROKEN)
+        seeded = seed_demo(services.ws.engine, CAMPAIGN_DEALS, rng_seed=11, broken=CAMPAIGN_BROKEN,
+                           signers_every=0)  # one signer per deal: three signatures seal three documents
         try:
             yield Scenario(home, services, mail, list(range(seeded.first_deal_id, seeded.last_deal_id + 1)), url)
         finally:

@@ -58,7 +58,7 @@ def pipeline(tmp_path: Path, core_settings: Settings, *, handler: MaildirHandler
     prepare_home(home, core_settings.keys_dir)
     with LocalMailServer(home / "mail", handler=handler) as mail:
         services = build_services(home, mail.port, url=url, **kw)  # type: ignore[arg-type]
-        seed_demo(services.ws.engine, DEALS, rng_seed=11, broken=0)
+        seed_demo(services.ws.engine, DEALS, rng_seed=11, broken=0, signers_every=0)  # one signer per deal
         yield services, mail, home
 
 

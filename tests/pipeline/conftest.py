@@ -48,7 +48,8 @@ def make_pipe(tmp_path: Path, core_settings: Settings, deals: int, mail: LocalMa
                                  project_dir=PROJECT_DIR)
     shutil.copytree(core_settings.keys_dir, settings.keys_dir)
     ws = Workspace(settings, passphrase=TEST_PASSPHRASE)
-    seeded = seed_demo(ws.engine, deals, rng_seed=11)
+    # one signer per deal: these tests follow a client's signature to the sealed file (several signers have theirs)
+    seeded = seed_demo(ws.engine, deals, rng_seed=11, signers_every=0)
     services = Services(ws=ws, config=PipelineConfig(auto_approve=True, batch_size=5),
                         smtp=SmtpSettings(host="127.0.0.1", port=mail.port),
                         environ={"ESIGN_LINK_SECRET": LINK_SECRET})

@@ -223,7 +223,7 @@ def test_on_postgresql_each_client_gets_one_copy_across_runs(tmp_path: Path, cor
         shutil.copytree(core_settings.keys_dir, settings.keys_dir)
         ws = Workspace(settings, passphrase=TEST_PASSPHRASE)
         try:
-            seed_demo(ws.engine, 6, rng_seed=11)
+            seed_demo(ws.engine, 6, rng_seed=11, signers_every=0)  # one signer per deal, like the Pipe fixture
             services = Services(ws=ws, config=PipelineConfig(auto_approve=True, batch_size=5),
                                 smtp=SmtpSettings(host="127.0.0.1", port=mail.port),
                                 environ={"ESIGN_LINK_SECRET": "final-copy-pg-link-secret-0123456789abcdef"})

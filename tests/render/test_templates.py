@@ -160,3 +160,13 @@ def test_ids_ignore_other_files(tmp_path: Path) -> None:
     (tmp_path / "sample.pdf").write_bytes(b"%PDF-1.4")
     assert TemplateLibrary(tmp_path).ids() == ["mini"]
     assert TemplateLibrary(tmp_path / "absent").ids() == []
+
+
+def test_a_template_may_declare_its_signing_order(tmp_path: Path) -> None:
+    write(tmp_path, "both", MINIMAL.format(id="both") + "signing_order: parallel\n")
+    write(tmp_path, "plain", MINIMAL.format(id="plain"))
+    library = TemplateLibrary(tmp_path)
+    assert library.get("both").signing_order == "parallel"
+    assert library.get("plain").signing_order == ""  # the pipeline's signers.order applies
+    message = error_of(tmp_path, "bad", MINIMAL.format(id="bad") + "signing_order: random\n")
+    assert "line 8: signing_order must be one of sequential, parallel, got 'random'" in message

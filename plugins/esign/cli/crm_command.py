@@ -44,6 +44,8 @@ def register(sub: Any) -> None:
     seed.add_argument("--deals", type=int, default=50, help="how many (default 50)")
     seed.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     seed.add_argument("--category", default="1", help="pipeline ID (default 1)")
+    seed.add_argument("--signers-every", type=int, default=5,
+                      help="every Nth deal gets two client signers, two witnesses and a copy (default 5; 0: none)")
     seed.set_defaults(handler=seed_command)
 
 
@@ -137,10 +139,13 @@ def seed_command(args: argparse.Namespace) -> int:
 
     if not 0 <= args.deals <= 1_000_000:
         raise UsageError(f"--deals: must be from 0 to 1000000 (got {args.deals})")
-    summary = seed_demo(workspace_for().engine, args.deals, rng_seed=args.seed, category_id=args.category)
+    if args.signers_every < 0:
+        raise UsageError(f"--signers-every: must not be negative (got {args.signers_every})")
+    summary = seed_demo(workspace_for().engine, args.deals, rng_seed=args.seed, category_id=args.category,
+                        signers_every=args.signers_every)
     span = f" (IDs {summary.first_deal_id}..{summary.last_deal_id})" if summary.deals else ""
     print(f"seeded {summary.deals} deals{span}, {summary.companies} companies, {summary.contacts} contacts, "
-          f"{len(summary.broken)} broken on purpose")
+          f"{len(summary.broken)} broken on purpose, {len(summary.several_signers)} with several signers")
     return EXIT_OK
 
 

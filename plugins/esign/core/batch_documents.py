@@ -19,7 +19,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from esign.contacts import normalize_email, normalize_phone
 from esign.errors import EsignError, RenderError, SigningError, ValidationError
-from esign.model import Deal, Stage
+from esign.model import Deal, SignerRole, SignerSide, SignerSpec, SigningOrder, Stage
+from esign.model.signers import COMPANY_POSITIONS, arrange
 from esign.render import render_document
 from esign.render.templates import DocumentTemplate
 from esign.signing import company_sign
@@ -47,6 +48,58 @@ class Prepared:
     error: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class SignerPolicy:
+    """How a new document's signers are arranged (:func:`esign.model.signers.arrange`).
+
+    ``order`` is the pipeline's routing (``signers.order``), which a template's ``signing_order`` overrides, which
+    the run's ``run_order`` (the ``signing_order`` param) overrides; ``company`` puts the company's second signer
+    before or after the client side; roles in ``optional_roles`` may decline without stopping the document.
+    """
+
+    order: SigningOrder = SigningOrder.SEQUENTIAL
+    company: str = "before"
+    optional_roles: tuple[SignerRole, ...] = ()
+    run_order: SigningOrder | None = None
+
+    def __post_init__(self) -> None:
+        if self.company not in COMPANY_POSITIONS:
+            raise ValueError(f"company: must be one of {COMPANY_POSITIONS}, not {self.company!r}")
+
+    def mode(self, template: DocumentTemplate) -> SigningOrder:
+        if self.run_order is not None:
+            return self.run_order
+        return SigningOrder(template.signing_order) if template.signing_order else self.order
+
+
+def document_signers(deal: Deal, policy: SignerPolicy, template: DocumentTemplate,
+                     second: SignerSpec | None = None) -> tuple[SignerSpec, ...]:
+    """The signers a deal's new document stores: its own (as the CRM listed them) and the company's second signer,
+    arranged; none (the counterparty's contact alone) when the deal names none and no second signer is set.
+
+    A second signer on a deal that names none puts the counterparty's contact in as client signer 1."""
+    if not deal.signers and second is None:
+        return ()
+    listed = list(deal.signers)
+    if not any(s.role is SignerRole.SIGNER and s.side is SignerSide.CLIENT for s in listed):
+        party = deal.counterparty
+        listed.insert(0, SignerSpec(position=0, role=SignerRole.SIGNER,
+                                    name=party.representative or party.name,
+                                    tax_id="" if party.representative else party.tax_id,
+                                    email=party.email, phone=party.phone))
+    if second is not None:
+        listed.append(second)
+    cleaned = [_cleaned(s) for s in listed]
+    return arrange(cleaned, policy.mode(template), company=policy.company, optional_roles=policy.optional_roles)
+
+
+def _cleaned(signer: SignerSpec) -> SignerSpec:
+    """Stored values cleaned like the counterparty's: no control characters, usable contacts in their one form."""
+    email, phone = sanitize_text(signer.email).strip(), sanitize_text(signer.phone).strip()
+    return replace(signer, name=sanitize_text(signer.name).strip(), tax_id=sanitize_text(signer.tax_id).strip(),
+                   email=normalize_email(email) or email, phone=normalize_phone(phone) or phone)
+
+
 def quarantine_reason(problems: Sequence[str]) -> str:
     return "; ".join(problems)
 
@@ -54,8 +107,11 @@ def quarantine_reason(problems: Sequence[str]) -> str:
 def prepare_documents(ws: Workspace, deals: Sequence[tuple[Deal, Sequence[str]]], template_id: str, *,
                       crm: str = "local", batch_id: str | None = None,
                       may_restart: Callable[[DocumentRecord], bool] | None = None,
-                      record_every: int = RECORD_EVERY) -> list[Prepared]:
+                      record_every: int = RECORD_EVERY, signing: SignerPolicy | None = None) -> list[Prepared]:
     """Validate and render each ``(deal, problems)``; bad data ends quarantined with every reason named.
+
+    A new document stores its signers as ``signing`` arranges them (default: sequential, the company's second
+    signer before the client side), when the deal names some or the company has a second signer.
 
     A deal that already has an open or completed document keeps it (``created`` False); one whose last document
     ended (declined, expired, ...) gets a new round only when ``may_restart`` says the earlier round is wrapped
@@ -66,6 +122,8 @@ def prepare_documents(ws: Workspace, deals: Sequence[tuple[Deal, Sequence[str]]]
     rendered = ws.ledger.bulk.versions_for([r.id for r in latest.values() if r.stage is Stage.DRAFT], "rendered")
     results: dict[str, Prepared] = {}
     new: list[NewDocument] = []
+    policy = signing or SignerPolicy()
+    second = ws.company.second_signer
     for deal, problems in deals:
         known = latest.get(deal.id)
         round_ = 1
@@ -75,9 +133,10 @@ def prepare_documents(ws: Workspace, deals: Sequence[tuple[Deal, Sequence[str]]]
             else:
                 results[deal.id] = Prepared(deal.id, known, False)
                 continue
-        issues = list(problems) + [str(e) for e in validate_deal(deal)]
-        notes = [str(e) for e in deal_warnings(deal)]
-        new.append(_new_document(deal, template_id, crm, round_, batch_id, issues, notes))
+        signers = document_signers(deal, policy, template, second)
+        issues = list(problems) + [str(e) for e in validate_deal(deal, signers=signers)]
+        notes = [str(e) for e in deal_warnings(deal, signers=signers)]
+        new.append(_new_document(deal, template_id, crm, round_, batch_id, issues, notes, signers))
     for prepared in _create_all(ws, new):
         results[prepared.deal_id] = prepared
     to_render = [(deal, r.record) for deal, _ in deals
@@ -121,7 +180,7 @@ def manager_email(deal: Deal) -> str:
 
 
 def _new_document(deal: Deal, template_id: str, crm: str, round_: int, batch_id: str | None,
-                  issues: list[str], notes: list[str]) -> NewDocument:
+                  issues: list[str], notes: list[str], signers: tuple[SignerSpec, ...] = ()) -> NewDocument:
     """The ledger row for a deal; stored values are cleaned like rendered ones (a lone surrogate, a NUL), usable
     contacts in their one form (the phone in E.164). A contact that cannot be used, while the other can, is noted
     on the document's first event: the client is reached by the other channel."""
@@ -135,7 +194,8 @@ def _new_document(deal: Deal, template_id: str, crm: str, round_: int, batch_id:
         language=client_language(deal), manager_email=manager_email(deal),
         manager_id=deal.manager.id if deal.manager else None,
         stage=Stage.QUARANTINED if issues else Stage.DRAFT, reason=quarantine_reason(issues) if issues else None,
-        actor="validator" if issues else "pipeline", note="" if issues else quarantine_reason(notes))
+        actor="validator" if issues else "pipeline", note="" if issues else quarantine_reason(notes),
+        signers=signers)
 
 
 def _render_all(ws: Workspace, drafts: Sequence[tuple[Deal, DocumentRecord]], template: DocumentTemplate,

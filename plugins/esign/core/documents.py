@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from esign.core.batch_documents import company_sign_documents, prepare_documents
+from esign.core.batch_documents import SignerPolicy, company_sign_documents, prepare_documents
 from esign.core.batch_finalize import finalize_documents
 from esign.errors import EsignError, RenderError, SigningError
 from esign.model import ClientEvidence, Deal, Stage
@@ -23,14 +23,15 @@ log = logging.getLogger(__name__)
 
 def prepare_document(ws: Workspace, deal: Deal, template_id: str, *, crm: str = "local",
                      batch_id: str | None = None, problems: Sequence[str] = (),
-                     may_restart: Callable[[DocumentRecord], bool] | None = None) -> tuple[DocumentRecord, bool]:
+                     may_restart: Callable[[DocumentRecord], bool] | None = None,
+                     signing: SignerPolicy | None = None) -> tuple[DocumentRecord, bool]:
     """Validate the deal and render its document; bad data ends quarantined with every reason named.
 
     Returns the document and whether this call created it (see :func:`esign.core.batch_documents.prepare_documents`,
     which this runs with one deal).
     """
     (prepared,) = prepare_documents(ws, [(deal, problems)], template_id, crm=crm, batch_id=batch_id,
-                                    may_restart=may_restart)
+                                    may_restart=may_restart, signing=signing)
     if prepared.record is None or prepared.error:
         raise RenderError(prepared.error or f"deal {deal.id}: could not be prepared")
     return prepared.record, prepared.created

@@ -19,6 +19,7 @@ from esign.crm.base import Department, FetchedDeal, Person, StageInfo
 from esign.crm.local_schema import (
     crm_companies,
     crm_contacts,
+    crm_deal_contacts,
     crm_deal_items,
     crm_deals,
     crm_departments,
@@ -27,7 +28,15 @@ from esign.crm.local_schema import (
     crm_timeline,
     crm_timeline_files,
 )
-from esign.crm.normalize import RawCompany, RawContact, RawDeal, RawItem, RawManager, normalize_deal
+from esign.crm.normalize import (
+    RawCompany,
+    RawContact,
+    RawDeal,
+    RawDealContact,
+    RawItem,
+    RawManager,
+    normalize_deal,
+)
 from esign.errors import CrmError, CrmNotFoundError
 
 if TYPE_CHECKING:
@@ -128,7 +137,9 @@ class LocalCrm:
             if not deals:
                 return []
             companies = _companies(conn, {d.company_id for d in deals if d.company_id is not None})
-            contacts = _contacts(conn, {d.contact_id for d in deals if d.contact_id is not None})
+            links = _deal_contacts(conn, [d.id for d in deals])
+            contacts = _contacts(conn, {d.contact_id for d in deals if d.contact_id is not None}
+                                 | {cid for rows in links.values() for cid, _, _, _ in rows})
             managers = _managers(conn, {d.manager_id for d in deals if d.manager_id is not None})
             items = _items(conn, [d.id for d in deals])
         return [
@@ -140,6 +151,9 @@ class LocalCrm:
                 contact=contacts.get(d.contact_id) if d.contact_id is not None else None,
                 manager=managers.get(d.manager_id) if d.manager_id is not None else None,
                 items=items.get(d.id, ()),
+                deal_contacts=tuple(RawDealContact(contact_id=str(cid), contact=contacts.get(cid), sort=sort,
+                                                   is_primary=primary, role=role)
+                                    for cid, sort, primary, role in links.get(d.id, ())),
             ))
             for d in deals
         ]
@@ -223,6 +237,7 @@ class LocalCrm:
             conn.execute(delete(crm_timeline_files).where(crm_timeline_files.c.comment_id.in_(comment_ids)))
             conn.execute(delete(crm_timeline).where(crm_timeline.c.deal_id == deal_id))
             conn.execute(delete(crm_deal_items).where(crm_deal_items.c.deal_id == deal_id))
+            conn.execute(delete(crm_deal_contacts).where(crm_deal_contacts.c.deal_id == deal_id))
             return conn.execute(delete(crm_deals).where(crm_deals.c.id == deal_id)).rowcount > 0
 
 
@@ -257,6 +272,17 @@ def _contacts(conn: Connection, ids: set[int]) -> dict[int, RawContact]:
         return {}
     return {r.id: RawContact(id=str(r.id), name=r.name, title=r.title, cpf=r.cpf, email=r.email, phone=r.phone)
             for chunk in _chunks(ids) for r in conn.execute(select(crm_contacts).where(crm_contacts.c.id.in_(chunk)))}
+
+
+def _deal_contacts(conn: Connection, deal_ids: list[int]) -> dict[int, list[tuple[int, int, bool, str | None]]]:
+    """Per deal, its bound contacts: (contact ID, sort, primary, role), in the CRM's order (sort, then ID)."""
+    result: dict[int, list[tuple[int, int, bool, str | None]]] = {}
+    for chunk in _chunks(deal_ids):
+        query = (select(crm_deal_contacts).where(crm_deal_contacts.c.deal_id.in_(chunk))
+                 .order_by(crm_deal_contacts.c.deal_id, crm_deal_contacts.c.sort, crm_deal_contacts.c.contact_id))
+        for r in conn.execute(query):
+            result.setdefault(r.deal_id, []).append((int(r.contact_id), int(r.sort), bool(r.is_primary), r.role))
+    return result
 
 
 def _managers(conn: Connection, ids: set[int]) -> dict[int, RawManager]:

@@ -11,6 +11,7 @@ is for the demo and tests, and bytes keep it self-contained.
 from __future__ import annotations
 
 from sqlalchemy import (
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -98,6 +99,19 @@ crm_deal_items = Table(
     Column("description", Text),
     Column("quantity", String(40)),
     Column("unit_price", String(40)),
+)
+
+#: The contacts of a deal besides its main one, as Bitrix24 binds them (``crm.deal.contact.items.get``: CONTACT_ID,
+#: SORT, IS_PRIMARY) plus the role each plays in signing (signer, witness, copy; Bitrix24 keeps it in a contact
+#: field). Stored as typed (a Portuguese word is fine; ``esign.crm.normalize.parse_role`` reads it); NULL: no role.
+crm_deal_contacts = Table(
+    "crm_deal_contacts",
+    metadata,
+    Column("deal_id", Integer, ForeignKey("crm_deals.id", ondelete="CASCADE"), primary_key=True),
+    Column("contact_id", Integer, ForeignKey("crm_contacts.id", ondelete="CASCADE"), primary_key=True),
+    Column("sort", Integer, nullable=False, default=10),
+    Column("is_primary", Boolean, nullable=False, default=False),
+    Column("role", String(40)),
 )
 
 crm_timeline = Table(

@@ -6,12 +6,14 @@ be read becomes a neutral stand-in plus a ``problems`` entry naming the field an
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from esign.crm.base import FetchedDeal
-from esign.model import Deal, LineItem, Manager, Party
+from esign.model import Deal, LineItem, Manager, Party, SignerRole, SignerSpec
+from esign.validate import UNKNOWN_ROLE
 
 _QUOTE_LIMIT = 40  # raw values quoted in problems are cut: they end up in comments and logs
 #: Bitrix24 stores money as DECIMAL(18,2); anything this large is a typo, and "1e999999" would make
@@ -53,6 +55,18 @@ class RawItem:
 
 
 @dataclass(frozen=True, slots=True)
+class RawDealContact:
+    """One contact bound to a deal (Bitrix24 ``crm.deal.contact.items.get``) with its signing role as typed in the
+    CRM (None or "": no role). ``contact`` None: the binding points at a contact the CRM no longer has."""
+
+    contact_id: str
+    contact: RawContact | None = None
+    sort: int = 10
+    is_primary: bool = False
+    role: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class RawDeal:
     """One deal with what it points to. ``company_id``/``contact_id`` set but record None: dangling link."""
 
@@ -68,6 +82,7 @@ class RawDeal:
     contact: RawContact | None = None
     manager: RawManager | None = None
     items: Sequence[RawItem] = field(default_factory=tuple)
+    deal_contacts: Sequence[RawDealContact] = field(default_factory=tuple)
 
 
 def text(value: object) -> str:
@@ -140,12 +155,83 @@ def make_manager(raw: RawManager | None) -> Manager | None:
     return Manager(id=raw.id, name=text(raw.name), email=text(raw.email), department=text(raw.department))
 
 
+#: What a CRM user may type in the role field, folded (lower case, no accents): English codes and Portuguese words.
+ROLE_WORDS: dict[str, SignerRole] = {
+    "signer": SignerRole.SIGNER, "signatario": SignerRole.SIGNER, "signataria": SignerRole.SIGNER,
+    "witness": SignerRole.WITNESS, "testemunha": SignerRole.WITNESS,
+    "copy": SignerRole.COPY, "copia": SignerRole.COPY,
+}
+
+
+def _fold(value: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", value.strip().lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def parse_role(raw: object) -> tuple[SignerRole | None, bool]:
+    """The signing role a CRM value names, and whether the value was understood. Empty: (None, True), no role;
+    ``signer``/``signatário``, ``witness``/``testemunha``, ``copy``/``cópia`` in any case, with or without accents;
+    anything else: (None, False)."""
+    value = text(raw)
+    if not value:
+        return None, True
+    role = ROLE_WORDS.get(_fold(value))
+    return role, role is not None
+
+
+def make_signers(raw: RawDeal) -> tuple[tuple[SignerSpec, ...], list[str]]:
+    """The deal's signers as the CRM lists them (positions left to ``esign.model.signers.arrange``).
+
+    Only deals whose contacts carry roles have signers; with none the counterparty's contact signs alone (``()``).
+    When some do, the deal's primary contact (the counterparty's contact) signs too even without a role of its own,
+    and signs first among the client signers: it is the document's counterparty, signer 1. The others follow in the
+    CRM's SORT (then contact ID); contacts without a role are left out. An unknown role or a contact the CRM no
+    longer has is a problem naming the contact (the deal is quarantined: a person fixes the CRM).
+    """
+    problems: list[str] = []
+    roled: list[tuple[RawDealContact, SignerRole | None]] = []
+    for link in raw.deal_contacts:
+        role, known = parse_role(link.role)
+        if not known:
+            problems.append(f"contact #{link.contact_id}.role: " + UNKNOWN_ROLE % {"value": quote(link.role)})
+        roled.append((link, role))
+    if not any(role is not None for _, role in roled) and not problems:
+        return (), []
+    primary_id = next((link.contact_id for link, _ in roled if link.is_primary), raw.contact_id)
+    chosen: list[tuple[RawDealContact, SignerRole]] = []
+    for link, role in roled:
+        if role is None and link.contact_id == primary_id:
+            role = SignerRole.SIGNER
+        if role is not None:
+            chosen.append((link, role))
+    if primary_id and not any(link.contact_id == primary_id for link, _ in chosen) and raw.contact is not None:
+        chosen.append((RawDealContact(contact_id=primary_id, contact=raw.contact, sort=-1, is_primary=True),
+                       SignerRole.SIGNER))
+    chosen.sort(key=lambda pair: (not (pair[0].contact_id == primary_id and pair[1] is SignerRole.SIGNER),
+                                  pair[0].sort, _id_key(pair[0].contact_id)))
+    signers: list[SignerSpec] = []
+    for link, role in chosen:
+        contact = link.contact
+        if contact is None:
+            problems.append(f"contact #{link.contact_id}: not found")
+            continue
+        signers.append(SignerSpec(position=0, role=role, name=text(contact.name), tax_id=text(contact.cpf),
+                                  email=text(contact.email), phone=text(contact.phone),
+                                  contact_id=str(link.contact_id)))
+    return tuple(signers), problems
+
+
+def _id_key(contact_id: str) -> tuple[int, str]:
+    return (int(contact_id), "") if contact_id.isdigit() else (0, contact_id)
+
+
 def normalize_deal(raw: RawDeal) -> FetchedDeal:
     """Never raises for bad values: see :class:`FetchedDeal`."""
     amount, amount_problem = parse_decimal("amount", raw.amount)
     party, party_problems = make_party(raw)
     items, item_problems = make_items(raw.items)
-    problems = [p for p in (amount_problem,) if p] + party_problems + item_problems
+    signers, signer_problems = make_signers(raw)
+    problems = [p for p in (amount_problem,) if p] + party_problems + item_problems + signer_problems
     deal = Deal(
         id=str(raw.id),
         title=text(raw.title),
@@ -156,5 +242,6 @@ def normalize_deal(raw: RawDeal) -> FetchedDeal:
         category_id=text(raw.category_id) or "0",
         line_items=items,
         manager=make_manager(raw.manager),
+        signers=signers,
     )
     return FetchedDeal(deal=deal, problems=tuple(problems))

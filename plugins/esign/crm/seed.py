@@ -20,6 +20,11 @@ when 10 or more are seeded) are broken on purpose, so the quarantine path always
 a contact with no email and no phone, a bad phone (``"12345"``) and no email, an empty company name, a missing CNPJ.
 Each broken deal has its own company and contact, so no valid deal shares the defect.
 
+Every fifth deal (``signers_every``; 0: none) whose counterparty is a healthy company has several signers, bound as
+deal contacts with a role as Bitrix24 models them: its contact (signatário, primary) and a partner sign for the
+client, two witnesses (testemunhas, with CPFs) sign too, and the company's accountant gets a copy. These people are
+drawn from a random generator of their own, after the rest, so the other deals are what they were without them.
+
 Seeding a CRM that already has deals *adds* deals with new IDs: the random generator is seeded with
 ``rng_seed`` and the number of deals already present, so a second run makes different companies
 (CNPJs, CPFs and emails are also kept unique against what is stored) and the whole result is still
@@ -45,6 +50,7 @@ from esign.crm.config import stage_code
 from esign.crm.local_schema import (
     crm_companies,
     crm_contacts,
+    crm_deal_contacts,
     crm_deal_items,
     crm_deals,
     crm_departments,
@@ -69,6 +75,9 @@ BROKEN_SHARE = 0.04
 BAD_PHONE = "12345"
 PERSON_SHARE = 0.15  # deals with a person (contact only, CPF) as the counterparty
 REUSE_COMPANY_SHARE = 0.35  # deals of a company that already has one
+SIGNERS_EVERY = 5  # every fifth deal (of a healthy company) has several signers
+#: The roles of a several-signer deal's contacts as typed in the CRM (both languages, as users type them), by SORT.
+SIGNER_ROLES = (("signatário", True), ("signer", False), ("testemunha", False), ("witness", False), ("cópia", False))
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +91,7 @@ class SeedSummary:
     first_deal_id: int | None
     last_deal_id: int | None
     broken: dict[int, str] = field(default_factory=dict)  # deal ID -> one of BROKEN_KINDS
+    several_signers: tuple[int, ...] = ()  # deals with two client signers, two witnesses and a copy
 
     @property
     def broken_deal_ids(self) -> tuple[int, ...]:
@@ -103,17 +113,21 @@ def seed_demo(
     category_id: str = "1",
     broken: int | None = None,
     now: datetime | None = None,
+    signers_every: int = SIGNERS_EVERY,
 ) -> SeedSummary:
     """Add ``deals`` demo deals in the trigger stage of pipeline ``category_id`` (stages created if missing).
 
     ``broken`` overrides how many are broken on purpose (default :func:`broken_count`); ``now`` fixes the
-    clock the creation dates are spread back from (default: the current time).
+    clock the creation dates are spread back from (default: the current time); every ``signers_every``-th deal
+    has several signers (0: none has).
     """
     if deals < 0:
         raise ValueError(f"deals must not be negative, got {deals}")
     n_broken = broken_count(deals) if broken is None else broken
     if not 0 <= n_broken <= deals:
         raise ValueError(f"broken must be between 0 and {deals}, got {n_broken}")
+    if signers_every < 0:
+        raise ValueError(f"signers_every must not be negative, got {signers_every}")
     now = now or datetime.now(UTC)
     with engine.begin() as conn:
         ensure_stages(conn, category_id)
@@ -121,6 +135,9 @@ def seed_demo(
         gen = _Generator(random.Random(f"esign-demo:{rng_seed}:{existing}"), _used_values(conn))
         manager_ids, managers_created = _ensure_managers(conn, gen)
         plan = gen.plan(deals, n_broken, manager_ids, now)
+        if signers_every:
+            people = _Generator(random.Random(f"esign-demo-signers:{rng_seed}:{existing}"), gen.used)
+            people.add_signers(plan, signers_every)
         return _insert(conn, plan, category_id, managers_created)
 
 
@@ -163,6 +180,8 @@ class _Plan:
     contacts: list[dict[str, Any]] = field(default_factory=list)  # "company": index or None
     deals: list[dict[str, Any]] = field(default_factory=list)  # "company"/"contact": indexes; "items": rows
     broken: dict[int, str] = field(default_factory=dict)  # deal index -> kind
+    #: deal index -> its bound contacts (contact index, sort, primary, role as typed)
+    links: dict[int, list[tuple[int, int, bool, str]]] = field(default_factory=dict)
 
 
 def slug(text: str) -> str:
@@ -306,6 +325,29 @@ class _Generator:
         return plan
 
 
+    def add_signers(self, plan: _Plan, every: int) -> None:
+        """Bind a partner, two witnesses and the accountant (a copy) to every ``every``-th deal of a healthy
+        company, its own contact first (see the module docstring)."""
+        for index, deal in enumerate(plan.deals):
+            if (index + 1) % every or index in plan.broken or deal["company"] is None:
+                continue
+            company = plan.companies[deal["company"]]
+            primary = plan.contacts[deal["contact"]]
+            domain = primary["email"].rpartition("@")[2] if primary["email"] else "email.example.com"
+            area = primary["phone"][3:5] if primary["phone"] else "11"
+            partner = self.contact(deal["company"], domain, area)
+            witnesses = [self.contact(None, "email.example.com", area) for _ in range(2)]
+            accountant = self.contact(None, f"contabil{slug(company['name'])[:20]}.example.com", area)
+            accountant["title"] = "Contador"
+            bound = [deal["contact"]]
+            for person in (partner, *witnesses, accountant):
+                bound.append(len(plan.contacts))
+                plan.contacts.append(person)
+            plan.links[index] = [(contact, 10 * (n + 1), primary_flag, role)
+                                 for n, (contact, (role, primary_flag)) in enumerate(zip(bound, SIGNER_ROLES,
+                                                                                         strict=True))]
+
+
 def _particle(surname: str) -> str:
     """The preposition Brazilian names put before a surname: "dos Santos", "da Silva", "de Souza"."""
     if surname in names.SURNAMES_WITH_DOS:
@@ -354,8 +396,13 @@ def _insert(conn: Connection, plan: _Plan, category_id: str, managers_created: i
              for item in d["items"]]
     if items:
         conn.execute(insert(crm_deal_items), items)
+    links = [{"deal_id": deal_ids[i], "contact_id": contact_ids[c], "sort": sort, "is_primary": primary,
+              "role": role} for i, rows in sorted(plan.links.items()) for c, sort, primary, role in rows]
+    if links:
+        conn.execute(insert(crm_deal_contacts), links)
     return SeedSummary(
         deals=len(deal_ids), companies=len(company_ids), contacts=len(contact_ids), managers=managers_created,
         first_deal_id=deal_ids[0] if deal_ids else None, last_deal_id=deal_ids[-1] if deal_ids else None,
         broken={deal_ids[i]: kind for i, kind in sorted(plan.broken.items())},
+        several_signers=tuple(deal_ids[i] for i in sorted(plan.links)),
     )

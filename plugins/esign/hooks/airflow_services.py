@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 #: DAG params that map onto pipeline settings.
 RUN_SETTINGS = ("crm", "template", "channel", "attach", "batch_size", "max_deals", "auto_approve", "dry_run",
-                "reminder_after_days", "max_reminders", "link_valid_days")
+                "reminder_after_days", "max_reminders", "link_valid_days", "signing_order")
 
 
 def smtp_from_connection(conn_id: str = "smtp_default") -> SmtpSettings:

@@ -18,6 +18,7 @@ import jinja2
 import yaml
 
 from esign.errors import RenderError
+from esign.model import SigningOrder
 from esign.render.context import SLOT_NAME
 from esign.render.filters import ENV
 from esign.render.yamlload import line_of, load_yaml
@@ -25,6 +26,7 @@ from esign.render.yamlload import line_of, load_yaml
 KINDS = ("contract", "pdf")
 LOCALES = ("pt_BR", "en_US")
 PAGE_SIZES = ("A4", "letter")
+SIGNING_ORDERS = tuple(order.value for order in SigningOrder)
 ROLES = ("company", "client")
 DEAL_ATTACHMENT = "deal_attachment"
 _ID_RE = re.compile(r"[a-z0-9][a-z0-9_\-]{0,63}")
@@ -118,6 +120,7 @@ class DocumentTemplate:
     source_pdf: bytes | None = None  # kind pdf with a file source: its bytes, read once
     slots: tuple[SlotSpec, ...] = ()
     signature_page: tuple[Block, ...] = ()
+    signing_order: str = ""  # "sequential" | "parallel": how its signers are invited; "": the pipeline's setting
 
 
 class _Parser:
@@ -157,8 +160,12 @@ class _Parser:
         if "title" not in data:
             raise self.fail(1, "title: missing")
         title = self.text(data["title"], "title", line_of(data["title"], 1))
+        signing_order = data.get("signing_order", "")
+        if signing_order not in ("", *SIGNING_ORDERS):
+            raise self.fail(line_of(signing_order, 1),
+                            f"signing_order must be one of {', '.join(SIGNING_ORDERS)}, got {signing_order!r}")
         common = {"id": self.template_id, "path": self.path, "kind": kind, "locale": locale, "title": title,
-                  "page_size": page_size}
+                  "page_size": page_size, "signing_order": signing_order}
         if kind == "contract":
             body = self.blocks(data.get("body"), "body")
             if sum(block.type == "signatures" for block in body) != 1:

@@ -115,10 +115,12 @@ def test_fetch_deals_normalises_a_range_with_companies_contacts_managers_and_ite
     assert kinds.count("crm.company.list") == 1  # 120 deals share 40 companies: one @ID list
     assert kinds.count("crm.contact.list") == 3
     assert kinds.count("user.get") == 1 and kinds.count("department.get") == 1
-    for gone in ("crm.deal.productrows.get", "crm.deal.contact.items.get", "crm.company.get", "crm.contact.get"):
+    assert kinds.count("crm.deal.contact.items.get") == 120  # each deal's contact bindings (several signers)
+    for gone in ("crm.deal.productrows.get", "crm.company.get", "crm.contact.get"):
         assert gone not in portal.commands
-    # count + chained pages + round 1 (rows, companies, contacts, users) + round 2 (the department)
-    assert len(portal.log) == 4
+    # count + chained pages + round 1 (rows, companies, contacts, users, 120 bindings: 128 commands, 3 requests)
+    # + round 2 (the department; every bound contact is a deal's own, read in round 1)
+    assert len(portal.log) == 6
     contacts = parse_php_query(next(c for c in _batch_commands(portal)[1].values()
                                     if c.startswith("crm.contact.list")).split("?", 1)[1])
     assert contacts["filter"]["@ID"][:2] == ["90000", "90001"] and len(contacts["filter"]["@ID"]) == 50
@@ -126,7 +128,7 @@ def test_fetch_deals_normalises_a_range_with_companies_contacts_managers_and_ite
     before = len(portal.log)
     client.fetch_deals("C1:PREPARATION", ids[0], ids[9])
     assert "user.get" not in str([e.body for e in portal.log[before:]])  # managers are cached
-    assert len(portal.log) - before == 2  # one page of deals, one round of related records
+    assert len(portal.log) - before == 2  # one page of deals, one round of related records (and bindings)
 
 
 def test_product_rows_of_many_deals_are_paged_by_their_total(portal: FakePortal, client: Bitrix24Crm) -> None:
@@ -136,7 +138,9 @@ def test_product_rows_of_many_deals_are_paged_by_their_total(portal: FakePortal,
                                          "QUANTITY": 1 + n, "SORT": 100 - n} for n in range(1 + k % 3)]
     fetched = client.fetch_deals("C1:PREPARATION", ids[0], ids[-1])
     rows = [e for e in portal.log if e.method == "batch"]
-    first_round, second_round = rows[1].body["cmd"], rows[2].body["cmd"]  # rows[0]: the chained deal page
+    # rows[0]: the chained deal page; the first round is two requests (its lists and the 60 deals' bindings)
+    first_round, second_round = rows[1].body["cmd"] | rows[2].body["cmd"], rows[3].body["cmd"]
+    assert len(rows) == 4 and sum(n.startswith("b") for n in first_round) == 60
     assert sorted(n for n in first_round if n.startswith("p")) == ["p0_0", "p1_0"]
     # 50 deals x 1-3 rows = 99 rows in group 0: one more page; group 1 (10 deals, 21 rows) fits in one
     assert sorted(n for n in second_round if n.startswith("p")) == ["p0_1"]

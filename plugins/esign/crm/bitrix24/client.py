@@ -5,7 +5,10 @@ needs, 50 per request; everything a range of deals points to is read with list m
 product rows with ``crm.item.productrow.list`` (``=ownerId`` takes an array), companies and contacts with
 ``crm.company.list``/``crm.contact.list`` (``@ID``), users with ``user.get`` (``@ID``) — and the commands of
 one round share ``batch`` requests whatever their kind. The primary contact is the deal's CONTACT_ID, which
-the portal keeps equal to the primary contact binding, so no per-deal ``crm.deal.contact.items.get``.
+the portal keeps equal to the primary contact binding. Several signers: each deal's contact bindings are read with
+``crm.deal.contact.items.get`` (one command per deal, 50 to a request, in the first round), the bound contacts not
+read yet with ``crm.contact.list`` over their IDs in the second; a contact's signing role is its
+``signer_role_field``. With that setting empty none of this is asked.
 Writes (stage moves, timeline comments with files) are single calls: uploads cannot run inside ``batch``.
 """
 
@@ -116,12 +119,18 @@ class Bitrix24Crm:
         deal_groups = reads.groups([str(r["ID"]) for r in rows])
         first: dict[str, str] = {f"p{g}_0": _product_rows(ids, 0) for g, ids in enumerate(deal_groups)}
         first.update(self._party_commands(rows))
-        done = self._read(first)
+        role_field = self.settings.signer_role_field
+        if role_field:
+            first.update({f"b{r['ID']}": command("crm.deal.contact.items.get", {"id": str(r["ID"])}) for r in rows})
+        done = self._read(first, tolerate=_binding_gone)
         second = {f"p{g}_{k}": _product_rows(ids, k * reads.PAGE_SIZE) for g, ids in enumerate(deal_groups)
                   for k in range(1, reads.pages_for(done.totals.get(f"p{g}_0", 0)))}
         users = reads.by_id(done.results, lambda name: name.startswith("u"))
         second.update(self._department_commands(users.values()))
+        contact_rows = reads.by_id(done.results, lambda name: name.startswith("ct"))
+        second.update(self._bound_contact_commands(done.results, contact_rows))
         more = self._read(second, tolerate=self._department_denied)
+        contact_rows |= reads.by_id(more.results, lambda name: name.startswith("cx"))
         self._remember_departments(more.results)
         for uid, user in users.items():
             self._users[uid] = records.manager(user, self._departments)
@@ -132,8 +141,7 @@ class Bitrix24Crm:
         items = records.product_rows_by_deal(product_rows)
         companies = {i: records.company(r, self.settings.company_tax_field)
                      for i, r in reads.by_id(done.results, lambda name: name.startswith("co")).items()}
-        contacts = {i: records.contact(r, self.settings.contact_tax_field)
-                    for i, r in reads.by_id(done.results, lambda name: name.startswith("ct")).items()}
+        contacts = {i: records.contact(r, self.settings.contact_tax_field) for i, r in contact_rows.items()}
         result = []
         for row in rows:
             company_id = records.ref_id(row.get("COMPANY_ID"))
@@ -147,6 +155,8 @@ class Bitrix24Crm:
                 contact=contacts.get(contact_id) if contact_id else None,
                 manager=self._users.get(manager_id) if manager_id else None,
                 items=items.get(str(row["ID"]), []),
+                deal_contacts=records.deal_contacts(done.results.get(f"b{row['ID']}"), contact_rows,
+                                                    self.settings.contact_tax_field, role_field) if role_field else (),
             )))
         return result
 
@@ -231,11 +241,21 @@ class Bitrix24Crm:
             commands[f"co{g}"] = command("crm.company.list", {
                 "filter": {"@ID": ids}, "select": records.company_select(self.settings.company_tax_field)})
         for g, ids in enumerate(reads.groups(contact_ids)):
-            commands[f"ct{g}"] = command("crm.contact.list", {
-                "filter": {"@ID": ids}, "select": records.contact_select(self.settings.contact_tax_field)})
+            commands[f"ct{g}"] = self._contact_list(ids)
         for g, ids in enumerate(reads.groups(user_ids)):
             commands[f"u{g}"] = command("user.get", {"FILTER": {"@ID": ids}})
         return commands
+
+    def _contact_list(self, ids: Sequence[str]) -> str:
+        return command("crm.contact.list", {"filter": {"@ID": list(ids)}, "select": records.contact_select(
+            self.settings.contact_tax_field, self.settings.signer_role_field)})
+
+    def _bound_contact_commands(self, results: Mapping[str, Any], known: Mapping[str, Any]) -> dict[str, str]:
+        """The contacts bound to the deals (``b<deal>`` answers) not read with the deals' own: 50 IDs a command."""
+        bound = {contact for name, rows in results.items() if name.startswith("b") and isinstance(rows, list)
+                 for row in rows if isinstance(row, Mapping)
+                 and (contact := records.ref_id(row.get("CONTACT_ID"))) is not None and contact not in known}
+        return {f"cx{g}": self._contact_list(ids) for g, ids in enumerate(reads.groups(sorted(bound)))}
 
     def _department_commands(self, users: Iterable[Mapping[str, Any]]) -> dict[str, str]:
         if self._departments_denied:
@@ -259,6 +279,11 @@ class Bitrix24Crm:
                 for row in rows:
                     if isinstance(row, Mapping):
                         self._departments[str(row.get("ID"))] = str(row.get("NAME") or "")
+
+
+def _binding_gone(name: str, error: Bitrix24Error) -> bool:
+    """A deal deleted between its listing and the read of its contacts: it has none (it is left out anyway)."""
+    return name.startswith("b") and isinstance(error, Bitrix24NotFoundError)
 
 
 def _product_rows(deal_ids: Sequence[str], start: int) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from esign.crm.normalize import RawCompany, RawContact, RawItem, RawManager
+from esign.crm.normalize import RawCompany, RawContact, RawDealContact, RawItem, RawManager
 
 Row = Mapping[str, Any]
 
@@ -25,9 +25,11 @@ def company_select(tax_field: str) -> list[str]:
     return ["ID", "TITLE", tax_field, *_ADDRESS]
 
 
-def contact_select(tax_field: str) -> list[str]:
-    """For :func:`contact`; PHONE and EMAIL are multi-fields, never in ``*``: they must be named."""
-    return ["ID", "NAME", "SECOND_NAME", "LAST_NAME", "POST", tax_field, "EMAIL", "PHONE"]
+def contact_select(tax_field: str, role_field: str = "") -> list[str]:
+    """For :func:`contact`; PHONE and EMAIL are multi-fields, never in ``*``: they must be named. ``role_field``: the
+    contact's signing role, when several signers are read."""
+    return ["ID", "NAME", "SECOND_NAME", "LAST_NAME", "POST", tax_field, "EMAIL", "PHONE",
+            *([role_field] if role_field else [])]
 
 
 def ref_id(value: object) -> str | None:
@@ -72,6 +74,22 @@ def contact(row: Row, tax_field: str) -> RawContact:
     return RawContact(id=str(row.get("ID")), name=full_name(row, "NAME", "SECOND_NAME", "LAST_NAME"),
                       title=opt(row.get("POST")), cpf=opt(row.get(tax_field)),
                       email=multi_value(row.get("EMAIL")), phone=multi_value(row.get("PHONE")))
+
+
+def deal_contacts(bindings: object, contacts: Mapping[str, Row], tax_field: str,
+                  role_field: str) -> list[RawDealContact]:
+    """``crm.deal.contact.items.get`` rows (CONTACT_ID, SORT, ROLE_ID, IS_PRIMARY; numbers as numbers) with their
+    contacts' ``crm.contact.list`` rows: the role is the contact's ``role_field`` (ROLE_ID is reserved, always 0)."""
+    found: list[RawDealContact] = []
+    for binding in bindings if isinstance(bindings, list) else []:
+        if not isinstance(binding, Mapping) or (contact_id := ref_id(binding.get("CONTACT_ID"))) is None:
+            continue
+        row = contacts.get(contact_id)
+        found.append(RawDealContact(contact_id=contact_id, contact=contact(row, tax_field) if row else None,
+                                    sort=_sort_key(binding.get("SORT")),
+                                    is_primary=str(binding.get("IS_PRIMARY") or "").upper() == "Y",
+                                    role=opt(row.get(role_field)) if row else None))
+    return found
 
 
 def manager(row: Row, departments: Mapping[str, str]) -> RawManager:

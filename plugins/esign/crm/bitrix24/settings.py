@@ -77,6 +77,9 @@ class Bitrix24Settings:
     method_wait_max: float = 660.0  # longest wait for a method paused by its time limit (window + 1 min)
     company_tax_field: str = "UF_CRM_CNPJ"  # company field with the CNPJ
     contact_tax_field: str = "UF_CRM_CPF"  # contact field with the CPF
+    #: contact field with the signing role (signer/signatário, witness/testemunha, copy/cópia); "": deal contacts
+    #: are not read (each deal then has its one signer, its primary contact)
+    signer_role_field: str = "UF_CRM_ESIGN_ROLE"
 
     def __post_init__(self) -> None:
         if self.burst < 1 or self.rate <= 0 or self.max_attempts < 1 or self.timeout <= 0 or self.method_wait_max < 0:
@@ -122,6 +125,6 @@ class Bitrix24Settings:
                     values[key] = numeric[key](raw)
                 except (TypeError, ValueError):
                     raise ConfigError(f"{source}{key.upper()}: not a number ({raw!r})") from None
-            elif key in ("company_tax_field", "contact_tax_field"):
+            elif key in ("company_tax_field", "contact_tax_field", "signer_role_field"):
                 values[key] = str(raw).strip()
         return replace(self, **values)
