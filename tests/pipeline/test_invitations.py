@@ -6,17 +6,21 @@ from __future__ import annotations
 
 import secrets
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
+from esign.config import Settings
+from esign.dispatch.mailserver import LocalMailServer
 from esign.model import SignerRole, SignerSpec, SigningOrder, Stage
 from esign.model.signers import arrange
 from esign.pipeline import invitations, send
 from esign.pipeline.services import Services
 from esign.requests import RequestStatus, SigningRequest
 from esign.store import EventInfo
-from tests.pipeline.conftest import Pipe
+from tests.pipeline.conftest import Pipe, make_pipe, run_send
 from tests.support import CodeRecorder
 
 IP, UA = "198.51.100.4", "pytest"
@@ -226,3 +230,22 @@ def test_the_crm_hears_who_declined_and_why(pipe: Pipe) -> None:
     deal = int(services.ws.ledger.get(doc).deal_id)
     texts = [c.text for c in LocalCrm(services.ws.engine).comments(deal)]
     assert any("Davi Testemunha recusou o contrato" in t and "Não estive presente" in t for t in texts), texts
+
+
+@pytest.fixture
+def several(tmp_path: Path, core_settings: Settings) -> Iterator[Pipe]:
+    """A pipeline whose healthy seeded deals all have two client signers, two witnesses and a copy."""
+    with LocalMailServer(tmp_path / "mail") as mail:
+        yield make_pipe(tmp_path, core_settings, 6, mail, signers_every=1)
+
+
+@pytest.mark.parametrize("order", ["sequential", "parallel"])
+def test_a_run_with_crm_signers_invites_by_the_runs_signing_order(several: Pipe, order: str) -> None:
+    services = several.with_config(signing_order=order)
+    run_send(services)
+    sent = services.ws.ledger.list_by_stage(Stage.SENT)
+    assert sent and all(len([s for s in r.signers if s.signs]) == 4 for r in sent)
+    current = services.requests.current_for_documents([r.id for r in sent])
+    assert {len(current[r.id]) for r in sent} == ({1} if order == "sequential" else {4})
+    invites = [m for m in several.messages() if "assinatura" in str(m.message["Subject"]).lower()]
+    assert len(invites) == sum(len(current[r.id]) for r in sent)  # one each

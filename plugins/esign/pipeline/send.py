@@ -118,7 +118,8 @@ def prepare_batch(services: Services, batch: dict[str, Any]) -> dict[str, int]:
     try:
         prepared = prepare_documents(
             services.ws, [(item.deal, item.problems) for item in fetched], config.template, crm=services.crm.name,
-            batch_id=spec.batch_id, may_restart=lambda r: writeback.restart_allowed(services, r))
+            batch_id=spec.batch_id, may_restart=lambda r: writeback.restart_allowed(services, r),
+            signing=config.signer_policy())
     except EsignError as exc:  # the ledger refused the batch's writes: the task fails, its retry redoes the rest
         raise EsignError(f"batch {spec.batch_id}: {exc}") from exc
     for item in prepared:
