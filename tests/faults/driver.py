@@ -31,6 +31,8 @@ Kill points of esign_collect:
   signed_comment        finalize: the final PDF and the "signed" comment attached, the deal not yet moved
   signed_moved          finalize: the deal moved to signed, the write-back not yet marked done
   declined_comment      wrap-up: the decline posted to the CRM, the deal not yet moved
+  requests_created, invites_recorded, smtp_accepted   wrap-up (several signers, sequential): the next signers'
+                        requests created / their invitations recorded / one accepted by the relay, not yet marked
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ Then ``esign_collect`` runs an hour later (what a dead worker left ``sending`` i
 invariant must hold (``harness.check_invariants``): exactly one document and one invitation per valid deal, each
 delivered once; nothing left in draft or company_signed; every quarantine and stage written back; completed PDFs
 verify (our verifier and poppler's pdfsig); and no CRM comment twice (each write-back is marked per document, and a
-pending one looks for its comment on the deal's timeline before posting it).
+pending one looks for its comment on the deal's timeline before posting it). Documents with several signers invited
+in order add a collect run killed while inviting the next signers: each is invited once, none is left out.
 """
 
 from __future__ import annotations
@@ -104,13 +105,15 @@ def killed(proc: Child) -> None:
 
 @contextmanager
 def scenario(tmp_path: Path, core_settings: Settings, channel: str = "auto",
-             url: str | None = None) -> Iterator[Scenario]:
+             url: str | None = None, signers_every: int = 0) -> Iterator[Scenario]:
+    """``signers_every=0``: one signer per deal (three signatures seal three documents); 1: every healthy deal has
+    two client signers, two witnesses and a copy, invited in order."""
     home = tmp_path / "home"
     prepare_home(home, core_settings.keys_dir)
     with LocalMailServer(home / "mail") as mail:
         services = build_services(home, mail.port, url=url, channel=channel)
         seeded = seed_demo(services.ws.engine, CAMPAIGN_DEALS, rng_seed=11, broken=CAMPAIGN_BROKEN,
-                           signers_every=0)  # one signer per deal: three signatures seal three documents
+                           signers_every=signers_every)
         try:
             yield Scenario(home, services, mail, list(range(seeded.first_deal_id, seeded.last_deal_id + 1)), url)
         finally:
@@ -276,3 +279,50 @@ def test_two_new_runs_resume_one_dead_run_at_once(tmp_path: Path, core_settings:
         found, note = _two_runs_at_once(tmp_path, s, common, ("run-b", "run-c"))
     _verdict(found, report, "send (PostgreSQL)", "company_signed_recorded, then two new runs at once", 1,
              "new run id", note)
+
+
+# -- sequential invitations: a collect run killed while inviting the next signers ---------------------------------
+#: (kill point, which hit), in the order the wrap-up's invitation step reaches them: the next signers' requests
+#: created, their invitations recorded (intent), the relay accepting one (the row not yet marked sent).
+SEQUENTIAL_POINTS = [("requests_created", 1), ("invites_recorded", 1), ("smtp_accepted", 2)]
+SEQUENTIAL_CASES = [pytest.param(k, h, m, id=f"{k}-{m.replace(' ', '-')}") for k, h in SEQUENTIAL_POINTS
+                    for m in ("same run id", "new run id")]
+
+
+def _first_signers_sign(s: Scenario) -> list[str]:
+    """A finished esign_send over deals with four signers each (sequential, e-mail), then the first signer of
+    three documents signs: their second signers are owed an invitation."""
+    send_steps(s.services, "run-c", send.plan_batches(s.services, "run-c"))
+    several = [r for r in s.services.ws.ledger.list_by_stage(Stage.SENT) if len([p for p in r.signers if p.signs]) == 4]
+    assert len(several) >= 3, several
+    for record in several[:3]:
+        client_signs(s.services, record.id, record.signer(1).name)
+    return [r.id for r in several[:3]]
+
+
+@pytest.mark.parametrize(("kill", "hit", "mode"), SEQUENTIAL_CASES)
+def test_collect_killed_while_inviting_the_next_signers(kill: str, hit: int, mode: str, tmp_path: Path,
+                                                        core_settings: Settings, report: FaultReport) -> None:
+    with scenario(tmp_path, core_settings, channel="email", signers_every=1) as s:
+        owed = _first_signers_sign(s)
+        progress = tmp_path / "progress.json"
+        killed(run_child(tmp_path, {"home": str(s.home), "smtp_port": s.mail.port, "channel": "email",
+                                    "phase": "collect", "kill": kill, "hit": hit, "progress": str(progress)}))
+        if mode == "same run id":
+            retry_collect(s.services, _progress(progress))
+        else:
+            collect_steps(s.later())
+        later = s.later()
+        collect_steps(later)  # and the run after: nothing more may go out
+        found = check_invariants(later, maildir=s.home / "mail", deal_ids=s.deal_ids,
+                                 expected={"sent": CAMPAIGN_DEALS - CAMPAIGN_BROKEN, "quarantined": CAMPAIGN_BROKEN})
+        current = later.requests.current_for_documents(owed)
+        for document_id in owed:  # liveness: every second signer owed an invitation holds one, delivered or in doubt
+            second = current[document_id].get(2)
+            entry = later.outbox.get_by_key(f"invite:{second.id}") if second is not None else None
+            if entry is None or str(entry.state) not in ("sent", "uncertain"):
+                found.problems.append(f"{document_id}: the second signer's invitation is "
+                                      f"{'missing' if entry is None else entry.state}")
+            if set(current[document_id]) != {1, 2}:
+                found.problems.append(f"{document_id}: requests for signers {sorted(current[document_id])}")
+    _verdict(found, report, "collect (sequential signers)", kill, hit, mode, "")
