@@ -6,6 +6,7 @@ Each function takes the worker's Services (built once per worker) and a small pi
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -104,7 +105,8 @@ def bound_send(services: Services, arg: tuple[int, int, list[Deal], int]) -> dic
 
 
 #: One document as the sealing reads it: company-signed bytes, signature slots, the client's evidence, certificate.
-SealInput = tuple[bytes, tuple[SignatureSlot, ...], ClientEvidence, CompletionInfo]
+#: (company-signed file, slots, the signers' evidence, certificate data)
+SealInput = tuple[bytes, tuple[SignatureSlot, ...], ClientEvidence | Sequence[ClientEvidence], CompletionInfo]
 
 
 def bound_seal_inputs(services: Services, limit: int) -> list[SealInput]:

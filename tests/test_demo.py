@@ -120,7 +120,7 @@ def _assert_each_client_got_one_final_copy(var: Path, document_ids: list[str]) -
     try:
         with engine.connect() as conn:
             rows = conn.execute(select(signing_requests.c.document_id, signing_requests.c.destination)
-                                .where(signing_requests.c.status == "signed"))
+                                .where(signing_requests.c.status == "signed", signing_requests.c.signer == 1))
             destination = {str(r.document_id): str(r.destination) for r in rows}
     finally:
         engine.dispose()

@@ -45,6 +45,7 @@ def portal_services(services: Services, *, code_posts_per_minute: int | None = N
     The per-IP limits default to PortalSettings'; the demo raises them because all its simulated clients share
     127.0.0.1 (the per-link limits on codes still apply).
     """
+    from esign.pipeline.invitations import advance
     from esign.pipeline.messages import OutboxCodeSender
     from esign.portal.security import trusted_proxies
     from esign.verify import verify_untrusted
@@ -59,4 +60,5 @@ def portal_services(services: Services, *, code_posts_per_minute: int | None = N
     return PortalServices(
         ledger=ws.ledger, requests=services.requests, sender=OutboxCodeSender(services),
         settings=settings, verify=verify_untrusted, trust_roots=tuple(ws.trust_roots),
+        after_answer=lambda document_id: advance(services, [document_id]),
     )

@@ -98,7 +98,7 @@ def test_sign_on_a_phone(browser: Browser, site: Site, tmp_path: Path) -> None:
     assert problems == []
 
     assert site.ledger.get(request.document_id).stage is Stage.CLIENT_SIGNED
-    evidence = site.requests.evidence(request.document_id)
+    evidence = site.requests.evidence(request.document_id)[0]
     assert evidence.typed_name == "Ana Souza" and evidence.ip == "127.0.0.1" and "Pixel 7" in evidence.user_agent
     assert evidence.drawn_png is not None
     with Image.open(io.BytesIO(evidence.drawn_png)) as image:

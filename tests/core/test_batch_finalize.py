@@ -32,8 +32,8 @@ def _client_signed(ws: Workspace, prefix: str, n: int) -> list[str]:
     return signed
 
 
-def _evidence_of(ids: Sequence[str]) -> dict[str, ClientEvidence]:
-    return {i: sample_evidence(f"Cliente {i[-4:]}") for i in ids}
+def _evidence_of(ids: Sequence[str]) -> dict[str, tuple[ClientEvidence, ...]]:
+    return {i: (sample_evidence(f"Cliente {i[-4:]}"),) for i in ids}
 
 
 def test_a_group_is_sealed_and_recorded_together(core_ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:

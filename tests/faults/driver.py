@@ -111,7 +111,7 @@ def install(kill: str, hit: int) -> None:
     _after(Ledger, "move_many", lambda self, moves, source, target, action: "sent_recorded"
            if target is Stage.SENT and moves else None, kill, hit)
     _after(send, "_record_batch", lambda *a: "batch_recorded", kill, hit)
-    _after(SigningRequests, "create_many", lambda *a: "requests_created", kill, hit)
+    _after(SigningRequests, "create_for_signers", lambda *a: "requests_created", kill, hit)
     _after(Outbox, "enqueue_many", lambda self, messages: "invites_recorded" if messages else None, kill, hit)
     _after(SmtpSender, "send", lambda self, entry: "smtp_accepted", kill, hit)
     _after(FileSmsGateway, "send", lambda self, *a: "sms_accepted", kill, hit)

@@ -240,8 +240,9 @@ def check_invariants(services: Services, *, maildir: Path, expected: dict[str, i
     sms = Counter(str(s["reference"]) for s in read_sms(ws.settings.workdir / "sms" / "outbox.jsonl"))
     problems += [f"email {mid} received {n} times" for mid, n in received.items() if n > 1]
     problems += [f"SMS {ref} sent {n} times" for ref, n in sms.items() if n > 1]
+    per_request = Counter(i.request_id for i in invites)  # one per signer's request: several signers, several
+    problems += [f"request {req}: {n} invitations" for req, n in per_request.items() if n > 1]
     per_document = Counter(i.document_id for i in invites)
-    problems += [f"{doc}: {n} invitations" for doc, n in per_document.items() if n > 1]
     needs_invite = {d.id for d in docs if d.stage not in (Stage.QUARANTINED.value, Stage.FAILED.value)}
     for doc in sorted(needs_invite - set(per_document)):
         problems.append(f"{doc}: no invitation recorded")

@@ -69,10 +69,11 @@ def env(engine: Engine, tmp_path: Path) -> Env:
         request = service.create(doc.id, "sms", "+55 11 98765-4321", clock.now + timedelta(days=14))
         return service.token_for(request), request
 
-    def make_app(verify: VerifyFn = verify_pdf, **overrides: object) -> FastAPI:
+    def make_app(verify: VerifyFn = verify_pdf, after_answer: Callable[[str], object] | None = None,
+                 **overrides: object) -> FastAPI:
         portal_settings = replace(settings, **overrides)  # type: ignore[arg-type]
         return create_app(PortalServices(ledger=ledger, requests=service, sender=recorder,
-                                         settings=portal_settings, verify=verify))
+                                         settings=portal_settings, verify=verify, after_answer=after_answer))
 
     return Env(ledger, service, recorder, clock, settings, documents_dir, new_link, make_app)
 

@@ -114,7 +114,7 @@ def test_sign_flow_over_http(client: TestClient, env: Env) -> None:
     assert f"http://testserver/verify/{request.document_id}" in final.text
 
     assert env.ledger.get(request.document_id).stage is Stage.CLIENT_SIGNED
-    evidence = env.requests.evidence(request.document_id)
+    evidence = env.requests.evidence(request.document_id)[0]
     assert evidence.typed_name == "Ana Souza" and evidence.drawn_png and evidence.ip == "testclient"
     actions = [e.action for e in env.ledger.events(request.document_id)]
     assert actions[-5:] == ["viewed", "code_sent", "code_failed", "code_verified", "client_signed"]
@@ -224,3 +224,30 @@ def test_form_limits(client: TestClient, env: Env) -> None:
     assert huge.status_code == 413
     as_json = client.post(f"/s/{token}/code", json={"csrf": _csrf(page.text)})
     assert as_json.status_code == 400
+
+
+def _signed_over_http(client: TestClient, env: Env, token: str) -> int:
+    code_page = _to_code_page(client, token)
+    sign_page = client.post(f"/s/{token}/verify", data={"csrf": _csrf(code_page), "code": env.recorder.last_code,
+                                                         "intent": "sign"})
+    done = client.post(f"/s/{token}/sign", data={"csrf": _csrf(sign_page.text), "typed_name": "Ana Souza",
+                                                 "consent": "yes"}, follow_redirects=False)
+    return done.status_code
+
+
+def test_an_answer_calls_the_after_answer_hook_once_the_page_went_back(env: Env) -> None:
+    called: list[str] = []
+    client = TestClient(env.make_app(after_answer=called.append))
+    token, request = env.new_link()
+    assert _signed_over_http(client, env, token) == 303
+    assert called == [request.document_id]  # the next signers are invited at once, not at the next run
+
+
+def test_a_failing_after_answer_hook_costs_the_signer_nothing(env: Env) -> None:
+    def broken(_document_id: str) -> None:
+        raise ConnectionError("relay down")
+
+    client = TestClient(env.make_app(after_answer=broken))
+    token, request = env.new_link()
+    assert _signed_over_http(client, env, token) == 303
+    assert env.ledger.get(request.document_id).stage is Stage.CLIENT_SIGNED

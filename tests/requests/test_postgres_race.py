@@ -160,3 +160,67 @@ def test_a_crash_before_the_commit_on_postgres_leaves_neither_write(pg_engine: E
     assert ledger.get(request.document_id).stage is Stage.SENT
     service.sign(request, "Ana Souza", None, True, IP, UA)
     assert ledger.get(request.document_id).stage is Stage.CLIENT_SIGNED
+
+
+def test_the_last_two_signers_answering_at_once_move_the_document_once(pg_engine: Engine) -> None:
+    """Two signers of one document (parallel order), each the last but for the other: the document's row is locked
+    first, so the second waits, then sees the first's signature and moves the document; without the lock both
+    would see the other still open and the document would wait for a signature that already exists."""
+    from esign.model import SignerRole, SignerSpec
+    from esign.model.signers import arrange
+
+    ledger = Ledger(pg_engine)
+    service = SigningRequests(pg_engine, ledger, secrets.token_bytes(32))
+    people = [SignerSpec(position=0, role=SignerRole.SIGNER, name=name, phone=phone)
+              for name, phone in (("Ana Souza", "+5511987654321"), ("Bruno Lima", "+5511987654322"))]
+    doc, _ = ledger.create_document(deal_id=secrets.token_hex(4), template_id="contrato", title="Contrato",
+                                    signers=arrange(people, "parallel"))
+    ledger.move(doc.id, Stage.COMPANY_SIGNED, "company_signed", EventInfo(actor="Diretora"))
+    ledger.move(doc.id, Stage.SENT, "sent", EventInfo(actor="pipeline", channel="sms"))
+    expires = datetime.now(UTC) + timedelta(days=14)
+    made = service.create_for_signers([(doc.id, 1, "sms", "+5511987654321"), (doc.id, 2, "sms", "+5511987654322")],
+                                      expires)
+    first, second = made[(doc.id, 1)], made[(doc.id, 2)]
+    for request in (first, second):
+        recorder = CodeRecorder()
+        service.issue_code(request, recorder, IP, UA)
+        service.check_code(request, recorder.last_code, IP, UA)
+
+    real_settle = service._settle
+    inside, release = threading.Event(), threading.Event()
+
+    def held_settle(*args: Any, **kwargs: Any) -> None:
+        if not inside.is_set():  # the first signer, inside its transaction: its request closed, not judged yet
+            inside.set()
+            assert release.wait(WAIT), "the second signer was never seen waiting"
+        real_settle(*args, **kwargs)
+
+    service._settle = held_settle  # type: ignore[method-assign]
+    errors: list[BaseException] = []
+
+    def sign(request: SigningRequest, name: str) -> None:
+        try:
+            service.sign(request, name, None, True, IP, UA)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    try:
+        one = threading.Thread(target=sign, args=(first, "Ana Souza"))
+        one.start()
+        assert inside.wait(WAIT)
+        two = threading.Thread(target=sign, args=(second, "Bruno Lima"))
+        two.start()
+        deadline = time.monotonic() + WAIT
+        while not _waiting_on_a_lock(pg_engine):
+            assert time.monotonic() < deadline, "the second signature never waited on the document's row"
+            time.sleep(0.02)
+        release.set()
+        one.join(WAIT)
+        two.join(WAIT)
+    finally:
+        release.set()
+        del service._settle
+    assert errors == []
+    assert ledger.get(doc.id).stage is Stage.CLIENT_SIGNED
+    actions = [e.action for e in ledger.events(doc.id) if e.action in ("signer_signed", "client_signed")]
+    assert actions == ["signer_signed", "client_signed"]

@@ -357,7 +357,7 @@ def test_sign_exactly_once_and_evidence_round_trip(service: SigningRequests, req
     assert len(signed) == 1 and signed[0].ip == IP and signed[0].user_agent == UA and signed[0].channel == "sms"
     assert clocked_ledger.get(request_.document_id).stage is Stage.CLIENT_SIGNED
 
-    evidence = service.evidence(request_.document_id)
+    evidence = service.evidence(request_.document_id)[0]
     assert evidence.signer_name == evidence.typed_name == "Ana Souza"
     assert evidence.signed_at == clock.now and evidence.code_verified_at == verified_at
     assert evidence.channel == "sms" and evidence.masked_destination == "+5511*****4321"
@@ -367,14 +367,14 @@ def test_sign_exactly_once_and_evidence_round_trip(service: SigningRequests, req
         assert image.format == "PNG" and image.mode == "RGBA" and image.size == (300, 100)
     assert service.expire_due(clock.now + timedelta(days=30)) == []  # a signed request never expires
     # the bulk form gives the same, and leaves out documents nobody signed
-    assert service.evidence_many([request_.document_id, "DOC-UNSIGNED"]) == {request_.document_id: evidence}
+    assert service.evidence_many([request_.document_id, "DOC-UNSIGNED"]) == {request_.document_id: (evidence,)}
 
 
 def test_a_blank_drawing_is_no_drawing(service: SigningRequests, request_: SigningRequest,
                                        recorder: CodeRecorder) -> None:
     _verify(service, request_, recorder)
     service.sign(request_, "Ana Souza", _png(draw=False), True, IP, UA)
-    assert service.evidence(request_.document_id).drawn_png is None
+    assert service.evidence(request_.document_id)[0].drawn_png is None
 
 
 def test_concurrent_signs_record_one_signature(service: SigningRequests, request_: SigningRequest,

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import re
 import subprocess
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
-from esign.model import AuditEvent, ClientEvidence, Party
+from esign.model import AuditEvent, ClientEvidence, Party, SignerRole, SignerSpec
 from esign.signing import CompletionInfo
 from esign.signing.completion import certificate_pdf
 
@@ -50,14 +51,16 @@ ENGLISH = ("created", "company_signed", "code_sent", "code_failed", "code_verifi
            "Action", "Actor", "Date and time", "Integrity", "UTC ", "drawn")
 
 
-def _text(locale: str, timezone: str = "America/Sao_Paulo") -> str:
+def _text(locale: str, timezone: str = "America/Sao_Paulo",
+          evidence: ClientEvidence | tuple[ClientEvidence, ...] = EVIDENCE,
+          copies: tuple[SignerSpec, ...] = ()) -> str:
     info = CompletionInfo(
         document_id=DOC_ID, title="Contrato", company=Party("Acme Serviços Ltda", "12.345.678/0001-90"),
         counterparty=Party("João da Silva", "123.456.789-09"), company_signer_name="Maria Souza",
         company_signer_title="Diretora", company_signed_at=SIGNED_AT, events=EVENTS, sha256_original="a" * 64,
         sha256_company_signed="b" * 64, verify_url=f"https://esign.example.com/verify/{DOC_ID}", locale=locale,
-        timezone=timezone)
-    pdf = certificate_pdf(info, EVIDENCE)
+        timezone=timezone, copies=copies)
+    pdf = certificate_pdf(info, evidence)
     out = subprocess.run(["pdftotext", "-enc", "UTF-8", "-", "-"], input=pdf, capture_output=True, check=True)
     return " ".join(out.stdout.decode().split()).replace(UA, "")
 
@@ -92,3 +95,31 @@ def test_other_languages(locale: str, expected: tuple[str, ...]) -> None:
     text = _text(locale)
     for label in expected:
         assert label in text, label
+
+
+COPY = SignerSpec(9, SignerRole.COPY, "Departamento Jurídico", email="juridico@example.com")
+SEVERAL = (EVIDENCE,
+           replace(EVIDENCE, signer_name="Pedro Gomes", signer_tax_id="286.255.878-87", position=2, slot="company_2",
+                   ip="198.51.100.4", user_agent="Firefox/133.0"),
+           replace(EVIDENCE, signer_name="Carlos Lima", signer_tax_id="390.533.447-05", position=3, role="witness",
+                   slot="witness_1"))
+
+
+def test_one_signer_with_a_copy_recipient() -> None:
+    text = _text("pt_BR", copies=(COPY,))
+    assert "Cliente João da Silva (documento 123.456.789-09) — assinatura eletrônica em" in text
+    assert "Recebe cópia Departamento Jurídico — o documento assinado, enviado para j***@example.com" in text
+
+
+def test_several_signers_have_a_section_each_in_the_readers_language() -> None:
+    text = _text("pt_BR", evidence=SEVERAL, copies=(COPY,))
+    found = [word for word in ENGLISH if re.search(rf"(?<![\w-]){re.escape(word)}", text)]
+    assert found == [], text
+    for label in ("Signatário 1 João da Silva (documento 123.456.789-09)",
+                  "Segundo signatário da empresa Pedro Gomes (documento 286.255.878-87)",
+                  "Testemunha 1 Carlos Lima (documento 390.533.447-05)", "Assinatura eletrônica assinado em",
+                  "Endereço IP 198.51.100.4", "Navegador Firefox/133.0", "Recebe cópia Departamento Jurídico"):
+        assert label in text, label
+    spanish = _text("es", evidence=SEVERAL, copies=(COPY,))
+    for label in ("Firmante 1", "Segundo firmante de la empresa", "Testigo 1", "Recibe copia"):
+        assert label in spanish, label

@@ -23,7 +23,7 @@ from pypdf.generic import IndirectObject
 
 from esign.errors import SigningError, ValidationError
 from esign.i18n import translator
-from esign.model import AuditEvent, ClientEvidence, Party
+from esign.model import AuditEvent, ClientEvidence, Party, SignatureSlot
 from esign.signing import SEAL_FIELD, CompletionInfo, PdfSealer, SigningIdentity, company_sign, finalize_document
 from esign.signing.tsa import DEMO_POLICY
 from esign.verify.poppler import pdfsig_output, pdfsig_problem
@@ -290,3 +290,60 @@ def test_pdfsig_trusts_the_seal_with_the_company_ca(case: Case, identity: Signin
     assert "Certificate Validation: Certificate is Trusted." in report, report
     assert "Total document signed" in report and "Signature is Valid." in report
     assert pdfsig_problem(path, [identity.ca_cert]) is None
+
+
+# -- several signers: each block in the slot named after it, a certificate section each ------------------------
+MORE_SLOTS = (*SLOTS, SignatureSlot(role="client_2", page=1, x=310, y=300, width=230, height=80),
+              SignatureSlot(role="witness_1", page=0, x=60, y=120, width=220, height=64))
+
+
+def _several() -> tuple[ClientEvidence, ...]:
+    return (_evidence(),
+            _evidence(signer_name="Ana Pereira", typed_name="Ana Pereira", signer_tax_id="111.444.777-35",
+                      position=2, slot="client_2", ip="198.51.100.2", user_agent="Firefox/133.0",
+                      signed_at=CLIENT_AT + timedelta(hours=1)),
+            _evidence(signer_name="Carlos Lima", typed_name="Carlos Lima", signer_tax_id="390.533.447-05",
+                      position=3, role="witness", slot="witness_1", channel="email",
+                      masked_destination="c***@example.com", signed_at=CLIENT_AT + timedelta(hours=2)))
+
+
+def _region(pdf: bytes, slot: SignatureSlot, tmp_path: Path) -> str:
+    path = tmp_path / "final.pdf"
+    path.write_bytes(pdf)
+    height = float(PdfReader(io.BytesIO(pdf)).pages[slot.page].mediabox.height)
+    out = subprocess.run(["pdftotext", "-q", "-enc", "UTF-8", "-f", str(slot.page + 1), "-l", str(slot.page + 1),
+                          "-x", str(int(slot.x)), "-y", str(int(height - slot.y - slot.height)),
+                          "-W", str(int(slot.width)), "-H", str(int(slot.height)), str(path), "-"],
+                         capture_output=True, check=True)
+    return " ".join(out.stdout.decode().split())
+
+
+def test_several_signers_each_in_their_block(sealer: PdfSealer, case: Case, tmp_path: Path,
+                                             hanko_validate: Callable[[bytes], HankoResult]) -> None:
+    evidence = _several()
+    final = finalize_document(case.company_signed, MORE_SLOTS, evidence, case.info, sealer)
+    result = hanko_validate(final)
+    assert (result.intact, result.valid, result.trusted, result.count) == (True, True, True, 1)
+    for item in evidence:
+        text = _region(final, next(s for s in MORE_SLOTS if s.role == item.slot), tmp_path)
+        assert f"Assinado eletronicamente por {item.signer_name}" in text, (item.slot, text)
+    reader = PdfReader(io.BytesIO(final))
+    certificate = " ".join(" ".join(p.extract_text() for p in reader.pages[2:]).split())
+    for label, item in zip(("Signatário 1", "Signatário 2", "Testemunha 1"), evidence, strict=True):
+        assert f"{label}" in certificate and f"{item.signer_name} (documento {item.signer_tax_id})" in certificate
+        assert item.masked_destination in certificate
+    assert "198.51.100.2" in certificate and "Firefox/133.0" in certificate
+    assert "Cliente" not in certificate.split("Integridade")[0].split("Signatários")[1]  # no one-signer grid
+
+
+def test_several_signers_refusals(sealer: PdfSealer, case: Case) -> None:
+    evidence = _several()
+    with pytest.raises(SigningError, match="no 'witness_1' signature slot"):
+        finalize_document(case.company_signed, MORE_SLOTS[:3], evidence, case.info, sealer)
+    with pytest.raises(SigningError, match="two signatures for the 'client' block"):
+        finalize_document(case.company_signed, MORE_SLOTS, (evidence[0], evidence[0]), case.info, sealer)
+    with pytest.raises(SigningError, match="nobody signed"):
+        finalize_document(case.company_signed, MORE_SLOTS, (), case.info, sealer)
+    with pytest.raises(SigningError, match="signer_name: the name of signer 3"):
+        finalize_document(case.company_signed, MORE_SLOTS, (*evidence[:2], dataclasses.replace(
+            evidence[2], signer_name=" ")), case.info, sealer)

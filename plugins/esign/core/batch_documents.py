@@ -167,7 +167,8 @@ def _render_all(ws: Workspace, drafts: Sequence[tuple[Deal, DocumentRecord]], te
 
     for deal, record in drafts:
         try:
-            doc = render_document(template, ws.company.party, deal, record.id, issued_at=record.created_at)
+            doc = render_document(template, ws.company.party, deal, record.id, issued_at=record.created_at,
+                                  signers=record.signers)
         except (RenderError, ValidationError) as exc:
             ws.ledger.move(record.id, Stage.QUARANTINED, "quarantined",
                            EventInfo(actor="renderer", detail=str(exc)), reason=str(exc))

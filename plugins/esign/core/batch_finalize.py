@@ -1,4 +1,5 @@
-"""Finalize client-signed documents in groups: client block + certificate of completion + seal, bulk-recorded.
+"""Finalize client-signed documents in groups: every signer's block + certificate of completion + seal,
+bulk-recorded.
 
 Same guarantees as sealing one document at a time: a document is sealed under its lock, the final file is written
 atomically before the ledger records it, and its version and the move to ``completed`` are one transaction (per
@@ -9,11 +10,13 @@ group of ``record_every`` documents instead of two per document). A crash before
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from esign.core.batch_documents import RECORD_EVERY
 from esign.errors import EsignError, SealUnavailableError, SigningError
-from esign.model import AuditEvent, ClientEvidence, Party, Stage
+from esign.model import AuditEvent, ClientEvidence, Party, SignerRole, SignerSide, Stage
+from esign.model.signers import copy_recipients, signing_signers
+from esign.render.filters import cpf_cnpj
 from esign.signing import CompletionInfo, finalize_document
 from esign.store import DocumentRecord, StoredFile, sha256_hex
 from esign.store.bulk import chunks
@@ -21,8 +24,9 @@ from esign.store.files import sync_files, write_unsynced
 from esign.store.records import EventRecord, VersionRecord
 from esign.workspace import Workspace
 
-#: The client evidence of the documents asked for, by document ID (one without a client signature is absent).
-EvidenceSource = Callable[[Sequence[str]], Mapping[str, ClientEvidence]]
+#: The signers' evidence of the documents asked for, by document ID and signer position (a document nobody signed is
+#: absent).
+EvidenceSource = Callable[[Sequence[str]], Mapping[str, Sequence[ClientEvidence]]]
 
 
 @dataclass
@@ -85,12 +89,17 @@ def _finalize_group(ws: Workspace, records: Sequence[DocumentRecord], evidence_f
                 pending, "final", moves, Stage.CLIENT_SIGNED, Stage.COMPLETED, "completed", "pipeline", "sealed"))
 
 
-def _seal_one(ws: Workspace, record: DocumentRecord, evidence: ClientEvidence | None,
+def _seal_one(ws: Workspace, record: DocumentRecord, found: Sequence[ClientEvidence] | ClientEvidence | None,
               original: VersionRecord | None, signed: VersionRecord | None,
               trail: Sequence[EventRecord]) -> StoredFile:
     document_id = record.id
-    if evidence is None:
+    evidence = signer_evidence(record, found)
+    if not evidence:
         raise SigningError(f"document {document_id}: has no client signature")
+    signed_by = {item.position for item in evidence}
+    if waiting := [s for s in signing_signers(record.signers) if s.required and s.position not in signed_by]:
+        raise SigningError(f"document {document_id}: not signed yet by "
+                           + ", ".join(f"signer {s.position} ({s.slot})" for s in waiting))
     if original is None or signed is None:
         raise SigningError(f"document {document_id}: earlier versions are missing from the ledger")
     source = ws.version_path("company_signed", document_id).read_bytes()
@@ -103,9 +112,30 @@ def _seal_one(ws: Workspace, record: DocumentRecord, evidence: ClientEvidence | 
     return StoredFile(document_id, sha256_hex(final), str(path), len(final))
 
 
-def completion_info(ws: Workspace, record: DocumentRecord, evidence: ClientEvidence, original: VersionRecord,
-                    signed: VersionRecord, trail: Sequence[EventRecord]) -> CompletionInfo:
-    """What the certificate of completion prints for a document: parties, its audit trail, its versions' hashes."""
+def signer_evidence(record: DocumentRecord, found: Sequence[ClientEvidence] | ClientEvidence | None
+                    ) -> tuple[ClientEvidence, ...]:
+    """The evidence of a document's signers by position, each with the block and role the document gives its
+    signer (the document is the authority on who fills which block) and the signer's CPF (the document's when the
+    evidence has none), punctuated."""
+    if found is None:
+        return ()
+    items = [found] if isinstance(found, ClientEvidence) else list(found)
+    specs = {spec.position: spec for spec in record.signers}
+    out = []
+    for item in items:
+        spec = specs.get(item.position)
+        if spec is not None and spec.slot:
+            # a document without stored signers has its counterparty's tax ID there, not its signer's: not printed
+            tax_id = item.signer_tax_id or (spec.tax_id if record.stored_signers else "")
+            item = replace(item, slot=spec.slot, role=spec.role.value, signer_tax_id=tax_id)
+        out.append(replace(item, signer_tax_id=cpf_cnpj(item.signer_tax_id)) if item.signer_tax_id else item)
+    return tuple(sorted(out, key=lambda e: e.position))
+
+
+def completion_info(ws: Workspace, record: DocumentRecord, evidence: Sequence[ClientEvidence] | ClientEvidence,
+                    original: VersionRecord, signed: VersionRecord, trail: Sequence[EventRecord]) -> CompletionInfo:
+    """What the certificate of completion prints for a document: parties, its audit trail, its versions' hashes,
+    who receives a copy."""
     company_event = next((e for e in trail if e.stage is Stage.COMPANY_SIGNED), None)
     return CompletionInfo(
         document_id=record.id, title=record.title, company=ws.company.party,
@@ -117,12 +147,22 @@ def completion_info(ws: Workspace, record: DocumentRecord, evidence: ClientEvide
         sha256_original=original.sha256, sha256_company_signed=signed.sha256,
         verify_url=ws.settings.verify_url(record.id),
         locale=ws.company.language, timezone=ws.company.timezone,
+        copies=tuple(copy_recipients(record.signers)),
     )
 
 
-def _counterparty(record: DocumentRecord, evidence: ClientEvidence) -> Party:
-    """The counterparty as the ledger recorded it, with the person who actually signed."""
-    return Party(name=record.counterparty_name or evidence.signer_name, tax_id=record.counterparty_tax_id,
-                 representative=evidence.signer_name, email=record.counterparty_email,
-                 phone=record.counterparty_phone)
+def _counterparty(record: DocumentRecord, evidence: Sequence[ClientEvidence] | ClientEvidence) -> Party:
+    """The counterparty as the ledger recorded it, represented by its first signer who signed."""
+    items = sorted([evidence] if isinstance(evidence, ClientEvidence) else evidence, key=lambda e: e.position)
+    specs = {spec.position: spec for spec in record.signers}
 
+    def for_client(item: ClientEvidence) -> bool:
+        spec = specs.get(item.position)
+        if spec is not None:
+            return spec.role is SignerRole.SIGNER and spec.side is SignerSide.CLIENT
+        return item.role == "signer" and item.slot.startswith("client")
+
+    first = next((e for e in items if for_client(e)), items[0] if items else None)
+    name = first.signer_name if first is not None else ""
+    return Party(name=record.counterparty_name or name, tax_id=record.counterparty_tax_id,
+                 representative=name, email=record.counterparty_email, phone=record.counterparty_phone)

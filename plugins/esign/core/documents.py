@@ -53,8 +53,10 @@ def company_sign_document(ws: Workspace, document_id: str, *, approved_by: str,
     return ws.ledger.get(document_id)
 
 
-def finalize_signed_document(ws: Workspace, document_id: str, evidence: ClientEvidence) -> DocumentRecord:
-    """Client's block + certificate of completion + seal; the document becomes ``completed`` (no-op when done).
+def finalize_signed_document(ws: Workspace, document_id: str,
+                             evidence: ClientEvidence | Sequence[ClientEvidence]) -> DocumentRecord:
+    """Every signer's block + certificate of completion + seal; the document becomes ``completed`` (no-op when
+    done). ``evidence``: one item per signer who signed (a single one for a one-signer document).
 
     Another worker sealing the same document right now: returned unchanged, that worker finishes it.
     """
@@ -63,7 +65,8 @@ def finalize_signed_document(ws: Workspace, document_id: str, evidence: ClientEv
         return record
     if record.stage is not Stage.CLIENT_SIGNED:
         raise SigningError(f"document {document_id}: is {record.stage}, not client_signed")
-    outcome = finalize_documents(ws, [document_id], lambda ids: {document_id: evidence})
+    signed = (evidence,) if isinstance(evidence, ClientEvidence) else tuple(evidence)
+    outcome = finalize_documents(ws, [document_id], lambda ids: {document_id: signed})
     if document_id in outcome.failed:
         raise outcome.failed[document_id]
     return ws.ledger.get(document_id)

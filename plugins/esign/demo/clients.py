@@ -7,7 +7,12 @@ from __future__ import annotations
 
 import base64
 import io
+import random
 import re
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 from PIL import Image, ImageDraw
@@ -15,6 +20,11 @@ from PIL import Image, ImageDraw
 from esign.demo.inbox import Inbox
 from esign.errors import EsignError
 
+#: What ten demo clients do: seven sign, one declines, two never open the link. On a document with several signers
+#: "sign" is every signer signing in turn, "decline" the first signing and the second declining.
+CLIENT_MIX = ("sign",) * 7 + ("decline",) + ("none",) * 2
+#: How long a signer waits for their invitation after the one before them signed (the portal sends it at once).
+INVITE_WAIT = 20.0
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 PHONE_UA = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Mobile Safari/537.36"
 
@@ -65,3 +75,55 @@ def act(link: str, destination: str, inbox: Inbox, *, decision: str, name: str, 
         if done.status_code != 303:
             raise ClientError(f"{token_path}: {decision} answered HTTP {done.status_code}")
         return done.headers["location"]
+
+
+def act_as_clients(ws: Any, services: Any, inbox: Inbox, seed: int,
+                   echo: Callable[[str], None]) -> dict[str, int]:
+    """Every sent document's signers act as ``CLIENT_MIX`` says, in their signing order; order shuffled by seed.
+    The counts: documents signed, declined, left pending, and signatures given."""
+    from esign.model import Stage
+    from esign.model.signers import signing_signers
+
+    actions: Counter[str] = Counter()
+    pending = ws.ledger.list_by_stage(Stage.SENT, limit=100_000)
+    random.Random(seed).shuffle(pending)
+    for n, record in enumerate(pending):
+        decision = CLIENT_MIX[n % len(CLIENT_MIX)]
+        if decision == "none":
+            actions["left pending"] += 1
+            continue
+        people = signing_signers(record.signers)
+        try:
+            for turn, signer in enumerate(people):
+                declines = decision == "decline" and (turn == 1 or len(people) == 1)
+                link, destination = _wait_for_invitation(services, inbox, record.id, signer.position)
+                act(link, destination, inbox, decision="decline" if declines else "sign",
+                    name=signer.name or record.counterparty_name, seed=n + turn)
+                actions["signatures" if not declines else "refusals"] += 1
+                if declines:
+                    break
+            actions["signed" if decision == "sign" else "declined"] += 1
+            if len(people) > 1:
+                actions["documents with several signers"] += 1
+        except EsignError as exc:
+            actions["client errors"] += 1
+            echo(f"    client of {record.id}: {exc}")
+        if (n + 1) % 10 == 0:
+            echo(f"    {n + 1}/{len(pending)} documents done")
+    return dict(actions)
+
+
+def _wait_for_invitation(services: Any, inbox: Inbox, document_id: str, position: int) -> tuple[str, str]:
+    """The signer's link from their invitation, once it arrived (the next signer's is sent right after the
+    previous one signed)."""
+    from esign.dispatch.records import message_id_for
+
+    deadline = time.monotonic() + INVITE_WAIT
+    while True:
+        request = services.requests.current_for_documents([document_id]).get(document_id, {}).get(position)
+        link = inbox.signing_link(message_id_for(f"invite:{request.id}")) if request is not None else None
+        if link is not None and request is not None:
+            return link, request.destination
+        if time.monotonic() > deadline:
+            raise ClientError(f"{document_id}: signer {position} got no invitation in {INVITE_WAIT:.0f} s")
+        time.sleep(0.2)

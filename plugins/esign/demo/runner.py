@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import random
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from esign.demo import environment
+from esign.demo.clients import act_as_clients
 from esign.demo.inbox import Inbox
 from esign.errors import EsignError
 
@@ -26,8 +26,6 @@ if TYPE_CHECKING:
 Echo = Callable[[str], None]
 #: The SMTP port of a demo that keeps serving (``esign mailserver``'s default), when it is free.
 SMTP_PORT = 8025
-#: What ten demo clients do: seven sign, one declines, two never open the link.
-CLIENT_MIX = ("sign",) * 7 + ("decline",) + ("none",) * 2
 
 
 @dataclass
@@ -131,8 +129,8 @@ def run_demo(deals: int, workdir: Path, project_dir: Path, echo: Echo = print, s
                                  lambda: _stage_line(ws), echo)
                 count[0] = sum(ws.ledger.stage_counts().values())
             with timer.step("clients open their links and sign or decline on the portal", echo) as count:
-                actions = _act_as_clients(ws, services, Inbox(workdir / "mail", workdir / "sms" / "outbox.jsonl"),
-                                          seed, echo)
+                actions = act_as_clients(ws, services, Inbox(workdir / "mail", workdir / "sms" / "outbox.jsonl"),
+                                         seed, echo)
                 count[0] = sum(actions.values())
             with timer.step("esign_collect through Airflow (finalize, seal, verify, CRM)", echo) as count:
                 run_dag_in_child("esign_collect", {}, workdir / "airflow" / "demo-collect.log",
@@ -221,44 +219,6 @@ def _start_tsa(ws) -> TsaServer:  # type: ignore[no-untyped-def]
 def _stage_line(ws) -> str:  # type: ignore[no-untyped-def]
     counts = ws.ledger.stage_counts()
     return ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "starting Airflow..."
-
-
-def _act_as_clients(ws, services, inbox: Inbox, seed: int, echo: Echo) -> dict[str, int]:  # type: ignore[no-untyped-def]
-    """7 in 10 sign, 1 in 10 declines, 2 in 10 never open the link (they stay pending); order shuffled by seed."""
-    from esign.demo.clients import act
-    from esign.dispatch.records import message_id_for
-    from esign.model import Stage
-
-    actions: Counter[str] = Counter()
-    pending = ws.ledger.list_by_stage(Stage.SENT, limit=100_000)
-    random.Random(seed).shuffle(pending)
-    plan = [(record, CLIENT_MIX[i % len(CLIENT_MIX)]) for i, record in enumerate(pending)]
-    for n, (record, decision) in enumerate(plan):
-        if decision == "none":
-            actions["left pending"] += 1
-            continue
-        request = services.requests.for_document(record.id)
-        link = inbox.signing_link(message_id_for(f"invite:{request.id}")) if request else None
-        if link is None:
-            actions["no link received"] += 1
-            continue
-        try:
-            act(link, request.destination, inbox, decision=decision,
-                name=_signer_name(ws, record, record.counterparty_name), seed=n)
-            actions["signed" if decision == "sign" else "declined"] += 1
-        except EsignError as exc:
-            actions["client errors"] += 1
-            echo(f"    client of {record.id}: {exc}")
-        if (n + 1) % 10 == 0:
-            echo(f"    {n + 1}/{len(plan)} clients done")
-    return dict(actions)
-
-
-def _signer_name(ws, record, fallback: str) -> str:  # type: ignore[no-untyped-def]
-    """The deal's contact person signs in the counterparty's name (asked of the embedded CRM)."""
-    from esign.crm.local import LocalCrm
-
-    return LocalCrm(ws.engine).contact_name(int(record.deal_id)) or fallback
 
 
 def _verify_completed(ws) -> tuple[list[Path], int]:  # type: ignore[no-untyped-def]

@@ -164,6 +164,16 @@ def build_final_copy(
                     attachment)
 
 
+def build_declined_notice(
+    templates: EmailTemplates, *, from_addr: str, to: str, message_id: str, company_name: str,
+    document_title: str, document_id: str, reader: Reader, now: datetime | None = None,
+) -> bytes:  # fmt: skip
+    """To a signer of a document another (required) signer declined: nothing more is asked of them."""
+    context = {"company_name": company_name, "document_title": document_title, "document_id": document_id,
+               **reader.values()}
+    return _compose(templates, "declined_notice", context, from_addr, to, message_id, document_id, now, reader.t)
+
+
 def _checked_link(link: str) -> str:
     if not link.startswith(("https://", "http://")) or any(c.isspace() for c in link):
         raise DispatchError(f"signing link must be an http(s) URL without spaces (got {link!r})")

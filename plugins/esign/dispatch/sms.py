@@ -160,6 +160,15 @@ def sms_final_copy_text(*, company_name: str, document_title: str, link: str, li
                 document_title, limit, company=_cut(company_name, COMPANY_IN_SMS), link=link)
 
 
+def sms_declined_notice_text(*, company_name: str, document_title: str, limit: int = SMS_MAX_CHARS,
+                             t: Translator | None = None) -> str:
+    """Another signer declined the document: nothing more is asked of this one."""
+    reader = _t(t, DEFAULT_TZ)
+    return _fit(reader.gettext("%(company)s: signing of \"%(title)s\" stopped (declined by another signer). "
+                               "Nothing more is needed from you."),
+                document_title, limit, company=_cut(company_name, COMPANY_IN_SMS))
+
+
 # -- embedded gateway ------------------------------------------------------------------------------------
 class FileSmsGateway:
     """The embedded default: appends one JSON line per SMS to a file and fsyncs it (the demo reads it back)."""

@@ -145,3 +145,12 @@ def signing_signers(signers: Sequence[SignerSpec]) -> list[SignerSpec]:
 
 def copy_recipients(signers: Sequence[SignerSpec]) -> list[SignerSpec]:
     return [s for s in signers if s.role is SignerRole.COPY]
+
+
+def signer_label(signer: SignerSpec) -> str:
+    """How the audit trail names a signer (stored in event details, which are Portuguese like the rest of them)."""
+    if signer.role is SignerRole.WITNESS:
+        return f"testemunha {signer.slot.rsplit('_', 1)[-1]}: {signer.name}"
+    if signer.side is SignerSide.COMPANY:
+        return f"signatário da empresa: {signer.name}"
+    return f"signatário {signer.position}: {signer.name}"

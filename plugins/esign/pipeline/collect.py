@@ -19,7 +19,7 @@ from esign.core.documents import fail_document
 from esign.dispatch.records import Channel, MessageKind
 from esign.errors import UnfinishedWorkError
 from esign.model import Stage
-from esign.pipeline import comments, final_copy, resume, writeback
+from esign.pipeline import comments, final_copy, invitations, resume, writeback
 from esign.pipeline.send import BatchSpec, deliver_batch, mark_sent, prepare_resumed
 from esign.pipeline.services import Services
 from esign.requests.messages import reminder_message
@@ -97,8 +97,8 @@ def start_run(services: Services) -> list[dict[str, Any]]:
 
 def wrap_up(services: Services) -> dict[str, dict[str, int]]:
     """The last task of a collect run: catch up on deliveries earlier runs left (pending messages, approved batches
-    of a dead send run), then write back endings, send the final signed copies, remind, evaluate rules, deliver what
-    those queued.
+    of a dead send run), then write back endings, send the final signed copies, invite the signers whose turn came
+    (and tell the others of a decline), remind, evaluate rules, deliver what those queued.
 
     Raises UnfinishedWorkError at the end, everything else done, when work is still owed (see ``owed_after``).
     """
@@ -106,6 +106,7 @@ def wrap_up(services: Services) -> dict[str, dict[str, int]]:
     summary["resume"], failures = resume_idle_batches(services)
     summary["write_back"] = write_back_endings(services)
     summary["final_copy"] = final_copy.send_final_copies(services)
+    summary["signers"] = invitations.advance(services)
     summary["remind"] = send_reminders(services)
     summary["rules"] = evaluate_rules(services)
     summary["leftovers"] = deliver_leftovers(services)
@@ -238,7 +239,7 @@ def write_back_endings(services: Services, limit: int = 5000) -> dict[str, int]:
                           (Stage.QUARANTINED, "quarantined")):
         items = []
         for record in writeback.not_written_back(services, (stage,), target, limit):  # only what is owed
-            items.append((record, comments.declined(t, record, _decline_reason(services, record))
+            items.append((record, comments.declined(t, record, *_decline_reason(services, record))
                           if target == "declined" else comments.expired(t, record) if target == "expired"
                           else comments.failed(t, record) if target == "failed" else comments.quarantined(t, record)))
         _write_back_target(services, target, items, counts)
@@ -263,9 +264,12 @@ def final_file_url(services: Services, document_id: str) -> str:
     return f"{services.ws.settings.public_url}/staff/documents/{document_id}/files/final"
 
 
-def _decline_reason(services: Services, record: DocumentRecord) -> str:
-    request = services.requests.for_document(record.id)
-    return (request.decline_reason if request else None) or record.reason or "-"
+def _decline_reason(services: Services, record: DocumentRecord) -> tuple[str, str]:
+    """The reason given, and who gave it when the document has several signers (else empty)."""
+    request = services.requests.decline_of(record.id)
+    reason = (request.decline_reason if request else None) or record.reason or "-"
+    several = request is not None and len([s for s in record.signers if s.signs]) > 1
+    return reason, (record.signer(request.signer).name if several and request is not None else "")
 
 
 def send_reminders(services: Services, now: datetime | None = None) -> dict[str, int]:

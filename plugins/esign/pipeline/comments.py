@@ -35,7 +35,11 @@ def signed(t: Translator, record: DocumentRecord, sha256: str, verify_url: str, 
     return text
 
 
-def declined(t: Translator, record: DocumentRecord, reason: str) -> str:
+def declined(t: Translator, record: DocumentRecord, reason: str, by: str = "") -> str:
+    """``by``: who declined, when the document has several signers (the others were told)."""
+    if by:
+        return t.gettext("{name} declined contract {document}; the other signers were told. Reason: {reason}").format(
+            name=by, document=record.id, reason=reason)
     return t.gettext("The client declined contract {document}. Reason: {reason}").format(
         document=record.id, reason=reason)
 

@@ -1,7 +1,8 @@
 """The loop closes: once a document is sealed and verified, its client gets the final signed copy.
 
-One outbox message per recipient under a fixed dedupe key (``final:<document_id>`` for the client,
-``final:<document_id>:manager`` for the deal's responsible manager when the CRM gives an e-mail,
+One outbox message per recipient under a fixed dedupe key (``final:<document_id>`` for the first client signer,
+``final:<document_id>:signer:<n>`` for the other signers, ``final:<document_id>:cc:<n>`` for the document's copy
+recipients, ``final:<document_id>:manager`` for the deal's responsible manager when the CRM gives an e-mail,
 ``final:<document_id>:copy`` for the company's copy address), recorded for every completed document that has none
 yet: whichever run, retry or crash sealed it, the next wrap-up finds it and the key makes the intent exactly-once.
 The PDF is attached up to ``final_copy_attach_max_kb``; a bigger one, or an SMS, gives the client's link, whose page
@@ -22,7 +23,9 @@ from esign.dispatch.outbox_schema import outbox
 from esign.dispatch.records import Channel, MessageKind, OutboxState, OutgoingMessage, message_id_for
 from esign.dispatch.sms import sms_final_copy_text
 from esign.model import Stage
+from esign.model.signers import copy_recipients
 from esign.pipeline.services import Services
+from esign.requests import RequestStatus, SigningRequest
 from esign.requests.messages import client_reader
 from esign.store import DocumentRecord, EventInfo
 from esign.store.schema import documents, events
@@ -66,34 +69,59 @@ def owed(services: Services, limit: int = 1000) -> list[DocumentRecord]:
     return [found[i] for i in ids if i in found]
 
 
+def signer_key(document_id: str, position: int) -> str:
+    """Signer 1's copy keeps the key documents of one signer always had."""
+    return client_key(document_id) if position == 1 else f"final:{document_id}:signer:{position}"
+
+
+def cc_key(document_id: str, position: int) -> str:
+    return f"final:{document_id}:cc:{position}"
+
+
 def messages_for(services: Services, record: DocumentRecord) -> list[OutgoingMessage]:
-    """The final copy to the client by the channel their link went by, to the responsible manager and to the
-    company's copy address (both by e-mail)."""
-    request = services.requests.for_document(record.id)
-    if request is None:
-        log.error("document %s: completed without a signing request; no final copy to send", record.id)
+    """The final copy to every signer who signed, by the channel their link went by (the link's page offers the
+    download); to the document's copy recipients and the responsible manager and the company's copy address, by
+    e-mail."""
+    signed = {p: q for p, q in services.requests.current_for_documents([record.id]).get(record.id, {}).items()
+              if q.status is RequestStatus.SIGNED}
+    if not signed:
+        log.error("document %s: completed without a signed request; no final copy to send", record.id)
         return []
     ws = services.ws
     pdf = ws.version_path("final", record.id).read_bytes()
     attach = len(pdf) <= services.config.final_copy_attach_max_kb * 1024
-    link = services.requests.link_for(request, ws.settings.public_url)
     company = ws.company.party.name
-    reader = client_reader(services, record)
-    out: list[OutgoingMessage] = []
-    recipients = [(client_key(record.id), request.channel, request.destination, reader)]
-    staff = Reader(ws.company.translator(), "", reader.company_contact)  # the company's people read its language
+    first = signed[min(signed)]
+    staff_reader = client_reader(services, record, first.signer)
+    staff = Reader(ws.company.translator(), "", staff_reader.company_contact)  # the company's people read its language
+    verify_url = ws.settings.verify_url(record.id)
+    # (key, request it belongs to, channel, destination, reader, link)
+    recipients: list[tuple[str, SigningRequest, str, str, Reader, str]] = []
+    for position, request in sorted(signed.items()):
+        link = services.requests.link_for(request, ws.settings.public_url)
+        recipients.append((signer_key(record.id, position), request, request.channel, request.destination,
+                           client_reader(services, record, position), link))
+    first_link = recipients[0][5]
+    for spec in copy_recipients(record.stored_signers):
+        if spec.email:  # a copy recipient has no link of their own: the PDF, or the public verification page
+            recipients.append((cc_key(record.id, spec.position), first, Channel.EMAIL.value, spec.email,
+                               Reader(ws.company.translator(spec.language or record.language or None), spec.name,
+                                      staff.company_contact), verify_url))
     if record.manager_email:
-        recipients.append((manager_key(record.id), Channel.EMAIL.value, record.manager_email, staff))
+        recipients.append((manager_key(record.id), first, Channel.EMAIL.value, record.manager_email, staff,
+                           first_link))
     if ws.company.final_copy_to and ws.company.final_copy_to.lower() != record.manager_email.lower():
-        recipients.append((copy_key(record.id), Channel.EMAIL.value, ws.company.final_copy_to, staff))
-    for key, channel, destination, who in recipients:
+        recipients.append((copy_key(record.id), first, Channel.EMAIL.value, ws.company.final_copy_to, staff,
+                           first_link))
+    out: list[OutgoingMessage] = []
+    for key, request, channel, destination, who, link in recipients:
         message_id = message_id_for(key)
         payload: bytes | str
         if channel == Channel.EMAIL:
             payload = build_final_copy(services.email_templates, from_addr=services.smtp.from_addr, to=destination,
                                        message_id=message_id, company_name=company, document_title=record.title,
                                        document_id=record.id, reader=who, link=link,
-                                       verify_url=ws.settings.verify_url(record.id), pdf=pdf if attach else None)
+                                       verify_url=verify_url, pdf=pdf if attach else None)
         else:
             payload = sms_final_copy_text(company_name=company, document_title=record.title, link=link, t=who.t)
         out.append(OutgoingMessage(dedupe_key=key, document_id=record.id, request_id=request.id,

@@ -13,7 +13,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
@@ -22,18 +22,16 @@ from sqlalchemy.exc import IntegrityError
 
 from esign.core.batch_documents import company_sign_documents, prepare_documents
 from esign.core.documents import fail_document
-from esign.dispatch.channels import choose_channel
-from esign.dispatch.records import Channel, OutgoingMessage
+from esign.dispatch.records import Channel
 from esign.errors import DispatchError, EsignError, UnfinishedWorkError
 from esign.model import Stage
-from esign.pipeline import approval, comments, resume, writeback
+from esign.pipeline import approval, comments, invitations, resume, writeback
 from esign.pipeline.approval import approve_run as approve_run  # the DAG and callers name them send.<function>
 from esign.pipeline.approval import record_approval as record_approval
 from esign.pipeline.approval import summarize_for_approval as summarize_for_approval
 from esign.pipeline.approval import summarize_run as summarize_run
 from esign.pipeline.schema import batches
 from esign.pipeline.services import Services
-from esign.requests.messages import invite_message
 from esign.store import DocumentRecord, EventInfo
 
 log = logging.getLogger(__name__)
@@ -202,94 +200,55 @@ def _sign_batch(services: Services, spec: BatchSpec) -> tuple[dict[str, int], li
 
 
 def dispatch_batch(services: Services, batch: dict[str, Any]) -> dict[str, int]:
-    """Create each signing request, record its invitation in the outbox, send, and mark documents sent.
+    """Create the signing requests of each document's first signers, record their invitations in the outbox, send,
+    and mark documents sent.
 
     A few transactions per batch, not per document: the batch's requests in one, their invitations in one
     (intent recorded before anything is sent), the accepted messages marked sent in one, and the documents
-    moved to ``sent`` in one. The guarantees are those of the one-by-one calls they bundle.
+    moved to ``sent`` in one. The guarantees are those of the one-by-one calls they bundle. Later signers are
+    invited by ``invitations.advance`` when their turn comes.
     """
     spec = BatchSpec.from_dict(batch)
     if services.config.dry_run:
         return {"dry_run": 1}
     counts: Counter[str] = Counter()
-    expires = datetime.now(UTC).replace(microsecond=0) + timedelta(days=services.config.link_valid_days)
     records = services.ws.ledger.list_batch(spec.batch_id, [Stage.COMPANY_SIGNED])
-    requests = services.requests.latest_for_documents([r.id for r in records])
-    wanted: list[tuple[str, str, str]] = []
-    for record in records:
-        if record.id in requests:
-            continue
-        try:
-            channel, destination = choose_channel(record.counterparty_email, record.counterparty_phone,
-                                                  services.config.channel)
-        except DispatchError as exc:
-            fail_document(services.ws, record.id, exc)
-            counts["failed"] += 1
-            continue
-        wanted.append((record.id, channel, destination))
-    if wanted:
-        requests.update(services.requests.create_many(wanted, expires))
-    messages = []
-    for record in records:
-        request = requests.get(record.id)
-        if request is None:
-            continue  # failed above
-        try:
-            messages.append(invite_message(services, request, record))
-        except DispatchError as exc:
-            fail_document(services.ws, record.id, exc)
-            counts["failed"] += 1
-    entry_ids = _enqueue(services, messages, counts)
-    if entry_ids:
-        report = services.outbox.deliver_pending(services.senders(), limit=len(entry_ids), batch=entry_ids)
-        counts.update({k: v for k, v in asdict(report).items() if v})
+    invitations.deliver(services, invitations.invite_due(services, records, counts), counts)
     counts.update(mark_sent(services, spec.batch_id))
     result = dict(counts)
     _save_counts(services, spec.batch_id, "dispatch", result)
     return result
 
 
-def _enqueue(services: Services, messages: list[OutgoingMessage], counts: Counter[str]) -> list[int]:
-    """Record the invitations in one transaction; if one is refused, each on its own (the others go on)."""
-    try:
-        return [e.id for e in services.outbox.enqueue_many(messages)]
-    except DispatchError:
-        pass
-    entry_ids: list[int] = []
-    for msg in messages:
-        try:
-            entry_ids.append(services.outbox.enqueue(msg).id)
-        except DispatchError as exc:
-            fail_document(services.ws, msg.document_id, exc)
-            counts["failed"] += 1
-    return entry_ids
-
-
 def mark_sent(services: Services, batch_id: str | None = None) -> dict[str, int]:
     """Move company-signed documents whose invitation left (or may have left) to ``sent``.
 
     ``uncertain`` rows (a crash between the server accepting and the outbox recording) count as sent: sending
-    again could deliver twice; reminders and an operator's resend cover a lost one. The moves are one
-    transaction (conditional per document, one event each).
+    again could deliver twice; reminders and an operator's resend cover a lost one. A document whose first signers'
+    invitation failed for good fails. The moves are one transaction (conditional per document, one event each).
     """
     counts: Counter[str] = Counter()
     records = (services.ws.ledger.list_batch(batch_id, [Stage.COMPANY_SIGNED]) if batch_id
                else services.ws.ledger.list_by_stage(Stage.COMPANY_SIGNED))
-    requests = services.requests.latest_for_documents([r.id for r in records])
-    entries = services.outbox.get_many_by_key([f"invite:{r.id}" for r in requests.values()])
+    current = services.requests.current_for_documents([r.id for r in records])
+    keys = [invitations.invite_key(q) for r in records for q in current.get(r.id, {}).values()]
+    entries = services.outbox.get_many_by_key(keys)
     moves: list[tuple[str, EventInfo]] = []
     for record in records:
-        request = requests.get(record.id)
-        entry = entries.get(f"invite:{request.id}") if request is not None else None
-        if request is None or entry is None:
+        found = [(q, entries[invitations.invite_key(q)]) for q in current.get(record.id, {}).values()
+                 if invitations.invite_key(q) in entries]
+        if not found:
             continue
-        state = str(entry.state)
-        if state in ("sent", "uncertain"):
-            detail = "enviado" if state == "sent" else "envio incerto (falha durante o envio); lembretes cobrem"
-            moves.append((record.id, EventInfo(actor="pipeline", channel=request.channel, detail=detail)))
-        elif state == "failed":
-            fail_document(services.ws, record.id, DispatchError(f"invitation not delivered: {entry.last_error}"))
+        failed = [(q, e) for q, e in found if str(e.state) == "failed"]
+        left = [(q, e) for q, e in found if str(e.state) in ("sent", "uncertain")]
+        if failed:
+            fail_document(services.ws, record.id, DispatchError(f"invitation not delivered: {failed[0][1].last_error}"))
             counts["undeliverable"] += 1
+        elif left:
+            request, entry = left[0]
+            detail = ("enviado" if str(entry.state) == "sent"
+                      else "envio incerto (falha durante o envio); lembretes cobrem")
+            moves.append((record.id, EventInfo(actor="pipeline", channel=request.channel, detail=detail)))
     moved = services.ws.ledger.move_many(moves, Stage.COMPANY_SIGNED, Stage.SENT, "sent")
     if moved:
         counts["marked_sent"] += len(moved)
@@ -371,14 +330,17 @@ def _raise_if_owed(services: Services, spec: BatchSpec, done: dict[str, dict[str
     flight (``sending``: another worker's, or a dead one's in doubt until ``esign_collect`` reconciles it).
     """
     left = services.ws.ledger.list_batch(spec.batch_id, [Stage.DRAFT, Stage.COMPANY_SIGNED])
-    requests = services.requests.latest_for_documents([r.id for r in left if r.stage is Stage.COMPANY_SIGNED])
-    entries = services.outbox.get_many_by_key([f"invite:{r.id}" for r in requests.values()])
+    current = services.requests.current_for_documents([r.id for r in left if r.stage is Stage.COMPANY_SIGNED])
+    entries = services.outbox.get_many_by_key([invitations.invite_key(q) for requests in current.values()
+                                               for q in requests.values()])
     drafts = sum(1 for r in left if r.stage is Stage.DRAFT and r.id not in busy)
     unsent = 0
     for record in left:
-        request = requests.get(record.id)
-        entry = entries.get(f"invite:{request.id}") if request is not None else None
-        unsent += record.stage is Stage.COMPANY_SIGNED and (entry is None or str(entry.state) != "sending")
+        if record.stage is not Stage.COMPANY_SIGNED:
+            continue
+        states = [str(e.state) for q in current.get(record.id, {}).values()
+                  if (e := entries.get(invitations.invite_key(q))) is not None]
+        unsent += "sending" not in states
     refused = done["crm"].get("crm_errors", 0)
     if drafts or unsent or refused:
         raise UnfinishedWorkError(

@@ -74,3 +74,6 @@ class PortalServices:
     settings: PortalSettings
     verify: VerifyFn
     trust_roots: Sequence[x509.Certificate] = field(default_factory=tuple)
+    #: Called with the document's ID after a signer answered, once the page went back (the next signers' invitations
+    #: and the others' notice of a decline, at once rather than at the next collect run, which does it otherwise).
+    after_answer: Callable[[str], object] | None = None

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
+from collections.abc import Callable
 
 from fastapi import APIRouter
+from starlette.background import BackgroundTasks
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
@@ -30,6 +33,8 @@ SMALL_FORM = 8 * 1024
 SIGN_FORM = 2 * 1024 * 1024  # a drawn signature as a base64 data URL (the PNG itself is capped at 1 MB)
 _PNG_PREFIX = "data:image/png;base64,"
 _INTENTS = ("sign", "decline")
+
+log = logging.getLogger(__name__)
 
 
 def _intent(form: dict[str, str]) -> str:
@@ -165,7 +170,7 @@ def build_router(portal: Portal) -> APIRouter:
                 raise
             t = await run_in_threadpool(reader, request, signing_request)
             return step_page(request, signing_request, token, "sign", client_text(exc, t), 400, values)
-        return RedirectResponse(f"/s/{token}/done", status_code=303)
+        return answered(signing_request, token)
 
     @router.post("/s/{token}/decline")
     async def decline(request: Request, token: str) -> Response:
@@ -179,7 +184,15 @@ def build_router(portal: Portal) -> APIRouter:
             values = {"reason": form.get("reason", "")[:1000]}
             t = await run_in_threadpool(reader, request, signing_request)
             return step_page(request, signing_request, token, "decline", client_text(exc, t), 400, values)
-        return RedirectResponse(f"/s/{token}/done", status_code=303)
+        return answered(signing_request, token)
+
+    def answered(signing_request: SigningRequest, token: str) -> Response:
+        """To the done page; the next signers are invited after the response went out (the collect run does it
+        otherwise, so a failure here loses nothing)."""
+        tasks = BackgroundTasks()
+        if portal.services.after_answer is not None:
+            tasks.add_task(_after_answer, portal.services.after_answer, signing_request.document_id)
+        return RedirectResponse(f"/s/{token}/done", status_code=303, background=tasks)
 
     @router.get("/s/{token}/done")
     async def done(request: Request, token: str) -> Response:
@@ -192,3 +205,10 @@ def build_router(portal: Portal) -> APIRouter:
         return await run_in_threadpool(signed_page, request, signing_request, token)
 
     return router
+
+
+def _after_answer(callback: Callable[[str], object], document_id: str) -> None:
+    try:
+        callback(document_id)
+    except Exception:  # the answer is recorded; the next collect run invites whoever this did not
+        log.exception("document %s: inviting the next signers after an answer failed", document_id)

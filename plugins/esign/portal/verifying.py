@@ -53,7 +53,7 @@ def build_router(portal: Portal) -> APIRouter:
 
     def client_evidence(document_id: str) -> ClientEvidence | None:
         try:
-            return portal.requests.evidence(document_id)
+            return portal.requests.evidence(document_id)[0]  # the first signer (the others: i21 surfaces)
         except PortalError:
             return None
 

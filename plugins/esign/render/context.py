@@ -8,16 +8,21 @@ field is shortened with an ellipsis so that no table row can outgrow a page.
 from __future__ import annotations
 
 import dataclasses
+import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from esign.errors import ValidationError
 from esign.model import Deal, LineItem, Manager, Party
+from esign.model.signers import SignerRole, SignerSide, SignerSpec, default_signer, signing_signers
 from esign.render.fonts import font_safe
 from esign.validate import MAX_ADDRESS, MAX_FREE_TEXT, MAX_NAME, MAX_TITLE, sanitize_text
 
 MAX_DOCUMENT_ID = 100
+#: The blocks a signing person may fill (esign.model.signers.slot_names); ``company`` is the director's.
+SLOT_NAME = re.compile(r"client|(client|company)_([2-9]|[1-9][0-9])|witness_[1-9][0-9]?")
 
 
 def clip(value: object, limit: int) -> str:
@@ -62,9 +67,37 @@ def as_utc(moment: object) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def clean_signer(signer: SignerSpec) -> SignerSpec:
+    return dataclasses.replace(signer, name=clip(signer.name, MAX_NAME), tax_id=clip(signer.tax_id, 40),
+                               email=clip(signer.email, 254), phone=clip(signer.phone, 40),
+                               slot=clip(signer.slot, 40))
+
+
+def document_signers(signers: Sequence[SignerSpec], counterparty: Party) -> tuple[SignerSpec, ...]:
+    """The people who sign (signers and witnesses), cleaned, by routing order; none given: the counterparty's
+    one signer (slot ``client``), as every document had before several signers existed."""
+    signing = signing_signers(signers)
+    if not signing:
+        signing = [default_signer(counterparty.representative or counterparty.name, counterparty.tax_id,
+                                  counterparty.email, counterparty.phone)]
+    seen: set[str] = {"company"}  # the director's block
+    for signer in signing:
+        where = f"signers[{signer.position}].slot"
+        if not SLOT_NAME.fullmatch(signer.slot):
+            raise ValidationError(where, f"not a signature block name: {signer.slot!r}")
+        if signer.slot in seen:
+            raise ValidationError(where, f"block {signer.slot!r} is taken by another signer")
+        seen.add(signer.slot)
+    return tuple(clean_signer(s) for s in signing)
+
+
 def build_context(company: Party, deal: Deal, document_id: str, issued_at: datetime,
-                  locale: str) -> dict[str, Any]:
-    """Everything a template may reference: deal, company, counterparty, items, total, document_id, ..."""
+                  locale: str, signers: Sequence[SignerSpec] = ()) -> dict[str, Any]:
+    """Everything a template may reference: deal, company, counterparty, items, total, document_id, ...
+
+    and the document's signing people: ``signers`` (signers and witnesses, by routing order), ``client_signers``,
+    ``company_signers`` (the second company signer and further; the director is ``company``), ``witnesses``.
+    """
     if not isinstance(company, Party):
         raise ValidationError("company", "missing")
     if not isinstance(deal.counterparty, Party):
@@ -88,6 +121,7 @@ def build_context(company: Party, deal: Deal, document_id: str, issued_at: datet
         extra={clip(k, 100): clip(v, MAX_FREE_TEXT) for k, v in deal.extra.items()},
     )
     total = sum((item.total for item in items), Decimal("0.00")) if items else amount
+    people = document_signers(signers, counterparty)
     return {
         "deal": clean_deal,
         "company": clean_party(company),
@@ -98,4 +132,8 @@ def build_context(company: Party, deal: Deal, document_id: str, issued_at: datet
         "document_id": document_id,
         "issued_at": issued_at,
         "locale": locale,
+        "signers": people,
+        "client_signers": tuple(s for s in people if s.role is SignerRole.SIGNER and s.side is SignerSide.CLIENT),
+        "company_signers": tuple(s for s in people if s.role is SignerRole.SIGNER and s.side is SignerSide.COMPANY),
+        "witnesses": tuple(s for s in people if s.role is SignerRole.WITNESS),
     }

@@ -2,7 +2,9 @@
 
 Why an overlay instead of re-rendering: the document was made elsewhere (a lawyer's NDA, the deal's
 attachment) and its pages must stay exactly as they are; we only add our marks on top and, when the
-template configures no positions, a signature page of our own at the end.
+template configures no positions, a signature page of our own at the end. A template that places some blocks
+(``slots:``) but not every one a document needs (a witness, a second client signer) gets the missing ones on an
+appended signature page, laid out as a contract's: the document is signed by everyone rather than quarantined.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from pypdf.generic import ArrayObject, ByteStringObject
 from reportlab.pdfgen.canvas import Canvas
 
 from esign.errors import RenderError, ValidationError
+from esign.i18n import translator
 from esign.model import SignatureSlot
-from esign.render.contract import PAGE_SIZES, render_blocks, signature_captions
+from esign.render.contract import PAGE_SIZES, expected_slots, render_blocks, slot_captions
 from esign.render.decorations import PRODUCER, draw_decorations, file_id, pdf_date
 from esign.render.flowables import draw_signature_block
 from esign.render.fonts import register_fonts
@@ -88,10 +91,14 @@ def render_existing(template: DocumentTemplate, context: dict[str, Any], *, atta
         raise RenderError(f"{what}: corrupt PDF ({type(exc).__name__}: {str(exc)[:200]})") from exc
     source_pages = len(writer.pages)
     slots: list[SignatureSlot] = []
-    if not template.slots:
+    needed = expected_slots(context)
+    placed = [spec for spec in template.slots if spec.role in needed]  # a witness's place stays empty without one
+    missing = needed - {spec.role for spec in placed}
+    if missing:
         pdf, _, page_slots = render_blocks(template, template.signature_page, context, title=title,
                                            document_id=document_id, issued_at=issued_at,
-                                           page_size=PAGE_SIZES[template.page_size], decorate=False)
+                                           page_size=PAGE_SIZES[template.page_size], decorate=False,
+                                           slots=None if not template.slots else missing)
         for page in PdfReader(io.BytesIO(pdf)).pages:
             writer.add_page(page)
         slots = [SignatureSlot(role=s.role, page=s.page + source_pages, x=s.x, y=s.y, width=s.width,
@@ -99,7 +106,7 @@ def render_existing(template: DocumentTemplate, context: dict[str, Any], *, atta
     boxes = [(float(p.cropbox.left), float(p.cropbox.bottom), float(p.cropbox.width), float(p.cropbox.height))
              for p in writer.pages]
     drawn: dict[int, list[SignatureSlot]] = {}
-    for spec in template.slots:
+    for spec in placed:
         index, slot = _resolve_slot(template, spec, boxes[:source_pages])
         slots.append(slot)
         drawn.setdefault(index, []).append(slot)
@@ -125,7 +132,7 @@ def _overlay(template: DocumentTemplate, context: dict[str, Any], boxes: list[tu
     buffer = io.BytesIO()
     canvas = Canvas(buffer, invariant=1, pageCompression=1, initialFontName=register_fonts()[0])
     labels = _LABELS[template.locale]
-    parties = {"company": (labels[0], context["company"]), "client": (labels[1], context["counterparty"])}
+    t = translator(template.locale)
     total = len(boxes)
     for index, (x0, y0, width, height) in enumerate(boxes):
         # The overlay page spans the page's user space up to the visible box, so absolute coordinates work.
@@ -133,9 +140,9 @@ def _overlay(template: DocumentTemplate, context: dict[str, Any], boxes: list[tu
         draw_decorations(canvas, width=width, height=height, page_no=index + 1, total=total,
                          document_id=document_id, locale=template.locale, origin=(x0, y0))
         for slot in drawn.get(index, []):
-            label, party = parties[slot.role]
+            captions, prefix = slot_captions(slot.role, context, labels, t)
             draw_signature_block(canvas, x=slot.x, y=slot.y, width=slot.width, height=slot.height,
-                                 captions=signature_captions(label, party))
+                                 captions=captions, prefix=prefix)
         canvas.showPage()
     canvas.save()
     return buffer.getvalue()

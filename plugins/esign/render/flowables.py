@@ -19,6 +19,7 @@ CAPTION_LINE = 10.5
 BOX_BORDER = Color(0.78, 0.8, 0.84)
 CAPTION_COLOR = Color(0.2, 0.2, 0.2)
 MAX_CAPTION_LINES = 2
+PREFIX_GUTTER = 14.0  # room left of a numbered (witness) block for its number
 
 
 class SlotRecorder:
@@ -41,10 +42,11 @@ def caption_lines(text: str, font: str, size: float, width: float) -> list[str]:
 
 
 def draw_signature_block(canvas: Canvas, *, x: float, y: float, width: float, height: float,
-                         captions: list[tuple[str, bool]]) -> None:
+                         captions: list[tuple[str, bool]], prefix: str = "") -> None:
     """Draw the empty box (x, y, width, height) and the captions under its bottom line.
 
-    ``captions`` are (text, bold) pairs: label, name, title. Text is drawn literally (no markup).
+    ``captions`` are (text, bold) pairs: label, name, title. Text is drawn literally (no markup). ``prefix`` (a
+    witness's "1.") is printed just left of the signature line, as Brazilian contracts number their witnesses.
     """
     regular, bold = register_fonts()
     canvas.saveState()
@@ -57,6 +59,9 @@ def draw_signature_block(canvas: Canvas, *, x: float, y: float, width: float, he
     canvas.setLineWidth(0.8)
     canvas.line(x, y, x + width, y)
     canvas.setFillColor(CAPTION_COLOR)
+    if prefix:
+        canvas.setFont(regular, 8.5)
+        canvas.drawRightString(x - 3, y + 1, prefix)
     cursor = y - CAPTION_LINE
     for text, is_bold in captions:
         font = bold if is_bold else regular
@@ -74,27 +79,34 @@ def captions_height(captions: list[tuple[str, bool]], width: float) -> float:
 
 
 class SignatureBox(Flowable):  # type: ignore[misc]  # reportlab ships no type hints
-    """An empty signature box for one role; records a SignatureSlot (absolute PDF points) when drawn."""
+    """An empty signature box for one role; records a SignatureSlot (absolute PDF points) when drawn.
+
+    With a ``prefix`` (a witness's number) the flowable keeps a narrow gutter on its left for it; the box, and
+    so the recorded slot, starts after the gutter.
+    """
 
     def __init__(self, role: str, captions: list[tuple[str, bool]], recorder: SlotRecorder,
-                 width: float) -> None:
+                 width: float, prefix: str = "") -> None:
         super().__init__()
         self.role = role
         self.captions = captions
         self.recorder = recorder
+        self.prefix = prefix
+        self.gutter = PREFIX_GUTTER if prefix else 0.0
         self.box_width = width
-        self.caption_height = captions_height(captions, width)
+        self.caption_height = captions_height(captions, width - self.gutter)
 
     def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
         self.box_width = min(self.box_width, avail_width)
-        self.caption_height = captions_height(self.captions, self.box_width)
+        self.caption_height = captions_height(self.captions, self.box_width - self.gutter)
         return self.box_width, BOX_HEIGHT + self.caption_height
 
     def draw(self) -> None:
         canvas: Canvas = self.canv
         bottom = self.caption_height
-        draw_signature_block(canvas, x=0, y=bottom, width=self.box_width, height=BOX_HEIGHT,
-                             captions=self.captions)
-        x0, y0 = canvas.absolutePosition(0, bottom)
+        width = self.box_width - self.gutter
+        draw_signature_block(canvas, x=self.gutter, y=bottom, width=width, height=BOX_HEIGHT,
+                             captions=self.captions, prefix=self.prefix)
+        x0, y0 = canvas.absolutePosition(self.gutter, bottom)
         self.recorder.add(SignatureSlot(role=self.role, page=canvas.getPageNumber() - 1, x=round(x0, 2),
-                                        y=round(y0, 2), width=round(self.box_width, 2), height=BOX_HEIGHT))
+                                        y=round(y0, 2), width=round(width, 2), height=BOX_HEIGHT))

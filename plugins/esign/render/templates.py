@@ -18,6 +18,7 @@ import jinja2
 import yaml
 
 from esign.errors import RenderError
+from esign.render.context import SLOT_NAME
 from esign.render.filters import ENV
 from esign.render.yamlload import line_of, load_yaml
 
@@ -197,8 +198,9 @@ class _Parser:
                 raise self.fail(1, f"{where}: must be a mapping with role, page, x, y, width, height")
             role = item.get("role")
             line = line_of(role, 1)
-            if role not in ROLES:
-                raise self.fail(line, f"{where}.role: must be one of {', '.join(ROLES)}")
+            if role not in ROLES and not (isinstance(role, str) and SLOT_NAME.fullmatch(role)):
+                raise self.fail(line, f"{where}.role: must be one of {', '.join(ROLES)}, client_2..., "
+                                      "witness_1... or company_2...")
             try:
                 spec = SlotSpec(role=str(role), page=int(item.get("page", -1)), x=float(item["x"]),
                                 y=float(item["y"]), width=float(item["width"]), height=float(item["height"]))
@@ -207,9 +209,11 @@ class _Parser:
             if spec.width <= 0 or spec.height <= 0 or spec.x < 0 or spec.y < 0:
                 raise self.fail(line, f"{where}: x and y must be >= 0, width and height > 0")
             specs.append(spec)
-        roles = sorted(spec.role for spec in specs)
-        if specs and roles != sorted(ROLES):
+        roles = [spec.role for spec in specs]
+        if specs and sorted(r for r in roles if r in ROLES) != sorted(ROLES):
             raise self.fail(1, "slots: give exactly one company and one client slot (or none)")
+        if twice := sorted({r for r in roles if roles.count(r) > 1}):
+            raise self.fail(1, f"slots: {', '.join(twice)} placed more than once")
         return tuple(specs)
 
     def blocks(self, raw: object, where: str) -> tuple[Block, ...]:

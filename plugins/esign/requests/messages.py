@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from esign.dispatch.email import Reader, build_code, build_invite, build_reminder
+from esign.dispatch.email import Reader, build_code, build_declined_notice, build_invite, build_reminder
 from esign.dispatch.records import MessageKind, OutgoingMessage, message_id_for
 from esign.dispatch.registry import channel
-from esign.dispatch.sms import sms_code_text, sms_invite_text, sms_reminder_text
+from esign.dispatch.sms import sms_code_text, sms_declined_notice_text, sms_invite_text, sms_reminder_text
 from esign.requests.records import SigningRequest
 from esign.store import DocumentRecord
 
@@ -42,12 +42,18 @@ class MessageServices(Protocol):
     def requests(self) -> SigningRequests: ...
 
 
-def client_reader(services: MessageServices, record: DocumentRecord) -> Reader:
-    """Who reads the client's messages: the client's language when the deal gave one, else the company's, in the
-    company's zone; greeted by the contact person's name, with the company's contact."""
+def client_reader(services: MessageServices, record: DocumentRecord, signer: int = 1) -> Reader:
+    """Who reads a signer's messages: their language when the CRM gave one (else the deal's, else the company's),
+    in the company's zone; greeted by their name, with the company's contact."""
     company = services.ws.company
     party = company.party
-    return Reader(company.translator(record.language or None), contact_name(record),
+    language = record.language
+    name = contact_name(record)
+    if record.stored_signers:
+        spec = next((s for s in record.stored_signers if s.position == signer), None)
+        if spec is not None:
+            name, language = spec.name, spec.language or language
+    return Reader(company.translator(language or None), name,
                   " · ".join(way for way in (party.email, party.phone) if way))
 
 
@@ -71,7 +77,7 @@ def _link_message(services: MessageServices, request: SigningRequest, record: Do
     message_id = message_id_for(key)
     company, title = services.ws.company.party.name, record.title
     payload: bytes | str
-    reader = client_reader(services, record)
+    reader = client_reader(services, record, request.signer)
     if channel(request.channel).format == "email":
         if kind is MessageKind.INVITE:
             payload = build_invite(services.email_templates, from_addr=services.smtp.from_addr,
@@ -97,7 +103,7 @@ def code_message(services: MessageServices, request: SigningRequest, record: Doc
     """The one-time code, saying what it confirms: signing, or declining (``intent``)."""
     key = f"code:{request.id}:{sequence}"
     message_id = message_id_for(key)
-    reader = client_reader(services, record)
+    reader = client_reader(services, record, request.signer)
     payload: bytes | str
     if channel(request.channel).format == "email":
         payload = build_code(services.email_templates, from_addr=services.smtp.from_addr, to=request.destination,
@@ -108,5 +114,25 @@ def code_message(services: MessageServices, request: SigningRequest, record: Doc
         payload = sms_code_text(company_name=services.ws.company.party.name, code=code, intent=intent,
                                 valid_minutes=CODE_VALID_MINUTES, t=reader.t)
     return OutgoingMessage(dedupe_key=key, document_id=record.id, request_id=request.id, kind=MessageKind.CODE,
+                           channel=request.channel, destination=request.destination, message_id=message_id,
+                           payload=payload)
+
+
+def declined_notice_message(services: MessageServices, request: SigningRequest,
+                            record: DocumentRecord) -> OutgoingMessage:
+    """To a signer whose document another required signer declined, by the channel of their own link; once per
+    signer (``declined:<document>:<position>``)."""
+    key = f"declined:{record.id}:{request.signer}"  # esign.pipeline.invitations.notice_key
+    message_id = message_id_for(key)
+    reader = client_reader(services, record, request.signer)
+    company = services.ws.company.party.name
+    payload: bytes | str
+    if channel(request.channel).format == "email":
+        payload = build_declined_notice(services.email_templates, from_addr=services.smtp.from_addr,
+                                        to=request.destination, message_id=message_id, company_name=company,
+                                        document_title=record.title, document_id=record.id, reader=reader)
+    else:
+        payload = sms_declined_notice_text(company_name=company, document_title=record.title, t=reader.t)
+    return OutgoingMessage(dedupe_key=key, document_id=record.id, request_id=request.id, kind=MessageKind.NOTICE,
                            channel=request.channel, destination=request.destination, message_id=message_id,
                            payload=payload)

@@ -15,14 +15,17 @@ import re
 import secrets
 from collections.abc import Callable, Sequence
 from contextlib import suppress
+from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError
 
 from esign.dispatch.registry import channel_names, find_channel
 from esign.errors import StoreError
-from esign.model import ClientEvidence, Stage
+from esign.model import ClientEvidence, SignerSpec, Stage
+from esign.model.signers import signer_label, signing_signers
 from esign.requests.codes import CODE_MAX_FAILURES as CODE_MAX_FAILURES  # where it was defined before
 from esign.requests.codes import CodeSender, OneTimeCodes
 from esign.requests.errors import (
@@ -36,9 +39,10 @@ from esign.requests.errors import (
     UnknownLinkError,
 )
 from esign.requests.inputs import clean_name, clean_reason, mask_destination, normalise_png
+from esign.requests.progress import complete
 from esign.requests.records import RequestStatus, SigningRequest
 from esign.requests.schema import signing_requests
-from esign.store import EventInfo, Ledger
+from esign.store import DocumentRecord, EventInfo, Ledger
 from esign.store.ledger import utcnow
 from esign.store.records import as_utc
 from esign.store.schema import events
@@ -88,78 +92,101 @@ class SigningRequests:
         return hmac.new(self._secret, f"key:{purpose}".encode(), hashlib.sha256).digest()
 
     # -- create / read -------------------------------------------------------------------------------
-    def create(self, document_id: str, channel: str, destination: str, expires_at: datetime) -> SigningRequest:
-        """The document's open request, or a new one. Idempotent: a re-run gets the same request (and link)."""
-        if find_channel(channel) is None:
-            raise ValueError(f"channel must be one of {channel_names()}, not {channel!r}")
-        if not destination.strip():
-            raise ValueError("destination is empty")
-        self.ledger.get(document_id)  # an unknown document is a programming error: StoreError
-        for _ in range(3):
-            latest = self.for_document(document_id)
-            if latest is not None and latest.status not in (RequestStatus.EXPIRED, RequestStatus.CANCELED):
-                return latest
-            attempt = latest.attempt + 1 if latest else 1
-            request_id = "REQ-" + _b64(secrets.token_bytes(16))
-            token = _b64(hmac.new(self._secret, f"link:{request_id}".encode(), hashlib.sha256).digest())
-            try:
-                with self.engine.begin() as conn:
-                    conn.execute(signing_requests.insert().values(
-                        id=request_id, document_id=document_id, attempt=attempt, token_sha256=_sha256(token),
-                        channel=channel, destination=destination.strip(),
-                        masked_destination=mask_destination(destination.strip()),
-                        status=RequestStatus.OPEN.value, created_at=self.now(), expires_at=as_utc(expires_at),
-                    ))
-            except IntegrityError:
-                continue  # a concurrent caller created this attempt: read it back
-            return self.get(request_id)
-        raise StoreError(f"document {document_id}: could not create a signing request")
+    def create(self, document_id: str, channel: str, destination: str, expires_at: datetime,
+               signer: int = 1) -> SigningRequest:
+        """The signer's open request, or a new one. Idempotent: a re-run gets the same request (and link)."""
+        return self.create_for_signers([(document_id, signer, channel, destination)], expires_at)[(document_id, signer)]
 
     def create_many(self, wanted: Sequence[tuple[str, str, str]],
                     expires_at: datetime) -> dict[str, SigningRequest]:
-        """``create`` for many (document_id, channel, destination) in one read and one transaction.
+        """``create`` for many (document_id, channel, destination) of signer 1, by document."""
+        made = self.create_for_signers([(doc, 1, channel, dest) for doc, channel, dest in wanted], expires_at)
+        return {doc: request for (doc, _signer), request in made.items()}
 
-        The result maps each document to its open request (an existing one is kept, as ``create`` does). If a
-        concurrent caller created one of the same attempts meanwhile, the batch insert rolls back as a whole
-        and each document goes through ``create`` on its own.
+    def create_for_signers(self, wanted: Sequence[tuple[str, int, str, str]],
+                           expires_at: datetime) -> dict[tuple[str, int], SigningRequest]:
+        """Each (document_id, signer, channel, destination)'s current request, created when the signer has none that
+        still counts (an expired or canceled one is reissued); one read and one transaction for the lot.
+
+        Attempts number a document's requests across its signers, and (document_id, attempt) is unique: of two
+        concurrent callers creating the same signer's request one insert fails, the batch rolls back as a whole,
+        and each signer goes again on its own, reading back what the other created.
         """
-        for _doc, channel, destination in wanted:
+        for _doc, _signer, channel, destination in wanted:
             if find_channel(channel) is None:
                 raise ValueError(f"channel must be one of {channel_names()}, not {channel!r}")
             if not destination.strip():
                 raise ValueError("destination is empty")
-        ids = [doc for doc, _c, _d in wanted]
-        if len(set(ids)) != len(ids):
-            raise ValueError("the same document twice in one batch")
+        keys = [(doc, signer) for doc, signer, _c, _d in wanted]
+        if len(set(keys)) != len(keys):
+            raise ValueError("the same signer twice in one batch")
+        ids = list(dict.fromkeys(doc for doc, _s, _c, _d in wanted))
         known = self.ledger.existing_ids(ids)
         unknown = [doc for doc in ids if doc not in known]
-        if unknown:  # a programming error, as in create
+        if unknown:  # a programming error
             raise StoreError(f"unknown document {unknown[0]!r}")
-        latest = self.latest_for_documents(ids)
-        result: dict[str, SigningRequest] = {}
-        rows: list[dict[str, object]] = []
-        now = self.now()
-        for doc, channel, destination in wanted:
-            current = latest.get(doc)
-            if current is not None and current.status not in (RequestStatus.EXPIRED, RequestStatus.CANCELED):
-                result[doc] = current
-                continue
-            request_id = "REQ-" + _b64(secrets.token_bytes(16))
-            token = _b64(hmac.new(self._secret, f"link:{request_id}".encode(), hashlib.sha256).digest())
-            rows.append(dict(
-                id=request_id, document_id=doc, attempt=current.attempt + 1 if current else 1,
-                token_sha256=_sha256(token), channel=channel, destination=destination.strip(),
-                masked_destination=mask_destination(destination.strip()), status=RequestStatus.OPEN.value,
-                created_at=now, expires_at=as_utc(expires_at),
-            ))
-        if rows:
+        for _ in range(3):
+            # one read gives both: numbering from a later read could miss a request a concurrent caller made
+            # between the two and give the same signer a second one
+            rows_read = self._requests_of(ids)
+            current: dict[str, dict[int, SigningRequest]] = {}
+            attempts: dict[str, int] = {}
+            for found in rows_read:  # ascending attempts: the last one wins
+                current.setdefault(found.document_id, {})[found.signer] = found
+                attempts[found.document_id] = max(attempts.get(found.document_id, 0), found.attempt)
+            result: dict[tuple[str, int], SigningRequest] = {}
+            rows: list[dict[str, object]] = []
+            now = self.now()
+            for doc, signer, channel, destination in wanted:
+                latest = current.get(doc, {}).get(signer)
+                if latest is not None and latest.status not in (RequestStatus.EXPIRED, RequestStatus.CANCELED):
+                    result[(doc, signer)] = latest
+                    continue
+                attempts[doc] = attempts.get(doc, 0) + 1
+                request_id = "REQ-" + _b64(secrets.token_bytes(16))
+                token = _b64(hmac.new(self._secret, f"link:{request_id}".encode(), hashlib.sha256).digest())
+                rows.append(dict(
+                    id=request_id, document_id=doc, attempt=attempts[doc], signer=signer,
+                    token_sha256=_sha256(token), channel=channel, destination=destination.strip(),
+                    masked_destination=mask_destination(destination.strip()), status=RequestStatus.OPEN.value,
+                    created_at=now, expires_at=as_utc(expires_at),
+                ))
+            if not rows:
+                return result
             try:
                 with self.engine.begin() as conn:
                     conn.execute(signing_requests.insert(), rows)
-            except IntegrityError:  # a concurrent caller created one of these attempts: one by one
-                return {doc: self.create(doc, channel, destination, expires_at) for doc, channel, destination in wanted}
-            result.update(self.latest_for_documents([str(r["document_id"]) for r in rows]))
-        return result
+            except IntegrityError:
+                if len(wanted) > 1:  # a concurrent caller created one of these attempts: one by one
+                    merged: dict[tuple[str, int], SigningRequest] = {}
+                    for item in wanted:
+                        merged.update(self.create_for_signers([item], expires_at))
+                    return merged
+                continue  # the one signer: read back what the other caller created, or number again
+            fresh = self.current_for_documents([str(r["document_id"]) for r in rows])
+            for row in rows:
+                key = (str(row["document_id"]), int(str(row["signer"])))
+                result[key] = fresh[key[0]][key[1]]
+            return result
+        raise StoreError(f"document {wanted[0][0]}: could not create a signing request")
+
+    def current_for_documents(self, document_ids: Sequence[str]) -> dict[str, dict[int, SigningRequest]]:
+        """Each document's latest request per signer (by position), one query per 500 documents."""
+        found: dict[str, dict[int, SigningRequest]] = {}
+        for request in self._requests_of(document_ids):
+            found.setdefault(request.document_id, {})[request.signer] = request  # ascending: the last attempt wins
+        return found
+
+    def _requests_of(self, document_ids: Sequence[str]) -> list[SigningRequest]:
+        """Every request of these documents, by document then attempt; one query per 500 documents."""
+        found: list[SigningRequest] = []
+        with self.engine.connect() as conn:
+            for start in range(0, len(document_ids), 500):
+                chunk = list(document_ids[start:start + 500])
+                query = (select(signing_requests).where(signing_requests.c.document_id.in_(chunk))
+                         .order_by(signing_requests.c.document_id, signing_requests.c.attempt))
+                found.extend(SigningRequest.from_row(row) for row in conn.execute(query))
+        return found
 
     def latest_for_documents(self, document_ids: Sequence[str]) -> dict[str, SigningRequest]:
         """``for_document`` for many documents in one query per 500: each document's latest request, if any."""
@@ -188,6 +215,18 @@ class SigningRequests:
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
         return SigningRequest.from_row(row) if row else None
+
+    def decline_of(self, document_id: str) -> SigningRequest | None:
+        """The request by which the document was declined (its signer's reason is there), or None."""
+        query = (select(signing_requests).where(signing_requests.c.document_id == document_id,
+                                                signing_requests.c.status == RequestStatus.DECLINED.value)
+                 .order_by(signing_requests.c.closed_at, signing_requests.c.attempt))
+        with self.engine.connect() as conn:
+            rows = [SigningRequest.from_row(r) for r in conn.execute(query)]
+        record = self.ledger.get(document_id)
+        required = [q for q in rows if _signer_of(record, q.signer).required]
+        chosen = required or rows
+        return chosen[0] if chosen else None
 
     def lookup(self, token: str) -> SigningRequest:
         """The request a token belongs to, whatever its status; UnknownLinkError for anything else."""
@@ -270,7 +309,7 @@ class SigningRequests:
     # -- sign / decline ------------------------------------------------------------------------------
     def sign(self, request: SigningRequest, typed_name: str, drawn_png: bytes | None, consent: bool,
              ip: str, ua: str) -> None:
-        """Record the client's signature and move the document to client_signed, exactly once."""
+        """Record the signer's signature exactly once; the document moves to client_signed with the last one."""
         self._check_open(request)
         if not consent:
             raise RequestError("é preciso concordar com os termos para assinar", reason="consent_required")
@@ -285,10 +324,11 @@ class SigningRequests:
         }
         detail = f"assinado por {name}" + (" (com assinatura desenhada)" if png else "")
         self._close(request, values, AlreadySignedError("este documento já foi assinado"),
-                    Stage.CLIENT_SIGNED, "client_signed", self.event_info(request, ip, ua, detail))
+                    "signed", self.event_info(request, ip, ua, detail))
 
     def decline(self, request: SigningRequest, reason: str, ip: str, ua: str) -> None:
-        """Record the client's refusal with their reason and move the document to declined, exactly once."""
+        """Record the signer's refusal with their reason, exactly once; a required signer's refusal declines the
+        document (the others' links close with it)."""
         self._check_open(request)
         text = clean_reason(reason)
         self._require_verified(request)
@@ -296,7 +336,7 @@ class SigningRequests:
         self._close(request, {"status": RequestStatus.DECLINED.value, "closed_at": now, "decline_reason": text,
                               "sign_ip": ip[:64], "sign_user_agent": ua[:1000]},
                     DeclinedError("este documento já foi recusado"),
-                    Stage.DECLINED, "declined", self.event_info(request, ip, ua, text))
+                    "declined", self.event_info(request, ip, ua, text))
 
     def _require_verified(self, request: SigningRequest) -> SigningRequest:
         """The request, fresh, if its code was confirmed recently and the ledger can take the client's answer."""
@@ -313,28 +353,68 @@ class SigningRequests:
         return current
 
     def _close(self, request: SigningRequest, values: dict[str, object], lost: RequestError,
-               stage: Stage, action: str, info: EventInfo) -> None:
-        """Close the request and move its document to ``stage``, with its event, in one transaction.
+               answer: str, info: EventInfo) -> None:
+        """Close the request with the signer's answer and move its document as that answer decides, with its events,
+        in one transaction.
 
-        The conditional UPDATE open -> closed comes first and holds the request's row until the commit: of two
-        racing submits only one wins and moves the document, the other waits, matches no open row and gets
-        ``lost`` without touching the document. Anything failing before the commit (the move refused because the
-        document was canceled meanwhile, the database, the process) leaves the request open and the stage as it was.
+        The document's row is locked first (a no-op UPDATE), so two signers of one document answering at the same
+        instant are judged one after the other: the second sees the first's answer, and the last signature is the
+        one that moves the document. The conditional UPDATE open -> closed then holds the request's row: of two
+        racing submits of one link only one wins, the other matches no open row and gets ``lost`` without touching
+        the document. Anything failing before the commit leaves the request open and the stage as it was.
         """
         try:
             with self.engine.begin() as conn:
+                self.ledger.touch(request.document_id, conn=conn)
                 won = conn.execute(signing_requests.update()
                                    .where(signing_requests.c.id == request.id,
                                           signing_requests.c.status == RequestStatus.OPEN.value)
                                    .values(**values)).rowcount == 1
                 if won:
-                    self.ledger.move(request.document_id, stage, action, info, conn=conn)
+                    self._settle(conn, request, answer, info)
         except StoreError:
-            self._check_open(self.get(request.id))  # the document moved meanwhile: the client's precise error
+            self._check_open(self.get(request.id))  # the document moved meanwhile: the signer's precise error
             raise
         if not won:
             self._check_open(self.get(request.id))
             raise lost
+
+    def _settle(self, conn: Connection, request: SigningRequest, answer: str, info: EventInfo) -> None:
+        """After one signer's answer (or expiry) inside the caller's transaction: move the document to
+        client_signed when every signer answered, to declined/expired when a required signer declined or let the
+        link expire (closing the others' open links), or log the answer alone while others are still to sign."""
+        record = self.ledger.get(request.document_id, conn=conn)
+        signer = _signer_of(record, request.signer)
+        several = len(signing_signers(record.signers)) > 1
+        label = f" ({signer_label(signer)})" if several else ""
+        if answer in ("declined", "expired") and signer.required:
+            conn.execute(signing_requests.update()
+                         .where(signing_requests.c.document_id == request.document_id,
+                                signing_requests.c.status == RequestStatus.OPEN.value)
+                         .values(status=RequestStatus.CANCELED.value, closed_at=self.now()))
+            target = Stage.DECLINED if answer == "declined" else Stage.EXPIRED
+            if record.stage in _ACTIVE_STAGES or answer == "declined":
+                self.ledger.move(request.document_id, target, answer, _detail(info, label), conn=conn)
+            return
+        current = self._current_in(conn, request.document_id)
+        if answer == "signed" and complete(record.signers, current):
+            self.ledger.move(request.document_id, Stage.CLIENT_SIGNED, "client_signed", _detail(info, label),
+                             conn=conn)
+        elif answer == "signed" or answer == "declined":
+            self.ledger.log(request.document_id, f"signer_{answer}", _detail(info, label), conn=conn)
+            if answer == "declined" and complete(record.signers, current):
+                self.ledger.move(request.document_id, Stage.CLIENT_SIGNED, "client_signed",
+                                 EventInfo(actor="pipeline", detail="todos os signatários responderam"), conn=conn)
+        else:  # an optional signer's link expired
+            self.ledger.log(request.document_id, "signer_expired", _detail(info, label), conn=conn)
+            if complete(record.signers, current) and record.stage in (Stage.SENT, Stage.VIEWED):
+                self.ledger.move(request.document_id, Stage.CLIENT_SIGNED, "client_signed",
+                                 EventInfo(actor="pipeline", detail="todos os signatários responderam"), conn=conn)
+
+    def _current_in(self, conn: Connection, document_id: str) -> dict[int, SigningRequest]:
+        query = (select(signing_requests).where(signing_requests.c.document_id == document_id)
+                 .order_by(signing_requests.c.attempt))
+        return {r.signer: r for r in (SigningRequest.from_row(row) for row in conn.execute(query))}
 
     def cancel(self, document_id: str, info: EventInfo) -> bool:
         """Close the document's open link (if any) and move the document to canceled, in one transaction.
@@ -351,27 +431,42 @@ class SigningRequests:
         return closed > 0
 
     # -- evidence and the collect step ---------------------------------------------------------------
-    def evidence(self, document_id: str) -> ClientEvidence:
-        """What the certificate of completion prints about the client's signature."""
+    def evidence(self, document_id: str) -> tuple[ClientEvidence, ...]:
+        """What the certificate of completion prints about each signature, by signer position."""
         found = self.evidence_many([document_id])
         if document_id not in found:
             raise RequestError(f"document {document_id} has no client signature", reason="not_signed")
         return found[document_id]
 
-    def evidence_many(self, document_ids: Sequence[str]) -> dict[str, ClientEvidence]:
-        """``evidence`` for many documents in one query; a document without a client signature is absent."""
+    def evidence_many(self, document_ids: Sequence[str]) -> dict[str, tuple[ClientEvidence, ...]]:
+        """``evidence`` for many documents in one query per 500; a document nobody signed is absent. Each signer's
+        signed request (a signer signs once: at most one of their requests is signed), by position."""
         if not document_ids:
             return {}
-        query = select(signing_requests).where(signing_requests.c.document_id.in_(list(document_ids)),
-                                               signing_requests.c.status == RequestStatus.SIGNED.value)
+        rows: list[Any] = []
         with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
-        return {row.document_id: ClientEvidence(
-            signer_name=row.signer_name, signed_at=as_utc(row.signed_at), channel=row.channel,
-            masked_destination=row.masked_destination, code_verified_at=as_utc(row.code_verified_at),
-            ip=row.sign_ip or "", user_agent=row.sign_user_agent or "", typed_name=row.typed_name or "",
-            drawn_png=row.drawn_png,
-        ) for row in rows}
+            for start in range(0, len(document_ids), 500):
+                chunk = list(document_ids[start:start + 500])
+                query = (select(signing_requests)
+                         .where(signing_requests.c.document_id.in_(chunk),
+                                signing_requests.c.status == RequestStatus.SIGNED.value)
+                         .order_by(signing_requests.c.document_id, signing_requests.c.signer))
+                rows.extend(conn.execute(query).all())
+        records = self.ledger.bulk.get_many(list(dict.fromkeys(row.document_id for row in rows)))
+        found: dict[str, list[ClientEvidence]] = {}
+        for row in rows:
+            record = records.get(row.document_id)
+            if record is None:
+                continue
+            signer = _signer_of(record, row.signer)
+            found.setdefault(row.document_id, []).append(ClientEvidence(
+                signer_name=row.signer_name, signed_at=as_utc(row.signed_at), channel=row.channel,
+                masked_destination=row.masked_destination, code_verified_at=as_utc(row.code_verified_at),
+                ip=row.sign_ip or "", user_agent=row.sign_user_agent or "", typed_name=row.typed_name or "",
+                drawn_png=row.drawn_png, signer_tax_id=signer.tax_id if len(record.signers) > 1 else "",
+                position=signer.position, role=signer.role.value, slot=signer.slot or "client",
+            ))
+        return {doc: tuple(items) for doc, items in found.items()}
 
     def pending(self, older_than: timedelta) -> list[SigningRequest]:
         """Open, unexpired requests created more than ``older_than`` ago (candidates for a reminder)."""
@@ -384,7 +479,8 @@ class SigningRequests:
             return [SigningRequest.from_row(r) for r in conn.execute(query)]
 
     def expire_due(self, now: datetime | None = None) -> list[str]:
-        """Close open requests past their expiry and move their documents to ``expired``; their ids."""
+        """Close open requests past their expiry; a required signer's expiry moves the document to ``expired``
+        (closing its other links), an optional one's is recorded and the others go on. The documents touched."""
         moment = as_utc(now) if now is not None else self.now()
         query = select(signing_requests).where(signing_requests.c.status == RequestStatus.OPEN.value,
                                                signing_requests.c.expires_at <= moment)
@@ -393,16 +489,15 @@ class SigningRequests:
         expired: list[str] = []
         for request in due:
             with self.engine.begin() as conn:  # the request expired and its document moved commit together
+                self.ledger.touch(request.document_id, conn=conn)
                 result = conn.execute(signing_requests.update()
                                       .where(signing_requests.c.id == request.id,
                                              signing_requests.c.status == RequestStatus.OPEN.value)
                                       .values(status=RequestStatus.EXPIRED.value, closed_at=moment))
                 if result.rowcount != 1:
                     continue  # signed or declined meanwhile
-                if self.ledger.get(request.document_id, conn=conn).stage in _ACTIVE_STAGES:
-                    self.ledger.move(request.document_id, Stage.EXPIRED, "expired",
-                                     EventInfo(actor="pipeline", channel=request.channel, detail="link expirado"),
-                                     conn=conn)
+                self._settle(conn, request, "expired",
+                             EventInfo(actor="pipeline", channel=request.channel, detail="link expirado"))
             expired.append(request.document_id)
         return expired
 
@@ -410,3 +505,15 @@ class SigningRequests:
     def event_info(request: SigningRequest, ip: str, ua: str, detail: str = "") -> EventInfo:
         """The ledger's who/where for something the client did through this request."""
         return EventInfo(actor="client", channel=request.channel, ip=ip, user_agent=ua, detail=detail)
+
+
+def _signer_of(record: DocumentRecord, position: int) -> SignerSpec:
+    """The request's signer; a position the document does not list (never written so) is its first signer."""
+    try:
+        return record.signer(position)
+    except KeyError:
+        return record.signers[0]
+
+
+def _detail(info: EventInfo, suffix: str) -> EventInfo:
+    return replace(info, detail=info.detail + suffix) if suffix else info

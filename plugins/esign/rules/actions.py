@@ -18,6 +18,7 @@ from esign.dispatch.email import replace_message_id
 from esign.dispatch.records import Channel, MessageKind, OutgoingMessage, message_id_for
 from esign.errors import EsignError
 from esign.model import Stage
+from esign.requests.records import RequestStatus
 from esign.rules import notice
 from esign.rules.config import Action, Rule
 from esign.rules.ports import RuleServices
@@ -74,19 +75,25 @@ def _remind(services: RuleServices, record: DocumentRecord | None, key: str) -> 
 
     if record is None or record.stage not in (Stage.SENT, Stage.VIEWED):
         raise RuleActionError("remind: the document is not waiting for the client")
-    request = services.requests.for_document(record.id)
-    if request is None:
-        raise RuleActionError(f"remind: document {record.id} has no signing link")
-    earlier = [e for e in services.outbox.entries(document_id=record.id) if str(e.kind) == MessageKind.REMINDER]
-    message = reminder_message(services, request, record, len(earlier) + 1)
-    new_id = message_id_for(key)
-    payload = message.payload
-    if request.channel == Channel.EMAIL and isinstance(payload, bytes):
-        payload = replace_message_id(payload, new_id)
-    entry = services.outbox.enqueue(replace(message, dedupe_key=key, message_id=new_id, payload=payload))
-    services.ws.ledger.log(record.id, "reminder_queued", EventInfo(actor="rules", channel=request.channel,
-                                                                   detail=f"outbox {entry.id}"))
-    return f"reminder queued (outbox {entry.id})"
+    waiting = [q for _p, q in sorted(services.requests.current_for_documents([record.id]).get(record.id, {}).items())
+               if q.status is RequestStatus.OPEN]
+    if not waiting:
+        raise RuleActionError(f"remind: document {record.id} has no open signing link")
+    queued = []
+    for request in waiting:  # every signer whose turn it is (one, in sequential order)
+        earlier = [e for e in services.outbox.entries(document_id=record.id)
+                   if str(e.kind) == MessageKind.REMINDER and e.request_id == request.id]
+        message = reminder_message(services, request, record, len(earlier) + 1)
+        signer_key = key if request.signer == 1 else f"{key}:{request.signer}"
+        new_id = message_id_for(signer_key)
+        payload = message.payload
+        if request.channel == Channel.EMAIL and isinstance(payload, bytes):
+            payload = replace_message_id(payload, new_id)
+        entry = services.outbox.enqueue(replace(message, dedupe_key=signer_key, message_id=new_id, payload=payload))
+        services.ws.ledger.log(record.id, "reminder_queued", EventInfo(actor="rules", channel=request.channel,
+                                                                       detail=f"outbox {entry.id}"))
+        queued.append(str(entry.id))
+    return f"reminder queued (outbox {', '.join(queued)})"
 
 
 def _email_manager(services: RuleServices, rule: Rule, occurrence: Occurrence, record: DocumentRecord | None,

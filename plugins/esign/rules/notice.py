@@ -23,7 +23,7 @@ def decline_reason(services: RuleServices, record: DocumentRecord | None) -> str
     """The reason the client typed when declining (empty when the document was not declined)."""
     if record is None or record.stage is not Stage.DECLINED:
         return ""
-    request = services.requests.for_document(record.id)
+    request = services.requests.decline_of(record.id)
     return ((request.decline_reason if request else None) or record.reason or "").strip()
 
 

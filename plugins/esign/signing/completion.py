@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import itertools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
@@ -33,10 +34,11 @@ from reportlab.platypus import (
 )
 from reportlab.platypus.doctemplate import BaseDocTemplate
 
+from esign.dispatch.channels import mask_destination
 from esign.dispatch.labels import channel_label, event_channel_label
 from esign.errors import SigningError, ValidationError
 from esign.i18n import DEFAULT_LOCALE, DEFAULT_TIMEZONE, N_, Translator, translator
-from esign.model import AuditEvent, ClientEvidence, Party
+from esign.model import AuditEvent, ClientEvidence, Party, SignerSpec
 from esign.model.labels import actor_label, event_label
 from esign.reasons import describe_detail
 from esign.render.contract import shared_paragraph
@@ -56,6 +58,14 @@ CLIENT_SIGNER = N_("%(client)s — electronic signature on %(when)s")
 CONFIRMATION = N_("code sent by %(channel)s to %(destination)s, confirmed on %(when)s")
 NOT_RECORDED = N_("not recorded")
 VIEWS = N_("opened %(count)s times, the last on %(when)s")
+SIGNED_ON = N_("signed on %(when)s")
+#: The role of a person who signed, as the certificate names it (by the block they filled).
+ROLE_SIGNER = N_("Signer")
+ROLE_WITNESS = N_("Witness")
+ROLE_COMPANY_SIGNER = N_("Second company signer")
+ROLE_NUMBERED = N_("%(role)s %(n)s")
+COPY_RECIPIENTS = N_("Receives a copy")
+COPY_RECIPIENT = N_("%(name)s — the signed document, sent to %(destination)s")
 EVENTS_HEAD = (N_("Date and time"), N_("Action"), N_("Actor"), N_("Channel"), N_("IP address"),
                N_("Browser / detail"))
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -80,6 +90,7 @@ class CompletionInfo:
     verify_url: str
     locale: str = DEFAULT_LOCALE  # the reader's language: the company's, or the client's when the deal has one
     timezone: str = DEFAULT_TIMEZONE  # the company's: every time is printed in it, with its UTC offset
+    copies: tuple[SignerSpec, ...] = ()  # who receives the signed document without signing it
 
     def translator(self) -> Translator:
         return translator(self.locale, self.timezone)
@@ -281,17 +292,87 @@ class _QrCode(Flowable):  # type: ignore[misc]  # reportlab ships no type hints
         self.canv.restoreState()
 
 
-def _story(info: CompletionInfo, evidence: ClientEvidence, width: float, t: Translator) -> list[Flowable]:
-    channel = channel_label(evidence.channel.lower(), t)
-    client = (t.gettext(WITH_TAX_ID) % {"name": evidence.signer_name, "tax_id": evidence.signer_tax_id}
-              if evidence.signer_tax_id else evidence.signer_name)
+def as_evidence_list(evidence: ClientEvidence | Sequence[ClientEvidence]) -> list[ClientEvidence]:
+    """The signers' evidence by position (one ClientEvidence is a one-signer document's)."""
+    items = [evidence] if isinstance(evidence, ClientEvidence) else list(evidence)
+    return sorted(items, key=lambda e: e.position)
+
+
+def _person(evidence: ClientEvidence, t: Translator) -> str:
+    return (t.gettext(WITH_TAX_ID) % {"name": evidence.signer_name, "tax_id": evidence.signer_tax_id}
+            if evidence.signer_tax_id else evidence.signer_name)
+
+
+def _confirmation(evidence: ClientEvidence, t: Translator) -> str:
+    return t.gettext(CONFIRMATION) % {"channel": channel_label(evidence.channel.lower(), t),
+                                      "destination": evidence.masked_destination,
+                                      "when": t.format_datetime(evidence.code_verified_at, seconds=True)}
+
+
+def role_label(evidence: ClientEvidence, t: Translator) -> str:
+    """Signer 1, Signer 2 (the client's), Witness 1, ..., Second company signer, by the block they filled."""
+    kind, _, number = evidence.slot.partition("_")
+    if kind == "company":
+        label = t.gettext(ROLE_COMPANY_SIGNER)
+        return label if number in ("", "2") else t.gettext(ROLE_NUMBERED) % {"role": label, "n": number}
+    role = ROLE_WITNESS if evidence.role == "witness" or kind == "witness" else ROLE_SIGNER
+    return t.gettext(ROLE_NUMBERED) % {"role": t.gettext(role), "n": number or "1"}
+
+
+def _signer_section(evidence: ClientEvidence, width: float, t: Translator) -> Flowable:
+    not_recorded = t.gettext(NOT_RECORDED)
+    return KeepTogether([_grid([
+        (role_label(evidence, t), _person(evidence, t)),
+        (t.gettext("Electronic signature"),
+         t.gettext(SIGNED_ON) % {"when": t.format_datetime(evidence.signed_at, seconds=True)}),
+        (t.gettext("Confirmation"), _confirmation(evidence, t)),
+        (t.gettext("IP address"), evidence.ip or not_recorded),
+        (t.gettext("Browser"), evidence.user_agent or not_recorded)], width), Spacer(1, 6)])
+
+
+def _copies(info: CompletionInfo, t: Translator) -> list[tuple[str, str]]:
+    rows = []
+    for copy in info.copies:
+        destination = (mask_destination("email", copy.email) if copy.email
+                       else mask_destination("sms", copy.phone) if copy.phone else t.gettext(NOT_RECORDED))
+        rows.append((t.gettext(COPY_RECIPIENTS), t.gettext(COPY_RECIPIENT) % {"name": copy.name,
+                                                                              "destination": destination}))
+    return rows
+
+
+def _signatories(info: CompletionInfo, signed: list[ClientEvidence], width: float, t: Translator
+                 ) -> list[Flowable]:
+    """The director's PAdES signature, then each person who signed: one signer keeps the compact grid of a
+    two-party document, several get a section each (role, name and CPF, when, how the code was confirmed, where
+    from). The copy recipients close the list."""
+    company_row = (t.gettext("For the company"), t.gettext(COMPANY_SIGNER) % {
+        "name": info.company_signer_name, "title": info.company_signer_title, "company": info.company.name,
+        "when": t.format_datetime(info.company_signed_at, seconds=True)})
+    copies = _copies(info, t)
+    if len(signed) == 1 and signed[0].slot == "client":
+        evidence = signed[0]
+        not_recorded = t.gettext(NOT_RECORDED)
+        return [_grid([company_row,
+                       (t.gettext("Client"), t.gettext(CLIENT_SIGNER) % {
+                           "client": _person(evidence, t),
+                           "when": t.format_datetime(evidence.signed_at, seconds=True)}),
+                       (t.gettext("Confirmation"), _confirmation(evidence, t)),
+                       (t.gettext("Client's IP address"), evidence.ip or not_recorded),
+                       (t.gettext("Client's browser"), evidence.user_agent or not_recorded), *copies], width)]
+    story: list[Flowable] = [_grid([company_row], width), Spacer(1, 6)]
+    story.extend(_signer_section(evidence, width, t) for evidence in signed)
+    if copies:
+        story.append(_grid(copies, width))
+    return story
+
+
+def _story(info: CompletionInfo, evidence: list[ClientEvidence], width: float, t: Translator) -> list[Flowable]:
     qr_size = 92.0
     header = Table([[[_fixed(t.gettext(TITLE), "title"), _fixed(t.gettext(INTRO), "body"),
                       _p(info.verify_url, "body", 1000)],
                      _QrCode(info.verify_url, qr_size)]],
                    colWidths=[width - qr_size - 8, qr_size + 8])
     header.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
-    not_recorded = t.gettext(NOT_RECORDED)
     return [
         header,
         _fixed(t.gettext("Document"), "h"),
@@ -299,16 +380,7 @@ def _story(info: CompletionInfo, evidence: ClientEvidence, width: float, t: Tran
                (t.gettext("Company"), _party(info.company, t)),
                (t.gettext("Counterparty"), _party(info.counterparty, t))], width),
         _fixed(t.gettext("Signatories"), "h"),
-        _grid([(t.gettext("For the company"), t.gettext(COMPANY_SIGNER) % {
-                    "name": info.company_signer_name, "title": info.company_signer_title,
-                    "company": info.company.name, "when": t.format_datetime(info.company_signed_at, seconds=True)}),
-               (t.gettext("Client"), t.gettext(CLIENT_SIGNER) % {
-                   "client": client, "when": t.format_datetime(evidence.signed_at, seconds=True)}),
-               (t.gettext("Confirmation"), t.gettext(CONFIRMATION) % {
-                   "channel": channel, "destination": evidence.masked_destination,
-                   "when": t.format_datetime(evidence.code_verified_at, seconds=True)}),
-               (t.gettext("Client's IP address"), evidence.ip or not_recorded),
-               (t.gettext("Client's browser"), evidence.user_agent or not_recorded)], width),
+        *_signatories(info, evidence, width, t),
         KeepTogether([_fixed(t.gettext("Integrity (SHA-256)"), "h"),
                       _fixed(t.gettext("Original document:"), "label"), _p(info.sha256_original, "hash"),
                       Spacer(1, 3),
@@ -320,9 +392,13 @@ def _story(info: CompletionInfo, evidence: ClientEvidence, width: float, t: Tran
     ]
 
 
-def certificate_pdf(info: CompletionInfo, evidence: ClientEvidence) -> bytes:
-    """Render the certificate of completion as a standalone PDF (one or more A4 pages)."""
+def certificate_pdf(info: CompletionInfo, evidence: ClientEvidence | Sequence[ClientEvidence]) -> bytes:
+    """Render the certificate of completion as a standalone PDF (one or more A4 pages): every signer who signed
+    (``evidence``, one per signer), the copy recipients, the hashes and the audit trail."""
     info.check()
+    signed = as_evidence_list(evidence)
+    if not signed:
+        raise SigningError("evidence: nobody signed the document")
     t = info.translator()
     title = t.gettext(TITLE)
     buf = io.BytesIO()
@@ -335,7 +411,7 @@ def certificate_pdf(info: CompletionInfo, evidence: ClientEvidence) -> bytes:
         stripe(info.document_id, label, t)(canvas, A4[0], A4[1])
 
     try:
-        doc.build(_story(info, evidence, doc.width, t), onFirstPage=on_page, onLaterPages=on_page)
+        doc.build(_story(info, signed, doc.width, t), onFirstPage=on_page, onLaterPages=on_page)
     except (LayoutError, ValueError) as exc:
         raise SigningError(f"certificate of completion: cannot be laid out ({exc})") from exc
     return buf.getvalue()

@@ -1,12 +1,12 @@
-"""The final document: company-signed pages + client block + certificate of completion, sealed.
+"""The final document: company-signed pages + every signer's block + certificate of completion, sealed.
 
-The changes (the client's block drawn on its page, the certificate pages appended, the company signature's field
-and widget dropped) are made on an incremental writer over the company-signed file, then the resulting document is
-written afresh as a single revision holding only the objects it uses, and sealed there. So the final file has no
-earlier revision to roll back to and no orphaned object (the company's signature dictionary, superseded pages);
-its seal is a certification signature (DocMDP: no changes permitted) and the file's only signature, which a
-compliant viewer requires of a certification signature. The certificate prints the SHA-256 of the company-signed
-version, which the ledger keeps with the file.
+The changes (each signer's block drawn in the slot named after it, the certificate pages appended, the company
+signature's field and widget dropped) are made on an incremental writer over the company-signed file, then the
+resulting document is written afresh as a single revision holding only the objects it uses, and sealed there. So the
+final file has no earlier revision to roll back to and no orphaned object (the company's signature dictionary,
+superseded pages); its seal is a certification signature (DocMDP: no changes permitted) and the file's only
+signature, which a compliant viewer requires of a certification signature. The certificate prints the SHA-256 of the
+company-signed version, which the ledger keeps with the file.
 """
 
 from __future__ import annotations
@@ -26,9 +26,10 @@ from pyhanko.pdf_utils.writer import _ObjectImporter, copy_into_new_writer
 from esign.errors import SigningError
 from esign.i18n import N_
 from esign.model import ClientEvidence, SignatureSlot
-from esign.signing.completion import CompletionInfo, certificate_pdf
+from esign.signing.completion import CompletionInfo, as_evidence_list, certificate_pdf
 from esign.signing.pades import PdfSealer
 from esign.signing.stamps import (
+    Drawer,
     client_block,
     find_slot,
     page_count,
@@ -110,23 +111,51 @@ def _set_document_id(writer: IncrementalPdfFileWriter, document_id: str) -> None
         writer.set_info(generic.DictionaryObject({pdf_name(DOC_ID_KEY): generic.TextStringObject(document_id)}))  # type: ignore[no-untyped-call]
 
 
-def finalize_document(company_signed_pdf: bytes, slots: Sequence[SignatureSlot], evidence: ClientEvidence,
-                      info: CompletionInfo, sealer: PdfSealer) -> bytes:
-    """Return the sealed final PDF (bytes; the caller stores it atomically)."""
-    if not evidence.signer_name.strip():
-        raise SigningError("signer_name: the client's name must not be empty")
+def _checked(evidence: ClientEvidence | Sequence[ClientEvidence]) -> list[ClientEvidence]:
+    signed = as_evidence_list(evidence)
+    if not signed:
+        raise SigningError("evidence: nobody signed the document")
+    seen: set[str] = set()
+    for item in signed:
+        if not item.signer_name.strip():
+            raise SigningError(f"signer_name: the name of signer {item.position} ({item.slot}) must not be empty")
+        if item.slot in seen:
+            raise SigningError(f"evidence: two signatures for the {item.slot!r} block")
+        seen.add(item.slot)
+    return signed
+
+
+def _together(drawers: list[Drawer]) -> Drawer:
+    def draw(c: Any) -> None:
+        for drawer in drawers:
+            drawer(c)
+    return draw
+
+
+def finalize_document(company_signed_pdf: bytes, slots: Sequence[SignatureSlot],
+                      evidence: ClientEvidence | Sequence[ClientEvidence], info: CompletionInfo,
+                      sealer: PdfSealer) -> bytes:
+    """Return the sealed final PDF (bytes; the caller stores it atomically).
+
+    ``evidence`` holds one item per person who signed (a single item for a one-signer document); each block is
+    drawn in the slot named by its ``slot`` (``client``, ``client_2``, ``witness_1``, ``company_2``, ...).
+    """
+    signed = _checked(evidence)
     info.check()
     try:
         writer = IncrementalPdfFileWriter(BytesIO(company_signed_pdf), strict=False)
-        slot = find_slot(slots, "client", page_count(writer))
+        pages = page_count(writer)
         t = info.translator()
-        block = client_block(slot, evidence, t)
-        certificate = certificate_pdf(info, evidence)
-        page_ref, _ = writer.find_page_for_modification(slot.page)  # type: ignore[no-untyped-call]
-        box = page_ref.get_object()["/MediaBox"]
-        overlay = render_overlay(float(box[2]), float(box[3]), block)
+        by_page: dict[int, list[Drawer]] = {}
+        for item in signed:
+            slot = find_slot(slots, item.slot, pages)
+            by_page.setdefault(slot.page, []).append(client_block(slot, item, t))
+        certificate = certificate_pdf(info, signed)
         _drop_signature_fields(writer)
-        stamp_incremental(writer, slot.page, overlay)
+        for page_ix, drawers in sorted(by_page.items()):
+            page_ref, _ = writer.find_page_for_modification(page_ix)  # type: ignore[no-untyped-call]
+            box = page_ref.get_object()["/MediaBox"]
+            stamp_incremental(writer, page_ix, render_overlay(float(box[2]), float(box[3]), _together(drawers)))
         _append_pages(writer, certificate)
         _set_document_id(writer, info.document_id)
         fresh = copy_into_new_writer(writer)  # only what the document uses, as one revision

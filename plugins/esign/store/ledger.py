@@ -198,6 +198,12 @@ class Ledger:
         with self.engine.connect() as conn:
             return [VersionRecord.from_row(r) for r in conn.execute(query)]
 
+    def touch(self, document_id: str, *, conn: Connection) -> None:
+        """Lock the document's row until the caller's transaction ends (an UPDATE that changes nothing): answers of
+        several signers of one document are then judged one after the other. SQLite serialises writers anyway."""
+        conn.execute(documents.update().where(documents.c.id == document_id)
+                     .values(updated_at=documents.c.updated_at))
+
     # -- events ------------------------------------------------------------------------------------
     def move(self, document_id: str, target: Stage, action: str, info: EventInfo | None = None,
              *, reason: str | None = None, conn: Connection | None = None) -> bool:
