@@ -84,15 +84,16 @@ def _fresh(workdir: Path, deals: int) -> int:
     from esign.demo import environment
 
     environment.configure(workdir, ROOT)
-    from esign.config import Settings, key_passphrase
+    from esign.composition import read_settings
+    from esign.config import key_passphrase
     from esign.crm.seed import seed_demo
     from esign.signing import init_keys
     from esign.workspace import Workspace
 
-    settings = Settings.from_env()
+    settings = read_settings()
     ws = Workspace(settings)
     company = ws.company
-    init_keys(settings.keys_dir, key_passphrase(), company_name=company.party.name,
+    init_keys(settings.keys_dir, key_passphrase(settings.variables), company_name=company.party.name,
               director_name=company.director_name, director_title=company.director_title)
     seeded = seed_demo(ws.engine, deals, rng_seed=7)
     ws.engine.dispose()
@@ -190,8 +191,8 @@ def _cpu_between(before: CpuSample, after: CpuSample) -> dict[str, Any]:
 
 def _run_batches(run_id: str) -> list[dict[str, Any]]:
     """The send run's batch descriptors, from the ledger's batch table (what ``plan`` returned)."""
+    from esign.composition import workspace_for
     from esign.pipeline.schema import batches
-    from esign.workspace import workspace_for
 
     ws = workspace_for()
     with ws.engine.connect() as conn:
@@ -204,13 +205,13 @@ def _clients_answer(batch_list: list[dict[str, Any]], batch_size: int, smtp_port
     """Every client of the run answers, on a pool of PARALLELISM workers, as the pipeline bench does."""
     from bench import pipeline_steps
 
-    from esign.config import Settings
+    from esign.composition import read_settings
     from esign.dispatch.email import SmtpSettings
     from esign.pipeline.config import PipelineConfig
     from esign.pipeline.parallel import StepPool, WorkerSpec
 
-    spec = WorkerSpec(settings=Settings.from_env(), config=PipelineConfig(auto_approve=True, batch_size=batch_size),
-                      smtp=SmtpSettings(host="127.0.0.1", port=smtp_port), environ=dict(os.environ))
+    spec = WorkerSpec(settings=read_settings(), config=PipelineConfig(auto_approve=True, batch_size=batch_size),
+                      smtp=SmtpSettings(host="127.0.0.1", port=smtp_port))
     counts = {"signed": 0, "declined": 0}
     start = time.perf_counter()
     with StepPool(spec, PARALLELISM, step_modules=("bench.",)) as pool:
@@ -301,7 +302,7 @@ def run_airflow(args: argparse.Namespace, base: Path) -> dict[str, Any]:
 
     from bench.pipeline_checks import ledger_problems
 
-    from esign.workspace import workspace_for
+    from esign.composition import workspace_for
 
     ws = workspace_for()
     result["stages"] = ws.ledger.stage_counts()

@@ -90,7 +90,7 @@ class Bench:
         settings = Bitrix24Settings(WebhookUrl.parse(self.server.webhook(self.portal)), burst=BURST, rate=RATE)
         self.crm = Bitrix24Crm(settings, bucket=self.bucket, sleep=self.clock.sleep)
         ws = Workspace(Settings.from_env({"ESIGN_HOME": str(home)}, project_dir=ROOT))
-        self.services = {mode: Services(ws=ws, config=PipelineConfig(attach=mode), environ={})
+        self.services = {mode: Services(ws=ws, config=PipelineConfig(attach=mode))
                          for mode in ("file", "link")}
         for services in self.services.values():
             services.__dict__["crm"] = self.crm  # the connector under test instead of the embedded CRM

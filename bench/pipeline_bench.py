@@ -208,8 +208,8 @@ class Bound:
 def _prepare_workdir(workdir: Path, deals: int) -> tuple[Settings, int]:
     if workdir.exists():
         shutil.rmtree(workdir)
-    settings = Settings.from_env({"ESIGN_HOME": str(workdir), "ESIGN_PUBLIC_URL": "http://127.0.0.1:9"},
-                                 project_dir=ROOT)
+    settings = Settings.from_env({"ESIGN_HOME": str(workdir), "ESIGN_PUBLIC_URL": "http://127.0.0.1:9",
+                                  "ESIGN_LINK_SECRET": LINK_SECRET}, project_dir=ROOT)
     ws = Workspace(settings, passphrase=PASSPHRASE)
     company = ws.company
     init_keys(settings.keys_dir, PASSPHRASE, company_name=company.party.name, director_name=company.director_name,
@@ -253,13 +253,11 @@ def main() -> int:
     rec.local("seed deals + keys", "setup", seed, "seeded")
     settings, seeded = settings_holder[0], seeded_holder[0]
     config = PipelineConfig(auto_approve=True, batch_size=args.batch_size)
-    environ = {"ESIGN_LINK_SECRET": LINK_SECRET}
 
     with LocalMailServer(workdir / "mail") as mail, LocalMailServer(workdir / "bound-mail") as bound_mail:
         smtp = SmtpSettings(host="127.0.0.1", port=mail.port)
-        spec = WorkerSpec(settings=settings, config=config, smtp=smtp, environ=environ, passphrase=PASSPHRASE)
-        services = Services(ws=Workspace(settings, passphrase=PASSPHRASE), config=config, smtp=smtp,
-                            environ=environ)
+        spec = WorkerSpec(settings=settings, config=config, smtp=smtp, passphrase=PASSPHRASE)
+        services = Services(ws=Workspace(settings, passphrase=PASSPHRASE), config=config, smtp=smtp)
         ws = services.ws
         with StepPool(spec, args.workers or None, step_modules=("bench.",)) as pool:
             rec.local("start workers (keys, fonts, templates)", "setup",

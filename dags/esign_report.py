@@ -34,12 +34,12 @@ DEFAULT_ARGS = default_args(retries=2, retry_delay=timedelta(minutes=1))
 def esign_report() -> None:
     @task
     def signing_report() -> str:
-        from esign.config import Settings
+        from esign.composition import read_settings
         from esign.hooks.airflow_services import crm_from_context
         from esign.reporting import company_locale, default_period, generate_report, reports_dir
 
         with failing_fast():
-            settings = Settings.from_env()
+            settings = read_settings()
             where = company_locale(settings)
         since, until = default_period(timezone=where.timezone)
         # the managers' names and departments are asked of the pipeline's CRM (its Connection, when set)
@@ -48,11 +48,11 @@ def esign_report() -> None:
 
     @task
     def run_report() -> str | None:
-        from esign.config import Settings
+        from esign.composition import read_settings
         from esign.reporting import company_locale, generate_run_report, latest_run_id, reports_dir
 
         with failing_fast():
-            settings = Settings.from_env()
+            settings = read_settings()
         run_id = latest_run_id(settings.database_url)
         if run_id is None:
             return None

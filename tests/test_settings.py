@@ -3,23 +3,22 @@ and the README, ``.env.example`` and docker-compose naming exactly the variables
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Iterator
 from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
+from esign import composition
 from esign.config import Settings, key_passphrase, link_secret, tsa_credentials
 from esign.crm.bitrix24.settings import Bitrix24Settings, WebhookUrl
 from esign.dispatch.email import SmtpSettings
-from esign.dispatch.sms import FileSmsGateway, gateway_from_env
+from esign.dispatch.sms import FileSmsGateway, gateway_for
 from esign.errors import ConfigError
-from esign.pipeline.config import PipelineConfig
-from esign.pipeline.services import Services
 from esign.portal.security import trusted_proxies
-from esign.rules.config import rules_path
 from esign.settings import INTERNAL, EsignSettings, load_settings, variables
-from esign.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Read by docker-compose only (it builds ESIGN_DATABASE_URL from it); the pipeline never sees it.
@@ -85,9 +84,9 @@ def test_defaults(tmp_path: Path) -> None:
     assert settings.database_url == f"sqlite:///{tmp_path.resolve() / 'var' / 'esign.db'}"
     assert settings.pipeline_file == tmp_path / "config" / "pipeline.yaml"
     assert settings.pkcs12_path == settings.keys_dir / "director.p12" and settings.tsa_url == ""
-    assert rules_path(settings.pipeline_file, {}) == tmp_path / "config" / "rules.yaml"
-    assert trusted_proxies({}) == () and tsa_credentials({}) is None
-    assert isinstance(gateway_from_env({}, tmp_path), FileSmsGateway)
+    assert settings.rules_file == tmp_path / "config" / "rules.yaml" and settings.variables is env
+    assert trusted_proxies(env) == () and tsa_credentials(env) is None
+    assert isinstance(gateway_for(env.sms, tmp_path), FileSmsGateway)
 
 
 def test_group_defaults_equal_the_dataclass_defaults() -> None:
@@ -110,21 +109,25 @@ def test_values_reach_the_consumers(tmp_path: Path) -> None:
            "ESIGN_BITRIX24_BURST": "250", "ESIGN_BITRIX24_RATE": "5", "ESIGN_TRUSTED_PROXIES": "10.0.0.5",
            "ESIGN_LINK_SECRET_FILE": str(secret), "ESIGN_KEY_PASSPHRASE": "pass", "ESIGN_RULES_FILE": "r.yaml",
            "ESIGN_TSA_URL": "https://tsa.example.com/", "ESIGN_TSA_USERNAME": "t", "ESIGN_TSA_PASSWORD": "tp"}
-    smtp = SmtpSettings.from_env(env)
+    typed = load_settings(env)
+    smtp = SmtpSettings.from_group(typed.smtp)
     assert (smtp.host, smtp.port, smtp.starttls, smtp.username) == ("relay.example.com", 587, True, "u")
-    b24 = Bitrix24Settings.from_env(env)
+    assert SmtpSettings.from_env(env) == smtp
+    b24 = Bitrix24Settings.from_group(typed.bitrix24)
     assert (b24.burst, b24.rate, b24.webhook.user_id) == (250, 5.0, "1")
-    assert trusted_proxies(env) == ("10.0.0.5/32",)
-    assert link_secret(env) == b"s" * 32 and key_passphrase(env) == b"pass"
-    assert rules_path(Path("config/pipeline.yaml"), env) == Path("r.yaml")
-    assert Settings.from_env(env).tsa_url == "https://tsa.example.com/" and tsa_credentials(env) == ("t", "tp")
+    assert Bitrix24Settings.from_env(env) == b24
+    assert trusted_proxies(typed) == ("10.0.0.5/32",)
+    assert link_secret(typed) == b"s" * 32 and key_passphrase(typed) == b"pass"
+    settings = Settings.from_settings(typed, Path("."))
+    assert settings.rules_file == Path("r.yaml")
+    assert settings.tsa_url == "https://tsa.example.com/" and tsa_credentials(typed) == ("t", "tp")
 
 
 def test_rules_the_dataclasses_keep_still_apply() -> None:
     with pytest.raises(ConfigError, match="ESIGN_SMTP_STARTTLS and ESIGN_SMTP_SSL: choose one"):
         SmtpSettings.from_env({"ESIGN_SMTP_STARTTLS": "1", "ESIGN_SMTP_SSL": "1"})
     with pytest.raises(ConfigError, match="ESIGN_SMS_API_KEY: required"):
-        gateway_from_env({"ESIGN_SMS_URL": "https://sms.example.com/send"}, Path("."))
+        gateway_for(load_settings({"ESIGN_SMS_URL": "https://sms.example.com/send"}).sms, Path("."))
 
 
 def test_every_variable_has_a_description() -> None:
@@ -147,10 +150,51 @@ def test_deployment_files_name_only_known_variables(name: str) -> None:
     assert named - COMPOSE_ONLY - KNOWN == set()
 
 
-def test_the_composition_root_reports_every_problem_before_building(core_ws: Workspace) -> None:
-    ws = core_ws
+@pytest.fixture
+def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    """This process's environment pointed at a fresh home, the composition root's caches empty before and after."""
+    for name in [n for n in os.environ if n.upper().startswith("ESIGN_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("ESIGN_HOME", str(tmp_path))
+    monkeypatch.setenv("ESIGN_PROJECT_DIR", str(ROOT))
+    composition.reset()
+    yield monkeypatch
+    composition.reset()
+
+
+def test_the_composition_root_reports_every_problem_before_building(root: pytest.MonkeyPatch) -> None:
+    root.setenv("ESIGN_SMTP_TIMEOUT", "soon")
+    root.setenv("ESIGN_TSA_URL", "tsa.example.com")
     with pytest.raises(ConfigError, match=r"ESIGN_SMTP_TIMEOUT: must be a number; ESIGN_TSA_URL: must start"):
-        Services(ws=ws, config=PipelineConfig(), smtp=SmtpSettings(),
-                 environ={"ESIGN_SMTP_TIMEOUT": "soon", "ESIGN_TSA_URL": "tsa.example.com"})
-    services = Services(ws=ws, config=PipelineConfig(), smtp=SmtpSettings(), environ={"ESIGN_OPS_EMAIL": "o@x.com"})
-    assert services.settings.ops_email == "o@x.com"
+        composition.services_for()
+
+
+def test_the_settings_read_once_travel_down_typed(root: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    root.setenv("ESIGN_OPS_EMAIL", "o@x.com")
+    root.setenv("ESIGN_SMTP_PORT", "2525")
+    root.setenv("ESIGN_LINK_SECRET", "l" * 32)
+    services = composition.services_for()
+    assert services is composition.services_for(), "one Services per process, settings and overrides"
+    assert services.ws is composition.workspace_for()
+    assert services.settings is services.ws.settings.variables and services.settings.ops_email == "o@x.com"
+    assert services.smtp.port == 2525
+    assert services.requests is not None  # built with the settings' link secret (ESIGN_LINK_SECRET: 32 characters)
+    root.setenv("ESIGN_SMS_URL", "https://sms.example.com/send")  # read by the root's next call, not by the senders
+    with services.senders(["sms"])["sms"] as sender:  # type: ignore[attr-defined]
+        assert isinstance(sender.gateway, FileSmsGateway) and sender.gateway.path.is_relative_to(tmp_path.resolve())
+    changed = composition.services_for()
+    assert changed.ws is not services.ws and changed.settings.sms.url == "https://sms.example.com/send"
+
+
+#: Where the environment may be read: the settings module, the composition root and the edges (the Airflow edge's
+#: lenient reads, the demo setting itself up, the command line, the report runner's own process).
+ENV_READERS = ("settings.py", "composition.py", "cli/", "hooks/", "demo/", "reporting/")
+#: Below the root, only the ``from_env`` conveniences that tests and edges call (no package code below calls them).
+FROM_ENV = {"config.py", "dispatch/email.py", "crm/bitrix24/settings.py"}
+
+
+def test_below_the_composition_root_nothing_reads_the_environment() -> None:
+    package = ROOT / "plugins" / "esign"
+    readers = {path.relative_to(package).as_posix() for path in package.rglob("*.py")
+               if re.search(r"load_settings\(|os\.environ|os\.getenv", path.read_text(encoding="utf-8"))}
+    assert {name for name in readers if not name.startswith(ENV_READERS)} == FROM_ENV

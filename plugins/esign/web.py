@@ -52,7 +52,7 @@ def portal_services(services: Services, *, code_posts_per_minute: int | None = N
 
     ws = services.ws
     settings = replace(PortalSettings.from_settings(ws.settings, company=ws.company),
-                       trusted_proxies=trusted_proxies(services.environ))
+                       trusted_proxies=trusted_proxies(services.settings))
     if code_posts_per_minute is not None:
         settings = replace(settings, code_posts_per_minute=code_posts_per_minute)
     if uploads_per_minute is not None:

@@ -1,12 +1,12 @@
 """The heavy objects of one process, built once and reused for every document.
 
 Keys, the PAdES sealer, parsed templates, the company profile and the ledger engine are expensive to load;
-a worker builds one ``Workspace`` per settings and keeps it (see :func:`workspace_for`).
+a worker builds one ``Workspace`` per settings and keeps it (the composition root's
+:func:`esign.composition.workspace_for` does).
 """
 
 from __future__ import annotations
 
-import threading
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,7 +34,7 @@ class Workspace:
 
     def __init__(self, settings: Settings, passphrase: bytes | None = None) -> None:
         self.settings = settings
-        self._passphrase = passphrase  # tests pass it; processes read it from the environment
+        self._passphrase = passphrase  # tests pass it; processes read it from the settings (or the file they name)
 
     @cached_property
     def engine(self) -> Engine:
@@ -54,7 +54,7 @@ class Workspace:
 
     @property
     def passphrase(self) -> bytes:
-        return self._passphrase if self._passphrase is not None else key_passphrase()
+        return self._passphrase if self._passphrase is not None else key_passphrase(self.settings.variables)
 
     @cached_property
     def identity(self) -> SigningIdentity:
@@ -95,22 +95,3 @@ class Workspace:
     def version_path(self, kind: str, document_id: str) -> Path:
         return self.settings.documents_dir / VERSION_DIRS[kind] / f"{document_id}.pdf"
 
-
-_cache: dict[Settings, Workspace] = {}
-_lock = threading.Lock()
-
-
-def workspace_for(settings: Settings | None = None) -> Workspace:
-    """The process-wide workspace for ``settings`` (default: from the environment)."""
-    settings = settings or Settings.from_env()
-    with _lock:
-        ws = _cache.get(settings)
-        if ws is None:
-            ws = _cache[settings] = Workspace(settings)
-        return ws
-
-
-def reset_workspaces() -> None:
-    """Forget cached workspaces (tests that change settings or keys)."""
-    with _lock:
-        _cache.clear()

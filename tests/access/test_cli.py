@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import pytest
 
 from esign.cli import EXIT_FAIL, EXIT_OK, EXIT_USAGE, main
+from esign.composition import reset
 from esign.model import Stage
 from esign.pipeline import send
-from esign.pipeline.services import reset_services
 from tests.pipeline.conftest import LINK_SECRET, Pipe, pipe  # noqa: F401  (fixture)
 from tests.support import TEST_PASSPHRASE
 
@@ -22,9 +22,9 @@ def home(pipe: Pipe, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pipe]:  # noqa
     monkeypatch.setenv("ESIGN_PUBLIC_URL", "http://127.0.0.1:9")
     monkeypatch.setenv("ESIGN_SMTP_PORT", str(pipe.mail.port))
     monkeypatch.setenv("ESIGN_KEY_PASSPHRASE", TEST_PASSPHRASE.decode())
-    reset_services()
+    reset()
     yield pipe
-    reset_services()
+    reset()
 
 
 def run(*argv: str) -> int:

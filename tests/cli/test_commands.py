@@ -24,9 +24,9 @@ import pytest
 from sqlalchemy import select
 
 from esign.cli import EXIT_FAIL, EXIT_OK, build_parser, main
+from esign.composition import reset
 from esign.model import Stage
 from esign.pipeline import collect
-from esign.pipeline.services import reset_services
 from esign.store.schema import documents
 from tests.pipeline.conftest import LINK_SECRET, Pipe, client_declines, client_signs, pipe, run_send  # noqa: F401
 from tests.support import PROJECT_DIR, TEST_PASSPHRASE
@@ -52,9 +52,9 @@ def _env(installed: Pipe) -> dict[str, str]:
 def home(pipe: Pipe, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pipe]:  # noqa: F811
     for key, value in _env(pipe).items():
         monkeypatch.setenv(key, value)
-    reset_services()
+    reset()
     yield pipe
-    reset_services()
+    reset()
 
 
 def _free_port() -> int:
@@ -200,7 +200,6 @@ def test_status_shows_crm_methods_paused_by_the_portal_in_portuguese(home: Pipe,
     assert esign("status") == EXIT_OK
     assert "Métodos do CRM pausados" not in capsys.readouterr().out
     worker = Services(ws=home.ws, config=PipelineConfig(crm="bitrix24"), smtp=home.services.smtp,
-                      environ={"ESIGN_LINK_SECRET": LINK_SECRET},
                       crm_settings=Bitrix24Settings(WebhookUrl.parse("https://acme.bitrix24.com.br/rest/7/k3yc0de9x2/")))
     breaker = worker.crm.transport.breaker  # type: ignore[attr-defined]
     breaker.observe("crm.deal.update", {"operating": 612.5})

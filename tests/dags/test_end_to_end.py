@@ -36,8 +36,8 @@ COMPLETED = "esign://documents/completed"
 def test_send_twice_then_collect_through_airflow(tmp_path: Path, airflow_home: Path,
                                                   core_settings: Settings) -> None:
     workdir = tmp_path / "var"
-    settings = Settings.from_env({"ESIGN_HOME": str(workdir), "ESIGN_PUBLIC_URL": "http://127.0.0.1:9"},
-                                 project_dir=PROJECT_DIR)
+    settings = Settings.from_env({"ESIGN_HOME": str(workdir), "ESIGN_PUBLIC_URL": "http://127.0.0.1:9",
+                                  "ESIGN_LINK_SECRET": LINK_SECRET}, project_dir=PROJECT_DIR)
     shutil.copytree(core_settings.keys_dir, settings.keys_dir)
     ws = Workspace(settings, passphrase=TEST_PASSPHRASE)
     seeded = seed_demo(ws.engine, 10, rng_seed=3, signers_every=0)  # one signer per deal: 3 signatures, 3 sealed
@@ -59,8 +59,7 @@ def test_send_twice_then_collect_through_airflow(tmp_path: Path, airflow_home: P
         assert ws.ledger.stage_counts() == {"sent": expected_sent, "quarantined": broken}
         assert len(read_messages(tmp_path / "mail")) == len(invites)
 
-        services = Services(ws=ws, config=PipelineConfig(), smtp=SmtpSettings(port=mail.port),
-                            environ={"ESIGN_LINK_SECRET": LINK_SECRET})
+        services = Services(ws=ws, config=PipelineConfig(), smtp=SmtpSettings(port=mail.port))
         sent = ws.ledger.list_by_stage(Stage.SENT)
         for record in sent[:3]:
             client_signs(services, record.id)

@@ -199,17 +199,18 @@ def test_http_gateway_answer_without_an_id_uses_the_reference(sms_api: Any) -> N
         gateway.send("+5511987654321", "oi", "<ref@esign.local>")
 
 
-def test_the_sms_channel_builds_its_gateway_from_the_environment(tmp_path: Path, sms_api: Any) -> None:
+def test_the_sms_channel_builds_its_gateway_from_the_settings(tmp_path: Path, sms_api: Any) -> None:
     """No URL: the embedded file; a URL and key: the HTTP provider (a third of a deadline per phase); a URL alone is
     a configuration error before any message is claimed."""
-    from esign.dispatch.sms import gateway_from_env
+    from esign.dispatch.sms import gateway_for
+    from esign.settings import load_settings
 
-    embedded = gateway_from_env({}, tmp_path)
+    embedded = gateway_for(load_settings({}).sms, tmp_path)
     assert isinstance(embedded, FileSmsGateway) and embedded.path == tmp_path / "sms" / "outbox.jsonl"
     environ = {"ESIGN_SMS_URL": sms_api.url, "ESIGN_SMS_API_KEY": "k"}
-    with GatewaySender(gateway_from_env(environ, tmp_path, deadline=6.0), owned=True) as sender:
+    with GatewaySender(gateway_for(load_settings(environ).sms, tmp_path, deadline=6.0), owned=True) as sender:
         assert isinstance(sender.gateway, HttpSmsGateway) and sender.gateway._client.timeout.read == 2.0
     with pytest.raises(RuntimeError, match="closed"):  # owned: closed with the delivery call
         sender.gateway.send("+5511987654321", "x", "<m@x>")
     with pytest.raises(ConfigError, match="ESIGN_SMS_API_KEY: required"):
-        gateway_from_env({"ESIGN_SMS_URL": sms_api.url}, tmp_path)
+        gateway_for(load_settings({"ESIGN_SMS_URL": sms_api.url}).sms, tmp_path)

@@ -47,7 +47,7 @@ CRM_TARGET = {Stage.SENT: "awaiting", Stage.VIEWED: "awaiting", Stage.COMPLETED:
 
 
 def settings_for(home: Path, url: str | None = None) -> Settings:
-    env = {"ESIGN_HOME": str(home), "ESIGN_PUBLIC_URL": "http://127.0.0.1:9"}
+    env = {"ESIGN_HOME": str(home), "ESIGN_PUBLIC_URL": "http://127.0.0.1:9", "ESIGN_LINK_SECRET": LINK_SECRET}
     if url:
         env["ESIGN_DATABASE_URL"] = url
     return Settings.from_env(env, project_dir=PROJECT_DIR)
@@ -66,8 +66,7 @@ def build_services(home: Path, smtp_port: int, *, url: str | None = None, channe
     ws = Workspace(settings_for(home, url), passphrase=passphrase)
     services = Services(ws=ws, config=PipelineConfig(auto_approve=True, batch_size=BATCH_SIZE, channel=channel,
                                                   crm=crm),
-                        smtp=SmtpSettings(host="127.0.0.1", port=smtp_port, timeout=smtp_timeout),
-                        environ={"ESIGN_LINK_SECRET": LINK_SECRET})
+                        smtp=SmtpSettings(host="127.0.0.1", port=smtp_port, timeout=smtp_timeout))
     if outbox_clock_shift is not None:
         shift = outbox_clock_shift
         services.outbox = Outbox(ws.engine, clock=lambda: datetime.now(UTC) + shift)

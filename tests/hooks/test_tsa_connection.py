@@ -9,6 +9,7 @@ import pytest
 from esign.config import Settings, tsa_credentials
 from esign.errors import ConfigError
 from esign.hooks.airflow_services import tsa_from_connection
+from esign.settings import load_settings
 
 
 @pytest.mark.parametrize(("conn", "url"), [
@@ -21,8 +22,9 @@ def test_the_connection_fills_the_tsa_settings(monkeypatch: pytest.MonkeyPatch, 
     monkeypatch.setenv("AIRFLOW_CONN_ESIGN_TSA", json.dumps({**conn, "login": "acme", "password": "s3cret"}))
     env: dict[str, str] = {}
     assert tsa_from_connection(environ=env) == url
-    assert Settings.from_env(env).tsa_url == url
-    assert tsa_credentials(env) == ("acme", "s3cret")
+    settings = Settings.from_env(env)
+    assert settings.tsa_url == url
+    assert tsa_credentials(settings.variables) == ("acme", "s3cret")
 
 
 def test_no_connection_leaves_the_environment_alone(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -41,4 +43,4 @@ def test_tsa_url_must_be_http(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ConfigError, match="ESIGN_TSA_URL: must start with http"):
         Settings.from_env({"ESIGN_TSA_URL": "ftp://tsa.example.com/"})
     with pytest.raises(ConfigError, match="ESIGN_TSA_PASSWORD"):
-        tsa_credentials({"ESIGN_TSA_USERNAME": "acme"})
+        tsa_credentials(load_settings({"ESIGN_TSA_USERNAME": "acme"}))

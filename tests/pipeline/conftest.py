@@ -39,22 +39,20 @@ class Pipe:
         from dataclasses import replace
 
         self.services = Services(ws=self.ws, config=replace(self.services.config, **changes),  # type: ignore[arg-type]
-                                 smtp=self.services.smtp, environ=self.services.environ)
+                                 smtp=self.services.smtp)
         return self.services
 
 
 def make_pipe(tmp_path: Path, core_settings: Settings, deals: int, mail: LocalMailServer,
               signers_every: int = 0) -> Pipe:
     """``signers_every``: every n-th healthy seeded deal has several signers (0: none, the one-signer shape)."""
-    settings = Settings.from_env({"ESIGN_HOME": str(tmp_path), "ESIGN_PUBLIC_URL": "http://127.0.0.1:9"},
-                                 project_dir=PROJECT_DIR)
+    settings = Settings.from_env({"ESIGN_HOME": str(tmp_path), "ESIGN_PUBLIC_URL": "http://127.0.0.1:9",
+                                  "ESIGN_LINK_SECRET": LINK_SECRET}, project_dir=PROJECT_DIR)
     shutil.copytree(core_settings.keys_dir, settings.keys_dir)
     ws = Workspace(settings, passphrase=TEST_PASSPHRASE)
-    # one signer per deal: these tests follow a client's signature to the sealed file (several signers have theirs)
     seeded = seed_demo(ws.engine, deals, rng_seed=11, signers_every=signers_every)
     services = Services(ws=ws, config=PipelineConfig(auto_approve=True, batch_size=5),
-                        smtp=SmtpSettings(host="127.0.0.1", port=mail.port),
-                        environ={"ESIGN_LINK_SECRET": LINK_SECRET})
+                        smtp=SmtpSettings(host="127.0.0.1", port=mail.port))
     return Pipe(services=services, mail=mail, seeded=seeded, workdir=tmp_path)
 
 

@@ -44,7 +44,7 @@ def _signed(pipe: Pipe, channel: str = "email", count: int = 2) -> list[str]:
 
 def _new_run(pipe: Pipe) -> Services:
     """Another collect run: a new process's services over the same ledger, outbox and mail."""
-    return Services(ws=pipe.ws, config=pipe.services.config, smtp=pipe.services.smtp, environ=pipe.services.environ)
+    return Services(ws=pipe.ws, config=pipe.services.config, smtp=pipe.services.smtp)
 
 
 def _final_copies(pipe: Pipe, *, clients_only: bool = True) -> list[tuple[str, bytes | None, str]]:
@@ -219,14 +219,15 @@ def test_on_postgresql_each_client_gets_one_copy_across_runs(tmp_path: Path, cor
     """The same queries on the production database: owed copies, then the events of the ones sent."""
     with throwaway_database("esign_final") as url, LocalMailServer(tmp_path / "mail") as mail:
         settings = Settings.from_env({"ESIGN_HOME": str(tmp_path), "ESIGN_DATABASE_URL": url,
-                                      "ESIGN_PUBLIC_URL": "http://127.0.0.1:9"}, project_dir=PROJECT_DIR)
+                                      "ESIGN_PUBLIC_URL": "http://127.0.0.1:9",
+                                      "ESIGN_LINK_SECRET": "final-copy-pg-link-secret-0123456789abcdef"},
+                                     project_dir=PROJECT_DIR)
         shutil.copytree(core_settings.keys_dir, settings.keys_dir)
         ws = Workspace(settings, passphrase=TEST_PASSPHRASE)
         try:
             seed_demo(ws.engine, 6, rng_seed=11, signers_every=0)  # one signer per deal, like the Pipe fixture
             services = Services(ws=ws, config=PipelineConfig(auto_approve=True, batch_size=5),
-                                smtp=SmtpSettings(host="127.0.0.1", port=mail.port),
-                                environ={"ESIGN_LINK_SECRET": "final-copy-pg-link-secret-0123456789abcdef"})
+                                smtp=SmtpSettings(host="127.0.0.1", port=mail.port))
             pipe = Pipe(services=services, mail=mail, seeded=None, workdir=tmp_path)  # type: ignore[arg-type]
             ids = _signed(pipe, count=1)
             collect.finalize_documents(services, ids)

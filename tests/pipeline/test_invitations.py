@@ -77,7 +77,7 @@ def _mail_to(pipe: Pipe) -> Counter[str]:
 def _fresh(pipe: Pipe) -> Services:
     """A new run's services (nothing carried over in memory)."""
     s = pipe.services
-    return Services(ws=s.ws, config=s.config, smtp=s.smtp, environ=s.environ)
+    return Services(ws=s.ws, config=s.config, smtp=s.smtp)
 
 
 def test_sequential_signers_are_invited_one_after_the_other_once_each(pipe: Pipe) -> None:

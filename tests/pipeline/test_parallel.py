@@ -13,7 +13,7 @@ def test_batches_on_two_workers_give_one_document_per_deal(pipe: Pipe) -> None:
     services = pipe.services
     batches = send.plan_batches(services, "run-pool")
     spec = WorkerSpec(settings=services.ws.settings, config=services.config, smtp=services.smtp,
-                      environ=services.environ, passphrase=TEST_PASSPHRASE)
+                      passphrase=TEST_PASSPHRASE)
     with StepPool(spec, workers=2) as pool:
         assert len({r.pid for r in pool.warm_up()}) >= 1
         first = [r.value for r in pool.map(send.prepare_batch, batches)]
@@ -46,6 +46,6 @@ def test_a_caller_names_the_modules_of_its_own_steps(pipe: Pipe) -> None:
     """Benchmarks and tests run their own composite steps by naming their modules; the package names none."""
     services = pipe.services
     spec = WorkerSpec(settings=services.ws.settings, config=services.config, smtp=services.smtp,
-                      environ=services.environ, passphrase=TEST_PASSPHRASE)
+                      passphrase=TEST_PASSPHRASE)
     with StepPool(spec, workers=1, step_modules=("tests.pipeline.",)) as pool:
         assert [r.value for r in pool.map(_double, [1, 2])] == [2, 4]

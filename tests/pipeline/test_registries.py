@@ -83,9 +83,10 @@ def mirror() -> Iterator[None]:
         unregister_crm("mirror")
 
 
-def test_a_registered_channel_carries_a_run_and_a_code(pipe: Pipe, endpoint: Endpoint, whatsapp: None) -> None:
-    services = Services(ws=pipe.ws, config=replace(pipe.services.config, channel="whatsapp"), smtp=pipe.services.smtp,
-                        environ={**pipe.services.environ, "WHATSAPP_URL": endpoint.url})
+def test_a_registered_channel_carries_a_run_and_a_code(pipe: Pipe, endpoint: Endpoint, whatsapp: None,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WHATSAPP_URL", endpoint.url)  # the toy channel's own variable, not an ESIGN_* one
+    services = Services(ws=pipe.ws, config=replace(pipe.services.config, channel="whatsapp"), smtp=pipe.services.smtp)
     run_send(services)
     rows = [e for e in services.outbox.entries() if e.channel == "whatsapp"]
     assert rows and all(e.state is OutboxState.SENT and e.provider_ref for e in rows)
@@ -125,8 +126,7 @@ def test_an_unregistered_channel_is_refused_by_name() -> None:
 
 def test_a_registered_crm_takes_a_run(pipe: Pipe, mirror: None) -> None:
     assert "mirror" in crm_names()
-    services = Services(ws=pipe.ws, config=replace(pipe.services.config, crm="mirror"), smtp=pipe.services.smtp,
-                        environ=pipe.services.environ)
+    services = Services(ws=pipe.ws, config=replace(pipe.services.config, crm="mirror"), smtp=pipe.services.smtp)
     assert isinstance(services.crm, MirrorCrm)
     run_send(services)
     documents = services.ws.ledger.list_by_stage(Stage.SENT)
@@ -136,7 +136,7 @@ def test_a_registered_crm_takes_a_run(pipe: Pipe, mirror: None) -> None:
 def test_an_unknown_or_broken_crm_is_a_configuration_error(pipe: Pipe) -> None:
     with pytest.raises(ConfigError, match="pipeline crm: must be one of local, bitrix24, got 'mirror'"):
         PipelineConfig(crm="mirror")
-    context = CrmContext(engine=pipe.ws.engine, environ={}, state_dir=pipe.workdir / "run")
+    context = CrmContext(engine=pipe.ws.engine, settings=pipe.services.settings, state_dir=pipe.workdir / "run")
     with pytest.raises(ConfigError, match="has no connector"):
         build_crm("mirror", context)
     register_crm("broken", "tests.pipeline.no_such_module:connect")

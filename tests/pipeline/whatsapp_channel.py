@@ -1,10 +1,14 @@
 """A toy channel, written the way a deployment adds one: a Sender and its registration (see ``WHATSAPP``).
 
 It posts the short text to an HTTP endpoint (``WHATSAPP_URL``) and reaches a signer on the mobile number SMS would
-use. Registering it is one line: ``register_channel(WHATSAPP)``.
+use. Registering it is one line: ``register_channel(WHATSAPP)``. A deployment's own channel reads its own
+configuration: ``WHATSAPP_URL`` is not an ``ESIGN_*`` variable, so the sender reads it from the process environment
+when a delivery call builds it (the typed settings in ``context.settings`` hold only what the project knows).
 """
 
 from __future__ import annotations
+
+import os
 
 import httpx
 
@@ -35,7 +39,7 @@ class WhatsAppSender:
 
 
 def build(context: SenderContext) -> WhatsAppSender:
-    return WhatsAppSender(context.environ.get("WHATSAPP_URL", ""))
+    return WhatsAppSender(os.environ.get("WHATSAPP_URL", ""))
 
 
 WHATSAPP = ChannelSpec(name="whatsapp", label=N_("WhatsApp"), format="text",

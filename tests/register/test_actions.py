@@ -89,7 +89,7 @@ def test_resend_sends_now_once_per_burst_and_at_most_three_a_day(desk: Desk) -> 
 
 def test_resend_with_the_relay_down_says_queued_not_sent(desk: Desk) -> None:
     down = replace(desk.services.smtp, port=1)  # nothing listens there
-    services = Services(ws=desk.services.ws, config=desk.services.config, smtp=down, environ=desk.services.environ)
+    services = Services(ws=desk.services.ws, config=desk.services.config, smtp=down)
     client = desk.client("emp", services=services)
     assert desk.post(client, f"/staff/documents/{desk.mine.id}/resend").status_code == 303
     notice = _notice(client, desk, desk.mine.id)
@@ -128,7 +128,7 @@ def test_cancel_with_the_crm_refusing_stays_pending_and_can_be_retried(desk: Des
     good = desk.services
     broken = Services(ws=good.ws, config=replace(good.config, stages=replace(good.config.stages,
                                                                            quarantined="C1:NO_SUCH_STAGE")),
-                      smtp=good.smtp, environ=good.environ)
+                      smtp=good.smtp)
     client = desk.client("dir", services=broken)
     assert desk.post(client, f"/staff/documents/{desk.mine.id}/cancel").status_code == 303
     notice = _notice(client, desk, desk.mine.id)

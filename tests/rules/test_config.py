@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from esign.config import Settings
 from esign.errors import ConfigError
-from esign.rules.config import load_rules, parse_rules, rules_path
+from esign.rules.config import load_rules, parse_rules
 from tests.support import PROJECT_DIR
 
 
@@ -29,8 +30,9 @@ def test_shipped_file_and_its_examples_are_valid() -> None:
 
 def test_missing_file_means_no_rules(tmp_path: Path) -> None:
     assert load_rules(tmp_path / "none.yaml") == []
-    assert rules_path(tmp_path / "pipeline.yaml", {}) == tmp_path / "rules.yaml"
-    assert rules_path(tmp_path / "pipeline.yaml", {"ESIGN_RULES_FILE": "/x/r.yaml"}) == Path("/x/r.yaml")
+    pipeline = {"ESIGN_PIPELINE_FILE": str(tmp_path / "pipeline.yaml")}
+    assert Settings.from_env(pipeline).rules_file == tmp_path / "rules.yaml"
+    assert Settings.from_env({**pipeline, "ESIGN_RULES_FILE": "/x/r.yaml"}).rules_file == Path("/x/r.yaml")
 
 
 def test_bad_yaml_named(tmp_path: Path) -> None:
@@ -89,12 +91,11 @@ def test_cli_check_and_explain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert main(["rules", "check", "--file", str(tmp_path / "none.yaml")]) == EXIT_OK
     monkeypatch.setenv("ESIGN_HOME", str(tmp_path))
     monkeypatch.setenv("ESIGN_LINK_SECRET", "x" * 40)
+    from esign.composition import reset, workspace_for
     from esign.crm.seed import seed_demo
-    from esign.pipeline.services import reset_services
-    from esign.workspace import workspace_for
 
     seed_demo(workspace_for().engine, 3, rng_seed=1)
-    reset_services()
+    reset()
     assert main(["rules", "explain", "1", "--file", str(good)]) == EXIT_OK
     assert "r1: no — trigger declined not met" in capsys.readouterr().out
-    reset_services()
+    reset()

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from esign.config import Settings
 from esign.crm.local import LocalCrm
 from esign.crm.local_schema import crm_deals, crm_managers
 from esign.dispatch.records import MessageKind
@@ -19,6 +20,7 @@ from esign.rules.config import parse_rules
 from esign.rules.engine import evaluate, explain
 from esign.rules.schema import rule_firings
 from tests.pipeline.conftest import Pipe, client_declines, client_signs, pipe, run_send  # noqa: F401
+from tests.support import PROJECT_DIR
 
 
 def _rules(*rules: dict[str, object]):  # type: ignore[no-untyped-def]
@@ -228,7 +230,9 @@ def test_collect_step_reads_the_rules_file(sent: Pipe, tmp_path: Path) -> None:
     path.write_text("rules:\n  - name: lost\n    trigger: declined\n    actions:\n"
                     "      - {type: move_deal, stage: 'C1:LOSE'}\n")
     services = sent.with_config()
-    services.environ = {**services.environ, "ESIGN_RULES_FILE": str(path)}
+    variables = services.settings.model_copy(update={"rules_file": str(path)})  # as if ESIGN_RULES_FILE named it
+    services.ws.settings = Settings.from_settings(variables, PROJECT_DIR)
+    assert services.ws.settings.rules_file == path
     assert collect.evaluate_rules(services) == {"fired": 1}
     assert _crm(sent).get_deal_stage(int(doc.deal_id)) == "C1:LOSE"
     assert sent.with_config(dry_run=True) and collect.evaluate_rules(sent.services) == {}

@@ -20,6 +20,7 @@ from esign.errors import ConfigError
 from esign.portal.app import create_app
 from esign.portal.security import SERVER_OPTIONS, trusted_proxies
 from esign.portal.services import PortalServices
+from esign.settings import load_settings
 from tests.security.conftest import Staff, csrf_of, serve
 
 CLIENTS = 75
@@ -83,12 +84,12 @@ def test_register_logins_are_limited_per_real_client(staff: Staff) -> None:
 
 
 def test_the_setting_is_checked_and_the_servers_leave_forwarding_to_the_app(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert trusted_proxies({}) == ()
-    assert trusted_proxies({"ESIGN_TRUSTED_PROXIES": " 10.0.0.5 , 172.18.0.0/16,::1"}) == (
+    assert trusted_proxies(load_settings({})) == ()
+    assert trusted_proxies(load_settings({"ESIGN_TRUSTED_PROXIES": " 10.0.0.5 , 172.18.0.0/16,::1"})) == (
         "10.0.0.5/32", "172.18.0.0/16", "::1/128")
     for bad in ("*", "proxy.internal", "10.0.0.300"):
         with pytest.raises(ConfigError, match=f"ESIGN_TRUSTED_PROXIES: '{bad}'"):
-            trusted_proxies({"ESIGN_TRUSTED_PROXIES": bad})
+            trusted_proxies(load_settings({"ESIGN_TRUSTED_PROXIES": bad}))
     assert SERVER_OPTIONS["proxy_headers"] is False  # uvicorn would otherwise trust any loopback client
     seen: dict[str, Any] = {}
     import uvicorn
@@ -96,7 +97,7 @@ def test_the_setting_is_checked_and_the_servers_leave_forwarding_to_the_app(monk
     from esign.cli import ops_commands
 
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw))
-    monkeypatch.setattr("esign.pipeline.services.services_for", lambda: None)
+    monkeypatch.setattr("esign.composition.services_for", lambda: None)
     monkeypatch.setattr("esign.web.web_app", lambda services: "app")
     ops_commands.serve_portal(argparse.Namespace(host="127.0.0.1", port=8080))
     assert seen["proxy_headers"] is False

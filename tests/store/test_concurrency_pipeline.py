@@ -45,10 +45,11 @@ LINK_SECRET = "concurrency-tests-link-secret-0123456789ab"
 
 def build_services(home: Path, url: str, smtp_port: int) -> Services:
     settings = Settings.from_env({"ESIGN_HOME": str(home), "ESIGN_DATABASE_URL": url,
-                                  "ESIGN_PUBLIC_URL": "http://127.0.0.1:9"}, project_dir=PROJECT_DIR)
+                                  "ESIGN_PUBLIC_URL": "http://127.0.0.1:9", "ESIGN_LINK_SECRET": LINK_SECRET},
+                                 project_dir=PROJECT_DIR)
     ws = Workspace(settings, passphrase=TEST_PASSPHRASE)
     return Services(ws=ws, config=PipelineConfig(auto_approve=True, batch_size=BATCH_SIZE),
-                    smtp=SmtpSettings(host="127.0.0.1", port=smtp_port), environ={"ESIGN_LINK_SECRET": LINK_SECRET})
+                    smtp=SmtpSettings(host="127.0.0.1", port=smtp_port))
 
 
 def _wait_for(condition: object, timeout: float, what: str) -> None:

@@ -9,17 +9,17 @@ from pathlib import Path
 import pytest
 
 from esign.cli import main
+from esign.composition import reset
 from esign.config import Settings
-from esign.workspace import reset_workspaces
 
 
 @pytest.fixture
 def cli_env(core_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("ESIGN_HOME", str(core_settings.workdir))
     monkeypatch.chdir(core_settings.templates_dir.parent)
-    reset_workspaces()
+    reset()
     yield
-    reset_workspaces()
+    reset()
 
 
 def test_exit_codes_tell_the_verdict(cli_env: None, core_settings: Settings, completed: tuple[str, Path],

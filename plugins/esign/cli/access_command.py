@@ -87,7 +87,7 @@ def _as(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 
 def _store() -> AccessStore:
-    from esign.workspace import workspace_for
+    from esign.composition import workspace_for
 
     return AccessStore(workspace_for().engine)
 
@@ -227,8 +227,8 @@ def users_activate(args: argparse.Namespace) -> int:
 
 
 def approve_command(args: argparse.Namespace) -> int:
+    from esign.composition import services_for
     from esign.pipeline import send
-    from esign.pipeline.services import services_for
 
     services = services_for()
     store = AccessStore(services.ws.engine)
@@ -241,7 +241,7 @@ def approve_command(args: argparse.Namespace) -> int:
 
 
 def _document_actor(args: argparse.Namespace) -> tuple[Any, Principal]:
-    from esign.pipeline.services import services_for
+    from esign.composition import services_for
     from esign.register.actions import DocumentActions
 
     services = services_for()

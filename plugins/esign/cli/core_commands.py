@@ -8,8 +8,8 @@ from dataclasses import fields
 from typing import Any
 
 from esign.cli import EXIT_OK
-from esign.config import Settings, key_passphrase
-from esign.workspace import workspace_for
+from esign.composition import read_settings, workspace_for
+from esign.config import key_passphrase
 
 
 def register(sub: Any) -> None:
@@ -47,7 +47,7 @@ def keys_init(args: argparse.Namespace) -> int:
 
     ws = workspace_for()
     company = ws.company
-    paths = init_keys(ws.settings.keys_dir, key_passphrase(), company_name=company.party.name,
+    paths = init_keys(ws.settings.keys_dir, key_passphrase(ws.settings.variables), company_name=company.party.name,
                       director_name=args.director_name or company.director_name,
                       director_title=args.director_title or company.director_title,
                       valid_days=args.valid_days, force=args.force)
@@ -70,7 +70,7 @@ def keys_show(args: argparse.Namespace) -> int:
 
 
 def db_init(_args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
+    settings = read_settings()
     workspace_for(settings).ledger.stage_counts()  # touching the ledger creates the schema
     print(f"ledger ready at {settings.database_url.split('@')[-1]}")
     return EXIT_OK

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from collections.abc import Iterator
 from itertools import islice
 from typing import Any
@@ -54,16 +53,15 @@ def _crm_option(parser: argparse.ArgumentParser) -> None:
 
 
 def open_crm(name: str | None) -> CrmClient:
-    """The client for ``name`` (default: the pipeline setting), configured from the environment."""
-    from esign.workspace import workspace_for
+    """The client for ``name`` (default: the pipeline setting), configured from the ``ESIGN_*`` settings."""
+    from esign.composition import pipeline_config, workspace_for
 
     ws = workspace_for()
     if name is None:
-        from esign.pipeline.config import load_pipeline_config
-
-        name = load_pipeline_config(ws.settings.pipeline_file).crm
+        name = pipeline_config(ws).crm
     # the same state folder as the running DAGs: a Bitrix24 portal's request budget is shared with them
-    return build_crm(name, CrmContext(engine=ws.engine, environ=os.environ, state_dir=ws.settings.workdir / "run"))
+    return build_crm(name, CrmContext(engine=ws.engine, settings=ws.settings.variables,
+                                      state_dir=ws.settings.workdir / "run"))
 
 
 def stages_command(args: argparse.Namespace) -> int:
@@ -134,8 +132,8 @@ def _table_line(record: dict[str, Any]) -> str:
 
 
 def seed_command(args: argparse.Namespace) -> int:
+    from esign.composition import workspace_for
     from esign.crm.seed import seed_demo
-    from esign.workspace import workspace_for
 
     if not 0 <= args.deals <= 1_000_000:
         raise UsageError(f"--deals: must be from 0 to 1000000 (got {args.deals})")

@@ -8,7 +8,6 @@ last check fails when documents are stuck (owing work for longer than ``stuck_af
 from __future__ import annotations
 
 import argparse
-import os
 import smtplib
 import ssl
 from collections.abc import Callable, Mapping
@@ -19,6 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from esign.cli import EXIT_FAIL, EXIT_OK
+from esign.composition import read_settings
 from esign.config import Settings, key_passphrase, link_secret
 from esign.errors import EsignError
 
@@ -51,7 +51,7 @@ def db_upgrade(_args: argparse.Namespace) -> int:
     from esign.store import make_engine
     from esign.store.migrations import upgrade
 
-    settings = Settings.from_env()
+    settings = read_settings()
     engine = make_engine(settings.database_url)
     try:
         head = upgrade(engine)
@@ -77,12 +77,13 @@ def doctor_command(args: argparse.Namespace) -> int:
 
 def run_checks(environ: Mapping[str, str] | None = None, timeout: float = 10.0,
                now: datetime | None = None, stuck_after: int | None = None) -> list[Check]:
-    """Every check, in order; a check that cannot run because an earlier one failed says so."""
+    """Every check, in order, on the settings of ``environ`` (default: this process's environment); a check that
+    cannot run because an earlier one failed says so."""
     try:
-        settings = Settings.from_env(environ)
+        settings = read_settings(environ)
     except EsignError as exc:
         return [Check("configuration", FAIL, str(exc), "fix the variable named above")]
-    checks = list(check_configuration(settings, environ))
+    checks = list(check_configuration(settings))
     engine = _engine(settings, timeout)
     try:
         checks.append(check_database(engine))
@@ -90,9 +91,9 @@ def run_checks(environ: Mapping[str, str] | None = None, timeout: float = 10.0,
         checks.append(check_migrations(engine) if reachable else
                       Check("migrations", FAIL, "not checked: the database is not reachable", "fix the database first"))
         migrated = checks[-1].status == OK
-        checks.append(check_keys(settings, environ, now))
-        checks.append(check_smtp(environ, timeout))
-        checks.append(check_crm(settings, engine if reachable else None, environ))
+        checks.append(check_keys(settings, now))
+        checks.append(check_smtp(settings, timeout))
+        checks.append(check_crm(settings, engine if reachable else None))
         checks.append(check_work(settings, engine, stuck_after, now) if migrated else
                       Check("work", FAIL, "not checked: the ledger is not reachable or not migrated",
                             "fix the database first"))
@@ -122,7 +123,7 @@ def _guard(name: str, fix: str, body: Callable[[], Check]) -> Check:
         return Check(name, FAIL, _first_line(exc), fix)
 
 
-def check_configuration(settings: Settings, environ: Mapping[str, str] | None = None) -> list[Check]:
+def check_configuration(settings: Settings) -> list[Check]:
     """Files named by the settings, the pipeline configuration and the two secrets."""
     from esign.company import load_company
     from esign.pipeline.config import load_pipeline_config
@@ -142,8 +143,8 @@ def check_configuration(settings: Settings, environ: Mapping[str, str] | None = 
         return Check("templates", OK, str(settings.templates_dir))
 
     def secrets_() -> Check:
-        link_secret(environ)
-        key_passphrase(environ)
+        link_secret(settings.variables)
+        key_passphrase(settings.variables)
         return Check("secrets", OK, "ESIGN_LINK_SECRET and ESIGN_KEY_PASSPHRASE are set (values not shown)")
 
     return [
@@ -180,12 +181,11 @@ def check_migrations(engine: Engine) -> Check:
     return _guard("migrations", "run `esign db upgrade`", body)
 
 
-def check_keys(settings: Settings, environ: Mapping[str, str] | None = None,
-               now: datetime | None = None) -> Check:
+def check_keys(settings: Settings, now: datetime | None = None) -> Check:
     from esign.signing import describe_identity, load_identity
 
     def body() -> Check:
-        identity = load_identity(settings.pkcs12_path, key_passphrase(environ), settings.ca_cert_path)
+        identity = load_identity(settings.pkcs12_path, key_passphrase(settings.variables), settings.ca_cert_path)
         info = describe_identity(identity, now)
         days = int(info["days_left"])
         summary = f"{info['subject']}, valid until {info['not_after']}"
@@ -201,12 +201,12 @@ def check_keys(settings: Settings, environ: Mapping[str, str] | None = None,
                   "ESIGN_KEY_PASSPHRASE; for the demo, run `esign keys init`", body)
 
 
-def check_smtp(environ: Mapping[str, str] | None = None, timeout: float = 10.0) -> Check:
+def check_smtp(settings: Settings, timeout: float = 10.0) -> Check:
     """Connect and greet (EHLO, and STARTTLS when configured); no message is sent, no login tried."""
     from esign.dispatch.email import SmtpSettings
 
     def body() -> Check:
-        smtp = SmtpSettings.from_env(environ)
+        smtp = SmtpSettings.from_group(settings.variables.smtp)
         client: smtplib.SMTP
         if smtp.ssl:
             client = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=timeout, context=ssl.create_default_context())
@@ -228,7 +228,7 @@ def check_smtp(environ: Mapping[str, str] | None = None, timeout: float = 10.0) 
                   "the relay is up", body)
 
 
-def check_crm(settings: Settings, engine: Engine | None, environ: Mapping[str, str] | None = None) -> Check:
+def check_crm(settings: Settings, engine: Engine | None) -> Check:
     """List the CRM's stages and check the configured stage codes against them."""
     from esign.pipeline.config import load_pipeline_config
 
@@ -239,7 +239,7 @@ def check_crm(settings: Settings, engine: Engine | None, environ: Mapping[str, s
                          "fix the database first")
         from esign.crm.registry import CrmContext, build_crm
 
-        crm = build_crm(config.crm, CrmContext(engine=engine, environ=os.environ if environ is None else environ,
+        crm = build_crm(config.crm, CrmContext(engine=engine, settings=settings.variables,
                                                state_dir=settings.workdir / "run"))
         stages = crm.list_stages()
         if not stages:

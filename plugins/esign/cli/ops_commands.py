@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 
 from esign.cli import EXIT_FAIL, EXIT_OK, UsageError
+from esign.composition import workspace_for
 from esign.model import Stage
-from esign.workspace import workspace_for
 
 if TYPE_CHECKING:
     from esign.pipeline.stuck import StuckDocument, StuckReport
@@ -172,7 +172,7 @@ def show_status(args: argparse.Namespace) -> int:
 def serve_portal(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from esign.pipeline.services import services_for
+    from esign.composition import services_for
     from esign.portal.security import SERVER_OPTIONS
     from esign.web import web_app
 

@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from esign.cli import EXIT_OK, UsageError
-from esign.config import Settings
+from esign.composition import read_settings
 from esign.i18n import SUPPORTED_LOCALES
 
 
@@ -55,7 +55,7 @@ def report_command(args: argparse.Namespace) -> int:
     environ = dict(os.environ)
     if args.workdir is not None:
         environ["ESIGN_HOME"] = str(args.workdir)
-    settings = Settings.from_env(environ)
+    settings = read_settings(environ)
     where = company_locale(settings, args.lang)
     since, until = default_period(args.until, timezone=where.timezone)
     if args.since is not None:

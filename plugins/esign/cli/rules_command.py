@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +22,9 @@ def register(sub: Any) -> None:
 
 
 def _path(args: argparse.Namespace) -> Path:
-    from esign.rules.config import rules_path
-    from esign.workspace import workspace_for
+    from esign.composition import workspace_for
 
-    return args.file or rules_path(workspace_for().settings.pipeline_file, os.environ)
+    return args.file or workspace_for().settings.rules_file
 
 
 def check_command(args: argparse.Namespace) -> int:
@@ -41,7 +39,7 @@ def check_command(args: argparse.Namespace) -> int:
 
 
 def explain_command(args: argparse.Namespace) -> int:
-    from esign.pipeline.services import services_for
+    from esign.composition import services_for
     from esign.rules.config import load_rules
     from esign.rules.engine import explain
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from esign.cli import UsageError
-from esign.workspace import workspace_for
+from esign.composition import workspace_for
 
 
 def register(sub: Any) -> None:

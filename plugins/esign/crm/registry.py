@@ -9,7 +9,7 @@ reading the names (the DAG files do it at parse time) imports no connector.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from esign.crm.base import CrmClient
+    from esign.settings import EsignSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,15 +28,16 @@ class CrmContext:
     """What a CRM client is built from.
 
     ``engine``: the workspace database (the embedded CRM lives there; None when a check could not reach it);
-    ``state_dir``: where state shared by the
-    processes of one machine goes (a portal's request budget); ``settings``: the connector's settings when an edge
-    read them (Bitrix24 from an Airflow Connection), else None and the connector reads ``environ``.
+    ``settings``: the typed ``ESIGN_*`` settings, read once by the composition root (a connector reads its group,
+    as Bitrix24 reads ``settings.bitrix24``); ``state_dir``: where state shared by the processes of one machine
+    goes (a portal's request budget); ``crm_settings``: the connector's own settings when an edge read them
+    (Bitrix24 from an Airflow Connection), which then take precedence over ``settings``.
     """
 
     engine: Engine | None
-    environ: Mapping[str, str]
+    settings: EsignSettings
     state_dir: Path
-    settings: object | None = None
+    crm_settings: object | None = None
 
 
 CrmFactory = Callable[[CrmContext], "CrmClient"]

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 from esign.config import DEMO_SECRET_FILES, secret_configured
+from esign.settings import load_settings
 
 #: Runtime data a demo run starts without (keys and the Airflow metadata database are kept).
 RESETTABLE = ("esign.db", "esign.db-wal", "esign.db-shm", "documents", "mail", "sms", "portal-cache")
@@ -15,7 +16,7 @@ RESETTABLE = ("esign.db", "esign.db-wal", "esign.db-shm", "documents", "mail", "
 
 def demo_secret_file(path: Path, env_name: str) -> None:
     """A random demo-only secret in a 0600 file, unless the operator set ``env_name`` or ``env_name_FILE``."""
-    if secret_configured(env_name):
+    if secret_configured(env_name, load_settings()):  # the environment as the demo has set it up so far
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():

@@ -92,18 +92,17 @@ def run_demo(deals: int, workdir: Path, project_dir: Path, echo: Echo = print, s
     environment.configure(workdir, project_dir)
     environment.reset_workdir(workdir)
     logging.getLogger("traitlets").setLevel(logging.ERROR)  # notebook clients' shutdown chatter
-    from esign.config import Settings
+    from esign.composition import read_settings, reset, workspace_for
     from esign.demo.servers import PortalServer, free_port, port_is_free
     from esign.dispatch.mailserver import LocalMailServer
-    from esign.workspace import reset_workspaces, workspace_for
 
     portal_port = port or free_port()
     mail = LocalMailServer(workdir / "mail", port=SMTP_PORT if serve and port_is_free(SMTP_PORT) else 0)
     mail.start()
     os.environ["ESIGN_SMTP_HOST"], os.environ["ESIGN_SMTP_PORT"] = "127.0.0.1", str(mail.port)
     os.environ["ESIGN_PUBLIC_URL"] = f"http://127.0.0.1:{portal_port}"
-    reset_workspaces()
-    settings = Settings.from_env()
+    reset()
+    settings = read_settings()
     ws = workspace_for(settings)
     timer = StepTimer()
     tsa: TsaServer | None = None
@@ -117,7 +116,7 @@ def run_demo(deals: int, workdir: Path, project_dir: Path, echo: Echo = print, s
             summary = seed_demo(ws.engine, deals, rng_seed=seed)
             count[0] = summary.deals
             echo(f"    seeded {summary.deals} deals ({len(summary.broken)} with broken data on purpose)")
-        from esign.pipeline.services import services_for
+        from esign.composition import services_for
         from esign.web import web_app
 
         services = services_for({"auto_approve": True})
@@ -199,7 +198,7 @@ def _ensure_keys(ws, echo: Echo) -> None:  # type: ignore[no-untyped-def]
         return
     company = ws.company
     # demo keys from before the demo TSA existed are replaced (the demo's documents are made anew each run)
-    init_keys(ws.settings.keys_dir, key_passphrase(), company_name=company.party.name,
+    init_keys(ws.settings.keys_dir, key_passphrase(ws.settings.variables), company_name=company.party.name,
               director_name=company.director_name, director_title=company.director_title, force=True)
     echo(f"    created the demo company CA, {company.director_name}'s certificate and the demo TSA's in "
          f"{ws.settings.keys_dir}")
@@ -211,7 +210,7 @@ def _start_tsa(ws) -> TsaServer:  # type: ignore[no-untyped-def]
     from esign.signing.tsa import TSA_P12_NAME, TimeStampAuthority, load_tsa_identity
     from esign.signing.tsa_server import TsaServer
 
-    identity = load_tsa_identity(ws.settings.keys_dir / TSA_P12_NAME, key_passphrase())
+    identity = load_tsa_identity(ws.settings.keys_dir / TSA_P12_NAME, key_passphrase(ws.settings.variables))
     server = TsaServer(TimeStampAuthority(identity)).start()
     os.environ["ESIGN_TSA_URL"] = server.url
     return server

@@ -12,7 +12,7 @@ a delivery call builds them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
@@ -23,6 +23,7 @@ from esign.i18n import N_
 if TYPE_CHECKING:
     from esign.dispatch.email import SmtpSettings
     from esign.dispatch.records import OutboxEntry
+    from esign.settings import EsignSettings
 
 #: ``email``: the message is the MIME source built from ``templates/email``; ``text``: a short text (SMS-sized).
 MessageFormat = Literal["email", "text"]
@@ -46,10 +47,12 @@ class Sender(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class SenderContext:
-    """What a sender is built from: the worker's environment and SMTP settings, its work folder and, for a
-    message someone waits for (a one-time code), the seconds the whole send may take."""
+    """What a sender is built from: the worker's typed ``ESIGN_*`` settings (read once by the composition root; a
+    gateway reads its group, as SMS reads ``settings.sms``), its SMTP settings (``settings.smtp`` or an edge's
+    Connection), its work folder and, for a message someone waits for (a one-time code), the seconds the whole
+    send may take."""
 
-    environ: Mapping[str, str]
+    settings: EsignSettings
     smtp: SmtpSettings
     workdir: Path
     deadline: float | None = None
@@ -128,9 +131,9 @@ def _email_sender(context: SenderContext) -> Sender:
 
 
 def _sms_sender(context: SenderContext) -> Sender:
-    from esign.dispatch.sms import GatewaySender, gateway_from_env
+    from esign.dispatch.sms import GatewaySender, gateway_for
 
-    return GatewaySender(gateway_from_env(context.environ, context.workdir, context.deadline), owned=True)
+    return GatewaySender(gateway_for(context.settings.sms, context.workdir, context.deadline), owned=True)
 
 
 def _email_address(email: str, _phone: str) -> str | None:

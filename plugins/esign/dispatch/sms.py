@@ -10,7 +10,7 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import TracebackType
@@ -22,7 +22,7 @@ from esign.dispatch.records import DeliveryError, OutboxEntry
 from esign.dispatch.texts import DEFAULT_TZ, SEGMENT_GSM7, gsm7
 from esign.errors import ConfigError, DispatchError
 from esign.i18n import Translator, translator
-from esign.settings import load_settings
+from esign.settings import SmsGroup
 
 #: One GSM-7 segment: every text is written to fit it (accents transliterated, the title shortened), so a
 #: message is billed once and arrives whole on every phone.
@@ -59,13 +59,13 @@ class GatewaySender:
             close()
 
 
-def gateway_from_env(environ: Mapping[str, str], workdir: Path, deadline: float | None = None) -> SmsGateway:
-    """``ESIGN_SMS_URL`` + ``ESIGN_SMS_API_KEY`` for an HTTP provider; else the embedded outbox file.
+def gateway_for(sms: SmsGroup, workdir: Path, deadline: float | None = None) -> SmsGateway:
+    """``ESIGN_SMS_URL`` + ``ESIGN_SMS_API_KEY`` (the typed ``settings.sms``) for an HTTP provider; else the
+    embedded outbox file.
 
     With a ``deadline`` (a one-time code the client waits for) an HTTP provider gets a third of it per phase
     (connect, send, answer).
     """
-    sms = load_settings(environ).sms
     url, key = sms.url, sms.api_key
     if url:
         if not key:

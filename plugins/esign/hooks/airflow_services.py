@@ -1,5 +1,8 @@
 """Build :class:`~esign.pipeline.services.Services` from Airflow's Connections, Variables and DAG params.
 
+The Airflow edge reads these and hands them to the composition root (:mod:`esign.composition`), which reads the
+``ESIGN_*`` settings once and builds the rest.
+
 - ``smtp_default`` (Connection): the SMTP relay; extras ``from_email``, ``timeout``, ``disable_tls``,
   ``disable_ssl`` as in Airflow's SMTP provider. Without the Connection, ``ESIGN_SMTP_*`` variables apply.
 - ``bitrix24_default`` (Connection of type ``bitrix24``, read by :class:`~esign.hooks.bitrix24.Bitrix24Hook`): the
@@ -24,13 +27,12 @@ from typing import Any
 
 from airflow.sdk.exceptions import AirflowNotFoundException
 
+from esign.composition import pipeline_config, services_for, workspace_for
 from esign.crm.base import CrmClient
 from esign.crm.bitrix24.settings import Bitrix24Settings
 from esign.dispatch.email import SmtpSettings
 from esign.errors import ConfigError
-from esign.pipeline.config import load_pipeline_config
-from esign.pipeline.services import Services, services_for
-from esign.workspace import workspace_for
+from esign.pipeline.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -39,17 +41,18 @@ RUN_SETTINGS = ("crm", "template", "channel", "attach", "batch_size", "max_deals
                 "reminder_after_days", "max_reminders", "link_valid_days", "signing_order")
 
 
-def smtp_from_connection(conn_id: str = "smtp_default") -> SmtpSettings:
-    """SMTP settings from an Airflow Connection, or from the environment when there is none."""
+def smtp_from_connection(conn_id: str = "smtp_default", defaults: SmtpSettings | None = None) -> SmtpSettings:
+    """SMTP settings from an Airflow Connection, or ``defaults`` (the ``ESIGN_SMTP_*`` settings; None: read from
+    this process's environment) when there is none; the Connection's blanks take them too."""
     from airflow.sdk import BaseHook
 
+    defaults = defaults if defaults is not None else SmtpSettings.from_env()
     try:
         conn = BaseHook.get_connection(conn_id)
     except AirflowNotFoundException:
         log.info("no Airflow connection %r: SMTP settings come from ESIGN_SMTP_* variables", conn_id)
-        return SmtpSettings.from_env()
+        return defaults
     extra = conn.extra_dejson or {}
-    defaults = SmtpSettings.from_env()
     ssl = not _flag(extra.get("disable_ssl", False))
     starttls = not _flag(extra.get("disable_tls", False)) and not ssl
     return SmtpSettings(
@@ -128,16 +131,19 @@ def pipeline_overrides(params: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def services_from_context(params: Mapping[str, Any] | None) -> Services:
+    """The task's services: the TSA Connection filled in before the settings are read, then the composition root
+    with the run's overrides and the SMTP and CRM Connections."""
     tsa_from_connection()
     overrides = pipeline_overrides(params)
     ws = workspace_for()
-    crm = load_pipeline_config(ws.settings.pipeline_file, overrides).crm
-    return services_for(overrides, ws=ws, smtp=smtp_from_connection(), crm_settings=crm_settings_from_connection(crm))
+    crm = pipeline_config(ws, overrides).crm
+    smtp = smtp_from_connection(defaults=SmtpSettings.from_group(ws.settings.variables.smtp))
+    return services_for(overrides, ws=ws, smtp=smtp, crm_settings=crm_settings_from_connection(crm))
 
 
 def crm_from_context() -> CrmClient:
     """The pipeline's CRM for a task that only reads it (the report): the Variable's settings, the Connection."""
     overrides = pipeline_overrides(None)
     ws = workspace_for()
-    crm = load_pipeline_config(ws.settings.pipeline_file, overrides).crm
+    crm = pipeline_config(ws, overrides).crm
     return services_for(overrides, ws=ws, crm_settings=crm_settings_from_connection(crm)).crm

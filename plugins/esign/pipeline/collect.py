@@ -320,8 +320,7 @@ def deliver_leftovers(services: Services, limit: int = 1000) -> dict[str, int]:
 
 def evaluate_rules(services: Services, now: datetime | None = None) -> dict[str, int]:
     """Fire the automation rules (``config/rules.yaml``), each once per trigger occurrence."""
-    from esign.rules.config import load_rules, rules_path
+    from esign.rules.config import load_rules
     from esign.rules.engine import evaluate
 
-    path = rules_path(services.ws.settings.pipeline_file, services.environ)
-    return evaluate(services, load_rules(path), now)
+    return evaluate(services, load_rules(services.ws.settings.rules_file), now)

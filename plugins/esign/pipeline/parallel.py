@@ -18,7 +18,7 @@ import multiprocessing
 import os
 import resource
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -37,11 +37,10 @@ _ALLOWED_PREFIXES = ("esign.pipeline.", "esign.core.documents", "__main__", "__m
 class WorkerSpec:
     """Everything a worker needs to build its Services: picklable, no open handles, no secrets in ``repr``."""
 
-    settings: Settings
+    settings: Settings  # with the typed ESIGN_* settings (``settings.variables``) the worker's services read
     config: PipelineConfig
     smtp: SmtpSettings
-    environ: Mapping[str, str] = field(default_factory=dict, repr=False)
-    passphrase: bytes | None = field(default=None, repr=False)  # None: the worker reads its environment
+    passphrase: bytes | None = field(default=None, repr=False)  # None: the worker reads it from the settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +69,7 @@ def _init_worker(spec: WorkerSpec, step_modules: tuple[str, ...] = ()) -> None:
     ws = Workspace(spec.settings, passphrase=spec.passphrase)
     _ = ws.sealer, ws.templates, ws.company, ws.ledger, ws.trust_roots
     register_fonts()
-    _services = Services(ws=ws, config=spec.config, smtp=spec.smtp, environ=dict(spec.environ))
+    _services = Services(ws=ws, config=spec.config, smtp=spec.smtp)
     # what the worker holds for its whole life (modules, keys, fonts, templates) need not be walked by every full
     # collection; as esign.hooks.worker_preload does for Airflow's workers
     gc.freeze()

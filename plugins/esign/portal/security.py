@@ -21,7 +21,7 @@ import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -30,7 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from esign.errors import ConfigError
-from esign.settings import load_settings
+from esign.settings import EsignSettings
 
 CSRF_COOKIE = "esign_csrf"
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; "
@@ -156,14 +156,15 @@ TRUSTED_PROXIES_VAR = "ESIGN_TRUSTED_PROXIES"
 SERVER_OPTIONS: dict[str, Any] = {"proxy_headers": False, "server_header": False}
 
 
-def trusted_proxies(environ: Mapping[str, str]) -> tuple[str, ...]:
-    """``ESIGN_TRUSTED_PROXIES``: IP addresses or networks (``10.0.0.5, 172.18.0.0/16``), comma-separated.
+def trusted_proxies(settings: EsignSettings) -> tuple[str, ...]:
+    """``ESIGN_TRUSTED_PROXIES`` of the typed settings: IP addresses or networks (``10.0.0.5, 172.18.0.0/16``),
+    comma-separated.
 
     Empty (the default) trusts no proxy. A value that is not an address or a network, or ``*``, is a
     configuration error naming it: trusting everyone would let any client choose its own address.
     """
     found: list[str] = []
-    for item in load_settings(environ).trusted_proxies.split(","):
+    for item in settings.trusted_proxies.split(","):
         entry = item.strip()
         if not entry:
             continue

@@ -40,7 +40,7 @@ def create_register_app(services: Services, *, secure_cookies: bool = False,
     t = reg.t
     app = FastAPI(title="esign staff register", docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(SecurityHeaders, hsts=secure_cookies)
-    honour_trusted_proxies(app, trusted_proxies(services.environ) if proxies is None else proxies)
+    honour_trusted_proxies(app, trusted_proxies(services.settings) if proxies is None else proxies)
     app.mount(f"{PREFIX}/static/portal", StaticFiles(directory=PORTAL_STATIC), name="staff-portal-static")
     app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="staff-static")
 

@@ -112,8 +112,7 @@ def pipeline_crm(settings: Settings) -> Callable[[], CrmClient]:
     """A factory of the CRM the pipeline is configured with (embedded or Bitrix24), opened when first asked."""
 
     def open_crm() -> CrmClient:
-        from esign.pipeline.services import services_for
-        from esign.workspace import workspace_for
+        from esign.composition import services_for, workspace_for
 
         return services_for(ws=workspace_for(settings)).crm
 

@@ -17,7 +17,6 @@ import yaml
 
 from esign.dispatch.registry import AUTO, preferences
 from esign.errors import ConfigError
-from esign.settings import load_settings
 
 #: Triggers on a document, by the stage it reaches.
 DOCUMENT_TRIGGERS = {"company_signed": "company_signed", "client_signed": "client_signed",
@@ -169,7 +168,3 @@ def _action(raw: Any, where: str) -> Action:
                                   f"(use {', '.join(sorted(PLACEHOLDERS))})")
     return Action(kind, params)
 
-
-def rules_path(pipeline_file: Path, environ: Mapping[str, str]) -> Path:
-    """``ESIGN_RULES_FILE``, else ``rules.yaml`` beside the pipeline file (``config/rules.yaml``)."""
-    return Path(load_settings(environ).rules_file or pipeline_file.parent / "rules.yaml")

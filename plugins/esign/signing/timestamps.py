@@ -7,7 +7,6 @@ demo authority made by ``esign keys init`` answers in-process, like the demo CA 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 import httpx
@@ -74,10 +73,10 @@ class LocalTimeStamper(TimeStamper):
         return _reply(self._authority.respond(req.dump()), "the embedded authority")
 
 
-def timestamper_for(settings: Settings, passphrase: bytes, environ: Mapping[str, str] | None = None) -> TimeStamper:
+def timestamper_for(settings: Settings, passphrase: bytes) -> TimeStamper:
     """The configured TSA, else the demo authority in the keys folder; neither is a configuration error."""
     if settings.tsa_url:
-        return HttpTimeStamper(settings.tsa_url, tsa_credentials(environ))
+        return HttpTimeStamper(settings.tsa_url, tsa_credentials(settings.variables))
     demo = settings.keys_dir / TSA_P12_NAME
     if demo.exists():
         return LocalTimeStamper(TimeStampAuthority(load_tsa_identity(demo, passphrase)))

@@ -123,14 +123,14 @@ def test_the_reservation_arithmetic() -> None:
 def test_the_budget_is_one_per_portal_and_place(tmp_path: Path) -> None:
     settings = Bitrix24Settings(WebhookUrl.parse("https://a.bitrix24.com.br/rest/1/abc123/"))
     other = Bitrix24Settings(WebhookUrl.parse("https://b.bitrix24.com.br/rest/1/abc123/"))
-    first = request_budget(settings, environ={}, state_dir=tmp_path)
-    assert request_budget(settings, environ={}, state_dir=tmp_path) is first
-    assert request_budget(other, environ={}, state_dir=tmp_path) is not first
+    first = request_budget(settings, redis_url="", state_dir=tmp_path)
+    assert request_budget(settings, redis_url="", state_dir=tmp_path) is first
+    assert request_budget(other, redis_url="", state_dir=tmp_path) is not first
     assert isinstance(first, FileBucket) and first.path.name == "bitrix24-a.bitrix24.com.br.bucket"
     from esign.errors import ConfigError
 
     with pytest.raises(ConfigError, match="ESIGN_REDIS_URL"):
-        request_budget(settings, environ={"ESIGN_REDIS_URL": "http://nope"}, state_dir=tmp_path)
+        request_budget(settings, redis_url="http://nope", state_dir=tmp_path)
 
 
 def test_a_503_fills_the_shared_bucket_for_every_process(tmp_path: Path) -> None:

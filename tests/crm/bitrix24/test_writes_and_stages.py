@@ -78,8 +78,8 @@ def test_stage_names_resolve_to_codes_and_unknown_names_are_named(client: Bitrix
 
 
 def _services(tmp_path: Path, stages: CrmStageMap, environ: dict[str, str]) -> Services:
-    ws = Workspace(Settings.from_env({"ESIGN_HOME": str(tmp_path)}))
-    return Services(ws=ws, config=PipelineConfig(crm="bitrix24", stages=stages), environ=environ)
+    ws = Workspace(Settings.from_env({"ESIGN_HOME": str(tmp_path), **environ}))
+    return Services(ws=ws, config=PipelineConfig(crm="bitrix24", stages=stages))
 
 
 def test_services_build_the_connector_and_resolve_names_at_start(

@@ -16,14 +16,12 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from esign.crm.bitrix24.ratelimit import Clock, LeakyBucket, RequestBudget, Sleep
 from esign.crm.bitrix24.settings import Bitrix24Settings
 from esign.errors import ConfigError
-from esign.settings import load_settings
 
 log = logging.getLogger(__name__)
 
@@ -145,11 +143,11 @@ _shared: dict[tuple[str, str, int, float], RequestBudget] = {}
 _lock = threading.Lock()
 
 
-def request_budget(settings: Bitrix24Settings, *, environ: Mapping[str, str], state_dir: Path) -> RequestBudget:
-    """The portal's shared budget: Redis when ``ESIGN_REDIS_URL`` is set, else a lock file under ``state_dir``.
-    One object per portal and process (the threads of a worker share it too)."""
+def request_budget(settings: Bitrix24Settings, *, redis_url: str, state_dir: Path) -> RequestBudget:
+    """The portal's shared budget: Redis when ``redis_url`` (``ESIGN_REDIS_URL``) is set, else a lock file under
+    ``state_dir``. One object per portal and process (the threads of a worker share it too)."""
     host = settings.webhook.host
-    url = load_settings(environ).redis_url.strip()
+    url = redis_url.strip()
     where = url or str(state_dir)
     key = (where, host, settings.burst, settings.rate)
     with _lock:

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from esign.errors import ConfigError
-from esign.settings import load_settings
+from esign.settings import Bitrix24Group, load_settings
 
 ENV_WEBHOOK = "ESIGN_BITRIX24_WEBHOOK"
 _PATH = re.compile(r"^/rest/(?P<user>\d+)/(?P<code>[A-Za-z0-9_]+)/?$")
@@ -88,7 +88,11 @@ class Bitrix24Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Bitrix24Settings:
         """``ESIGN_BITRIX24_WEBHOOK`` plus optional ``ESIGN_BITRIX24_{BURST,RATE,MAX_ATTEMPTS,TIMEOUT,...}``."""
-        group = load_settings(environ).bitrix24
+        return cls.from_group(load_settings(environ).bitrix24)
+
+    @classmethod
+    def from_group(cls, group: Bitrix24Group) -> Bitrix24Settings:
+        """From the typed ``ESIGN_BITRIX24_*`` settings (:attr:`esign.settings.EsignSettings.bitrix24`)."""
         url = group.webhook.strip()
         if not url:
             raise ConfigError(f"{ENV_WEBHOOK}: not set (the inbound webhook URL, "
