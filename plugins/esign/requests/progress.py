@@ -1,16 +1,16 @@
-"""Where a document with several signers stands: who answered, whose turn it is, whether it is complete.
+"""Where a document with several signers stands: each signer's state, who answered, whose turn it is, whether it
+is complete.
 
 Pure functions over the document's signers (``esign.model.signers``) and each signer's current request, so the
-answer transaction, the invitation step and the pages all judge alike. A signer has *answered* when they signed,
-or when they are not required and declined or let their link expire; a routing order is done when all its signers
-answered; the document is complete when every order is done (a required signer's decline or expiry ends the
-document instead, elsewhere).
+answer transaction, the invitation step and the pages (through :mod:`esign.requests.signer_states`) judge alike.
+A signer has *answered* when they signed, or when they are not required and declined or let their link expire; a
+routing order is done when all its signers answered; the document is complete when every order is done (a
+required signer's decline or expiry ends the document instead, elsewhere).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from enum import StrEnum
 
 from esign.model.signers import SignerSpec, signing_signers
@@ -28,13 +28,6 @@ class SignerState(StrEnum):
     COPY = "copy"  # signs nothing; receives the final PDF
 
 
-@dataclass(frozen=True, slots=True)
-class SignerProgress:
-    signer: SignerSpec
-    request: SigningRequest | None
-    state: SignerState
-
-
 def state_of(signer: SignerSpec, request: SigningRequest | None) -> SignerState:
     if not signer.signs:
         return SignerState.COPY
@@ -43,12 +36,6 @@ def state_of(signer: SignerSpec, request: SigningRequest | None) -> SignerState:
     if request.status is RequestStatus.OPEN:
         return SignerState.VIEWED if request.viewed_at is not None else SignerState.INVITED
     return SignerState(request.status.value)
-
-
-def progress(signers: Sequence[SignerSpec], current: Mapping[int, SigningRequest]) -> list[SignerProgress]:
-    """Every signer (copies too), by position, with their current request and state."""
-    return [SignerProgress(s, current.get(s.position), state_of(s, current.get(s.position)))
-            for s in sorted(signers, key=lambda s: s.position)]
 
 
 def answered(signer: SignerSpec, request: SigningRequest | None) -> bool:
