@@ -17,7 +17,7 @@ import pytest
 from esign.core.batch_documents import company_sign_documents, prepare_documents
 from esign.core.batch_finalize import _counterparty, finalize_documents
 from esign.model import ClientEvidence, SignatureSlot, SignerRole, SignerSpec, SigningOrder, Stage
-from esign.model.signers import arrange
+from esign.model.signers import arrange, signer_label
 from esign.store import DocumentRecord, EventInfo
 from esign.verify import verify_pdf
 from esign.workspace import Workspace
@@ -33,20 +33,20 @@ CPFS = {"52998224725": "529.982.247-25", "11144477735": "111.444.777-35", "39053
         "15350946056": "153.509.460-56"}
 
 
-def _signers() -> tuple[SignerSpec, ...]:
+def _signers(optional: tuple[str, ...] = ()) -> tuple[SignerSpec, ...]:
     people = [SignerSpec(n, role, name, tax_id, email=f"p{n}@example.com")
               for n, (name, tax_id, role) in enumerate(PEOPLE, start=1)]
     people.append(SignerSpec(9, SignerRole.COPY, "Departamento Jurídico", email="juridico@saojoao.example.com"))
-    return arrange(people, SigningOrder.SEQUENTIAL)
+    return arrange(people, SigningOrder.SEQUENTIAL, optional_roles=optional)
 
 
-def _client_signed(ws: Workspace, deal_id: str) -> DocumentRecord:
+def _client_signed(ws: Workspace, deal_id: str, optional: tuple[str, ...] = ()) -> DocumentRecord:
     deal = make_deal(deal_id)
     party = deal.counterparty
     ws.ledger.create_document(deal_id=deal.id, template_id=TEMPLATE, title=deal.title,
                               counterparty_name=party.name, counterparty_tax_id=party.tax_id,
                               counterparty_email=party.email, counterparty_phone=party.phone,
-                              counterparty_contact=party.representative, signers=_signers())
+                              counterparty_contact=party.representative, signers=_signers(optional))
     (prepared,) = prepare_documents(ws, [(deal, ())], TEMPLATE)  # renders the draft with its signers' blocks
     assert prepared.record is not None and prepared.record.stage is Stage.DRAFT, prepared
     assert company_sign_documents(ws, [prepared.record], approved_by="director").signed == [prepared.record.id]
@@ -154,3 +154,18 @@ def test_a_one_signer_document_takes_one_evidence_or_a_tuple(core_ws: Workspace,
     assert finalize_documents(core_ws, [doc_id], lambda ids: {doc_id: given}).completed == [doc_id]
     text = _text(core_ws.version_path("final", doc_id))
     assert "Cliente Mariana Araújo Gonçalves — assinatura eletrônica em" in text  # the counterparty's CNPJ is not hers
+
+
+
+def test_the_certificate_says_which_optional_witness_did_not_sign_and_why(core_ws: Workspace) -> None:
+    record = _client_signed(core_ws, "multi-e2e-optional", optional=("witness",))
+    evidence = _evidence(record)[:2]  # both witnesses optional: one declined, the other's link lapsed
+    carlos = record.signer(3)
+    core_ws.ledger.log(record.id, "signer_declined", EventInfo(
+        actor="client", channel="email", detail=f"Não pude comparecer ({signer_label(carlos)})"))
+    outcome = finalize_documents(core_ws, [record.id], lambda ids: {record.id: evidence})
+    assert outcome.completed == [record.id], outcome.failed
+    certificate = _text(core_ws.version_path("final", record.id))
+    certificate = certificate[certificate.index("Certificado de conclusão"):]
+    assert "Testemunha 1 Carlos Eduardo Lima — recusou-se a assinar" in certificate, certificate
+    assert "Testemunha 2 Beatriz Costa Ramos — não assinou antes de o link expirar" in certificate, certificate

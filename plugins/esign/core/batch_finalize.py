@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from esign.core.batch_documents import RECORD_EVERY
 from esign.errors import EsignError, SealUnavailableError, SigningError
 from esign.model import AuditEvent, ClientEvidence, Party, SignerRole, SignerSide, Stage
-from esign.model.signers import copy_recipients, signing_signers
+from esign.model.signers import SignerSpec, copy_recipients, signer_label, signing_signers
 from esign.render.filters import cpf_cnpj
 from esign.signing import CompletionInfo, finalize_document
 from esign.store import DocumentRecord, StoredFile, sha256_hex
@@ -148,7 +148,24 @@ def completion_info(ws: Workspace, record: DocumentRecord, evidence: Sequence[Cl
         verify_url=ws.settings.verify_url(record.id),
         locale=ws.company.language, timezone=ws.company.timezone,
         copies=tuple(copy_recipients(record.signers)),
+        unsigned=_unsigned(record, evidence, trail),
     )
+
+
+def _unsigned(record: DocumentRecord, evidence: Sequence[ClientEvidence] | ClientEvidence,
+              trail: Sequence[EventRecord]) -> tuple[tuple[SignerSpec, str], ...]:
+    """The optional signers who did not sign, with what they did instead (``declined``, or ``expired``: their link
+    lapsed), as the audit trail records it."""
+    items = [evidence] if isinstance(evidence, ClientEvidence) else list(evidence)
+    signed = {item.position for item in items}
+    out = []
+    for spec in signing_signers(record.signers):
+        if spec.position in signed:
+            continue
+        label = f"({signer_label(spec)})"
+        declined = any(e.action == "signer_declined" and e.detail.endswith(label) for e in trail)
+        out.append((spec, "declined" if declined else "expired"))
+    return tuple(sorted(out, key=lambda item: item[0].position))
 
 
 def _counterparty(record: DocumentRecord, evidence: Sequence[ClientEvidence] | ClientEvidence) -> Party:

@@ -10,7 +10,7 @@ import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 from xml.sax.saxutils import escape
@@ -65,6 +65,9 @@ ROLE_WITNESS = N_("Witness")
 ROLE_COMPANY_SIGNER = N_("Second company signer")
 ROLE_NUMBERED = N_("%(role)s %(n)s")
 COPY_RECIPIENTS = N_("Receives a copy")
+UNSIGNED_DECLINED = N_("%(name)s — declined to sign (not required: the document is complete without it)")
+UNSIGNED_EXPIRED = N_("%(name)s — did not sign before the link expired (not required: the document is complete "
+                      "without it)")
 COPY_RECIPIENT = N_("%(name)s — the signed document, sent to %(destination)s")
 EVENTS_HEAD = (N_("Date and time"), N_("Action"), N_("Actor"), N_("Channel"), N_("IP address"),
                N_("Browser / detail"))
@@ -91,6 +94,8 @@ class CompletionInfo:
     locale: str = DEFAULT_LOCALE  # the reader's language: the company's, or the client's when the deal has one
     timezone: str = DEFAULT_TIMEZONE  # the company's: every time is printed in it, with its UTC offset
     copies: tuple[SignerSpec, ...] = ()  # who receives the signed document without signing it
+    #: optional signers who did not sign, with what they did instead: "declined", or "expired" (the link lapsed)
+    unsigned: tuple[tuple[SignerSpec, str], ...] = ()
 
     def translator(self) -> Translator:
         return translator(self.locale, self.timezone)
@@ -292,6 +297,9 @@ class _QrCode(Flowable):  # type: ignore[misc]  # reportlab ships no type hints
         self.canv.restoreState()
 
 
+_NEVER = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def as_evidence_list(evidence: ClientEvidence | Sequence[ClientEvidence]) -> list[ClientEvidence]:
     """The signers' evidence by position (one ClientEvidence is a one-signer document's)."""
     items = [evidence] if isinstance(evidence, ClientEvidence) else list(evidence)
@@ -317,6 +325,13 @@ def role_label(evidence: ClientEvidence, t: Translator) -> str:
         return label if number in ("", "2") else t.gettext(ROLE_NUMBERED) % {"role": label, "n": number}
     role = ROLE_WITNESS if evidence.role == "witness" or kind == "witness" else ROLE_SIGNER
     return t.gettext(ROLE_NUMBERED) % {"role": t.gettext(role), "n": number or "1"}
+
+
+def _spec_role(spec: SignerSpec, t: Translator) -> str:
+    """The role label of a signer who left no evidence (by the block the document gave them)."""
+    return role_label(ClientEvidence(signer_name=spec.name, signed_at=_NEVER, channel="", masked_destination="",
+                                     code_verified_at=_NEVER, position=spec.position, role=spec.role.value,
+                                     slot=spec.slot), t)
 
 
 def _signer_section(evidence: ClientEvidence, width: float, t: Translator) -> Flowable:
@@ -349,7 +364,7 @@ def _signatories(info: CompletionInfo, signed: list[ClientEvidence], width: floa
         "name": info.company_signer_name, "title": info.company_signer_title, "company": info.company.name,
         "when": t.format_datetime(info.company_signed_at, seconds=True)})
     copies = _copies(info, t)
-    if len(signed) == 1 and signed[0].slot == "client":
+    if len(signed) == 1 and signed[0].slot == "client" and not info.unsigned:
         evidence = signed[0]
         not_recorded = t.gettext(NOT_RECORDED)
         return [_grid([company_row,
@@ -361,6 +376,11 @@ def _signatories(info: CompletionInfo, signed: list[ClientEvidence], width: floa
                        (t.gettext("Client's browser"), evidence.user_agent or not_recorded), *copies], width)]
     story: list[Flowable] = [_grid([company_row], width), Spacer(1, 6)]
     story.extend(_signer_section(evidence, width, t) for evidence in signed)
+    if info.unsigned:
+        wording = {"declined": UNSIGNED_DECLINED, "expired": UNSIGNED_EXPIRED}
+        story.append(_grid([(_spec_role(spec, t), t.gettext(wording[outcome]) % {"name": spec.name})
+                            for spec, outcome in info.unsigned], width))
+        story.append(Spacer(1, 6))
     if copies:
         story.append(_grid(copies, width))
     return story
