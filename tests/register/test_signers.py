@@ -117,3 +117,14 @@ def test_extend_pushes_every_open_link_and_cancel_tells_every_signer_with_one(de
     assert sorted(e.destination for e in notices) == ["bruno.socio@example.com", "carla.testemunha@example.com"]
     assert len({e.dedupe_key for e in notices}) == 2
     assert desk.services.ws.ledger.get(record.id).stage is Stage.CANCELED
+
+
+def test_the_list_and_its_export_say_how_many_signers_signed(desk: Desk) -> None:
+    record, requests = _sent(desk)
+    _sign(desk.services, requests[2], "Bruno Lima")
+    listing = desk.client("dir").get("/staff/", params={"q": record.id}).text
+    assert "1 de 3 assinaturas" in listing
+    export = desk.client("dir").get("/staff/export.csv", params={"q": record.id})
+    assert export.status_code == 200, export.text[:300]
+    header, line = export.content.decode("utf-8-sig").splitlines()[:2]
+    assert header.split(";")[-1] == "Assinaturas" and line.split(";")[-1] == "1 de 3 assinaturas"

@@ -30,7 +30,8 @@ def safe_cell(value: object) -> str:
 def header(t: Translator) -> list[str]:
     return [t.gettext("Document"), t.gettext("Deal"), t.gettext("Title"), t.gettext("Counterparty"),
             t.gettext("CPF/CNPJ"), t.gettext("E-mail"), t.gettext("Phone"), t.gettext("Stage"),
-            t.gettext("Template"), t.gettext("Batch"), t.gettext("Manager"), t.gettext("Created")]
+            t.gettext("Template"), t.gettext("Batch"), t.gettext("Manager"), t.gettext("Created"),
+            t.gettext("Signatures")]
 
 
 def csv_chunks(t: Translator, rows: Iterable[Row], sees_parties: Callable[[DocumentRecord], bool],
@@ -45,7 +46,7 @@ def csv_chunks(t: Translator, rows: Iterable[Row], sees_parties: Callable[[Docum
         values = [record.id, record.deal_id, record.title, record.counterparty_name,
                   record.counterparty_tax_id if parties else "", record.counterparty_email if parties else "",
                   record.counterparty_phone if parties else "", row.stage, record.template_id, row.batch,
-                  row.manager, t.format_datetime(record.created_at)]
+                  row.manager, t.format_datetime(record.created_at), row.signatures]
         writer.writerow([safe_cell(v) for v in values])
         if n % _CHUNK == 0:
             yield buffer.getvalue().encode("utf-8")
