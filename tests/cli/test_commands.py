@@ -94,7 +94,8 @@ def test_core_pipeline_and_access_commands(home: Pipe, tmp_path: Path, monkeypat
 
     assert esign("status") == EXIT_OK
     out = capsys.readouterr().out
-    assert "Documents per stage:" in out and "Stuck documents: none" in out
+    assert "Documentos por etapa:" in out and "Documentos parados: nenhum" in out  # the company's language
+    assert "Concluído" in out or "concluído" in out.lower(), out
     assert esign("status", "--json") == EXIT_OK
     assert json.loads(capsys.readouterr().out)["stuck"]["total"] == 0
     assert esign("doctor", "--timeout", "5") == EXIT_OK
@@ -158,10 +159,10 @@ def test_status_and_doctor_list_stuck_documents_and_exit_1(home: Pipe, capsys: p
     assert esign("status") == EXIT_FAIL
     out = capsys.readouterr().out
     signed = home.ws.ledger.list_batch(str(planned[0]["batch_id"]), [Stage.COMPANY_SIGNED])
-    assert "Stuck documents (owing work for more than 60 min): " in out
+    assert "Documentos parados (com trabalho pendente há mais de 60 min): " in out
     line = next(x for x in out.splitlines() if signed[0].id in x)
-    assert "waits for its invitation for 2 h 00 min" in line or "waits for its invitation for 120 min" in line
-    assert "waits for the company signature for" in out
+    assert "aguarda o seu convite há 2 h 00 min" in line or "aguarda o seu convite há 120 min" in line, line
+    assert "aguarda a assinatura da empresa há" in out
     assert esign("status", "--stuck-after", "180") == EXIT_OK
     capsys.readouterr()
     assert esign("status", "--json") == EXIT_FAIL
@@ -185,7 +186,7 @@ def test_unapproved_drafts_are_stuck_only_after_the_approval_window(home: Pipe,
     assert esign("status") == EXIT_OK, "two days waiting for the director is not stuck"
     _older(home, hours=26)
     assert esign("status") == EXIT_FAIL
-    assert "waits for the company signature (approval first)" in capsys.readouterr().out
+    assert "aguarda a assinatura da empresa (antes, a aprovação)" in capsys.readouterr().out
 
 
 def test_status_shows_crm_methods_paused_by_the_portal_in_portuguese(home: Pipe,
@@ -313,6 +314,6 @@ def test_status_counts_write_backs_ended_by_a_deleted_deal(home: Pipe, capsys: p
     assert send.mark_awaiting(home.services, planned[0])["crm_gone"] == 1
     capsys.readouterr()
     esign("status")
-    assert "CRM write-backs ended, the deal was deleted in the CRM: 1" in capsys.readouterr().out
+    assert "Atualizações do CRM encerradas porque o negócio foi excluído no CRM: 1" in capsys.readouterr().out
     esign("status", "--json")
     assert json.loads(capsys.readouterr().out)["crm_gone"] == 1

@@ -15,7 +15,9 @@ from sqlalchemy import func, select
 
 from esign.cli import EXIT_FAIL, EXIT_OK, UsageError
 from esign.composition import workspace_for
+from esign.i18n import Translator
 from esign.model import Stage
+from esign.model.labels import stage_label
 
 if TYPE_CHECKING:
     from esign.pipeline.stuck import StuckDocument, StuckReport
@@ -62,29 +64,38 @@ def stuck_report(minutes: int | None, limit: int = 20) -> StuckReport:
     return stuck_documents(ws.engine, timedelta(minutes=minutes), limit=limit)
 
 
-def stuck_lines(report: StuckReport) -> list[str]:
-    """The stuck documents for people: one line each, oldest first, and how many more there are."""
-    lines = [_describe(d) for d in report.listed]
+def stuck_lines(report: StuckReport, t: Translator | None = None) -> list[str]:
+    """The stuck documents for people: one line each, oldest first, and how many more there are (in the company's
+    language)."""
+    t = t or workspace_for().company.translator()
+    lines = [_describe(d, t) for d in report.listed]
     if report.total > len(report.listed):
-        lines.append(f"... and {report.total - len(report.listed)} more")
+        lines.append(t.gettext("... and {count} more").format(count=report.total - len(report.listed)))
     return lines
 
 
-def _describe(document: StuckDocument) -> str:
-    what = {"company_signature": "the company signature" + ("" if document.approved else " (approval first)"),
-            "invitation": "its invitation", "sealing": "sealing"}.get(
-        document.owed, "the CRM write-back (" + document.owed.removeprefix("crm_") + ")")
-    return (f"{document.document_id}  deal {document.deal_id}  {document.stage:<14} waits for {what} "
-            f"for {_age(document.age)}")
+def _describe(document: StuckDocument, t: Translator) -> str:
+    if document.owed == "company_signature":
+        what = (t.gettext("the company signature") if document.approved
+                else t.gettext("the company signature (approval first)"))
+    elif document.owed == "invitation":
+        what = t.gettext("its invitation")
+    elif document.owed == "sealing":
+        what = t.gettext("sealing")
+    else:
+        what = t.gettext("the CRM write-back ({target})").format(target=document.owed.removeprefix("crm_"))
+    return t.gettext("{document}  deal {deal}  {stage}  waits for {what} for {age}").format(
+        document=document.document_id, deal=document.deal_id, stage=stage_label(Stage(document.stage), t),
+        what=what, age=_age(document.age, t))
 
 
-def _age(age: timedelta) -> str:
+def _age(age: timedelta, t: Translator) -> str:
     minutes = int(age.total_seconds() // 60)
     if minutes < 120:
-        return f"{minutes} min"
+        return t.gettext("{minutes} min").format(minutes=minutes)
     if minutes < 48 * 60:
-        return f"{minutes // 60} h {minutes % 60:02d} min"
-    return f"{minutes // (24 * 60)} days {minutes // 60 % 24} h"
+        return t.gettext("{hours} h {minutes:02d} min").format(hours=minutes // 60, minutes=minutes % 60)
+    return t.gettext("{days} days {hours} h").format(days=minutes // (24 * 60), hours=minutes // 60 % 24)
 
 
 def status_data(stuck: StuckReport | None = None) -> dict[str, Any]:
@@ -145,25 +156,29 @@ def show_status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(data, indent=2))
         return code
-    print("Documents per stage:")
+    t = workspace_for().company.translator()
+    print(t.gettext("Documents per stage:"))
     for stage in Stage:
         if data["stages"].get(stage.value):
-            print(f"  {stage.value:<16} {data['stages'][stage.value]:>7}")
+            print(f"  {stage_label(stage, t):<24} {data['stages'][stage.value]:>7}")
     if not data["stages"]:
-        print("  (no documents yet)")
+        print("  " + t.gettext("(no documents yet)"))
     if data["oldest_pending_days"] is not None:
-        print(f"Oldest pending signature: {data['oldest_pending_days']} days")
+        print(t.gettext("Oldest pending signature: {days} days").format(
+            days=t.format_number(data["oldest_pending_days"], decimals=2)))
     if data["crm_gone"]:
-        print(f"CRM write-backs ended, the deal was deleted in the CRM: {data['crm_gone']}")
+        print(t.gettext("CRM write-backs ended, the deal was deleted in the CRM: {count}").format(
+            count=data["crm_gone"]))
     for run in data["last_runs"]:
-        print(f"Run {run['run_id']}: {run['deals']} deals in {run['batches']} batches, "
-              f"approved by {run['approved_by'] or '-'}")
+        print(t.gettext("Run {run}: {deals} deals in {batches} batches, approved by {approver}").format(
+            run=run["run_id"], deals=run["deals"], batches=run["batches"], approver=run["approved_by"] or "-"))
     if stuck["total"]:
-        print(f"Stuck documents (owing work for more than {stuck['threshold_minutes']} min): {stuck['total']}")
-        for line in stuck_lines(report):
+        print(t.gettext("Stuck documents (owing work for more than {minutes} min): {count}").format(
+            minutes=stuck["threshold_minutes"], count=stuck["total"]))
+        for line in stuck_lines(report, t):
             print(f"  {line}")
     else:
-        print(f"Stuck documents: none (threshold {stuck['threshold_minutes']} min)")
+        print(t.gettext("Stuck documents: none (threshold {minutes} min)").format(minutes=stuck["threshold_minutes"]))
     for line in paused_lines(data["crm_paused_methods"]):
         print(line)
     return code
