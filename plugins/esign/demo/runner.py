@@ -261,5 +261,8 @@ def _rules_fired(ws) -> dict[str, int]:  # type: ignore[no-untyped-def]
 
 def _quarantine(ws) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
     from esign.model import Stage
+    from esign.reasons import describe_reason
 
-    return [(r.deal_id, r.reason or "") for r in ws.ledger.list_by_stage(Stage.QUARANTINED, limit=1000)]
+    t = ws.company.translator()  # people read the reasons in the company's language, as the CRM comment says them
+    return [(r.deal_id, describe_reason(r.reason or "", t))
+            for r in ws.ledger.list_by_stage(Stage.QUARANTINED, limit=1000)]
