@@ -20,10 +20,11 @@ from reportlab.pdfgen.canvas import Canvas
 from esign.errors import RenderError, ValidationError
 from esign.i18n import translator
 from esign.model import SignatureSlot
-from esign.render.contract import PAGE_SIZES, expected_slots, render_blocks, slot_captions
+from esign.render.contract import PAGE_SIZES, render_blocks
 from esign.render.decorations import PRODUCER, draw_decorations, file_id, pdf_date
 from esign.render.flowables import draw_signature_block
 from esign.render.fonts import register_fonts
+from esign.render.signature_blocks import expected_slots, slot_captions
 from esign.render.templates import DEAL_ATTACHMENT, DocumentTemplate, SlotSpec
 
 _LABELS = {"pt_BR": ("CONTRATADA", "CONTRATANTE"), "en_US": ("PROVIDER", "CLIENT")}
