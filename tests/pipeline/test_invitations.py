@@ -249,3 +249,21 @@ def test_a_run_with_crm_signers_invites_by_the_runs_signing_order(several: Pipe,
     assert {len(current[r.id]) for r in sent} == ({1} if order == "sequential" else {4})
     invites = [m for m in several.messages() if "assinatura" in str(m.message["Subject"]).lower()]
     assert len(invites) == sum(len(current[r.id]) for r in sent)  # one each
+
+
+def test_a_next_invitation_nobody_sent_shows_as_stuck_until_a_run_sends_it(pipe: Pipe) -> None:
+    from esign.pipeline.stuck import stuck_documents
+    from esign.requests.schema import signing_requests
+
+    services = pipe.services
+    doc = _document(services)
+    _dispatch(services, doc)
+    _answer(services, doc, 1)  # and the portal's follow-up never ran (a crash): nobody holds an open link
+    with services.ws.engine.begin() as conn:
+        conn.execute(signing_requests.update().where(signing_requests.c.document_id == doc)
+                     .values(closed_at=datetime.now(UTC) - timedelta(hours=2)))
+    report = stuck_documents(services.ws.engine, timedelta(minutes=60))
+    [stuck] = [d for d in report.listed if d.document_id == doc]
+    assert stuck.owed == "next_invitation" and stuck.age >= timedelta(hours=2)
+    invitations.advance(_fresh(pipe))  # the next collect run
+    assert doc not in {d.document_id for d in stuck_documents(services.ws.engine, timedelta(minutes=60)).listed}

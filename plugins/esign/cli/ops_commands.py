@@ -82,6 +82,8 @@ def _describe(document: StuckDocument, t: Translator) -> str:
         what = t.gettext("its invitation")
     elif document.owed == "sealing":
         what = t.gettext("sealing")
+    elif document.owed == "next_invitation":
+        what = t.gettext("the next signers' invitation")
     else:
         what = t.gettext("the CRM write-back ({target})").format(target=document.owed.removeprefix("crm_"))
     return t.gettext("{document}  deal {deal}  {stage}  waits for {what} for {age}").format(

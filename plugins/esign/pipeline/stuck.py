@@ -2,8 +2,11 @@
 
 What is owed, by stage: a company signature (``draft``), an invitation (``company_signed``), sealing
 (``client_signed``), or the CRM write-back of the stage reached (awaiting, signed, declined, expired, failed,
-quarantined). The age counts from the document's last stage move. A draft of a batch nobody approved yet waits for
-a person, not for the pipeline: it is stuck only once the approval window (the director's three days) has passed.
+quarantined); and, for a document with several signers still waiting for signatures, the next signers' invitation
+(``next_invitation``: nobody holds an open link, so nobody can sign until the pipeline invites them). The age
+counts from the document's last stage move (for the next invitation: from the last answer). A draft of a batch
+nobody approved yet waits for a person, not for the pipeline: it is stuck only once the approval window (the
+director's three days) has passed.
 """
 
 from __future__ import annotations
@@ -12,10 +15,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, exists, func, or_, select
+from sqlalchemy import Engine, and_, case, exists, func, or_, select
 
 from esign.model import Stage
 from esign.pipeline.schema import SETTLED, batches, crm_sync
+from esign.requests.records import RequestStatus
+from esign.requests.schema import signing_requests
 from esign.store.schema import documents
 
 #: The director's approval task gives up after this long (``director_approval``'s response timeout).
@@ -72,6 +77,15 @@ def _owed() -> Any:
                *write_backs)
 
 
+def _next_invitation_owed(since: datetime) -> Any:
+    """SQL: a document with several signers waits for signatures, nobody holds an open link, and nobody answered
+    since ``since``: the pipeline owes the next signers their invitation."""
+    of_document = signing_requests.c.document_id == documents.c.id
+    return and_(documents.c.stage.in_([Stage.SENT.value, Stage.VIEWED.value]), documents.c.signers_json != "[]",
+                ~exists().where(of_document, signing_requests.c.status == RequestStatus.OPEN.value),
+                ~exists().where(of_document, signing_requests.c.closed_at >= since))
+
+
 def stuck_documents(engine: Engine, stuck_after: timedelta, *, now: datetime | None = None,
                     limit: int = 20) -> StuckReport:
     """Documents owing work for longer than ``stuck_after`` (drafts awaiting approval: ``APPROVAL_WINDOW``)."""
@@ -80,15 +94,22 @@ def stuck_documents(engine: Engine, stuck_after: timedelta, *, now: datetime | N
     late = or_(and_(unapproved_draft, documents.c.updated_at < now - max(stuck_after, APPROVAL_WINDOW)),
                and_(~unapproved_draft, documents.c.updated_at < now - stuck_after))
     base = documents.outerjoin(batches, batches.c.id == documents.c.batch_id)
-    where = and_(_owed(), late)
+    next_owed = _next_invitation_owed(now - stuck_after)
+    where = or_(and_(_owed(), late), next_owed)
+    last_answer = (select(func.max(signing_requests.c.closed_at))
+                   .where(signing_requests.c.document_id == documents.c.id).scalar_subquery())
     with engine.connect() as conn:
         total = int(conn.execute(select(func.count()).select_from(base).where(where)).scalar_one())
         rows = conn.execute(select(documents.c.id, documents.c.deal_id, documents.c.stage, documents.c.batch_id,
-                                   batches.c.approved_by, documents.c.updated_at).select_from(base).where(where)
+                                   batches.c.approved_by, documents.c.updated_at,
+                                   case((next_owed, last_answer), else_=None).label("answered_at"))
+                            .select_from(base).where(where)
                             .order_by(documents.c.updated_at, documents.c.id).limit(limit)).all()
     listed = []
-    for doc_id, deal_id, stage, batch_id, approved_by, updated_at in rows:
-        since = updated_at.replace(tzinfo=UTC) if updated_at.tzinfo is None else updated_at
-        listed.append(StuckDocument(doc_id, deal_id, stage, OWED[Stage(stage)], batch_id, approved_by is not None,
-                                    since, now - since))
+    for doc_id, deal_id, stage, batch_id, approved_by, updated_at, answered_at in rows:
+        moment = answered_at or updated_at
+        since = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+        owed = "next_invitation" if answered_at is not None else OWED[Stage(stage)]
+        listed.append(StuckDocument(doc_id, deal_id, stage, owed, batch_id, approved_by is not None, since,
+                                    now - since))
     return StuckReport(stuck_after, total, listed)
