@@ -95,6 +95,7 @@ def stack(tmp_path: Path, core_settings: Settings) -> Iterator[tuple[Stack, str,
 
 def test_send_and_collect_through_airflow_with_celery(stack: tuple[Stack, str, LocalMailServer]) -> None:
     from esign.dispatch.mailserver import read_messages
+    from esign.dispatch.records import message_id_for
     from esign.model import Stage
     from esign.requests.service import SigningRequests
     from tests.support import CodeRecorder
@@ -119,24 +120,33 @@ def test_send_and_collect_through_airflow_with_celery(stack: tuple[Stack, str, L
         assert len({m.message["Message-ID"] for m in invitations}) == len(invitations)
 
         requests = SigningRequests(engine, ledger, LINK_SECRET.encode())
-        signers, decliner = sent[:3], sent[3]
-        for record in [*signers, decliner]:
+        # three one-signer documents signed and one declined; a document with several signers (the seed gives every
+        # fifth healthy deal two client signers and two witnesses, invited in order) gets its first signature, and
+        # the collect run through Airflow and Celery must invite its second signer
+        alone = [r for r in sent if len([p for p in r.signers if p.signs]) == 1]
+        several = next(r for r in sent if len([p for p in r.signers if p.signs]) > 1)
+        signers, decliner = alone[:3], alone[3]
+        for record in [*signers, decliner, several]:
             request = requests.for_document(record.id)
-            assert request is not None
+            assert request is not None and request.signer == 1
             recorder = CodeRecorder()
             requests.issue_code(request, recorder, "198.51.100.4", "pytest")
             requests.check_code(request, recorder.last_code, "198.51.100.4", "pytest")
             if record is decliner:
                 requests.decline(request, "Preço errado", "198.51.100.4", "pytest")
             else:
-                requests.sign(request, "Cliente Teste", None, True, "198.51.100.4", "pytest")
+                requests.sign(request, record.signer(1).name, None, True, "198.51.100.4", "pytest")
 
         api.unpause("esign_collect")
         api.run_dag("esign_collect", {}, timeout=420)
         stages = {r.id: ledger.get(r.id).stage for r in sent}
         assert [stages[r.id] for r in signers] == [Stage.COMPLETED] * 3, stages
         assert stages[decliner.id] is Stage.DECLINED
-        assert all(stages[r.id] is Stage.SENT for r in sent[4:])
+        assert all(stages[r.id] is Stage.SENT for r in sent if r not in (*signers, decliner))
+        second = requests.current_for_documents([several.id])[several.id].get(2)
+        assert second is not None and second.status.value == "open", second  # invited by the collect run
+        entries = {str(m.message["Message-ID"]) for m in read_messages(Path(proc_stack.env["ESIGN_HOME"]) / "mail")}
+        assert second.channel != "email" or message_id_for(f"invite:{second.id}") in entries
         for record in sent:
             assert ledger.derived_stage(record.id) is stages[record.id]
         for record in signers:
