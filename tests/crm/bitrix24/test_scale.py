@@ -10,7 +10,7 @@ from tests.crm.bitrix24.fake_portal import FakePortal, ServerBucket
 STAGE = "C1:PREPARATION"
 
 
-def test_pulling_a_4389_deal_stage_takes_at_most_40_requests(
+def test_pulling_a_4389_deal_stage_takes_40_requests_plus_one_per_50_deals_for_their_signers(
         portal: FakePortal, client: Bitrix24Crm, clock: FakeClock) -> None:
     ids = fill(portal, 4389)
     for k, deal_id in enumerate(ids):
