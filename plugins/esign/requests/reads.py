@@ -4,7 +4,7 @@ expiring); these need only the engine, the ledger and the clock."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,13 +19,15 @@ from esign.store.records import as_utc
 
 
 class RequestReads:
-    """Queries over ``signing_requests``; ``now`` is the service's clock."""
+    """Queries over ``signing_requests`` through the ledger's engine, on the service's clock."""
 
-    engine: Engine
-    ledger: Ledger
+    def __init__(self, engine: Engine, ledger: Ledger, clock: Callable[[], datetime]) -> None:
+        self.engine = engine
+        self.ledger = ledger
+        self._clock = clock
 
     def now(self) -> datetime:
-        raise NotImplementedError
+        return as_utc(self._clock())
 
     def current_for_documents(self, document_ids: Sequence[str]) -> dict[str, dict[int, SigningRequest]]:
         """Each document's latest request per signer (by position), one query per 500 documents."""

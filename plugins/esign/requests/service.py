@@ -70,14 +70,9 @@ class SigningRequests(RequestReads):
                  clock: Callable[[], datetime] = utcnow) -> None:
         if len(link_secret) < 32:
             raise ValueError("the link secret must have at least 32 bytes")
-        self.engine = engine
-        self.ledger = ledger
+        super().__init__(engine, ledger, clock)
         self._secret = link_secret
-        self._clock = clock
         self._codes = OneTimeCodes(engine, ledger, link_secret, self.now, self.event_info)
-
-    def now(self) -> datetime:
-        return as_utc(self._clock())
 
     # -- secrets -------------------------------------------------------------------------------------
     def token_for(self, request: SigningRequest) -> str:
